@@ -1,0 +1,38 @@
+"""ganglion: a deep-learning framework with eager (PyTorch-style) and symbolic (Theano-style)
+code on one engine. This module lists the public API of the core."""
+from ganglion.core import methods as _methods  # noqa: F401  (binds Tensor's operators first)
+from ganglion.core import autograd
+from ganglion.core.autograd import grad
+from ganglion.core.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
+                                    full_like, linspace, ones, ones_like, rand, rand_like, randint,
+                                    randn, randn_like, randperm, tensor, zeros, zeros_like)
+from ganglion.core.device import device
+from ganglion.core.dtypes import (DType, bool_, float16, float32, float64, get_default_dtype, int8,
+                                  int16, int32, int64, set_default_dtype, uint8)
+from ganglion.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ganglion.core.ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, ceil,
+                               chunk, clamp, clone, concatenate, cos, cumsum, div, dot, einsum, elu,
+                               eq, erf, exp, expand, expm1, flatten, flip, floor, floor_divide,
+                               gather, ge, gelu, gt, hardtanh, index_select, le, leaky_relu, log,
+                               log1p, log_softmax, logical_and, logical_not, logical_or,
+                               logical_xor, logsigmoid, logsumexp, lt, matmul, max, maximum, mean,
+                               min, minimum, mul, ne, neg, nonzero, one_hot, outer, pad, permute,
+                               pow, prod, relu, relu6, remainder, repeat, reshape, round, rsqrt,
+                               scatter_add, selu, sigmoid, sign, sin, softmax, softplus, split,
+                               sqrt, square, squeeze, stack, std, sub, sum, take_along_axis, tanh,
+                               tile, transpose, unsqueeze, var, where)
+from ganglion.core.random import get_rng_state, manual_seed, seed, set_rng_state
+from ganglion.core.tensor import Tensor
+
+bool = bool_  # noqa: A001  (ganglion.bool, as torch.bool)
+cat = concatenate
+clip = clamp
+subtract = sub
+multiply = mul
+divide = div
+true_divide = div
+swapaxes = transpose
+power = pow
+absolute = abs
+
+__version__ = "0.1.0"

@@ -1,0 +1,74 @@
+"""The NumPy (CPU) backend: the array namespace and the kernels that ops call.
+
+Kernels here take and return NumPy arrays and know nothing of Tensors or autograd. They exist
+where one namespace call is not enough (a scatter-add that must accumulate duplicates, the error
+function that NumPy lacks) so that ops never import NumPy themselves.
+"""
+import math
+
+import numpy as np
+
+from ganglion.backend.special import erf
+
+
+class NumpyBackend:
+    """CPU arrays through NumPy; BLAS does the matrix products."""
+
+    name = "numpy"
+    device = "cpu"
+    xp = np
+    ndarray = np.ndarray
+
+    @staticmethod
+    def asarray(data, dtype=None):
+        return np.asarray(data, dtype=dtype)
+
+    @staticmethod
+    def to_numpy(array):
+        return array
+
+    @staticmethod
+    def erf(x):
+        return erf(x)
+
+    @staticmethod
+    def index_add(shape, dtype, index, values):
+        """zeros(shape) with ``values`` added at ``index`` (repeated positions accumulate)."""
+        out = np.zeros(shape, dtype)
+        if _is_basic_index(index):
+            out[index] = values
+        else:
+            np.add.at(out, index, values)
+        return out
+
+    @staticmethod
+    def put_along_axis_add(shape, dtype, indices, values, axis):
+        """zeros(shape) with ``values`` added at ``indices`` along ``axis`` (duplicates add up)."""
+        out = np.zeros(shape, dtype)
+        if indices.shape[axis] == 1 and all(i == d for k, (i, d) in enumerate(zip(indices.shape, shape))
+                                            if k != axis):
+            # One index per row along the axis: positions are distinct, plain assignment suffices.
+            np.put_along_axis(out, indices, values, axis)
+            return out
+        grids = list(np.indices(indices.shape, sparse=True))
+        grids[axis] = indices
+        np.add.at(out, tuple(grids), values)
+        return out
+
+    @staticmethod
+    def seeded_generator(seed):
+        return np.random.default_rng(seed)
+
+    @staticmethod
+    def gelu_pdf(x):
+        return np.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+
+
+def _is_basic_index(index):
+    """True when ``index`` selects without integer or boolean arrays (no repeated positions)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    for part in index:
+        if isinstance(part, np.ndarray) or isinstance(part, (list,)):
+            return False
+    return True

@@ -1,0 +1,280 @@
+"""Reverse-mode automatic differentiation over recorded nodes.
+
+The engine sorts the recorded nodes reachable from the outputs topologically, then walks them
+from the outputs back: each node's gradient is complete (the sum over all its uses) before its
+op's ``vjp`` runs. First-order backward runs with recording off, so it builds no graph; with
+``create_graph=True`` the vjps record, and the gradients can be differentiated again.
+The same walk over symbolic values builds the symbolic gradient graph of ``ganglion.grad``.
+"""
+from ganglion.backend import current as backend
+from ganglion.core.grad_mode import set_grad_enabled
+from ganglion.core.tensor import Tensor, make_tensor
+
+__all__ = ["backward", "grad", "gradcheck"]
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to read values that backward "
+    "already freed). Pass retain_graph=True to the first backward() or grad() call if you "
+    "need to go through the graph again.")
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradient of ``tensor`` into the ``.grad`` of the leaves it depends on.
+
+    ``gradient`` is d(final)/d(tensor); it may be left out only for a one-element tensor.
+    ``inputs``, when given, restricts accumulation to those tensors.
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn: "
+                           "mark an input with requires_grad=True before computing it")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = _seed_gradient(tensor, gradient, "backward()")
+    only = None if inputs is None else {id(t) for t in _as_list(inputs)}
+    _run([tensor], [seed], retain_graph, create_graph, accumulate=True, capture=only)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    Returns a tuple with one gradient per input. An input that no output depends on is an
+    error unless ``allow_unused=True`` (its gradient is then None). For symbolic outputs the
+    result is a symbolic graph, built from the same vjp rules.
+    """
+    outputs = _as_list(outputs)
+    input_list = _as_list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    grad_outputs = _as_list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, out in enumerate(outputs):
+        if not out.requires_grad and out.data is not None:
+            raise RuntimeError(f"grad(): output {i} does not require grad and has no grad_fn")
+    symbolic = any(out.data is None for out in outputs)
+    if retain_graph is None:
+        retain_graph = create_graph or symbolic
+    seeds = [_seed_gradient(out, g, "grad()") for out, g in zip(outputs, grad_outputs)]
+    captured = _run(outputs, seeds, retain_graph or symbolic, create_graph or symbolic,
+                    accumulate=False, capture={id(t) for t in input_list})
+    result = []
+    for i, t in enumerate(input_list):
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad(): input {i}{' ' + repr(t.name) if t.name else ''} (shape "
+                f"{tuple(t.shape)}) was not used to compute the outputs; pass allow_unused=True "
+                "to get None for it")
+        result.append(g)
+    return tuple(result)
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _seed_gradient(tensor, gradient, where):
+    if gradient is None:
+        if tensor.data is None:
+            from ganglion.core.creation import ones_like
+            return ones_like(tensor)
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be created implicitly only for a one-element output, got "
+                f"shape {tuple(tensor.shape)}: pass gradient= (a tensor of that shape), or "
+                "reduce the output first (e.g. loss.sum())")
+        return make_tensor(backend.xp.ones_like(tensor.data))
+    if not isinstance(gradient, Tensor):
+        from ganglion.core.creation import tensor as to_tensor
+        gradient = to_tensor(gradient, dtype=tensor.dtype)
+    if tensor.data is not None and gradient.data is not None and gradient.shape != tensor.shape:
+        raise RuntimeError(f"{where}: gradient has shape {tuple(gradient.shape)} but the output "
+                           f"has shape {tuple(tensor.shape)}")
+    return gradient
+
+
+def _topological_order(roots):
+    """Recorded (non-leaf) tensors reachable from ``roots``, inputs before the tensors using them."""
+    order = []
+    visited = set()
+    stack = [(root, False) for root in roots if root._op is not None]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        inputs = t._inputs
+        if inputs is None:
+            raise RuntimeError(_FREED_MESSAGE)
+        for i in inputs:
+            if i._op is not None and i.requires_grad and id(i) not in visited:
+                stack.append((i, False))
+    return order
+
+
+def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
+    """The backward walk. Returns the captured gradients {id(tensor): gradient}."""
+    grads = {}
+    for root, seed in zip(roots, seeds):
+        key = id(root)
+        grads[key] = seed if key not in grads else grads[key] + seed
+    order = _topological_order(roots)
+    leaf_grads = {}
+    captured = {}
+    with set_grad_enabled(create_graph):
+        for root in roots:
+            if root._op is None:
+                _collect_leaf(root, grads.pop(id(root), None), leaf_grads, capture)
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if t._hooks:
+                g = _run_hooks(t, g)
+            if t._retains_grad and accumulate:
+                t.grad = g.detach() if t.grad is None else _add(t.grad, g, create_graph)
+            if capture is not None and id(t) in capture:
+                captured[id(t)] = g
+            _check_versions(t)
+            inputs = t._inputs
+            needs = [i.requires_grad for i in inputs]
+            in_grads = t._op.vjp(t, g, needs)
+            for i, gi, need in zip(inputs, in_grads, needs):
+                if gi is None or not need:
+                    continue
+                if i._op is None:
+                    _collect_leaf(i, gi, leaf_grads, capture)
+                else:
+                    key = id(i)
+                    grads[key] = gi if key not in grads else grads[key] + gi
+            if not retain_graph:
+                t._inputs = None
+                t._saved_versions = None
+        assigned = set()
+        for leaf, g in leaf_grads.values():
+            if leaf._hooks:
+                g = _run_hooks(leaf, g)
+            if capture is not None and id(leaf) in capture:
+                captured[id(leaf)] = g
+            if accumulate and (capture is None or id(leaf) in capture):
+                _accumulate_leaf(leaf, g, create_graph, assigned)
+    return captured
+
+
+def _collect_leaf(leaf, g, leaf_grads, capture):
+    if g is None or not leaf.requires_grad:
+        return
+    key = id(leaf)
+    if key in leaf_grads:
+        leaf_grads[key] = (leaf, leaf_grads[key][1] + g)
+    else:
+        leaf_grads[key] = (leaf, g)
+
+
+def _accumulate_leaf(leaf, g, create_graph, assigned):
+    """Add ``g`` into ``leaf.grad``. A first-order .grad owns its memory: it is never a read-only
+    broadcast view nor shared with another leaf's .grad, so in-place edits (clipping, optimizer
+    steps) are safe."""
+    if leaf.data is None:
+        return
+    if g.dtype is not leaf.dtype:
+        g = g.to(leaf.dtype)
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    data = g.data
+    if leaf.grad is not None:
+        leaf.grad = make_tensor(leaf.grad.data + data)
+        return
+    base = data if data.base is None else data.base
+    if not data.flags.writeable or id(base) in assigned or data.shape != leaf.data.shape:
+        data = data.copy()
+        base = data
+    assigned.add(id(base))
+    leaf.grad = make_tensor(data)
+
+
+def _add(a, b, create_graph):
+    return a + b if create_graph else make_tensor(a.data + b.data)
+
+
+def _run_hooks(t, g):
+    for hook in list(t._hooks):
+        result = hook(g)
+        if result is not None:
+            g = result
+    return g
+
+
+def _check_versions(t):
+    saved = t._saved_versions
+    if saved is None:
+        return
+    op = t._op
+    if op.saves_output and saved[0] != t._version:
+        raise RuntimeError(
+            f"the output of {type(op).__name__} (shape {tuple(t.shape)}) is needed for its "
+            "gradient but was modified by an in-place operation: use an out-of-place op instead")
+    if op.saves_inputs:
+        for i, version in zip(t._inputs, saved[1:]):
+            if i._version != version:
+                raise RuntimeError(
+                    f"one of the tensors needed to compute the gradient of {type(op).__name__} "
+                    f"(shape {tuple(i.shape)}) was modified by an in-place operation after it was "
+                    f"used (version {i._version}, expected {version}). Use an out-of-place op "
+                    "(x = x + y instead of x += y), or .clone() the tensor before changing it.")
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare ``fn``'s analytic gradients with central differences, input by input.
+
+    ``inputs`` are tensors (float64 recommended); those with ``requires_grad`` are checked.
+    ``fn`` may return one tensor or several; each output element's gradient is checked through
+    a random projection of the outputs, which checks the full Jacobian-vector product. Returns
+    True, or raises (or returns False) naming the input and the largest mismatch.
+    """
+    import numpy as np
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    rng = np.random.default_rng(0)
+
+    def outputs():
+        out = fn(*inputs)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    outs = outputs()
+    projections = [rng.standard_normal(o.shape) for o in outs]
+
+    def projected_value():
+        with set_grad_enabled(False):
+            return sum(float((np.asarray(o.data, np.float64) * p).sum()) for o, p in zip(outputs(), projections))
+
+    seeds = [make_tensor(p.astype(o.data.dtype)) for o, p in zip(outs, projections)]
+    analytic = grad(outs, checked, seeds, allow_unused=True)
+    for index, (t, a) in enumerate(zip(checked, analytic)):
+        a = np.zeros(t.shape) if a is None else np.asarray(a.data, np.float64)
+        numeric = np.zeros(t.shape)
+        flat = t.data.reshape(-1)
+        num_flat = numeric.reshape(-1)
+        for k in range(flat.size):
+            original = flat[k]
+            flat[k] = original + eps
+            plus = projected_value()
+            flat[k] = original - eps
+            minus = projected_value()
+            flat[k] = original
+            num_flat[k] = (plus - minus) / (2 * eps)
+        if not np.allclose(a, numeric, atol=atol, rtol=rtol):
+            worst = np.unravel_index(np.argmax(np.abs(a - numeric)), a.shape) if a.ndim else ()
+            message = (f"gradcheck: input {index} (shape {tuple(t.shape)}): analytic and numerical "
+                       f"gradients differ; at index {tuple(int(i) for i in worst)} analytic "
+                       f"{a[worst]:.6g} vs numerical {numeric[worst]:.6g}")
+            if raise_exception:
+                raise AssertionError(message)
+            return False
+    return True

@@ -1,0 +1,71 @@
+"""In-place operations (``x += y``, ``x.add_(y)``, ``x[i] = v``, ``zero_()``, ...).
+
+Outside a recorded graph they write into the existing array, so views of it see the change, and
+bump the tensor's version counter, which backward checks to refuse gradients computed from
+overwritten values. On a tensor inside a recorded graph the result is computed out of place and
+the tensor is *rebound* to it: its previous value and node move to a hidden tensor that the new
+node takes as input, so the graph stays correct (views made earlier do not see that change).
+A leaf that requires grad cannot be changed in place while grad mode is on, as in PyTorch.
+"""
+from ganglion.core.grad_mode import grad_enabled, no_grad
+from ganglion.core.op import format_shape
+from ganglion.core.tensor import Tensor, make_tensor
+
+__all__ = ["inplace", "rebind"]
+
+
+def inplace(x, fn, *args, name="in-place op"):
+    """``x = fn(x, *args)`` performed in place on x (see the module docstring)."""
+    if x.data is None:
+        return fn(x, *args)
+    records = grad_enabled[0] and (x.requires_grad or any(
+        isinstance(a, Tensor) and a.requires_grad for a in args))
+    if records:
+        if x._op is None and x.requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad cannot be changed in place (its "
+                "gradient would be wrong). Do it inside `with ganglion.no_grad():`, or use an "
+                "out-of-place op (x = x + y).")
+        new = fn(x, *args)
+        _check_result(name, x, new)
+        if new.dtype is not x.dtype:
+            new = new.to(x.dtype)
+        return rebind(x, new)
+    with no_grad():
+        new = fn(x, *args)
+    _check_result(name, x, new)
+    x.data[...] = new.data
+    x._version += 1
+    return x
+
+
+def _check_result(name, x, new):
+    if new.shape != x.shape:
+        raise RuntimeError(f"{name}: the result has shape {format_shape(new.shape)} but the tensor "
+                           f"changed in place has shape {format_shape(x.shape)}; in-place ops cannot "
+                           "broadcast the tensor they change")
+    if new.dtype.category > x.dtype.category:
+        raise TypeError(f"{name}: result type {new.dtype} cannot be stored in place in a tensor of "
+                        f"type {x.dtype}")
+
+
+def rebind(x, new):
+    """Make ``x`` hold ``new``'s value and node; x's old value and node move to a hidden tensor."""
+    old = make_tensor(x.data)
+    old.requires_grad = x.requires_grad
+    old._op = x._op
+    old._inputs = x._inputs
+    old._saved_versions = x._saved_versions
+    old._version = x._version
+    old._hooks = x._hooks
+    if new._inputs:
+        new._inputs = tuple(old if i is x else i for i in new._inputs)
+    x.data = new.data
+    x.requires_grad = new.requires_grad
+    x._op = new._op
+    x._inputs = new._inputs
+    x._hooks = None
+    x._version += 1
+    saved = new._saved_versions
+    x._saved_versions = None if saved is None else (x._version,) + saved[1:]
+    return x

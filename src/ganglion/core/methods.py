@@ -1,0 +1,206 @@
+"""Tensor's operators and methods, bound to the op library's functions.
+
+Kept apart from ``tensor.py`` so that the Tensor class does not import the op library (which
+imports Tensor). Each method is the function of the same name: ``x.sum(1)`` is
+``ganglion.sum(x, 1)``.
+"""
+from ganglion.core import dtypes
+from ganglion.core import ops
+from ganglion.core.dtypes import as_dtype
+from ganglion.core.inplace import inplace
+from ganglion.core.ops import elementwise as ew
+from ganglion.core.ops import indexing, reduce, shape, unary
+from ganglion.core.ops.softmax import log_softmax, softmax
+from ganglion.core.tensor import Tensor
+
+
+def _reflected(fn):
+    def reflected(self, other):
+        return fn(other, self)
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+def _in_place(fn, name):
+    def method(self, other, *args):
+        return inplace(self, fn, other, *args, name=name)
+    method.__name__ = name
+    return method
+
+
+def _matmul(a, b):
+    if not isinstance(b, Tensor):
+        b = ops_tensor(b, a.dtype)
+    if not isinstance(a, Tensor):
+        a = ops_tensor(a, b.dtype)
+    return ops.matmul(a, b)
+
+
+def ops_tensor(value, dtype):
+    from ganglion.core.creation import tensor
+    return tensor(value, dtype=dtype)
+
+
+def _bitwise(kind):
+    def op(a, b):
+        return ew.bitwise(kind, a, b)
+    op.__name__ = kind
+    return op
+
+
+_and, _or, _xor = _bitwise("bitwise_and"), _bitwise("bitwise_or"), _bitwise("bitwise_xor")
+
+_OPERATORS = {
+    "add": ew.add, "sub": ew.sub, "mul": ew.mul, "truediv": ew.div, "floordiv": ew.floor_divide,
+    "mod": ew.remainder, "pow": ew.pow, "matmul": _matmul, "and": _and, "or": _or, "xor": _xor,
+}
+for _name, _fn in _OPERATORS.items():
+    setattr(Tensor, f"__{_name}__", lambda a, b, _fn=_fn: _fn(a, b))
+    setattr(Tensor, f"__r{_name}__", _reflected(_fn))
+    setattr(Tensor, f"__i{_name}__", _in_place(_fn, f"__i{_name}__"))
+
+Tensor.__neg__ = unary.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = unary.abs
+Tensor.__invert__ = ew.invert
+Tensor.__eq__ = ew.eq
+Tensor.__ne__ = ew.ne
+Tensor.__lt__ = ew.lt
+Tensor.__le__ = ew.le
+Tensor.__gt__ = ew.gt
+Tensor.__ge__ = ew.ge
+Tensor.__getitem__ = indexing.getitem
+Tensor.__setitem__ = indexing.setitem_
+
+# ----- math and reductions: method x.f(...) is function f(x, ...) --------------------------
+for _name in ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tanh",
+              "sigmoid", "relu", "abs", "neg", "sign", "floor", "ceil", "round", "erf", "clone",
+              "leaky_relu", "elu", "selu", "gelu", "softplus"):
+    setattr(Tensor, _name, getattr(unary, _name))
+for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var",
+              "std", "logsumexp", "all", "any", "cumsum"):
+    setattr(Tensor, _name, getattr(reduce, _name))
+for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le",
+              "gt", "ge", "clamp", "logical_and", "logical_or", "logical_xor", "logical_not",
+              "remainder", "floor_divide"):
+    setattr(Tensor, _name, getattr(ew, _name))
+for _name in ("reshape", "permute", "expand", "expand_as", "squeeze", "unsqueeze", "flatten",
+              "flip", "tile", "repeat", "transpose", "broadcast_to"):
+    setattr(Tensor, _name, getattr(shape, _name))
+for _name in ("gather", "scatter_add", "index_select", "take_along_axis", "nonzero"):
+    setattr(Tensor, _name, getattr(indexing, _name))
+Tensor.softmax = softmax
+Tensor.log_softmax = log_softmax
+Tensor.matmul = _matmul
+Tensor.dot = ops.dot
+Tensor.split = ops.split
+Tensor.chunk = ops.chunk
+Tensor.clip = ew.clamp
+Tensor.multiply = ew.mul
+Tensor.divide = ew.div
+Tensor.subtract = ew.sub
+Tensor.true_divide = ew.div
+Tensor.view = shape.reshape
+Tensor.swapaxes = shape.transpose
+Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))
+Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+
+
+def _expand_as(self, other):
+    return shape.expand(self, tuple(other.shape))
+
+
+def _reshape_as(self, other):
+    return shape.reshape(self, tuple(other.shape))
+
+
+def _view_as(self, other):
+    return shape.reshape(self, tuple(other.shape))
+
+
+Tensor.expand_as = _expand_as
+Tensor.reshape_as = _reshape_as
+Tensor.view_as = _view_as
+Tensor.contiguous = lambda self: self
+
+
+# ----- dtype conversion ---------------------------------------------------------------------
+def _to(self, *args, dtype=None, device=None, copy=False):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (dtypes.DType, type)) or (isinstance(arg, str) and arg in _DTYPE_NAMES):
+            dtype = arg
+        else:
+            device = arg
+    if device is not None:
+        from ganglion.core.device import device as make_device
+        make_device(device)
+    out = self if dtype is None else ew.cast(self, as_dtype(dtype))
+    return unary.clone(out) if copy and out is self else out
+
+
+_DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+                "float", "double", "half", "long", "int"}
+
+Tensor.to = _to
+Tensor.astype = lambda self, dtype: ew.cast(self, as_dtype(dtype))
+Tensor.type_as = lambda self, other: ew.cast(self, other.dtype)
+Tensor.float = lambda self: ew.cast(self, dtypes.float32)
+Tensor.double = lambda self: ew.cast(self, dtypes.float64)
+Tensor.half = lambda self: ew.cast(self, dtypes.float16)
+Tensor.long = lambda self: ew.cast(self, dtypes.int64)
+Tensor.int = lambda self: ew.cast(self, dtypes.int32)
+Tensor.bool = lambda self: ew.cast(self, dtypes.bool_)
+Tensor.cpu = lambda self: self
+
+
+# ----- in-place methods ---------------------------------------------------------------------
+def _add_(self, other, alpha=1):
+    return inplace(self, ew.add, other, alpha, name="add_")
+
+
+def _sub_(self, other, alpha=1):
+    return inplace(self, ew.sub, other, alpha, name="sub_")
+
+
+def _filled(x, value):
+    # where() with an always-true condition: value everywhere, a zero gradient for x.
+    return ew.where(ew.constant(True, dtypes.bool_), value, x)
+
+
+def _fill_(self, value):
+    return inplace(self, _filled, value, name="fill_")
+
+
+def _zero_(self):
+    return _fill_(self, 0)
+
+
+def _copy_(self, source):
+    if not isinstance(source, Tensor):
+        source = ops_tensor(source, self.dtype)
+    return inplace(self, lambda x, s: unary.clone(shape.expand(ew.cast(s, x.dtype), tuple(x.shape))),
+                   source, name="copy_")
+
+
+def _clamp_(self, min=None, max=None):
+    return inplace(self, lambda x, lo, hi: ew.clamp(x, lo, hi), min, max, name="clamp_")
+
+
+def _masked_fill(self, mask, value):
+    return ew.where(mask, value, self)
+
+
+Tensor.add_ = _add_
+Tensor.sub_ = _sub_
+Tensor.mul_ = _in_place(ew.mul, "mul_")
+Tensor.div_ = _in_place(ew.div, "div_")
+Tensor.pow_ = _in_place(ew.pow, "pow_")
+Tensor.fill_ = _fill_
+Tensor.zero_ = _zero_
+Tensor.copy_ = _copy_
+Tensor.clamp_ = _clamp_
+Tensor.masked_fill = _masked_fill
+Tensor.masked_fill_ = lambda self, mask, value: inplace(self, _masked_fill, mask, value, name="masked_fill_")

@@ -1,0 +1,183 @@
+"""The op contract and ``apply``, the one place where eager and symbolic execution part ways.
+
+An ``Op`` has three parts (DESIGN.md, "core"):
+
+- ``forward(backend, *arrays)`` computes on backend arrays;
+- ``vjp(out, grad, needs)`` returns one gradient per input (``None`` where ``needs`` is False),
+  written with Tensor ops so that eager backward, symbolic ``grad`` and higher-order gradients
+  share it. ``out`` is the output Tensor: its ``_inputs`` are the inputs, and ops whose
+  derivative is best written through their result (exp, tanh, sigmoid) read it directly;
+- ``infer(*types)`` gives the output's TensorType without computing, and raises the error a
+  user sees for bad shapes or dtypes.
+
+Ops are hashable by their attributes (``__slots__``), so a compiler can merge equal nodes.
+Eager mode does not call ``infer`` on the fast path: when ``forward`` fails, ``infer`` is
+called to turn the backend's error into one that names the op, the shapes and what was expected.
+"""
+from ganglion.backend import current as backend
+from ganglion.core.dtypes import bool_
+from ganglion.core.grad_mode import grad_enabled
+from ganglion.core.tensor import Tensor, TensorType, make_tensor
+
+__all__ = ["Op", "apply", "broadcast_shapes", "ShapeError"]
+
+
+class ShapeError(ValueError):
+    """Shapes that an op cannot take (a ValueError, so NumPy-style handlers still catch it)."""
+
+
+class Op:
+    """Base class of every op. Subclasses list their attributes in ``__slots__``."""
+
+    __slots__ = ()
+    #: False for ops whose output never carries a gradient (comparisons, argmax, ...).
+    differentiable = True
+    #: True when ``vjp`` reads input values: the inputs' version counters are then checked.
+    saves_inputs = True
+    #: True when ``vjp`` reads the output value.
+    saves_output = False
+
+    @property
+    def name(self):
+        return type(self).__name__.lower()
+
+    def attrs(self):
+        return tuple(getattr(self, slot) for cls in type(self).__mro__
+                     for slot in getattr(cls, "__slots__", ()))
+
+    def forward(self, backend, *arrays):
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def vjp(self, out, grad, needs):
+        raise RuntimeError(f"{self.name} is not differentiable")
+
+    def infer(self, *types):
+        raise NotImplementedError(f"{type(self).__name__}.infer")
+
+    def __eq__(self, other):
+        return type(self) is type(other) and _hashable(self.attrs()) == _hashable(other.attrs())
+
+    def __hash__(self):
+        return hash((type(self), _hashable(self.attrs())))
+
+    def __repr__(self):
+        attrs = ", ".join(f"{slot}={getattr(self, slot)!r}" for cls in type(self).__mro__
+                          for slot in getattr(cls, "__slots__", ()))
+        return f"{type(self).__name__}({attrs})"
+
+
+def _hashable(value):
+    """Attributes as a hashable key: arrays and other unhashables compare by identity."""
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        if isinstance(value, (tuple, list)):
+            return tuple(_hashable(v) for v in value)
+        return ("id", id(value))
+
+
+def apply(op, *inputs):
+    """Run ``op`` on Tensors: compute now (eager) or record a node (any input symbolic)."""
+    requires_grad = False
+    for t in inputs:
+        if t.data is None:
+            return _apply_symbolic(op, inputs)
+        if t.requires_grad:
+            requires_grad = True
+    try:
+        data = op.forward(backend, *[t.data for t in inputs])
+    except (ValueError, TypeError, IndexError) as error:
+        # Let infer() name the op, the shapes and what was expected; if it accepts the types,
+        # the backend's own message is the best we have.
+        op.infer(*[t.type for t in inputs])
+        raise error
+    out = make_tensor(data)
+    if requires_grad and grad_enabled[0] and op.differentiable:
+        record(out, op, inputs)
+    return out
+
+
+def record(out, op, inputs):
+    """Make ``out`` the recorded result of ``op`` on ``inputs``.
+
+    ``_saved_versions`` is (the output's version, the inputs' versions...) for ops whose vjp
+    reads those values; backward compares them with the current versions to catch in-place
+    changes made in between.
+    """
+    out.requires_grad = True
+    out._op = op
+    out._inputs = inputs
+    if op.saves_inputs:
+        out._saved_versions = (out._version, *[t._version for t in inputs])
+    elif op.saves_output:
+        out._saved_versions = (out._version,)
+    else:
+        out._saved_versions = None
+
+
+def _apply_symbolic(op, inputs):
+    out_type = op.infer(*[t.type for t in inputs])
+    out = make_tensor(None)
+    out._type = out_type
+    out._op = op
+    out._inputs = inputs
+    out.requires_grad = op.differentiable and any(t.requires_grad or t.data is None for t in inputs)
+    return out
+
+
+# ----- helpers for infer() -----------------------------------------------------------------
+
+def format_shape(shape):
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def broadcast_shapes(op_name, *shapes):
+    """NumPy's broadcasting of shapes that may hold None (unknown) dims; ShapeError if they clash."""
+    ndim = max(len(s) for s in shapes)
+    result = []
+    for axis in range(-ndim, 0):
+        dim = 1
+        for shape in shapes:
+            if len(shape) < -axis:
+                continue
+            d = shape[axis]
+            if d == 1:
+                continue
+            if dim == 1:
+                dim = d
+            elif d is None or dim is None:
+                dim = d if dim is None else dim
+            elif d != dim:
+                raise ShapeError(f"{op_name}: shapes " + " and ".join(format_shape(s) for s in shapes)
+                                 + f" cannot be broadcast together (dimension {axis}: {dim} vs {d})")
+        result.append(dim)
+    return tuple(result)
+
+
+def same_type(t):
+    return TensorType(t.dtype, t.shape)
+
+
+def bool_type(shape):
+    return TensorType(bool_, shape)
+
+
+def normalize_axes(op_name, axis, ndim):
+    """``axis`` (None, int or sequence, negatives allowed) as a sorted tuple, or None for all."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"{op_name}: axis {a} is out of range for a tensor of {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op_name}: repeated axis in {axes}")
+    return tuple(sorted(out))
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)

@@ -1,0 +1,437 @@
+"""Binary elementwise ops (arithmetic, comparisons, logic), casts and ``where``.
+
+Operands may be Tensors or Python numbers; the result dtype follows PyTorch's promotion rules
+(``dtypes.result_type``). A Python number becomes a 0-d constant of the result dtype, so a scalar
+never widens a tensor (float32 * 2.5 stays float32). Gradients of broadcast operands are summed
+back to the operand's shape.
+"""
+from ganglion.core import dtypes
+from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
+from ganglion.core.op import Op, apply, bool_type, broadcast_shapes
+from ganglion.core.ops.shape import sum_to
+from ganglion.core.tensor import Tensor, TensorType, make_tensor
+
+__all__ = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
+           "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
+           "logical_not", "cast", "where", "clamp", "constant"]
+
+
+def constant(value, dtype):
+    """A 0-d Tensor holding ``value`` as ``dtype`` (how Python numbers enter the graph)."""
+    from ganglion.backend import current
+    return make_tensor(current.xp.asarray(value, dtype=dtype.np))
+
+
+def _operands(name, a, b):
+    """Both operands as Tensors, and the dtype the result must have."""
+    a_is_tensor = isinstance(a, Tensor)
+    b_is_tensor = isinstance(b, Tensor)
+    if a_is_tensor and b_is_tensor:
+        ad = a.data
+        bd = b.data
+        if ad is not None and bd is not None and ad.dtype == bd.dtype:
+            return a, b, None
+        return a, b, result_type(a, b)
+    if not (a_is_tensor or b_is_tensor):
+        raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    tensor, scalar = (a, b) if a_is_tensor else (b, a)
+    if not isinstance(scalar, (int, float, bool)):
+        scalar = _convert(name, scalar)
+        return (a, scalar, result_type(a, scalar)) if a_is_tensor else (scalar, b, result_type(scalar, b))
+    out_dtype = result_type(tensor, scalar)
+    const = constant(scalar, out_dtype)
+    if a_is_tensor:
+        return a, const, (None if out_dtype is a.dtype else out_dtype)
+    return const, b, (None if out_dtype is b.dtype else out_dtype)
+
+
+def _convert(name, value):
+    from ganglion.core.creation import tensor
+    try:
+        return tensor(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name}: cannot use a {type(value).__name__} as an operand: {error}") from None
+
+
+def common_dtype_tensors(name, values):
+    """Tensors (numbers converted) all cast to their promoted dtype, for cat/stack/where."""
+    values = [v if isinstance(v, Tensor) else _convert(name, v) for v in values]
+    if not values:
+        return values
+    dtype = result_type(*values)
+    return [v if v.dtype is dtype else cast(v, dtype) for v in values]
+
+
+def _binary(op, a, b, name):
+    a, b, out_dtype = _operands(name, a, b)
+    out = apply(op, a, b)
+    if out_dtype is not None and out.dtype is not out_dtype:
+        out = cast(out, out_dtype)
+    return out
+
+
+class Binary(Op):
+    """Elementwise op of two broadcast operands; infer gives the backend's result dtype."""
+    __slots__ = ()
+
+    def infer(self, a, b):
+        shape = broadcast_shapes(self.name, a.shape, b.shape)
+        from ganglion.backend import current
+        return TensorType(from_numpy_dtype(current.xp.result_type(a.dtype.np, b.dtype.np)), shape)
+
+
+class Add(Binary):
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, a, b):
+        return a + b
+
+    def vjp(self, out, grad, needs):
+        a, b = out._inputs
+        return (sum_to(grad, a) if needs[0] else None, sum_to(grad, b) if needs[1] else None)
+
+
+class Sub(Binary):
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, a, b):
+        return a - b
+
+    def vjp(self, out, grad, needs):
+        a, b = out._inputs
+        return (sum_to(grad, a) if needs[0] else None, sum_to(-grad, b) if needs[1] else None)
+
+
+class Mul(Binary):
+    __slots__ = ()
+
+    def forward(self, backend, a, b):
+        return a * b
+
+    def vjp(self, out, grad, needs):
+        a, b = out._inputs
+        return (sum_to(grad * b, a) if needs[0] else None, sum_to(grad * a, b) if needs[1] else None)
+
+
+class Div(Binary):
+    __slots__ = ()
+
+    def forward(self, backend, a, b):
+        return a / b
+
+    def vjp(self, out, grad, needs):
+        a, b = out._inputs
+        return (sum_to(grad / b, a) if needs[0] else None,
+                sum_to(-grad * a / (b * b), b) if needs[1] else None)
+
+    def infer(self, a, b):
+        t = Binary.infer(self, a, b)
+        return t if t.dtype.is_floating_point else TensorType(dtypes.float64, t.shape)
+
+
+class Pow(Binary):
+    __slots__ = ()
+
+    def forward(self, backend, a, b):
+        return a ** b
+
+    def vjp(self, out, grad, needs):
+        from ganglion.core.ops.unary import log
+        a, b = out._inputs
+        ga = gb = None
+        if needs[0]:
+            ga = sum_to(grad * b * a ** (b - 1), a)
+        if needs[1]:
+            # d(a**b)/db = a**b * log(a); where a == 0 PyTorch (and the limit) gives 0.
+            gb = sum_to(where(a == 0, 0.0, grad * out * log(where(a == 0, 1.0, a))), b)
+        return ga, gb
+
+
+class FloorDivide(Binary):
+    __slots__ = ()
+    differentiable = False
+
+    def forward(self, backend, a, b):
+        return a // b
+
+
+class Remainder(Binary):
+    """Python's (and PyTorch's remainder's) modulo: the result has the divisor's sign."""
+    __slots__ = ()
+
+    def forward(self, backend, a, b):
+        return a % b
+
+    def vjp(self, out, grad, needs):
+        a, b = out._inputs
+        return (sum_to(grad, a) if needs[0] else None,
+                sum_to(-grad * floor_divide(a, b), b) if needs[1] else None)
+
+
+class Maximum(Binary):
+    """Elementwise max; on ties the gradient is split evenly, as in PyTorch."""
+    __slots__ = ()
+
+    def forward(self, backend, a, b):
+        return backend.xp.maximum(a, b)
+
+    def vjp(self, out, grad, needs):
+        return _select_vjp(out, grad, needs, gt)
+
+
+class Minimum(Binary):
+    __slots__ = ()
+
+    def forward(self, backend, a, b):
+        return backend.xp.minimum(a, b)
+
+    def vjp(self, out, grad, needs):
+        return _select_vjp(out, grad, needs, lt)
+
+
+def _select_vjp(out, grad, needs, wins):
+    a, b = out._inputs
+    a_wins = wins(a, b)
+    tie = eq(a, b)
+    share = grad * 0.5
+    ga = sum_to(where(a_wins, grad, where(tie, share, 0.0)), a) if needs[0] else None
+    gb = sum_to(where(a_wins, 0.0, where(tie, share, grad)), b) if needs[1] else None
+    return ga, gb
+
+
+class Compare(Binary):
+    __slots__ = ("kind",)
+    differentiable = False
+    _FUNCS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+              "gt": "greater", "ge": "greater_equal", "and": "logical_and", "or": "logical_or",
+              "xor": "logical_xor"}
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    @property
+    def name(self):
+        return self.kind
+
+    def forward(self, backend, a, b):
+        return getattr(backend.xp, self._FUNCS[self.kind])(a, b)
+
+    def infer(self, a, b):
+        return bool_type(broadcast_shapes(self.kind, a.shape, b.shape))
+
+
+class Bitwise(Binary):
+    """&, | and ^ on bool or integer tensors."""
+    __slots__ = ("kind",)
+    differentiable = False
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    @property
+    def name(self):
+        return self.kind
+
+    def forward(self, backend, a, b):
+        return getattr(backend.xp, self.kind)(a, b)
+
+    def infer(self, a, b):
+        for t in (a, b):
+            if t.dtype.is_floating_point:
+                raise TypeError(f"{self.kind}: expected bool or integer tensors, got {t.dtype}")
+        return Binary.infer(self, a, b)
+
+
+class LogicalNot(Op):
+    __slots__ = ()
+    differentiable = False
+
+    def forward(self, backend, x):
+        return backend.xp.logical_not(x) if x.dtype == bool else backend.xp.invert(x)
+
+    def infer(self, x):
+        if x.dtype.is_floating_point:
+            raise TypeError(f"~ (bitwise not): expected a bool or integer tensor, got {x.dtype}")
+        return TensorType(x.dtype, x.shape)
+
+
+class Cast(Op):
+    __slots__ = ("dtype",)
+    saves_inputs = False
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    @property
+    def differentiable(self):
+        return self.dtype.is_floating_point
+
+    def forward(self, backend, x):
+        return x.astype(self.dtype.np)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (cast(grad, x.dtype) if x.dtype.is_floating_point else None,)
+
+    def infer(self, x):
+        return TensorType(self.dtype, x.shape)
+
+
+class Where(Op):
+    __slots__ = ()
+
+    def forward(self, backend, condition, a, b):
+        return backend.xp.where(condition, a, b)
+
+    def vjp(self, out, grad, needs):
+        condition, a, b = out._inputs
+        zero = constant(0, grad.dtype)
+        return (None,
+                sum_to(where(condition, grad, zero), a) if needs[1] else None,
+                sum_to(where(condition, zero, grad), b) if needs[2] else None)
+
+    def infer(self, condition, a, b):
+        if condition.dtype is not bool_:
+            raise TypeError(f"where: the condition must be a bool tensor, got {condition.dtype}")
+        shape = broadcast_shapes("where", condition.shape, a.shape, b.shape)
+        return TensorType(a.dtype, shape)
+
+
+# ----- functions ----------------------------------------------------------------------------
+
+_ADD, _SUB, _MUL, _DIV, _POW = Add(), Sub(), Mul(), Div(), Pow()
+
+
+def add(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _binary(_ADD, a, b, "add")
+
+
+def sub(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _binary(_SUB, a, b, "sub")
+
+
+def mul(a, b):
+    return _binary(_MUL, a, b, "mul")
+
+
+def div(a, b, rounding_mode=None):
+    """True division (integers give the default float dtype), or floor division with
+    ``rounding_mode='floor'``."""
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
+    a, b, out_dtype = _operands("div", a, b)
+    if out_dtype is None:
+        out_dtype = a.dtype
+    if not out_dtype.is_floating_point:
+        out_dtype = dtypes.get_default_dtype()
+    out = apply(_DIV, a, b)
+    return out if out.dtype is out_dtype else cast(out, out_dtype)
+
+
+def floor_divide(a, b):
+    return _binary(FloorDivide(), a, b, "floor_divide")
+
+
+def remainder(a, b):
+    return _binary(Remainder(), a, b, "remainder")
+
+
+def pow(a, b):
+    return _binary(_POW, a, b, "pow")
+
+
+def maximum(a, b):
+    return _binary(Maximum(), a, b, "maximum")
+
+
+def minimum(a, b):
+    return _binary(Minimum(), a, b, "minimum")
+
+
+def _compare(kind):
+    op = Compare(kind)
+
+    def compare(a, b):
+        a, b, _ = _operands(kind, a, b)
+        return apply(op, a, b)
+    compare.__name__ = kind
+    compare.__doc__ = f"Elementwise {kind} comparison; a bool tensor, not differentiable."
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_compare(k) for k in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def logical_and(a, b):
+    return apply(Compare("and"), *_operands("logical_and", a, b)[:2])
+
+
+def logical_or(a, b):
+    return apply(Compare("or"), *_operands("logical_or", a, b)[:2])
+
+
+def logical_xor(a, b):
+    return apply(Compare("xor"), *_operands("logical_xor", a, b)[:2])
+
+
+def logical_not(x):
+    return apply(LogicalNot(), cast(x, bool_) if x.dtype is not bool_ else x)
+
+
+def bitwise(kind, a, b):
+    """``&`` / ``|`` / ``^``: logical on bool tensors, bitwise on integer tensors."""
+    name = {"bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "^"}[kind]
+    a, b, out_dtype = _operands(name, a, b)
+    out = apply(Bitwise(kind), a, b)
+    return out if out_dtype is None or out.dtype is out_dtype else cast(out, out_dtype)
+
+
+def invert(x):
+    return apply(LogicalNot(), x)
+
+
+def cast(x, dtype):
+    dtype = dtypes.as_dtype(dtype)
+    if x.dtype is dtype:
+        return x
+    return apply(Cast(dtype), x)
+
+
+def where(condition, a=None, b=None):
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (numbers allowed)."""
+    if a is None and b is None:
+        from ganglion.core.ops.indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        condition = _convert("where", condition)
+    if condition.dtype is not bool_:
+        condition = cast(condition, bool_)
+    tensors = [v for v in (a, b) if isinstance(v, Tensor)]
+    if not tensors:
+        a, b = common_dtype_tensors("where", [a, b])
+    else:
+        dtype = result_type(a, b)
+        a = cast(a, dtype) if isinstance(a, Tensor) else constant(a, dtype)
+        b = cast(b, dtype) if isinstance(b, Tensor) else constant(b, dtype)
+    return apply(Where(), condition, a, b)
+
+
+def clamp(x, min=None, max=None):
+    """Limit values to [min, max]; the gradient passes where min <= x <= max (PyTorch's rule)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    out = x
+    if min is not None:
+        out = where(lt(out, min), min if isinstance(min, Tensor) else constant(min, x.dtype), out)
+    if max is not None:
+        out = where(gt(out, max), max if isinstance(max, Tensor) else constant(max, x.dtype), out)
+    return out

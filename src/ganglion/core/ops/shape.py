@@ -1,0 +1,422 @@
+"""Shape ops: reshape, permute, broadcasting and its inverse, concatenation, padding, flipping.
+
+Gradients of broadcasting ops sum back to the input's shape. The vjps use the ``*As`` ops, which
+take the tensor whose shape they match as a second (non-differentiated) input: in symbolic mode a
+shape may be partly unknown until run time, and this way one rule serves both modes.
+"""
+from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape, normalize_axes
+from ganglion.core.tensor import TensorType
+
+__all__ = ["reshape", "reshape_as", "permute", "expand", "expand_as", "sum_to", "concatenate",
+           "pad", "flip", "squeeze", "unsqueeze"]
+
+
+def _known(shape):
+    return None not in shape
+
+
+def _product(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+class Reshape(Op):
+    __slots__ = ("shape",)
+    saves_inputs = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, backend, x):
+        return x.reshape(self.shape)
+
+    def vjp(self, out, grad, needs):
+        return (reshape_as(grad, out._inputs[0]),)
+
+    def infer(self, x):
+        target = list(self.shape)
+        if target.count(-1) > 1:
+            raise ShapeError(f"reshape: only one dimension can be -1, got {tuple(self.shape)}")
+        if -1 in target:
+            rest = _product(d for d in target if d != -1)
+            if _known(x.shape):
+                total = _product(x.shape)
+                if rest == 0 or total % rest:
+                    raise ShapeError(f"reshape: cannot reshape {format_shape(x.shape)} "
+                                     f"({total} elements) into {tuple(self.shape)}")
+                target[target.index(-1)] = total // rest
+            else:
+                target[target.index(-1)] = None
+        elif _known(x.shape) and _product(x.shape) != _product(target):
+            raise ShapeError(f"reshape: cannot reshape {format_shape(x.shape)} ({_product(x.shape)} "
+                             f"elements) into {tuple(self.shape)} ({_product(target)} elements)")
+        return TensorType(x.dtype, tuple(target))
+
+
+class ReshapeAs(Op):
+    """Reshape the first input to the second input's shape (known only at run time)."""
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, x, like):
+        return x.reshape(like.shape)
+
+    def vjp(self, out, grad, needs):
+        return (reshape_as(grad, out._inputs[0]), None)
+
+    def infer(self, x, like):
+        return TensorType(x.dtype, like.shape)
+
+
+class Permute(Op):
+    __slots__ = ("axes",)
+    saves_inputs = False
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, backend, x):
+        return x.transpose(self.axes)
+
+    def vjp(self, out, grad, needs):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return (permute(grad, tuple(inverse)),)
+
+    def infer(self, x):
+        if sorted(self.axes) != list(range(len(x.shape))):
+            raise ShapeError(f"permute: axes {self.axes} are not a permutation of the "
+                             f"{len(x.shape)} dimensions of {format_shape(x.shape)}")
+        return TensorType(x.dtype, tuple(x.shape[a] for a in self.axes))
+
+
+class Expand(Op):
+    """Broadcast to ``shape`` (NumPy's broadcast_to; -1 keeps a dimension). A read-only view."""
+    __slots__ = ("shape",)
+    saves_inputs = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, backend, x):
+        shape = self.shape
+        if -1 in shape:
+            lead = len(shape) - x.ndim
+            shape = tuple(x.shape[i - lead] if d == -1 else d for i, d in enumerate(shape))
+        return backend.xp.broadcast_to(x, shape)
+
+    def vjp(self, out, grad, needs):
+        return (sum_to(grad, out._inputs[0]),)
+
+    def infer(self, x):
+        lead = len(self.shape) - len(x.shape)
+        if lead < 0:
+            raise ShapeError(f"expand: cannot expand {format_shape(x.shape)} to fewer dimensions "
+                             f"{tuple(self.shape)}")
+        target = tuple(x.shape[i - lead] if d == -1 else d for i, d in enumerate(self.shape))
+        for i, d in enumerate(x.shape):
+            t = target[i + lead]
+            if d not in (1, None) and t is not None and d != t:
+                raise ShapeError(f"expand: cannot expand {format_shape(x.shape)} to "
+                                 f"{tuple(self.shape)}: dimension {i} is {d}, not 1 or {t}")
+        return TensorType(x.dtype, target)
+
+
+class ExpandAs(Op):
+    """Broadcast the first input to the second input's shape."""
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, x, like):
+        return backend.xp.broadcast_to(x, like.shape)
+
+    def vjp(self, out, grad, needs):
+        return (sum_to(grad, out._inputs[0]), None)
+
+    def infer(self, x, like):
+        return TensorType(x.dtype, broadcast_shapes("expand_as", x.shape, like.shape))
+
+
+class SumTo(Op):
+    """Sum the first input down to the second input's shape: the inverse of broadcasting."""
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, x, like):
+        shape = like.shape
+        if x.shape == shape:
+            return x
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
+                                          if d == 1 and x.shape[i + lead] != 1)
+        return x.sum(axis=axes, keepdims=True).reshape(shape)
+
+    def vjp(self, out, grad, needs):
+        return (expand_as(grad, out._inputs[0]), None)
+
+    def infer(self, x, like):
+        return TensorType(x.dtype, like.shape)
+
+
+class Concatenate(Op):
+    __slots__ = ("axis",)
+    saves_inputs = False
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, backend, *arrays):
+        return backend.xp.concatenate(arrays, axis=self.axis)
+
+    def vjp(self, out, grad, needs):
+        from ganglion.core.ops.indexing import slice_along
+        grads = []
+        start = 0
+        for x, need in zip(out._inputs, needs):
+            size = x.shape[self.axis]
+            grads.append(slice_along(grad, self.axis, start, start + size) if need else None)
+            start += size
+        return tuple(grads)
+
+    def infer(self, *types):
+        first = types[0]
+        axis = self.axis
+        total = 0
+        for t in types:
+            if len(t.shape) != len(first.shape):
+                raise ShapeError("cat: tensors must have the same number of dimensions, got "
+                                 + ", ".join(format_shape(t.shape) for t in types))
+            for i, (d, e) in enumerate(zip(t.shape, first.shape)):
+                if i != axis and d is not None and e is not None and d != e:
+                    raise ShapeError(f"cat: shapes {', '.join(format_shape(t.shape) for t in types)} "
+                                     f"differ in dimension {i}, which is not the concatenation axis {axis}")
+            total = None if total is None or t.shape[axis] is None else total + t.shape[axis]
+        shape = list(first.shape)
+        shape[axis] = total
+        return TensorType(first.dtype, tuple(shape))
+
+
+class Pad(Op):
+    """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dimension."""
+    __slots__ = ("widths", "value")
+    saves_inputs = False
+
+    def __init__(self, widths, value):
+        self.widths = widths
+        self.value = value
+
+    def forward(self, backend, x):
+        return backend.xp.pad(x, self.widths, constant_values=self.value)
+
+    def vjp(self, out, grad, needs):
+        from ganglion.core.ops.indexing import getitem
+        index = tuple(slice(b, (-a if a else None)) for b, a in self.widths)
+        return (getitem(grad, index),)
+
+    def infer(self, x):
+        if len(self.widths) != len(x.shape):
+            raise ShapeError(f"pad: {len(self.widths)} (before, after) pairs for a tensor of shape "
+                             f"{format_shape(x.shape)}")
+        shape = tuple(None if d is None else d + b + a for d, (b, a) in zip(x.shape, self.widths))
+        if any(d is not None and d < 0 for d in shape):
+            raise ShapeError(f"pad: negative padding {self.widths} larger than {format_shape(x.shape)}")
+        return TensorType(x.dtype, shape)
+
+
+class Flip(Op):
+    __slots__ = ("axes",)
+    saves_inputs = False
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, backend, x):
+        return backend.xp.flip(x, self.axes)
+
+    def vjp(self, out, grad, needs):
+        return (flip(grad, self.axes),)
+
+    def infer(self, x):
+        normalize_axes("flip", self.axes, len(x.shape))
+        return TensorType(x.dtype, x.shape)
+
+
+# ----- functions ----------------------------------------------------------------------------
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(d) for d in shape)
+
+
+def reshape(x, *shape):
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    return apply(Reshape(shape), x)
+
+
+def reshape_as(x, like):
+    if x.shape == like.shape and None not in x.shape:
+        return x
+    return apply(ReshapeAs(), x, like)
+
+
+def permute(x, *axes):
+    axes = _shape_arg(axes)
+    ndim = x.ndim
+    axes = tuple(a % ndim if ndim else a for a in axes)
+    if axes == tuple(range(ndim)):
+        return x
+    return apply(Permute(axes), x)
+
+
+def transpose(x, dim0=-2, dim1=-1):
+    """Swap two dimensions (PyTorch's transpose; NumPy's swapaxes)."""
+    ndim = x.ndim
+    if ndim < 2:
+        return x
+    axes = list(range(ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return permute(x, tuple(axes))
+
+
+def expand(x, *shape):
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    return apply(Expand(shape), x)
+
+
+def expand_as(x, like):
+    if x.shape == like.shape and None not in x.shape:
+        return x
+    return apply(ExpandAs(), x, like)
+
+
+def sum_to(x, like):
+    """Sum ``x`` down to ``like``'s shape (the gradient of broadcasting ``like`` to ``x``)."""
+    if x.shape == like.shape:
+        return x
+    return apply(SumTo(), x, like)
+
+
+def concatenate(tensors, axis=0, dim=None):
+    from ganglion.core.ops.elementwise import common_dtype_tensors
+    axis = dim if dim is not None else axis
+    tensors = common_dtype_tensors("cat", tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    axis = normalize_axes("cat", axis, tensors[0].ndim)[0]
+    return apply(Concatenate(axis), *tensors)
+
+
+def stack(tensors, axis=0, dim=None):
+    axis = dim if dim is not None else axis
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError("stack: all tensors must have the same shape, got "
+                         + ", ".join(format_shape(t.shape) for t in tensors))
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis)
+
+
+def squeeze(x, axis=None, dim=None):
+    axis = dim if dim is not None else axis
+    shape = x.shape
+    if axis is None:
+        new = tuple(d for d in shape if d != 1)
+    else:
+        axes = normalize_axes("squeeze", axis, len(shape))
+        new = tuple(d for i, d in enumerate(shape) if not (i in axes and d == 1))
+    return x if new == shape else reshape_or_symbolic(x, new)
+
+
+def unsqueeze(x, axis=None, dim=None):
+    axis = dim if dim is not None else axis
+    ndim = x.ndim + 1
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"unsqueeze: dimension {axis} is out of range for a result of {ndim} dimensions")
+    axis %= ndim
+    shape = list(x.shape)
+    shape.insert(axis, 1)
+    return reshape_or_symbolic(x, tuple(shape))
+
+
+def reshape_or_symbolic(x, shape):
+    """Reshape to a shape that may hold one unknown (None) dimension, written as -1."""
+    if None in shape:
+        if shape.count(None) > 1:
+            raise ShapeError(f"reshape: more than one unknown dimension in {format_shape(shape)}")
+        shape = tuple(-1 if d is None else d for d in shape)
+    return apply(Reshape(shape), x)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    ndim = x.ndim
+    if ndim == 0:
+        return reshape(x, 1)
+    start, end = start_dim % ndim, end_dim % ndim
+    shape = x.shape
+    middle = None if None in shape[start:end + 1] else _product(shape[start:end + 1])
+    return reshape_or_symbolic(x, shape[:start] + (middle,) + shape[end + 1:])
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Constant padding. ``pad`` is PyTorch's flat form (last dim first: (left, right, top,
+    bottom, ...)) or NumPy's ((before, after), ...) per dimension."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    ndim = x.ndim
+    if pad and isinstance(pad[0], (tuple, list)):
+        widths = tuple((int(b), int(a)) for b, a in pad)
+    else:
+        if len(pad) % 2 or len(pad) // 2 > ndim:
+            raise ValueError(f"pad: expected an even number of at most {2 * ndim} values for a "
+                             f"{ndim}-d tensor, got {tuple(pad)}")
+        widths = [(0, 0)] * ndim
+        for i in range(len(pad) // 2):
+            widths[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+        widths = tuple(widths)
+    return apply(Pad(widths, value), x)
+
+
+def flip(x, axis=None, dims=None):
+    axis = dims if dims is not None else axis
+    axes = normalize_axes("flip", axis if axis is not None else tuple(range(x.ndim)), x.ndim)
+    return apply(Flip(axes), x)
+
+
+def tile(x, reps):
+    """Repeat the whole tensor ``reps`` times along each dimension (NumPy's tile)."""
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    ndim = max(x.ndim, len(reps))
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
+    # (a, b) tiled (r, s) is (1, a, 1, b) expanded to (r, a, s, b), then merged pairwise.
+    interleaved = []
+    for d in shape:
+        interleaved += [1, d]
+    expanded = []
+    for r, d in zip(reps, shape):
+        expanded += [r, d]
+    y = expand(reshape(x, tuple(interleaved)), tuple(expanded))
+    return reshape(y, tuple(r * d for r, d in zip(reps, shape)))
+
+
+def repeat(x, *sizes):
+    """PyTorch's Tensor.repeat: tile the tensor ``sizes`` times along each dimension."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: {len(sizes)} repeat counts for a {x.ndim}-d tensor; give at "
+                         "least one per dimension")
+    return tile(x, sizes)
+
+
+def broadcast_to(x, shape):
+    return expand(x, tuple(shape))

@@ -1,0 +1,379 @@
+"""Unary elementwise math and activation functions.
+
+Each op's vjp is written with Tensor ops (tanh' = 1 - tanh**2 through the output, and so on), so
+that second derivatives come from the same rules. Functions that are only defined on real
+numbers (exp, log, tanh, ...) turn integer input into the default float dtype, as PyTorch does.
+"""
+import math
+
+from ganglion.core import dtypes
+from ganglion.core.op import Op, apply
+from ganglion.core.ops.elementwise import cast, gt, mul, where
+from ganglion.core.tensor import Tensor, TensorType
+
+__all__ = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos",
+           "tanh", "sigmoid", "relu", "leaky_relu", "elu", "selu", "gelu", "softplus", "sign",
+           "floor", "ceil", "round", "erf", "logsigmoid", "hardtanh", "relu6", "clone"]
+
+
+class Unary(Op):
+    """An op of one tensor whose result has the input's dtype and shape."""
+    __slots__ = ()
+
+    def infer(self, x):
+        return TensorType(x.dtype, x.shape)
+
+
+def to_float(x):
+    if not isinstance(x, Tensor):
+        from ganglion.core.creation import tensor
+        x = tensor(x)
+    return x if x.dtype.is_floating_point else cast(x, dtypes.get_default_dtype())
+
+
+class Neg(Unary):
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, x):
+        return -x
+
+    def vjp(self, out, grad, needs):
+        return (-grad,)
+
+
+class Abs(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.abs(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * sign(out._inputs[0]),)
+
+
+class Exp(Unary):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        return backend.xp.exp(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * out,)
+
+
+class Log(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.log(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad / out._inputs[0],)
+
+
+class Log1p(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.log1p(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad / (out._inputs[0] + 1),)
+
+
+class Expm1(Unary):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        return backend.xp.expm1(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * (out + 1),)
+
+
+class Sqrt(Unary):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        return backend.xp.sqrt(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad / (out * 2),)
+
+
+class Sin(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.sin(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * cos(out._inputs[0]),)
+
+
+class Cos(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.cos(x)
+
+    def vjp(self, out, grad, needs):
+        return (-grad * sin(out._inputs[0]),)
+
+
+class Tanh(Unary):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        return backend.xp.tanh(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * (1 - out * out),)
+
+
+class Sigmoid(Unary):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        xp = backend.xp
+        # exp of -|x| never overflows; the two branches give full relative precision in both tails.
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def vjp(self, out, grad, needs):
+        return (grad * out * (1 - out),)
+
+
+class Relu(Unary):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        return backend.xp.maximum(x, 0)
+
+    def vjp(self, out, grad, needs):
+        return (mul(grad, gt(out, 0)),)
+
+
+class LeakyRelu(Unary):
+    __slots__ = ("negative_slope",)
+
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    def forward(self, backend, x):
+        return backend.xp.where(x > 0, x, x * x.dtype.type(self.negative_slope))
+
+    def vjp(self, out, grad, needs):
+        return (where(gt(out._inputs[0], 0), grad, grad * self.negative_slope),)
+
+
+class Elu(Unary):
+    """alpha * (exp(x) - 1) for x <= 0, x above; ``scale`` multiplies both (SELU)."""
+    __slots__ = ("alpha", "scale")
+
+    def __init__(self, alpha, scale=1.0):
+        self.alpha = alpha
+        self.scale = scale
+
+    def forward(self, backend, x):
+        xp = backend.xp
+        t = x.dtype.type
+        negative = t(self.alpha) * xp.expm1(xp.minimum(x, 0))
+        return t(self.scale) * xp.where(x > 0, x, negative)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        # For x <= 0 the derivative is scale * alpha * exp(x) = out + scale * alpha.
+        return (where(gt(x, 0), grad * self.scale, grad * (out + self.scale * self.alpha)),)
+
+
+class Erf(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.erf(x)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (grad * (2 / math.sqrt(math.pi)) * exp(-(x * x)),)
+
+
+class Softplus(Unary):
+    """log(1 + exp(beta x)) / beta, linear above ``threshold`` as in PyTorch."""
+    __slots__ = ("beta", "threshold")
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, backend, x):
+        xp = backend.xp
+        t = x.dtype.type
+        scaled = x * t(self.beta)
+        soft = xp.logaddexp(t(0), scaled) / t(self.beta)
+        return xp.where(scaled > self.threshold, x, soft)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        scaled = x * self.beta
+        return (where(gt(scaled, self.threshold), grad, grad * sigmoid(scaled)),)
+
+
+class Sign(Unary):
+    """sign, floor, ceil and round: piecewise constant, so their gradient is zero (PyTorch's)."""
+    __slots__ = ("kind",)
+    saves_inputs = False
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    @property
+    def name(self):
+        return self.kind
+
+    def forward(self, backend, x):
+        if self.kind == "round":
+            return backend.xp.round(x)
+        return getattr(backend.xp, self.kind)(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * 0,)
+
+
+# ----- functions ----------------------------------------------------------------------------
+
+def _unary(op_class):
+    op = op_class()
+
+    def function(x):
+        return apply(op, to_float(x))
+    function.__name__ = op_class.__name__.lower()
+    return function
+
+
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+expm1 = _unary(Expm1)
+sqrt = _unary(Sqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+erf = _unary(Erf)
+
+_NEG, _ABS, _RELU = Neg(), Abs(), Relu()
+
+
+def neg(x):
+    if x.dtype.category == 0:
+        raise TypeError("neg: negation of a bool tensor is not supported; use ~ or logical_not")
+    return apply(_NEG, x)
+
+
+def abs(x):
+    return apply(_ABS, x)
+
+
+def square(x):
+    return mul(x, x)
+
+
+def rsqrt(x):
+    return 1 / sqrt(x)
+
+
+def relu(x):
+    return apply(_RELU, x)
+
+
+def relu6(x):
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    from ganglion.core.ops.elementwise import clamp
+    return clamp(x, min_val, max_val)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return apply(LeakyRelu(float(negative_slope)), to_float(x))
+
+
+def elu(x, alpha=1.0):
+    return apply(Elu(float(alpha)), to_float(x))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    return apply(Elu(_SELU_ALPHA, _SELU_SCALE), to_float(x))
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x) with the exact normal CDF, or PyTorch's tanh approximation."""
+    x = to_float(x)
+    if approximate == "tanh":
+        inner = (x + 0.044715 * x * x * x) * math.sqrt(2 / math.pi)
+        return 0.5 * x * (1 + tanh(inner))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return apply(Softplus(float(beta), float(threshold)), to_float(x))
+
+
+def logsigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return -softplus(-to_float(x))
+
+
+def sign(x):
+    return apply(Sign("sign"), x)
+
+
+def floor(x):
+    return x if x.dtype.category < 2 else apply(Sign("floor"), x)
+
+
+def ceil(x):
+    return x if x.dtype.category < 2 else apply(Sign("ceil"), x)
+
+
+def round(x):
+    """Round half to even, as PyTorch and NumPy do."""
+    return x if x.dtype.category < 2 else apply(Sign("round"), x)
+
+
+
+class Clone(Unary):
+    """A copy that owns its memory; the gradient passes through unchanged."""
+    __slots__ = ()
+    saves_inputs = False
+
+    def forward(self, backend, x):
+        return x.copy()
+
+    def vjp(self, out, grad, needs):
+        return (grad,)
+
+
+def clone(x):
+    return apply(Clone(), x)

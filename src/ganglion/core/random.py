@@ -1,0 +1,39 @@
+"""The global random generator behind rand, randn, randint, randperm and dropout masks.
+
+``manual_seed(seed)`` makes every random function reproducible. The state can be saved and
+restored (``get_rng_state`` / ``set_rng_state``) as plain JSON-compatible data, so that training
+checkpoints can resume with the same random stream.
+"""
+from ganglion.backend import current as backend
+
+__all__ = ["manual_seed", "seed", "get_rng_state", "set_rng_state", "generator"]
+
+_generator = [backend.seeded_generator(None)]
+
+
+def generator():
+    """The backend random generator that ganglion's random functions draw from."""
+    return _generator[0]
+
+
+def manual_seed(seed):
+    """Reseed the global generator; the same seed gives the same random numbers."""
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError(f"manual_seed: the seed must be non-negative, got {seed}")
+    _generator[0] = backend.seeded_generator(seed)
+    return _generator[0]
+
+
+def seed():
+    """Reseed from the operating system's entropy; returns nothing reproducible."""
+    _generator[0] = backend.seeded_generator(None)
+
+
+def get_rng_state():
+    """The generator's state as a dict of plain values (safe to store as JSON)."""
+    return _generator[0].bit_generator.state
+
+
+def set_rng_state(state):
+    _generator[0].bit_generator.state = state

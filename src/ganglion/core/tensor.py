@@ -1,0 +1,295 @@
+"""The Tensor: a value (a backend array) and, when it was computed by a recorded op, its node.
+
+A Tensor is a node of the graph: ``_op`` and ``_inputs`` say how it was made. Ops have exactly
+one output, so the node's fields live on the output tensor itself: no separate Node object is
+allocated per op, which matters for small-model speed. ``data`` is ``None`` for a symbolic value
+(a placeholder, or anything computed from one); its dtype and shape then live in ``_type``.
+
+Methods and operators are attached in ``ganglion.core.methods`` once the op library is loaded,
+so that this file holds only the object itself and the parts of autograd that belong to it.
+"""
+from ganglion.core.dtypes import from_numpy_dtype
+
+__all__ = ["Tensor", "TensorType", "make_tensor"]
+
+
+class TensorType:
+    """What is known of a value without computing it: a dtype and a shape (None = unknown)."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, dtype, shape):
+        self.dtype = dtype
+        self.shape = tuple(shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __eq__(self, other):
+        return isinstance(other, TensorType) and self.dtype is other.dtype and self.shape == other.shape
+
+    def __hash__(self):
+        return hash((self.dtype.name, self.shape))
+
+    def __repr__(self):
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"TensorType({self.dtype.name}, ({dims}{',' if len(self.shape) == 1 else ''}))"
+
+
+class GradFn:
+    """What ``Tensor.grad_fn`` shows: the op that made a tensor, printed as PyTorch prints it."""
+
+    __slots__ = ("op", "tensor")
+
+    def __init__(self, op, tensor):
+        self.op = op
+        self.tensor = tensor
+
+    def name(self):
+        return f"{type(self.op).__name__}Backward"
+
+    @property
+    def next_functions(self):
+        inputs = self.tensor._inputs or ()
+        return tuple((GradFn(i._op, i) if i._op is not None else None, 0) for i in inputs)
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed, for gradients."""
+
+    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_version", "_saved_versions",
+                 "_type", "_hooks", "_retains_grad", "name", "__weakref__")
+
+    # NumPy must defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, name=None):
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._op = None
+        self._inputs = None
+        self._version = 0
+        self._saved_versions = None
+        self._type = None
+        self._hooks = None
+        self._retains_grad = False
+        self.name = name
+
+    # ----- what the tensor is -------------------------------------------------------------
+    @property
+    def dtype(self):
+        data = self.data
+        if data is None:
+            return self._type.dtype
+        return from_numpy_dtype(data.dtype)
+
+    @property
+    def shape(self):
+        data = self.data
+        return self._type.shape if data is None else data.shape
+
+    @property
+    def ndim(self):
+        data = self.data
+        return len(self._type.shape) if data is None else data.ndim
+
+    @property
+    def type(self):
+        """The TensorType: dtype and (for symbolic values, partly unknown) shape."""
+        if self.data is None:
+            return self._type
+        return TensorType(from_numpy_dtype(self.data.dtype), self.data.shape)
+
+    @property
+    def device(self):
+        from ganglion.core.device import cpu
+        return cpu
+
+    @property
+    def is_symbolic(self):
+        return self.data is None
+
+    @property
+    def is_leaf(self):
+        return self._op is None
+
+    @property
+    def grad_fn(self):
+        return None if self._op is None else GradFn(self._op, self)
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def dim(self):
+        return self.ndim
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    # ----- autograd -----------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
+        from ganglion.core import autograd
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def requires_grad_(self, requires_grad=True):
+        if not requires_grad and self._op is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """The same values, cut from the graph (shares memory, as in PyTorch)."""
+        out = Tensor(self.data)
+        out._type = self._type
+        return out
+
+    def detach_(self):
+        self._op = None
+        self._inputs = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self._op is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
+        value replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    # ----- conversion ---------------------------------------------------------------------
+    def numpy(self):
+        """The values as a NumPy array (shares memory on the CPU, as in PyTorch)."""
+        if self.data is None:
+            raise RuntimeError(f"numpy(): {self._describe()} is symbolic and has no value; "
+                               "compile it with ganglion.function to compute it")
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a tensor that requires grad: use "
+                               "tensor.detach().numpy()")
+        from ganglion.backend import current
+        return current.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        from ganglion.backend import current
+        array = current.to_numpy(self._value("__array__"))
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array
+
+    def item(self):
+        data = self._value("item")
+        if data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a Python "
+                             f"number, got shape {tuple(data.shape)}")
+        return data.item()
+
+    def tolist(self):
+        return self._value("tolist").tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.category == 2:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        data = self._value("bool()")
+        if data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {data.size} elements is "
+                               "ambiguous: use .any() or .all()")
+        return bool(data)
+
+    def _value(self, what):
+        if self.data is None:
+            raise RuntimeError(f"{what}: {self._describe()} is symbolic and has no value yet; "
+                               "compile it with ganglion.function")
+        return self.data
+
+    def _describe(self):
+        return f"tensor {self.name!r}" if self.name else "this tensor"
+
+    def __repr__(self):
+        from ganglion.core.printing import tensor_repr
+        return tensor_repr(self)
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce__(self):
+        raise TypeError("ganglion tensors are not pickled: save them with ganglion's safetensors "
+                        "checkpoints")
+
+
+class _HookHandle:
+    __slots__ = ("hooks", "hook")
+
+    def __init__(self, hooks, hook):
+        self.hooks = hooks
+        self.hook = hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+_new = object.__new__
+
+
+def make_tensor(data, requires_grad=False):
+    """A Tensor around a backend array, without the checks of the public constructors."""
+    t = _new(Tensor)
+    t.data = data
+    t.requires_grad = requires_grad
+    t.grad = None
+    t._op = None
+    t._inputs = None
+    t._version = 0
+    t._saved_versions = None
+    t._type = None
+    t._hooks = None
+    t._retains_grad = False
+    t.name = None
+    return t
+
