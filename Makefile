@@ -21,7 +21,7 @@ demo: $(VENV)/.demo-installed
 	$(PY) -m ganglion.demo
 
 test: $(VENV)/.dev-installed
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 -q -p no:cacheprovider tests
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py

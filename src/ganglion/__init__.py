@@ -36,3 +36,4 @@ power = pow
 absolute = abs
 
 __version__ = "0.1.0"
+from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: function, shared, In, placeholders, pp, jit)

@@ -7,6 +7,7 @@ op's ``vjp`` runs. First-order backward runs with recording off, so it builds no
 The same walk over symbolic values builds the symbolic gradient graph of ``ganglion.grad``.
 """
 from ganglion.backend import current as backend
+from ganglion.core import tracing
 from ganglion.core.grad_mode import set_grad_enabled
 from ganglion.core.tensor import Tensor, make_tensor
 
@@ -28,7 +29,8 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
         raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn: "
                            "mark an input with requires_grad=True before computing it")
     if retain_graph is None:
-        retain_graph = create_graph
+        # A symbolic graph is a program to compile later: backward must not free it.
+        retain_graph = create_graph or tensor.data is None
     seed = _seed_gradient(tensor, gradient, "backward()")
     only = None if inputs is None else {id(t) for t in _as_list(inputs)}
     _run([tensor], [seed], retain_graph, create_graph, accumulate=True, capture=only)
@@ -44,6 +46,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outputs = _as_list(outputs)
     input_list = _as_list(inputs)
+    for i, t in enumerate(input_list):
+        if t.data is not None and not t.requires_grad:
+            raise RuntimeError(f"grad(): input {i}{' ' + repr(t.name) if t.name else ''} (shape "
+                               f"{tuple(t.shape)}) does not require grad")
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     grad_outputs = _as_list(grad_outputs)
@@ -126,6 +132,9 @@ def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
     order = _topological_order(roots)
     leaf_grads = {}
     captured = {}
+    # Arrays that a .grad must not take over without a copy: the caller's seeds, hook results,
+    # retained non-leaf grads and every .grad already assigned in this walk.
+    foreign = {id(_base(s.data)) for s in seeds if s.data is not None}
     with set_grad_enabled(create_graph):
         for root in roots:
             if root._op is None:
@@ -135,11 +144,11 @@ def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
             if g is None:
                 continue
             if t._hooks:
-                g = _run_hooks(t, g)
-            if t._retains_grad and accumulate:
-                t.grad = g.detach() if t.grad is None else _add(t.grad, g, create_graph)
+                g = _run_hooks(t, g, foreign)
             if capture is not None and id(t) in capture:
                 captured[id(t)] = g
+            if accumulate and (t._retains_grad or (capture is not None and id(t) in capture)):
+                _accumulate(t, g, create_graph, foreign)
             _check_versions(t)
             inputs = t._inputs
             needs = [i.requires_grad for i in inputs]
@@ -155,14 +164,13 @@ def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
             if not retain_graph:
                 t._inputs = None
                 t._saved_versions = None
-        assigned = set()
         for leaf, g in leaf_grads.values():
             if leaf._hooks:
-                g = _run_hooks(leaf, g)
+                g = _run_hooks(leaf, g, foreign)
             if capture is not None and id(leaf) in capture:
                 captured[id(leaf)] = g
             if accumulate and (capture is None or id(leaf) in capture):
-                _accumulate_leaf(leaf, g, create_graph, assigned)
+                _accumulate(leaf, g, create_graph, foreign)
     return captured
 
 
@@ -176,37 +184,60 @@ def _collect_leaf(leaf, g, leaf_grads, capture):
         leaf_grads[key] = (leaf, g)
 
 
-def _accumulate_leaf(leaf, g, create_graph, assigned):
-    """Add ``g`` into ``leaf.grad``. A first-order .grad owns its memory: it is never a read-only
-    broadcast view nor shared with another leaf's .grad, so in-place edits (clipping, optimizer
-    steps) are safe."""
-    if leaf.data is None:
+def _accumulate(t, g, create_graph, foreign):
+    """Add ``g`` into ``t.grad``, as PyTorch does. A .grad owns its memory: it is never a
+    read-only broadcast view, nor shared with another tensor's .grad or with an array the
+    caller holds (a seed, a hook's result), so in-place edits (clipping, optimizer steps) are
+    safe. A second first-order backward adds into the existing .grad in place, so references
+    to it see the sum."""
+    if t.data is None:
         return
-    if g.dtype is not leaf.dtype:
-        g = g.to(leaf.dtype)
-    if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    if g.dtype is not t.dtype:
+        g = g.to(t.dtype)
+    old = t.grad
+    if g.data is None and tracing.active:  # jit restores this .grad when its trace ends
+        tracing.active[-1].saw_grad(t)
+    if create_graph or g.data is None:  # a symbolic gradient (backward of a symbolic loss) stays one
+        if old is not None:
+            t.grad = old + g
+        elif g.data is not None and id(_base(g.data)) in foreign:
+            t.grad = g.clone()
+        else:
+            t.grad = g
+        if t.grad.data is not None:
+            foreign.add(id(_base(t.grad.data)))
         return
     data = g.data
-    if leaf.grad is not None:
-        leaf.grad = make_tensor(leaf.grad.data + data)
+    if old is not None:
+        old_data = old.data
+        if (not old.requires_grad and old_data is not None and old_data.flags.writeable
+                and old_data.shape == data.shape and old_data.dtype == data.dtype):
+            old_data += data
+            old._version += 1
+        else:
+            t.grad = make_tensor(old_data + data)
         return
-    base = data if data.base is None else data.base
-    if not data.flags.writeable or id(base) in assigned or data.shape != leaf.data.shape:
+    base = _base(data)
+    if not data.flags.writeable or id(base) in foreign or data.shape != t.data.shape:
         data = data.copy()
         base = data
-    assigned.add(id(base))
-    leaf.grad = make_tensor(data)
+    foreign.add(id(base))
+    t.grad = make_tensor(data)
 
 
-def _add(a, b, create_graph):
-    return a + b if create_graph else make_tensor(a.data + b.data)
+def _base(array):
+    """The array that owns ``array``'s memory (views chain to it through ``.base``)."""
+    while array.base is not None and hasattr(array.base, "base"):
+        array = array.base
+    return array
 
 
-def _run_hooks(t, g):
+def _run_hooks(t, g, foreign):
     for hook in list(t._hooks):
         result = hook(g)
-        if result is not None:
+        if result is not None and result is not g:
+            if result.data is not None:
+                foreign.add(id(_base(result.data)))
             g = result
     return g
 
@@ -259,16 +290,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     for index, (t, a) in enumerate(zip(checked, analytic)):
         a = np.zeros(t.shape) if a is None else np.asarray(a.data, np.float64)
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)
-        num_flat = numeric.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
+        data = t.data
+        # Index the array itself: reshape(-1) of a non-contiguous array would perturb a copy.
+        for k in np.ndindex(*t.shape):
+            original = data[k]
+            data[k] = original + eps
             plus = projected_value()
-            flat[k] = original - eps
+            data[k] = original - eps
             minus = projected_value()
-            flat[k] = original
-            num_flat[k] = (plus - minus) / (2 * eps)
+            data[k] = original
+            numeric[k] = (plus - minus) / (2 * eps)
         if not np.allclose(a, numeric, atol=atol, rtol=rtol):
             worst = np.unravel_index(np.argmax(np.abs(a - numeric)), a.shape) if a.ndim else ()
             message = (f"gradcheck: input {index} (shape {tuple(t.shape)}): analytic and numerical "

@@ -1,9 +1,13 @@
 """Creating tensors: from data, filled, ranges, identity, and random.
 
-Dtype defaults follow PyTorch: Python floats and floating NumPy input give the default float
-dtype (float32), Python ints give int64, bools give bool. ``from_numpy`` is the exception: it
-shares the array's memory and so keeps its dtype.
+Dtype defaults follow PyTorch: Python floats give the default float dtype (float32), Python ints
+give int64, bools give bool, and arrays and tensors keep their dtype, with one deliberate
+exception: float64 NumPy input gives the default float dtype too, so that data prepared with
+NumPy does not silently turn a model into float64. ``from_numpy`` shares the array's memory and
+so keeps its dtype, float64 included.
 """
+import numbers
+
 from ganglion.backend import current as backend
 from ganglion.core import dtypes
 from ganglion.core.dtypes import as_dtype, from_numpy_dtype, get_default_dtype
@@ -25,7 +29,8 @@ def _finish(data, requires_grad):
 def _infer_dtype(array):
     kind = array.dtype.kind
     if kind == "f":
-        return get_default_dtype()
+        # Python floats arrive as float64; float16 and float32 arrays keep their width.
+        return get_default_dtype() if array.dtype.itemsize == 8 else from_numpy_dtype(array.dtype)
     if kind == "b":
         return dtypes.bool_
     if kind in "iu":
@@ -40,6 +45,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor)."""
     _check_device(device)
     if isinstance(data, Tensor):
+        if dtype is None:
+            dtype = data.dtype
         data = data._value("tensor()")
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
         data = [tensor(v).data if isinstance(v, Tensor) else v for v in data]
@@ -154,10 +161,16 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     if end is None:
         start, end = 0, start
     if dtype is None:
-        is_int = all(isinstance(v, int) for v in (start, end, step))
+        is_int = all(_is_integer(v) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else get_default_dtype()
     dtype = as_dtype(dtype)
     return _finish(backend.xp.arange(start, end, step).astype(dtype.np), requires_grad)
+
+
+def _is_integer(value):
+    if isinstance(value, Tensor):
+        return value.dtype.category < 2
+    return isinstance(value, numbers.Integral)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):

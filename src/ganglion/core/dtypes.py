@@ -3,8 +3,8 @@
 A ``DType`` wraps the NumPy dtype that backs it. Promotion follows PyTorch, not NumPy:
 categories are ordered bool < integer < floating; inside a category the wider type wins;
 across categories the operand of the higher category decides (int64 + float16 -> float16);
-a Python scalar or a 0-d tensor never widens a dimensioned tensor of its own category, and a
-float scalar or 0-d float tensor combined with integer tensors gives the default float dtype.
+a Python scalar or a 0-d tensor never widens a dimensioned tensor of its own category; a float
+scalar combined with integer tensors gives the default float dtype, a 0-d float tensor its own.
 """
 import numpy as np
 
@@ -126,8 +126,9 @@ def result_type(*operands):
 
     Operands are Tensors or Python numbers. Three priority tiers, as in PyTorch: tensors with
     dimensions, then 0-d tensors, then Python scalars. A lower tier only matters when its
-    category is higher than everything above it, and then it gives the default dtype of that
-    category (or, for 0-d tensors, its own dtype when nothing dimensioned exists).
+    category is higher than everything above it: 0-d tensors then give their own (promoted)
+    dtype (int32 tensor + 0-d float64 tensor -> float64), Python scalars the default dtype of
+    their category (int32 tensor + 2.5 -> float32).
     """
     dim_t = zero_t = None
     scalar_cat = -1
@@ -140,11 +141,8 @@ def result_type(*operands):
         else:
             zero_t = dtype if zero_t is None else promote_types(zero_t, dtype)
     result = dim_t
-    if zero_t is not None:
-        if result is None:
-            result = zero_t
-        elif zero_t.category > result.category:
-            result = _default_for_category(zero_t.category)
+    if zero_t is not None and (result is None or zero_t.category > result.category):
+        result = zero_t
     if scalar_cat >= 0:
         if result is None:
             result = _default_for_category(scalar_cat)

@@ -7,6 +7,7 @@ the tensor is *rebound* to it: its previous value and node move to a hidden tens
 node takes as input, so the graph stays correct (views made earlier do not see that change).
 A leaf that requires grad cannot be changed in place while grad mode is on, as in PyTorch.
 """
+from ganglion.core import tracing
 from ganglion.core.grad_mode import grad_enabled, no_grad
 from ganglion.core.op import format_shape
 from ganglion.core.tensor import Tensor, make_tensor
@@ -16,6 +17,8 @@ __all__ = ["inplace", "rebind"]
 
 def inplace(x, fn, *args, name="in-place op"):
     """``x = fn(x, *args)`` performed in place on x (see the module docstring)."""
+    if tracing.active:  # jit is tracing: the change becomes an update of the compiled function
+        return tracing.active[-1].inplace(x, fn, args, name)
     if x.data is None:
         return fn(x, *args)
     records = grad_enabled[0] and (x.requires_grad or any(
@@ -45,8 +48,8 @@ def _check_result(name, x, new):
                            f"changed in place has shape {format_shape(x.shape)}; in-place ops cannot "
                            "broadcast the tensor they change")
     if new.dtype.category > x.dtype.category:
-        raise TypeError(f"{name}: result type {new.dtype} cannot be stored in place in a tensor of "
-                        f"type {x.dtype}")
+        raise RuntimeError(f"{name}: result type {new.dtype} cannot be stored in place in a tensor "
+                           f"of type {x.dtype}")
 
 
 def rebind(x, new):

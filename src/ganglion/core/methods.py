@@ -166,7 +166,10 @@ def _sub_(self, other, alpha=1):
 
 
 def _filled(x, value):
-    # where() with an always-true condition: value everywhere, a zero gradient for x.
+    # where() with an always-true condition: value everywhere, a zero gradient for x (x stays
+    # in the graph, as in PyTorch). The value is cast to x's dtype first: fill_(2.5) on an
+    # integer tensor stores 2, as in PyTorch.
+    value = ew.cast(value, x.dtype) if isinstance(value, Tensor) else ew.constant(value, x.dtype)
     return ew.where(ew.constant(True, dtypes.bool_), value, x)
 
 
@@ -181,8 +184,7 @@ def _zero_(self):
 def _copy_(self, source):
     if not isinstance(source, Tensor):
         source = ops_tensor(source, self.dtype)
-    return inplace(self, lambda x, s: unary.clone(shape.expand(ew.cast(s, x.dtype), tuple(x.shape))),
-                   source, name="copy_")
+    return inplace(self, _filled, source, name="copy_")
 
 
 def _clamp_(self, min=None, max=None):

@@ -17,13 +17,15 @@ called to turn the backend's error into one that names the op, the shapes and wh
 from ganglion.backend import current as backend
 from ganglion.core.dtypes import bool_
 from ganglion.core.grad_mode import grad_enabled
+from ganglion.core import tracing
 from ganglion.core.tensor import Tensor, TensorType, make_tensor
 
 __all__ = ["Op", "apply", "broadcast_shapes", "ShapeError"]
 
 
-class ShapeError(ValueError):
-    """Shapes that an op cannot take (a ValueError, so NumPy-style handlers still catch it)."""
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that an op cannot take. A ValueError for NumPy-style code and a RuntimeError for
+    code ported from PyTorch, which raises RuntimeError for shape mismatches."""
 
 
 class Op:
@@ -123,6 +125,8 @@ def _apply_symbolic(op, inputs):
     out._op = op
     out._inputs = inputs
     out.requires_grad = op.differentiable and any(t.requires_grad or t.data is None for t in inputs)
+    if tracing.active:  # jit is tracing: an in-place change later may have to redirect this node
+        tracing.active[-1].nodes.append(out)
     return out
 
 
@@ -171,7 +175,8 @@ def normalize_axes(op_name, axis, ndim):
     out = []
     for a in axes:
         a = int(a)
-        if not -ndim <= a < max(ndim, 1):
+        # A 0-d tensor accepts axis 0 and -1, as in PyTorch.
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise IndexError(f"{op_name}: axis {a} is out of range for a tensor of {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):

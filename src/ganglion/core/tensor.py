@@ -10,7 +10,7 @@ so that this file holds only the object itself and the parts of autograd that be
 """
 from ganglion.core.dtypes import from_numpy_dtype
 
-__all__ = ["Tensor", "TensorType", "make_tensor"]
+__all__ = ["Tensor", "TensorType", "Constant", "make_tensor"]
 
 
 class TensorType:
@@ -126,7 +126,13 @@ class Tensor:
         return self.dtype.is_floating_point
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        ndim = self.ndim
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size(): dimension {dim} is out of range for a tensor of {ndim} "
+                             "dimensions")
+        return self.shape[dim]
 
     def numel(self):
         n = 1
@@ -207,32 +213,46 @@ class Tensor:
         return current.to_numpy(self.data)
 
     def __array__(self, dtype=None, copy=None):
+        # NumPy 2's protocol: np.array(t) passes copy=True and trusts the result to be a copy;
+        # np.asarray(t) shares memory, as with PyTorch.
         from ganglion.backend import current
         array = current.to_numpy(self._value("__array__"))
-        if dtype is not None:
-            array = array.astype(dtype, copy=False)
-        return array
+        if dtype is not None and array.dtype != dtype:
+            if copy is False:
+                raise ValueError(f"__array__: converting {self.dtype} to NumPy dtype {dtype} needs a "
+                                 "copy, but copy=False was given")
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
     def item(self):
         data = self._value("item")
         if data.size != 1:
-            raise ValueError(f"item(): only a tensor with one element can be converted to a Python "
-                             f"number, got shape {tuple(data.shape)}")
+            raise RuntimeError(f"item(): only a tensor with one element can be converted to a "
+                               f"Python number, got shape {tuple(data.shape)} ({data.size} elements)")
         return data.item()
 
     def tolist(self):
         return self._value("tolist").tolist()
 
+    def _scalar(self, what):
+        # float(t) and int(t) raise ValueError for several elements, as in PyTorch (item() raises
+        # RuntimeError).
+        data = self._value(what)
+        if data.size != 1:
+            raise ValueError(f"{what}: only a tensor with one element can be converted to a Python "
+                             f"number, got shape {tuple(data.shape)}")
+        return data.item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar("float()"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar("int()"))
 
     def __index__(self):
-        if self.dtype.category == 2:
+        if self.dtype.category == 2 or self._value("index").size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.item())
+        return int(self.data.item())
 
     def __bool__(self):
         data = self._value("bool()")
@@ -274,12 +294,19 @@ class _HookHandle:
             self.hooks.remove(self.hook)
 
 
+class Constant(Tensor):
+    """A value fixed when the graph is built (a Python number in an expression). The symbolic
+    compiler may fold it; every other tensor with a value is read when a compiled function runs."""
+
+    __slots__ = ()
+
+
 _new = object.__new__
 
 
-def make_tensor(data, requires_grad=False):
+def make_tensor(data, requires_grad=False, cls=Tensor):
     """A Tensor around a backend array, without the checks of the public constructors."""
-    t = _new(Tensor)
+    t = _new(cls)
     t.data = data
     t.requires_grad = requires_grad
     t.grad = None

@@ -9,7 +9,7 @@ from ganglion.core import dtypes
 from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
 from ganglion.core.op import Op, apply, bool_type, broadcast_shapes
 from ganglion.core.ops.shape import sum_to
-from ganglion.core.tensor import Tensor, TensorType, make_tensor
+from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 
 __all__ = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
            "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
@@ -17,9 +17,17 @@ __all__ = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maxi
 
 
 def constant(value, dtype):
-    """A 0-d Tensor holding ``value`` as ``dtype`` (how Python numbers enter the graph)."""
+    """A 0-d Tensor holding ``value`` as ``dtype`` (how Python numbers enter the graph).
+
+    An integer that ``dtype`` cannot hold wraps around, as PyTorch casts it (uint8 + -1 is
+    uint8 - 1, int8 * 300 is int8 * 44).
+    """
     from ganglion.backend import current
-    return make_tensor(current.xp.asarray(value, dtype=dtype.np))
+    try:
+        array = current.xp.asarray(value, dtype=dtype.np)
+    except OverflowError:
+        array = current.xp.asarray(value).astype(dtype.np)
+    return make_tensor(array, cls=Constant)
 
 
 def _operands(name, a, b):
@@ -143,10 +151,16 @@ class Pow(Binary):
         a, b = out._inputs
         ga = gb = None
         if needs[0]:
-            ga = sum_to(grad * b * a ** (b - 1), a)
+            da = grad * b * a ** (b - 1)
+            if not (isinstance(b, Constant) and b.data != 0):
+                # x ** 0 is constant: PyTorch gives 0, also at x = 0 where 0 * 0 ** -1 is nan.
+                da = where(b == 0, 0.0, da)
+            ga = sum_to(da, a)
         if needs[1]:
-            # d(a**b)/db = a**b * log(a); where a == 0 PyTorch (and the limit) gives 0.
-            gb = sum_to(where(a == 0, 0.0, grad * out * log(where(a == 0, 1.0, a))), b)
+            # d(a**b)/db = a**b * log(a); where a == 0 and b >= 0 the limit (and PyTorch) gives 0.
+            # The inner where keeps log's own gradient finite there for higher derivatives.
+            zero_base = logical_and(a == 0, b >= 0)
+            gb = sum_to(where(zero_base, 0.0, grad * out * log(where(zero_base, 1.0, a))), b)
         return ga, gb
 
 
@@ -426,12 +440,16 @@ def where(condition, a=None, b=None):
 
 
 def clamp(x, min=None, max=None):
-    """Limit values to [min, max]; the gradient passes where min <= x <= max (PyTorch's rule)."""
+    """Limit values to [min, max]; the gradient passes where min <= x <= max (PyTorch's rule).
+
+    The result dtype promotes over x and the bounds, as in PyTorch (an integer tensor clamped
+    to 0.5 gives float32).
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    out = x
+    out = cast(x, result_type(x, *[b for b in (min, max) if b is not None]))
     if min is not None:
-        out = where(lt(out, min), min if isinstance(min, Tensor) else constant(min, x.dtype), out)
+        out = where(lt(out, min), min, out)
     if max is not None:
-        out = where(gt(out, max), max if isinstance(max, Tensor) else constant(max, x.dtype), out)
+        out = where(gt(out, max), max, out)
     return out

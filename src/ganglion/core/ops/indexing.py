@@ -7,8 +7,8 @@ symbolic mode an index can itself be a placeholder, e.g. ``logp[arange(n), y]`` 
 Gradients scatter back with accumulation, so repeated indices add up.
 """
 from ganglion.core.dtypes import bool_, int64
-from ganglion.core.op import Op, apply, format_shape, normalize_axes
-from ganglion.core.ops.shape import pad
+from ganglion.core.op import Op, apply, broadcast_shapes, format_shape, normalize_axes
+from ganglion.core.ops.shape import expand, flatten, pad
 from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["getitem", "setitem_", "gather", "scatter_add", "index_select", "one_hot", "nonzero",
@@ -160,6 +160,14 @@ def _gather_view(x, index, axis):
     return x[tuple(slice(None) if k == axis else slice(0, i) for k, i in enumerate(index.shape))]
 
 
+def _check_range(op_name, index, size, axis):
+    """PyTorch's bounds for gather / scatter indices: 0 <= index < size (NumPy would wrap
+    negative ones around silently)."""
+    if index.size and (index.min() < 0 or index.max() >= size):
+        raise IndexError(f"{op_name}: index values must be in [0, {size}) for dimension {axis} "
+                         f"of size {size}, got values from {index.min()} to {index.max()}")
+
+
 class Gather(Op):
     """out[i][j][k] = x[i][index[i][j][k]][k] for axis 1: PyTorch's gather, NumPy's take_along_axis."""
     __slots__ = ("axis",)
@@ -169,6 +177,7 @@ class Gather(Op):
         self.axis = axis
 
     def forward(self, backend, x, index):
+        _check_range("gather", index, x.shape[self.axis], self.axis)
         return backend.xp.take_along_axis(_gather_view(x, index, self.axis), index, self.axis)
 
     def vjp(self, out, grad, needs):
@@ -212,6 +221,7 @@ class ScatterAdd(Op):
         self.axis = axis
 
     def forward(self, backend, x, index, src):
+        _check_range("scatter_add", index, x.shape[self.axis], self.axis)
         src = src[tuple(slice(0, i) for i in index.shape)]
         return x + backend.put_along_axis_add(x.shape, x.dtype, index, src, self.axis)
 
@@ -241,6 +251,8 @@ class OneHot(Op):
 
     def forward(self, backend, x):
         xp = backend.xp
+        if x.dtype.kind not in "iu":
+            raise TypeError("one_hot of a non-integer array")
         if x.size and (x.min() < 0 or x.max() >= self.num_classes):
             raise ValueError(f"one_hot: class values must be in [0, {self.num_classes}), got values "
                              f"from {x.min()} to {x.max()}")
@@ -278,9 +290,12 @@ def setitem_(x, index, value):
     from ganglion.core.ops.elementwise import cast, constant
     if isinstance(value, Tensor):
         value = cast(value, x.dtype)
+    elif isinstance(value, (int, float, bool)):
+        value = constant(value, x.dtype)
     else:
-        value = constant(value, x.dtype) if isinstance(value, (int, float, bool)) else \
-            cast(_as_tensor(value), x.dtype)
+        # Straight to x's dtype: through the default float32 a float64 value would lose digits.
+        from ganglion.core.creation import tensor
+        value = tensor(value, dtype=x.dtype)
     spec, arrays = _split_index(index)
     if x.data is not None and not (grad_enabled[0] and (x.requires_grad or value.requires_grad)):
         x.data[_build(spec, [a.data for a in arrays])] = value.data
@@ -317,8 +332,28 @@ def gather(x, dim, index):
 
 
 def take_along_axis(x, indices, axis):
-    """NumPy's take_along_axis (the same as gather with the arguments reordered)."""
-    return gather(x, axis, indices)
+    """NumPy's take_along_axis (PyTorch's take_along_dim): gather along ``axis`` with
+    ``indices`` broadcast against ``x`` in the other dimensions. (torch.gather would instead read
+    only the leading block of ``x`` that a smaller index covers.) ``axis=None`` reads the
+    flattened ``x``."""
+    indices = _int_index("take_along_axis", indices)
+    if axis is None:
+        x = flatten(x)
+        axis = 0
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices of shape {format_shape(indices.shape)} must have "
+                         f"as many dimensions as the input {format_shape(x.shape)}")
+    axis = normalize_axes("take_along_axis", axis, x.ndim)[0]
+    others = [d for k, d in enumerate(x.shape) if k != axis]
+    index_others = [d for k, d in enumerate(indices.shape) if k != axis]
+    common = list(broadcast_shapes("take_along_axis", tuple(others), tuple(index_others)))
+    x_shape = tuple(common[:axis]) + (x.shape[axis],) + tuple(common[axis:])
+    index_shape = tuple(common[:axis]) + (indices.shape[axis],) + tuple(common[axis:])
+    if tuple(x.shape) != x_shape:
+        x = expand(x, x_shape)
+    if tuple(indices.shape) != index_shape:
+        indices = expand(indices, index_shape)
+    return apply(Gather(axis), x, indices)
 
 
 def scatter_add(x, dim, index, src):
@@ -338,6 +373,8 @@ def index_select(x, dim, index):
 def one_hot(x, num_classes=-1):
     """Class indices to one-hot int64 vectors along a new last axis, as PyTorch's one_hot."""
     if num_classes < 0:
+        if x.dtype.category != 1:
+            raise TypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
         if x.data is None:
             raise ValueError("one_hot: num_classes must be given for a symbolic input")
         num_classes = int(x.data.max()) + 1 if x.data.size else 0

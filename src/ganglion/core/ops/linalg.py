@@ -5,7 +5,7 @@ call reads them in place through its transpose flags, so no copy is made around 
 """
 from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape
 from ganglion.core.ops.indexing import getitem
-from ganglion.core.ops.shape import expand_as, reshape, sum_to, transpose, unsqueeze
+from ganglion.core.ops.shape import expand, expand_as, reshape, sum_to, transpose, unsqueeze
 from ganglion.core.tensor import TensorType
 
 __all__ = ["matmul", "dot", "outer", "einsum"]
@@ -83,25 +83,21 @@ class Einsum(Op):
                 grads.append(None)
                 continue
             subs = inputs[i]
-            letters = subs.replace("...", "")
-            if len(set(letters)) != len(letters):
-                raise NotImplementedError(
-                    f"einsum: the gradient of an operand with a repeated index ({subs!r} in "
-                    f"{self.equation!r}, a diagonal or trace) is not supported")
             others = [s for j, s in enumerate(inputs) if j != i]
-            elsewhere = set(output) | set("".join(others))
-            kept = "".join(c for c in subs if c in elsewhere or c == ".")
-            equation = ",".join([output] + others) + "->" + kept
             operands = [grad] + [t for j, t in enumerate(out._inputs) if j != i]
+            if len(set(subs.replace("...", ""))) != len(subs.replace("...", "")):
+                subs, identities = _undiagonal(subs, x, self.equation)
+                others += [sub for sub, _ in identities]
+                operands += [eye for _, eye in identities]
+            # A letter that appears nowhere else was summed away within this operand alone:
+            # the product of the others does not carry it.
+            elsewhere = set(output) | set("".join(others))
+            kept = "".join(c for c in subs if c in elsewhere)
+            equation = ",".join([output] + others) + "->" + kept
             g = apply(Einsum(equation), *operands)
             if kept != subs:
-                # Letters summed away in this operand alone: broadcast the gradient over them.
-                shape = []
-                kept_dims = iter(g.shape)
-                for c in _expand_letters(subs, x.ndim):
-                    shape.append(next(kept_dims) if c in elsewhere or c.isupper() else 1)
-                g = expand_as(reshape(g, tuple(shape)), x)
-            grads.append(sum_to(g, x))
+                g = reshape(g, _with_summed_dims(subs, kept, g.shape))
+            grads.append(_broadcast_back(g, x))
         return tuple(grads)
 
     def infer(self, *types):
@@ -133,12 +129,62 @@ def _parse_einsum(equation, n_operands):
     return inputs, output
 
 
-def _expand_letters(subs, ndim):
-    """Subscripts with '...' replaced by one upper-case placeholder letter per broadcast dim."""
-    if "..." not in subs:
-        return subs
-    n = ndim - len(subs.replace("...", ""))
-    return subs.replace("...", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:n])
+def _with_summed_dims(subs, kept, kept_shape):
+    """The shape of a gradient of ``kept_shape`` (subscripts ``kept``) with a size-1 dim put
+    back for each letter of the operand's subscripts ``subs`` that it lacks."""
+    # An ellipsis is always kept: einsum() spells it as letters when the output leaves it out.
+    kept_letters = len(kept.replace("...", ""))
+    kept_dims = iter(kept_shape)
+    shape = []
+    for token in _tokens(subs):
+        if token == "...":
+            shape += [next(kept_dims) for _ in range(len(kept_shape) - kept_letters)]
+        else:
+            shape.append(next(kept_dims) if token in kept else 1)
+    return tuple(shape)
+
+
+def _undiagonal(subs, x, equation):
+    """Subscripts without repeated letters, and (subscripts, identity matrix) pairs that tie the
+    renamed letters back to the originals: x read along a diagonal ('ii') is x ('ij') times
+    the identity ('ij'), and the gradient of that form needs no special rule."""
+    from ganglion.core.creation import eye
+    free = iter(c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation)
+    tokens = _tokens(subs)
+    if "..." in tokens:
+        head = tokens.index("...")
+        tail = len(tokens) - head - 1
+        sizes = list(x.shape[:head]) + [None] + list(x.shape[x.ndim - tail:])
+    else:
+        sizes = list(x.shape)
+    renamed, identities, seen = [], [], set()
+    for token, size in zip(tokens, sizes):
+        if token in seen:
+            fresh = next(free)
+            identities.append((token + fresh, eye(size, dtype=x.dtype)))
+            token = fresh
+        seen.add(token)
+        renamed.append(token)
+    return "".join(renamed), identities
+
+
+def _tokens(subs):
+    """Subscripts as a list of letters and '...'."""
+    head, dots, tail = subs.partition("...")
+    return list(head) + ([dots] if dots else []) + list(tail)
+
+
+def _broadcast_back(g, x):
+    """The gradient ``g`` of the broadcast operand, brought to the shape of ``x``: dims that
+    ``x`` broadcast are summed, dims that ``g`` lacks (size 1, or missing in front) expanded."""
+    if g.shape == x.shape:
+        return g
+    target = broadcast_shapes("einsum", g.shape, x.shape)
+    if target == tuple(x.shape):
+        return expand_as(g, x)
+    if target != tuple(g.shape):
+        g = expand(g, target)
+    return sum_to(g, x)
 
 
 # ----- functions ----------------------------------------------------------------------------
@@ -149,7 +195,9 @@ _MATMUL = MatMul()
 def matmul(a, b):
     if a.dtype is not b.dtype and a.data is not None and b.data is not None:
         from ganglion.core.ops.elementwise import common_dtype_tensors
-        if a.dtype.category == b.dtype.category and a.dtype.category:
+        # Mixed number types promote as in a + b (int64 @ float32 is float32, not NumPy's
+        # float64); bool stays an error, which infer() explains.
+        if a.dtype.category and b.dtype.category:
             a, b = common_dtype_tensors("matmul", [a, b])
     return apply(_MATMUL, a, b)
 
@@ -170,4 +218,26 @@ def outer(a, b):
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    return apply(Einsum(equation.replace(" ", "")), *operands)
+    equation = equation.replace(" ", "")
+    lhs, arrow, output = equation.partition("->")
+    if arrow and "..." in lhs and "..." not in output:
+        equation = _ellipsis_as_letters(lhs, output, operands)
+    return apply(Einsum(equation), *operands)
+
+
+def _ellipsis_as_letters(lhs, output, operands):
+    """The equation with each '...' spelled as letters of its own. PyTorch sums broadcast dims
+    that the output leaves out; NumPy refuses, unless they have names."""
+    inputs = lhs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: {lhs}->{output!r} names {len(inputs)} operands, got {len(operands)}")
+    counts = [t.ndim - len(subs.replace("...", "")) if "..." in subs else 0
+              for subs, t in zip(inputs, operands)]
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in lhs + output]
+    n = max(counts)
+    if n > len(free):
+        raise ValueError(f"einsum: too many dimensions under '...' in {lhs}->{output!r}")
+    names = "".join(free[:n])
+    # Broadcast dims line up from the right, as in NumPy broadcasting.
+    spelled = [subs.replace("...", names[n - k:] if k else "") for subs, k in zip(inputs, counts)]
+    return ",".join(spelled) + "->" + output

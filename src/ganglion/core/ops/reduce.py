@@ -10,7 +10,7 @@ from ganglion.core import dtypes
 from ganglion.core.dtypes import bool_, int64
 from ganglion.core.op import Op, apply, normalize_axes
 from ganglion.core.ops.elementwise import cast, eq
-from ganglion.core.ops.shape import expand_as, flip, reshape_or_symbolic
+from ganglion.core.ops.shape import expand_as, flip, reshape, reshape_or_symbolic
 from ganglion.core.tensor import TensorType
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
@@ -82,6 +82,10 @@ class Mean(Reduction):
     def vjp(self, out, grad, needs):
         x = out._inputs[0]
         n = _count(x.shape, self.axes)
+        if n is None:  # a symbolic input with unknown dims: count the elements at run time
+            from ganglion.core.ops.elementwise import constant
+            count = apply(Sum(self.axes, True), expand_as(constant(1, grad.dtype), x))
+            return (expand_as(self._grad_keepdims(grad, x), x) / count,)
         return (expand_as(self._grad_keepdims(grad, x) * (1.0 / n), x),)
 
 
@@ -163,7 +167,15 @@ class Var(Reduction):
         x = out._inputs[0]
         n = _count(x.shape, self.axes)
         centred = x - x.mean(axis=self.axes, keepdims=True)
-        return (self._grad_keepdims(grad, x) * centred * (2.0 / (n - self.ddof)),)
+        # No degrees of freedom left (n <= ddof): the variance is nan, and so is its gradient,
+        # as in PyTorch, rather than a ZeroDivisionError in backward.
+        if n is None:  # a symbolic input with unknown dims: count the elements at run time
+            from ganglion.core.ops.elementwise import constant
+            count = apply(Sum(self.axes, True), expand_as(constant(1, grad.dtype), x))
+            return (self._grad_keepdims(grad, x) * centred * (2.0 / (count - self.ddof)),)
+        dof = n - self.ddof
+        scale = 2.0 / dof if dof > 0 else float("inf")
+        return (self._grad_keepdims(grad, x) * centred * scale,)
 
 
 class LogSumExp(Reduction):
@@ -225,6 +237,10 @@ class CumSum(Op):
 
 def _args(name, x, axis, dim, keepdims, keepdim):
     axis = dim if dim is not None else axis
+    if axis is not None and x.ndim == 0:
+        # PyTorch reduces a 0-d tensor over dim 0 or -1 as if it were 1-d: over its one element.
+        normalize_axes(name, axis, 1)
+        axis = None
     return normalize_axes(name, axis, x.ndim), bool(keepdims or keepdim)
 
 
@@ -346,6 +362,10 @@ def cumsum(x, axis=None, dim=None):
     if axis is None:
         from ganglion.core.ops.shape import flatten
         x, axis = flatten(x), 0
+    if x.ndim == 0:
+        # A 0-d tensor is scanned as a 1-d one of one element and keeps its shape (PyTorch).
+        normalize_axes("cumsum", axis, 1)
+        return reshape(apply(CumSum(0), reshape(x, 1)), ())
     axis = normalize_axes("cumsum", axis, x.ndim)[0]
     return apply(CumSum(axis), x)
 

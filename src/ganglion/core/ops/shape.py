@@ -104,8 +104,11 @@ class Expand(Op):
     def forward(self, backend, x):
         shape = self.shape
         if -1 in shape:
+            # -1 keeps an existing dimension; in a new leading one it stays -1, which NumPy
+            # refuses, and infer() then explains.
             lead = len(shape) - x.ndim
-            shape = tuple(x.shape[i - lead] if d == -1 else d for i, d in enumerate(shape))
+            shape = tuple(x.shape[i - lead] if d == -1 and i >= lead else d
+                          for i, d in enumerate(shape))
         return backend.xp.broadcast_to(x, shape)
 
     def vjp(self, out, grad, needs):
@@ -116,6 +119,11 @@ class Expand(Op):
         if lead < 0:
             raise ShapeError(f"expand: cannot expand {format_shape(x.shape)} to fewer dimensions "
                              f"{tuple(self.shape)}")
+        for i, d in enumerate(self.shape):
+            if d is not None and (d < -1 or d == -1 and i < lead):
+                raise ShapeError(f"expand: cannot expand {format_shape(x.shape)} to "
+                                 f"{tuple(self.shape)}: size {d} in dimension {i} (-1 may only "
+                                 "keep an existing dimension)")
         target = tuple(x.shape[i - lead] if d == -1 else d for i, d in enumerate(self.shape))
         for i, d in enumerate(x.shape):
             t = target[i + lead]
@@ -200,7 +208,8 @@ class Concatenate(Op):
 
 
 class Pad(Op):
-    """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dimension."""
+    """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dimension. A negative
+    width removes that many entries instead, as in PyTorch's F.pad."""
     __slots__ = ("widths", "value")
     saves_inputs = False
 
@@ -209,12 +218,15 @@ class Pad(Op):
         self.value = value
 
     def forward(self, backend, x):
-        return backend.xp.pad(x, self.widths, constant_values=self.value)
+        if any(d + b + a < 0 for d, (b, a) in zip(x.shape, self.widths)):
+            raise ValueError("pad: cropping more than the tensor holds")  # infer() explains
+        crop = tuple(slice(-min(b, 0), x.shape[i] + min(a, 0)) for i, (b, a) in enumerate(self.widths))
+        grow = tuple((max(b, 0), max(a, 0)) for b, a in self.widths)
+        return backend.xp.pad(x[crop], grow, constant_values=self.value)
 
     def vjp(self, out, grad, needs):
-        from ganglion.core.ops.indexing import getitem
-        index = tuple(slice(b, (-a if a else None)) for b, a in self.widths)
-        return (getitem(grad, index),)
+        # Padding's gradient crops what was padded, and pads with zeros what was cropped.
+        return (apply(Pad(tuple((-b, -a) for b, a in self.widths), 0.0), grad),)
 
     def infer(self, x):
         if len(self.widths) != len(x.shape):
@@ -246,6 +258,15 @@ class Flip(Op):
 
 # ----- functions ----------------------------------------------------------------------------
 
+def _dim(op_name, dim, ndim):
+    """One dimension index, negatives counted from the end (a 0-d tensor takes 0 and -1)."""
+    dim = int(dim)
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op_name}: dimension {dim} is out of range for a tensor of {ndim} "
+                         "dimensions")
+    return dim % ndim if ndim else 0
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -268,7 +289,7 @@ def reshape_as(x, like):
 def permute(x, *axes):
     axes = _shape_arg(axes)
     ndim = x.ndim
-    axes = tuple(a % ndim if ndim else a for a in axes)
+    axes = tuple(_dim("permute", a, ndim) for a in axes)
     if axes == tuple(range(ndim)):
         return x
     return apply(Permute(axes), x)
@@ -277,6 +298,7 @@ def permute(x, *axes):
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two dimensions (PyTorch's transpose; NumPy's swapaxes)."""
     ndim = x.ndim
+    dim0, dim1 = _dim("transpose", dim0, ndim), _dim("transpose", dim1, ndim)
     if ndim < 2:
         return x
     axes = list(range(ndim))
@@ -299,7 +321,7 @@ def expand_as(x, like):
 
 def sum_to(x, like):
     """Sum ``x`` down to ``like``'s shape (the gradient of broadcasting ``like`` to ``x``)."""
-    if x.shape == like.shape:
+    if x.shape == like.shape and None not in x.shape:  # unknown dims may still differ at run time
         return x
     return apply(SumTo(), x, like)
 
@@ -310,6 +332,10 @@ def concatenate(tensors, axis=0, dim=None):
     tensors = common_dtype_tensors("cat", tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ShapeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                             "concatenated; use stack, or reshape it to (1,)")
     axis = normalize_axes("cat", axis, tensors[0].ndim)[0]
     return apply(Concatenate(axis), *tensors)
 
@@ -323,6 +349,7 @@ def stack(tensors, axis=0, dim=None):
     if len(shapes) > 1:
         raise ShapeError("stack: all tensors must have the same shape, got "
                          + ", ".join(format_shape(t.shape) for t in tensors))
+    axis = normalize_axes("stack", axis, tensors[0].ndim + 1)[0]
     return concatenate([unsqueeze(t, axis) for t in tensors], axis)
 
 
@@ -352,16 +379,45 @@ def reshape_or_symbolic(x, shape):
     """Reshape to a shape that may hold one unknown (None) dimension, written as -1."""
     if None in shape:
         if shape.count(None) > 1:
-            raise ShapeError(f"reshape: more than one unknown dimension in {format_shape(shape)}")
+            return _add_or_drop_unit_dims(x, shape)
         shape = tuple(-1 if d is None else d for d in shape)
     return apply(Reshape(shape), x)
+
+
+def _add_or_drop_unit_dims(x, shape):
+    """x[:, None, ...] / x[:, 0, ...]: a reshape that only inserts or removes dims of size 1,
+    which an index can do when several dims are unknown (symbolic squeeze, unsqueeze, keepdims)."""
+    from ganglion.core.ops.indexing import getitem
+    source, index, i = x.shape, [], 0
+    for d in shape:
+        while i < len(source) and source[i] == 1 and d != 1:
+            index.append(0)  # a unit dim that the target does not have here
+            i += 1
+        if i < len(source) and source[i] == d:
+            index.append(slice(None))
+            i += 1
+        elif d == 1:
+            index.append(None)
+        else:
+            raise ShapeError(f"reshape: cannot reshape {format_shape(source)} into {format_shape(shape)} "
+                             "with more than one unknown dimension")
+    while i < len(source) and source[i] == 1:
+        index.append(0)
+        i += 1
+    if i != len(source):
+        raise ShapeError(f"reshape: cannot reshape {format_shape(source)} into {format_shape(shape)} "
+                         "with more than one unknown dimension")
+    return getitem(x, tuple(index))
 
 
 def flatten(x, start_dim=0, end_dim=-1):
     ndim = x.ndim
     if ndim == 0:
         return reshape(x, 1)
-    start, end = start_dim % ndim, end_dim % ndim
+    start, end = _dim("flatten", start_dim, ndim), _dim("flatten", end_dim, ndim)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                         f"tensor of shape {format_shape(x.shape)}")
     shape = x.shape
     middle = None if None in shape[start:end + 1] else _product(shape[start:end + 1])
     return reshape_or_symbolic(x, shape[:start] + (middle,) + shape[end + 1:])
@@ -394,7 +450,9 @@ def flip(x, axis=None, dims=None):
 
 def tile(x, reps):
     """Repeat the whole tensor ``reps`` times along each dimension (NumPy's tile)."""
-    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    reps = (int(reps),) if isinstance(reps, int) else tuple(int(r) for r in reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: repeat counts must not be negative, got {reps}")
     ndim = max(x.ndim, len(reps))
     reps = (1,) * (ndim - len(reps)) + reps
     shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
@@ -415,6 +473,8 @@ def repeat(x, *sizes):
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: {len(sizes)} repeat counts for a {x.ndim}-d tensor; give at "
                          "least one per dimension")
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"repeat: repeat counts must not be negative, got {sizes}")
     return tile(x, sizes)
 
 

@@ -19,7 +19,8 @@ class Softmax(Op):
 
     def forward(self, backend, x):
         xp = backend.xp
-        shifted = x - x.max(axis=self.axis, keepdims=True)
+        # asarray: on a 0-d input NumPy's arithmetic gives a scalar, which cannot be an out=.
+        shifted = xp.asarray(x - x.max(axis=self.axis, keepdims=True))
         e = xp.exp(shifted, out=shifted)
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
@@ -38,7 +39,7 @@ class LogSoftmax(Softmax):
 
     def forward(self, backend, x):
         xp = backend.xp
-        shifted = x - x.max(axis=self.axis, keepdims=True)
+        shifted = xp.asarray(x - x.max(axis=self.axis, keepdims=True))
         total = xp.exp(shifted).sum(axis=self.axis, keepdims=True)
         shifted -= xp.log(total)
         return shifted
@@ -49,10 +50,12 @@ class LogSoftmax(Softmax):
 
 
 def _axis(name, x, axis, dim):
+    """The axis as a non-negative int; None (the one element) for a 0-d tensor."""
     axis = dim if dim is not None else axis
     if axis is None:
         axis = -1
-    return normalize_axes(name, axis, x.ndim)[0]
+    axis = normalize_axes(name, axis, x.ndim)[0]
+    return axis if x.ndim else None
 
 
 def softmax(x, axis=None, dim=None):

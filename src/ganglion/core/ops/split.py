@@ -28,7 +28,11 @@ def split(x, split_size_or_sections, dim=0, axis=None):
 
 def chunk(x, chunks, dim=0):
     """``chunks`` pieces of equal size along ``dim`` (the last may be smaller), as PyTorch's chunk."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: the number of chunks must be positive, got {chunks}")
     axis = normalize_axes("chunk", dim, x.ndim)[0]
     length = x.shape[axis]
-    size = -(-length // chunks) if length else 1
-    return split(x, size, axis)
+    if length == 0:
+        # PyTorch gives ``chunks`` empty pieces here.
+        return split(x, [0] * chunks, axis)
+    return split(x, -(-length // chunks), axis)

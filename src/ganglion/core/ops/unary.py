@@ -8,7 +8,7 @@ import math
 
 from ganglion.core import dtypes
 from ganglion.core.op import Op, apply
-from ganglion.core.ops.elementwise import cast, gt, mul, where
+from ganglion.core.ops.elementwise import cast, gt, logical_and, lt, mul, where
 from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos",
@@ -233,7 +233,10 @@ class Softplus(Unary):
 
 
 class Sign(Unary):
-    """sign, floor, ceil and round: piecewise constant, so their gradient is zero (PyTorch's)."""
+    """sign, floor, ceil and round: piecewise constant, so their gradient is zero (PyTorch's).
+
+    sign(nan) is nan, as in NumPy; PyTorch gives 0 there.
+    """
     __slots__ = ("kind",)
     saves_inputs = False
 
@@ -245,12 +248,30 @@ class Sign(Unary):
         return self.kind
 
     def forward(self, backend, x):
-        if self.kind == "round":
-            return backend.xp.round(x)
+        if x.dtype == bool:
+            return x.copy()  # sign of a bool tensor is itself, as in PyTorch
         return getattr(backend.xp, self.kind)(x)
 
     def vjp(self, out, grad, needs):
         return (grad * 0,)
+
+
+class Hardtanh(Unary):
+    """Clip to [min_val, max_val], keeping the dtype. Unlike clamp's, the gradient is zero at the
+    corners themselves, as in PyTorch's hardtanh (and relu6)."""
+    __slots__ = ("min_val", "max_val")
+
+    def __init__(self, min_val, max_val):
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, backend, x):
+        return backend.xp.clip(x, self.min_val, self.max_val).astype(x.dtype, copy=False)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        inside = logical_and(gt(x, self.min_val), lt(x, self.max_val))
+        return (where(inside, grad, 0.0),)
 
 
 # ----- functions ----------------------------------------------------------------------------
@@ -289,6 +310,9 @@ def abs(x):
 
 
 def square(x):
+    """x * x; a bool tensor is squared as int64, as in PyTorch."""
+    if x.dtype is dtypes.bool_:
+        x = cast(x, dtypes.int64)
     return mul(x, x)
 
 
@@ -305,8 +329,7 @@ def relu6(x):
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
-    from ganglion.core.ops.elementwise import clamp
-    return clamp(x, min_val, max_val)
+    return apply(Hardtanh(float(min_val), float(max_val)), x)
 
 
 def leaky_relu(x, negative_slope=0.01):

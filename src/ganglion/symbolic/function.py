@@ -1,0 +1,201 @@
+"""``function``: compile symbolic outputs (and updates) into a callable.
+
+Compiling extracts the subgraph between the inputs and the outputs and update values
+(``graph.extract``, with ``givens`` substituted), rewrites it (``rewrites.optimize``) and turns it
+into a flat schedule (``schedule.Schedule``). Calling binds the arguments to slots, reads each
+shared value, runs the schedule, returns NumPy arrays, and then applies the updates, all computed
+from the values before the call.
+"""
+import warnings
+
+from ganglion.backend import current as backend
+from ganglion.core.op import format_shape
+from ganglion.core.ops.elementwise import cast
+from ganglion.core.tensor import Constant, Tensor
+from ganglion.symbolic.graph import describe, extract, toposort
+from ganglion.symbolic.inputs import InputSpec
+from ganglion.symbolic.rewrites import optimize
+from ganglion.symbolic.schedule import Schedule
+from ganglion.symbolic.shared import SharedVariable, value_attribute
+
+__all__ = ["function", "Function"]
+
+
+def function(inputs, outputs=None, updates=None, givens=None, on_unused_input="raise", name=None,
+             allow_input_downcast=False, optimize_graph=True):
+    """Compile ``outputs`` (a tensor or a list) of ``inputs`` (placeholders or ``In``) into a
+    callable that returns NumPy arrays. ``updates``: (shared variable, new value) pairs or a
+    dict, applied after each call. ``givens``: (variable, replacement) pairs or a dict.
+    ``on_unused_input``: 'raise', 'warn' or 'ignore'. ``optimize_graph=False`` skips the rewrites."""
+    return Function(inputs, outputs, updates, givens, on_unused_input, name, allow_input_downcast,
+                    optimize_graph)
+
+
+class Function:
+    """A compiled function (see ``function``)."""
+
+    def __init__(self, inputs, outputs, updates, givens, on_unused_input, name, allow_downcast,
+                 optimize_graph):
+        if on_unused_input not in ("raise", "warn", "ignore"):
+            raise ValueError(f"function: on_unused_input must be 'raise', 'warn' or 'ignore', got "
+                             f"{on_unused_input!r}")
+        self.name = name
+        if not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"function: inputs must be a list of placeholders, got {inputs!r}")
+        self.inputs = [InputSpec(item, k, allow_downcast) for k, item in enumerate(inputs)]
+        _check_distinct(self.inputs)
+        self.single = outputs is not None and not isinstance(outputs, (list, tuple))
+        output_list = [] if outputs is None else [outputs] if self.single else list(outputs)
+        output_list = [_as_output(o, k) for k, o in enumerate(output_list)]
+        targets, values = _updates(updates)
+        pairs = _givens(givens)
+        nodes, input_nodes, _ = extract(output_list + values, [s.variable for s in self.inputs], pairs)
+        _check_unused(self.inputs, input_nodes, nodes, on_unused_input)
+        if optimize_graph:
+            nodes = optimize(nodes)
+        self.output_nodes = nodes[:len(output_list)]
+        self.schedule = Schedule(nodes, input_nodes)
+        slot = self.schedule.slot
+        for spec, node in zip(self.inputs, input_nodes):
+            spec.slot = slot[id(node)]
+        self.output_slots = [slot[id(n)] for n in self.output_nodes]
+        self.updates = [(t, slot[id(n)], value_attribute(t), t.dtype.np)
+                        for t, n in zip(targets, nodes[len(output_list):])]
+        self._positional_names = {s.name: k for k, s in enumerate(self.inputs)}
+
+    def __call__(self, *args, **kwargs):
+        inputs = self.inputs
+        if len(args) > len(inputs):
+            raise TypeError(f"function{self._label()}: takes {len(inputs)} inputs, got {len(args)}")
+        values = list(self.schedule.initial)
+        for spec, value in zip(inputs, args):
+            values[spec.slot] = spec.convert(value)
+        for spec in inputs[len(args):]:
+            if spec.name in kwargs:
+                values[spec.slot] = spec.convert(kwargs.pop(spec.name))
+            elif spec.has_default:
+                values[spec.slot] = spec.default
+            else:
+                raise TypeError(f"function{self._label()}: missing input {spec.name!r} "
+                                f"({describe(spec.variable)})")
+        if kwargs:
+            self._reject_keywords(kwargs, len(args))
+        for slot, tensor, attribute, shape in self.schedule.shared:
+            value = values[slot] = getattr(tensor, attribute)
+            if value.shape != shape:
+                raise ValueError(f"function{self._label()}: shared variable {describe(tensor)} "
+                                 f"now holds a value of shape {tuple(value.shape)}; compile the "
+                                 "function again after changing a shape")
+        for kernel, arg_slots, out, free in self.schedule.program:
+            values[out] = kernel(*[values[s] for s in arg_slots])
+            for s in free:
+                values[s] = None
+        to_numpy = backend.to_numpy
+        results = [to_numpy(backend.xp.asarray(values[s])) for s in self.output_slots]
+        for target, slot, attribute, np_dtype in self.updates:
+            setattr(target, attribute, backend.xp.asarray(values[slot], dtype=np_dtype))
+            target._version += 1
+        if self.single:
+            return results[0]
+        return results
+
+    def _reject_keywords(self, kwargs, n_positional):
+        for key in kwargs:
+            position = self._positional_names.get(key)
+            if position is not None and position < n_positional:
+                raise TypeError(f"function{self._label()}: input {key!r} given both by position "
+                                "and by keyword")
+            raise TypeError(f"function{self._label()}: unknown keyword argument {key!r}; the inputs "
+                            f"are {', '.join(repr(s.name) for s in self.inputs)}")
+
+    def _label(self):
+        return f" {self.name!r}" if self.name else ""
+
+
+def _as_output(value, position):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"function: output {position} must be a tensor expression, got "
+                        f"{type(value).__name__}")
+    return value
+
+
+def _check_distinct(specs):
+    seen = set()
+    for spec in specs:
+        if id(spec.variable) in seen:
+            raise ValueError(f"function: input {spec.name!r} is listed twice")
+        seen.add(id(spec.variable))
+
+
+def _pairs(mapping, what):
+    if mapping is None:
+        return []
+    items = list(mapping.items()) if isinstance(mapping, dict) else list(mapping)
+    for item in items:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise TypeError(f"function: {what} must be (variable, value) pairs or a dict, got {item!r}")
+    return items
+
+
+def _updates(updates):
+    targets, values = [], []
+    seen = set()
+    for target, value in _pairs(updates, "updates"):
+        if not isinstance(target, Tensor) or isinstance(target, Constant) or (
+                target.data is None and not isinstance(target, SharedVariable)):
+            label = describe(target) if isinstance(target, Tensor) else repr(target)
+            raise TypeError(f"function: update target {label} is not a shared variable (a tensor "
+                            "that holds a value, e.g. made by shared() or a Parameter); only those "
+                            "can be updated")
+        if id(target) in seen:
+            raise ValueError(f"function: shared variable {describe(target)} is updated twice")
+        seen.add(id(target))
+        if not isinstance(value, Tensor):
+            value = _array_constant(value, target)
+        if value.dtype is not target.dtype:
+            if value.dtype.category > target.dtype.category:
+                raise TypeError(f"function: the update of {describe(target)} has dtype "
+                                f"{value.dtype.name}, which cannot be stored in it")
+            value = cast(value, target.dtype)
+        _check_update_shape(target, value)
+        targets.append(target)
+        values.append(value)
+    return targets, values
+
+
+def _array_constant(value, target):
+    from ganglion.core.tensor import make_tensor
+    return make_tensor(backend.xp.asarray(value, dtype=target.dtype.np), cls=Constant)
+
+
+def _check_update_shape(target, value):
+    shape, new = tuple(target.shape), tuple(value.shape)
+    if len(new) != len(shape) or any(d is not None and d != s for d, s in zip(new, shape)):
+        raise ValueError(f"function: the update of {describe(target)} has shape "
+                         f"{format_shape(new)}, but the shared variable has shape {format_shape(shape)}")
+
+
+def _givens(givens):
+    pairs = _pairs(givens, "givens")
+    for old, new in pairs:
+        if not isinstance(old, Tensor) or not isinstance(new, Tensor):
+            raise TypeError(f"function: givens must map tensors to tensors, got {old!r} -> {new!r}")
+        if old.ndim != new.ndim or old.dtype is not new.dtype:
+            raise TypeError(f"function: givens replaces {describe(old)} with {describe(new)}: the "
+                            "dtype and number of dimensions must match")
+    return pairs
+
+
+def _check_unused(specs, input_nodes, nodes, on_unused_input):
+    if on_unused_input == "ignore":
+        return
+    used = {id(n) for n in toposort(nodes)}
+    for spec, node in zip(specs, input_nodes):
+        if id(node) not in used:
+            message = (f"function: input {spec.name!r} ({describe(spec.variable)}) is not used to "
+                       "compute the outputs or updates; pass on_unused_input='ignore' (or 'warn') "
+                       "if that is intended")
+            if on_unused_input == "raise":
+                raise ValueError(message)
+            warnings.warn(message, stacklevel=4)
+

@@ -1,0 +1,77 @@
+"""Readable views of graphs: ``pp`` prints an expression in infix form, ``debugprint`` prints a
+compiled function's schedule (or an expression's nodes) one node a line."""
+from ganglion.core.ops import elementwise as ew
+from ganglion.core.ops import unary
+from ganglion.core.ops.linalg import MatMul
+from ganglion.core.tensor import Constant
+
+__all__ = ["pp", "debugprint"]
+
+_INFIX = {ew.Add: "+", ew.Sub: "-", ew.Mul: "*", ew.Div: "/", ew.Pow: "**", ew.Remainder: "%",
+          ew.FloorDivide: "//"}
+_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "and": "&",
+            "or": "|", "xor": "^"}
+
+
+def pp(expr):
+    """``expr`` as an infix string: ``pp(x + y) == '(x + y)'``, ``exp(x)``, ``dot(x, W)``."""
+    op = expr._op
+    if op is None:
+        return _leaf(expr)
+    args = [pp(i) for i in expr._inputs]
+    symbol = _INFIX.get(type(op)) or (_COMPARE.get(op.kind) if isinstance(op, ew.Compare) else None)
+    if symbol is not None:
+        return f"({args[0]} {symbol} {args[1]})"
+    if isinstance(op, unary.Neg):
+        return f"-{args[0]}"
+    if isinstance(op, MatMul):
+        return f"dot({args[0]}, {args[1]})"
+    if isinstance(op, ew.Cast):
+        return f"cast({args[0]}, {op.dtype.name})"
+    return f"{op.name}({', '.join(args)})"
+
+
+def _leaf(t):
+    if isinstance(t, Constant) or (t.data is not None and t.name is None and t.data.size == 1):
+        value = t.data.item() if t.data.size == 1 else "array"
+        return repr(value)
+    if t.name:
+        return t.name
+    return f"<{t.dtype.name} {t.ndim}-d>"
+
+
+def debugprint(obj, file=None):
+    """Print a compiled function's schedule, or an expression's nodes, one node a line."""
+    from ganglion.symbolic.function import Function
+    lines = _schedule_lines(obj.schedule) if isinstance(obj, Function) else _expression_lines(obj)
+    text = "\n".join(lines)
+    print(text, file=file)
+    return text
+
+
+def _schedule_lines(schedule):
+    lines = []
+    for slot, tensor, _, _ in schedule.shared:
+        lines.append(f"v{slot} = shared {tensor.name or ''} {_type(tensor.type)}")
+    for index, instruction in enumerate(schedule.instructions):
+        node = instruction.node
+        args = ", ".join(f"v{a}" for a in instruction.args)
+        reuse = f"  [writes into v{instruction.in_place}]" if instruction.in_place is not None else ""
+        lines.append(f"v{instruction.out} = {node.op!r}({args})  {_type(node.type)}{reuse}")
+    return lines
+
+
+def _expression_lines(expr, depth=0, seen=None):
+    seen = set() if seen is None else seen
+    label = pp(expr) if expr._op is None else repr(expr._op)
+    lines = [f"{'|' * bool(depth)}{' ' * depth}{label}  {_type(expr.type)}"]
+    if expr._op is not None and id(expr) not in seen:
+        seen.add(id(expr))
+        for i in expr._inputs:
+            lines += _expression_lines(i, depth + 1, seen)
+    return lines
+
+
+def _type(t):
+    dims = ", ".join("?" if d is None else str(d) for d in t.shape)
+    return f"{t.dtype.name} ({dims}{',' if len(t.shape) == 1 else ''})"

@@ -1,0 +1,188 @@
+"""The flat schedule a compiled function runs: kernel calls over numbered value slots.
+
+Compiling assigns every node a slot and turns each apply node into one instruction
+``(kernel, input slots, output slot, slots to free)``. Running is a single loop over that list:
+no graph walk, no type checks, no dispatch per call. A slot is freed (its array released) right
+after its last reader, so peak memory follows the live values only.
+
+Buffer reuse: an elementwise op writes its result (``out=``) into an array that the schedule
+owns (made by an earlier op: not a view, not an input, shared value or output) and that nobody
+reads any more: an input that dies at this op, or else a dead buffer of the same type from a
+pool, as a hand-written NumPy step does. This avoids allocating (and page-faulting) a fresh
+large array per op; it pays only for large arrays of known shape, and only those are rewritten.
+"""
+from functools import partial
+
+from ganglion.backend import current as backend
+from ganglion.core.ops import elementwise as ew
+from ganglion.core.ops import unary
+from ganglion.core.ops.elementwise import Binary, Cast, Where
+from ganglion.core.ops.linalg import MatMul
+from ganglion.core.ops.reduce import Reduction
+from ganglion.core.ops.shape import Concatenate
+from ganglion.core.ops.softmax import Softmax
+from ganglion.core.ops.unary import Unary
+from ganglion.symbolic.graph import toposort
+from ganglion.symbolic.shared import value_attribute
+
+__all__ = ["Schedule"]
+
+# Ops whose forward always returns a new array (never a view of an input).
+_FRESH = (Binary, Unary, Softmax, MatMul, Cast, Where, Reduction, Concatenate)
+
+# Arrays smaller than this are cheap to allocate: reusing them does not pay.
+_REUSE_MIN_SIZE = 1024
+
+
+def _in_place_kernels():
+    xp = backend.xp
+    binary = {ew.Add: xp.add, ew.Sub: xp.subtract, ew.Mul: xp.multiply, ew.Div: xp.true_divide,
+              ew.Maximum: xp.maximum, ew.Minimum: xp.minimum}
+    single = {unary.Neg: xp.negative, unary.Exp: xp.exp, unary.Log: xp.log, unary.Sqrt: xp.sqrt,
+              unary.Tanh: xp.tanh, unary.Sin: xp.sin, unary.Cos: xp.cos, unary.Abs: xp.abs}
+    # kernels[op class](position) -> a kernel writing into its argument at ``position``; the
+    # position after the op's own inputs is an extra argument: a dead buffer from the pool.
+    kernels = {cls: partial(_binary_kernel, ufunc) for cls, ufunc in binary.items()}
+    kernels.update({cls: partial(_unary_kernel, ufunc) for cls, ufunc in single.items()})
+    kernels[unary.Relu] = partial(_unary_kernel, lambda x, out: xp.maximum(x, 0, out=out))
+    return kernels
+
+
+def _binary_kernel(ufunc, position):
+    if position == 0:
+        return lambda a, b: ufunc(a, b, out=a)
+    if position == 1:
+        return lambda a, b: ufunc(a, b, out=b)
+    return lambda a, b, buffer: ufunc(a, b, out=buffer)
+
+
+def _unary_kernel(ufunc, position):
+    if position == 0:
+        return lambda x: ufunc(x, out=x)
+    return lambda x, buffer: ufunc(x, out=buffer)
+
+
+class Instruction:
+    __slots__ = ("node", "kernel", "args", "out", "free", "in_place")
+
+    def __init__(self, node, kernel, args, out):
+        self.node = node
+        self.kernel = kernel
+        self.args = args
+        self.out = out
+        self.free = ()
+        self.in_place = None
+
+
+class Schedule:
+    """Slots and instructions for computing ``roots`` (output and update nodes)."""
+
+    def __init__(self, roots, input_nodes):
+        order = toposort(roots)
+        self.slot = {}
+        for node in list(input_nodes) + order:
+            self.slot.setdefault(id(node), len(self.slot))
+        self.size = len(self.slot)
+        self.initial = [None] * self.size
+        self.shared = []
+        self.instructions = []
+        for node in order:
+            slot = self.slot[id(node)]
+            if node.kind == "constant":
+                self.initial[slot] = node.value
+            elif node.kind == "shared":
+                self.shared.append((slot, node.tensor, value_attribute(node.tensor), node.type.shape))
+            elif node.kind == "apply":
+                args = tuple(self.slot[id(i)] for i in node.inputs)
+                self.instructions.append(Instruction(node, partial(node.op.forward, backend), args, slot))
+        kept = {self.slot[id(r)] for r in roots}
+        last_use = self._last_uses(kept)
+        last_use.update(self._reuse_buffers(last_use, kept))
+        self._plan_frees(last_use, kept)
+        self.program = [(i.kernel, i.args, i.out, i.free) for i in self.instructions]
+
+    def _last_uses(self, kept):
+        end = len(self.instructions)
+        last_use = {}
+        for index, instruction in enumerate(self.instructions):
+            for slot in instruction.args:
+                last_use[slot] = index
+        for slot in kept:
+            last_use[slot] = end
+        return last_use
+
+    def _reuse_buffers(self, last_use, kept):
+        """Give elementwise ops a dead buffer to write into (module docstring). Returns
+        {slot: index of the instruction that takes over its buffer}: such a slot is freed there,
+        not at its own last use."""
+        kernels = _in_place_kernels()
+        owner = {}       # slot -> the slot whose array it is (itself, or the array it views)
+        pinned = set()   # owners whose arrays must never be overwritten
+        for instruction in self.instructions:
+            op = instruction.node.op
+            if isinstance(op, _FRESH):
+                owner[instruction.out] = instruction.out
+            elif instruction.args and _is_view_op(op):
+                owner[instruction.out] = owner.get(instruction.args[0], instruction.args[0])
+            else:
+                # An op that may return (a view of) any input: none of them may be overwritten.
+                owner[instruction.out] = instruction.out
+                pinned.add(instruction.out)
+                pinned.update(owner.get(a, a) for a in instruction.args)
+        owner_last_use = {}
+        for slot, first in owner.items():
+            owner_last_use[first] = max(owner_last_use.get(first, -1), last_use.get(slot, -1))
+        for slot in kept:
+            pinned.add(owner.get(slot, slot))
+        dying = {}
+        for slot, index in owner_last_use.items():
+            if owner.get(slot) == slot and slot not in pinned:
+                dying.setdefault(index, []).append(slot)
+        types = {i.out: i.node.type for i in self.instructions}
+        pool = {}        # TensorType -> owner slots whose arrays are dead and free to take
+        taken = {}
+        for index, instruction in enumerate(self.instructions):
+            make = kernels.get(type(instruction.node.op))
+            out_type = instruction.node.type
+            if make is not None and _pays(instruction.node):
+                for position, slot in enumerate(instruction.args):
+                    if slot in dying.get(index, ()) and types[slot] == out_type:
+                        instruction.kernel = make(position)
+                        instruction.in_place = slot
+                        dying[index].remove(slot)
+                        break
+                else:
+                    free_buffers = pool.get(out_type)
+                    if free_buffers:
+                        slot = free_buffers.pop()
+                        instruction.kernel = make(len(instruction.args))
+                        instruction.args += (slot,)
+                        instruction.in_place = slot
+                        taken[slot] = index
+            for slot in dying.get(index, ()):
+                pool.setdefault(types[slot], []).append(slot)
+        return taken
+
+    def _plan_frees(self, last_use, kept):
+        frees = {}
+        for slot, index in last_use.items():
+            if slot not in kept:
+                frees.setdefault(index, []).append(slot)
+        for index, instruction in enumerate(self.instructions):
+            instruction.free = tuple(frees.get(index, ()))
+
+
+def _is_view_op(op):
+    from ganglion.core.ops.indexing import GetItem
+    from ganglion.core.ops.shape import Expand, ExpandAs, Permute, Reshape, ReshapeAs, SumTo
+    return isinstance(op, (Reshape, ReshapeAs, Permute, Expand, ExpandAs, SumTo, GetItem))
+
+
+def _pays(node):
+    shape = node.type.shape
+    if not shape or None in shape:
+        return False
+    size = 1
+    for d in shape:
+        size *= d
+    return size >= _REUSE_MIN_SIZE

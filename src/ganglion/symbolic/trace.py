@@ -1,0 +1,94 @@
+"""A trace: what ``jit`` records while it runs an eager-style function on placeholders.
+
+The engine reports to the active trace (``ganglion.core.tracing``):
+
+- every symbolic node it makes (``nodes``);
+- every in-place change ``x = fn(x, *args)`` (``inplace``). On a tensor that holds a value (a
+  parameter, an optimizer buffer) the change becomes an *update* of the compiled function: while
+  tracing, ``x`` turns into the symbolic new value, so later reads see it, and the nodes that read
+  x before the change are redirected to a stand-in for the old value. When the trace ends, x gets
+  its value back, the stand-in's readers read x again, and ``updates`` holds ``(x, new value)``;
+- every leaf whose ``.grad`` receives a symbolic gradient (``saw_grad``), so that ``.grad`` can be
+  put back as it was before tracing.
+"""
+from ganglion.core import tracing
+from ganglion.core.tensor import make_tensor
+
+__all__ = ["Trace"]
+
+
+class Trace:
+    def __init__(self):
+        self.nodes = []
+        self.updates = []
+        self._changed = {}   # id(x) -> (x, stand-in for x's value before tracing, saved fields)
+        self._grads = {}     # id(leaf) -> (leaf, .grad before tracing)
+
+    def __enter__(self):
+        tracing.active.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        tracing.active.pop()
+        self._finish()
+
+    def saw_grad(self, leaf):
+        self._grads.setdefault(id(leaf), (leaf, leaf.grad))
+
+    def inplace(self, x, fn, args, name):
+        if x.data is None and id(x) not in self._changed:
+            return fn(x, *args)  # a symbolic temporary: an ordinary out-of-place op
+        before = self._stand_in(x)
+        self._redirect({id(x): before})
+        new = fn(before, *[before if a is x else a for a in args])
+        if tuple(new.shape) != tuple(x.shape):
+            raise RuntimeError(f"{name}: the result has shape {tuple(new.shape)} but the tensor "
+                               f"changed in place has shape {tuple(x.shape)}")
+        if new.dtype is not x.dtype:
+            new = new.to(x.dtype)
+        _copy_node(new, x)
+        return x
+
+    def _stand_in(self, x):
+        """A tensor for x's current value, which earlier readers of x keep reading."""
+        if x.data is not None:
+            original = make_tensor(x.data, x.requires_grad)
+            original.name = x.name
+            self._changed[id(x)] = (x, original, (x.data, x.requires_grad, x._op, x._inputs))
+            return original
+        stand_in = make_tensor(None)
+        _copy_node(x, stand_in)
+        self.nodes.append(stand_in)
+        return stand_in
+
+    def _redirect(self, mapping):
+        for node in self.nodes:
+            inputs = node._inputs
+            if inputs and any(id(i) in mapping for i in inputs):
+                node._inputs = tuple(mapping.get(id(i), i) for i in inputs)
+
+    def _finish(self):
+        finals = {}
+        mapping = {}
+        for x, original, _ in self._changed.values():
+            final = make_tensor(None)
+            _copy_node(x, final)
+            self.nodes.append(final)
+            finals[id(x)] = final
+            mapping[id(x)] = final
+            mapping[id(original)] = x
+        self._redirect(mapping)
+        for x, original, (data, requires_grad, op, inputs) in self._changed.values():
+            x.data, x.requires_grad, x._op, x._inputs, x._type = data, requires_grad, op, inputs, None
+            self.updates.append((x, finals[id(x)]))
+        self.final_values = finals
+        for leaf, grad in self._grads.values():
+            leaf.grad = grad
+
+
+def _copy_node(source, target):
+    target.data = None
+    target._type = source.type
+    target._op = source._op
+    target._inputs = source._inputs
+    target.requires_grad = source.requires_grad
