@@ -761,3 +761,30 @@ def test_scalar_leaf_backward():
     assert x.grad.item() == 1.0
     x.grad.data *= 4
     assert x.grad.item() == 4.0
+
+
+def test_in_place_change_through_a_detached_alias_is_caught():
+    # detach() shares memory, so it shares the version counter (as in PyTorch).
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.detach().mul_(2)
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.sum().backward()
+
+
+def test_in_place_change_through_a_view_is_caught():
+    w = gn.tensor([1.0, 2.0], requires_grad=True)
+    a = gn.ones(2)
+    y = (w * a).sum()
+    a[0:1].add_(5)
+    assert a._version == 1 and a[0:1]._version == 1
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_fresh_tensors_start_at_version_zero_after_in_place_writes_elsewhere():
+    for _ in range(50):
+        t = gn.zeros(8)
+        assert t._version == 0
+        t += 1
+        assert t._version == 1

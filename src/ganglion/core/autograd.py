@@ -10,6 +10,7 @@ from ganglion.backend import current as backend
 from ganglion.core import tracing
 from ganglion.core.grad_mode import set_grad_enabled
 from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.core.versions import bump_storage, owner, version_of
 
 __all__ = ["backward", "grad", "gradcheck"]
 
@@ -134,7 +135,7 @@ def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
     captured = {}
     # Arrays that a .grad must not take over without a copy: the caller's seeds, hook results,
     # retained non-leaf grads and every .grad already assigned in this walk.
-    foreign = {id(_base(s.data)) for s in seeds if s.data is not None}
+    foreign = {id(owner(s.data)) for s in seeds if s.data is not None}
     with set_grad_enabled(create_graph):
         for root in roots:
             if root._op is None:
@@ -200,12 +201,12 @@ def _accumulate(t, g, create_graph, foreign):
     if create_graph or g.data is None:  # a symbolic gradient (backward of a symbolic loss) stays one
         if old is not None:
             t.grad = old + g
-        elif g.data is not None and id(_base(g.data)) in foreign:
+        elif g.data is not None and id(owner(g.data)) in foreign:
             t.grad = g.clone()
         else:
             t.grad = g
         if t.grad.data is not None:
-            foreign.add(id(_base(t.grad.data)))
+            foreign.add(id(owner(t.grad.data)))
         return
     data = g.data
     if old is not None:
@@ -213,11 +214,11 @@ def _accumulate(t, g, create_graph, foreign):
         if (not old.requires_grad and old_data is not None and old_data.flags.writeable
                 and old_data.shape == data.shape and old_data.dtype == data.dtype):
             old_data += data
-            old._version += 1
+            bump_storage(old_data)
         else:
             t.grad = make_tensor(old_data + data)
         return
-    base = _base(data)
+    base = owner(data)
     if not data.flags.writeable or id(base) in foreign or data.shape != t.data.shape:
         data = data.copy()
         base = data
@@ -225,19 +226,12 @@ def _accumulate(t, g, create_graph, foreign):
     t.grad = make_tensor(data)
 
 
-def _base(array):
-    """The array that owns ``array``'s memory (views chain to it through ``.base``)."""
-    while array.base is not None and hasattr(array.base, "base"):
-        array = array.base
-    return array
-
-
 def _run_hooks(t, g, foreign):
     for hook in list(t._hooks):
         result = hook(g)
         if result is not None and result is not g:
             if result.data is not None:
-                foreign.add(id(_base(result.data)))
+                foreign.add(id(owner(result.data)))
             g = result
     return g
 
@@ -247,17 +241,18 @@ def _check_versions(t):
     if saved is None:
         return
     op = t._op
-    if op.saves_output and saved[0] != t._version:
+    if op.saves_output and saved[0] != version_of(t):
         raise RuntimeError(
             f"the output of {type(op).__name__} (shape {tuple(t.shape)}) is needed for its "
             "gradient but was modified by an in-place operation: use an out-of-place op instead")
     if op.saves_inputs:
         for i, version in zip(t._inputs, saved[1:]):
-            if i._version != version:
+            current = version_of(i)
+            if current != version:
                 raise RuntimeError(
                     f"one of the tensors needed to compute the gradient of {type(op).__name__} "
                     f"(shape {tuple(i.shape)}) was modified by an in-place operation after it was "
-                    f"used (version {i._version}, expected {version}). Use an out-of-place op "
+                    f"used (version {current}, expected {version}). Use an out-of-place op "
                     "(x = x + y instead of x += y), or .clone() the tensor before changing it.")
 
 

@@ -11,6 +11,7 @@ from ganglion.core import tracing
 from ganglion.core.grad_mode import grad_enabled, no_grad
 from ganglion.core.op import format_shape
 from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.core.versions import bump_storage, version_of
 
 __all__ = ["inplace", "rebind"]
 
@@ -38,7 +39,7 @@ def inplace(x, fn, *args, name="in-place op"):
         new = fn(x, *args)
     _check_result(name, x, new)
     x.data[...] = new.data
-    x._version += 1
+    bump_storage(x.data)
     return x
 
 
@@ -59,7 +60,7 @@ def rebind(x, new):
     old._op = x._op
     old._inputs = x._inputs
     old._saved_versions = x._saved_versions
-    old._version = x._version
+    old._own_version = x._own_version
     old._hooks = x._hooks
     if new._inputs:
         new._inputs = tuple(old if i is x else i for i in new._inputs)
@@ -68,7 +69,7 @@ def rebind(x, new):
     x._op = new._op
     x._inputs = new._inputs
     x._hooks = None
-    x._version += 1
+    x._own_version += 1
     saved = new._saved_versions
-    x._saved_versions = None if saved is None else (x._version,) + saved[1:]
+    x._saved_versions = None if saved is None else (version_of(x),) + saved[1:]
     return x

@@ -19,6 +19,7 @@ from ganglion.core.dtypes import bool_
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core import tracing
 from ganglion.core.tensor import Tensor, TensorType, make_tensor
+from ganglion.core.versions import version_of
 
 __all__ = ["Op", "apply", "broadcast_shapes", "ShapeError"]
 
@@ -111,9 +112,9 @@ def record(out, op, inputs):
     out._op = op
     out._inputs = inputs
     if op.saves_inputs:
-        out._saved_versions = (out._version, *[t._version for t in inputs])
+        out._saved_versions = (version_of(out), *[version_of(t) for t in inputs])
     elif op.saves_output:
-        out._saved_versions = (out._version,)
+        out._saved_versions = (version_of(out),)
     else:
         out._saved_versions = None
 

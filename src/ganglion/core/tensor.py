@@ -61,7 +61,7 @@ class GradFn:
 class Tensor:
     """An n-dimensional array that can record how it was computed, for gradients."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_version", "_saved_versions",
+    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_own_version", "_saved_versions",
                  "_type", "_hooks", "_retains_grad", "name", "__weakref__")
 
     # NumPy must defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
@@ -73,7 +73,7 @@ class Tensor:
         self.grad = None
         self._op = None
         self._inputs = None
-        self._version = 0
+        self._own_version = 0
         self._saved_versions = None
         self._type = None
         self._hooks = None
@@ -113,6 +113,17 @@ class Tensor:
     @property
     def is_symbolic(self):
         return self.data is None
+
+    @property
+    def _version(self):
+        """How often the value was changed in place (shared with views, as in PyTorch)."""
+        from ganglion.core.versions import version_of
+        return version_of(self)
+
+    @_version.setter
+    def _version(self, value):
+        from ganglion.core.versions import version_of
+        self._own_version += value - version_of(self)
 
     @property
     def is_leaf(self):
@@ -312,7 +323,7 @@ def make_tensor(data, requires_grad=False, cls=Tensor):
     t.grad = None
     t._op = None
     t._inputs = None
-    t._version = 0
+    t._own_version = 0
     t._saved_versions = None
     t._type = None
     t._hooks = None

@@ -10,6 +10,7 @@ from ganglion.core.dtypes import bool_, int64
 from ganglion.core.op import Op, apply, broadcast_shapes, format_shape, normalize_axes
 from ganglion.core.ops.shape import expand, flatten, pad
 from ganglion.core.tensor import Tensor, TensorType
+from ganglion.core.versions import bump_storage
 
 __all__ = ["getitem", "setitem_", "gather", "scatter_add", "index_select", "one_hot", "nonzero",
            "slice_along", "take_along_axis"]
@@ -299,7 +300,7 @@ def setitem_(x, index, value):
     spec, arrays = _split_index(index)
     if x.data is not None and not (grad_enabled[0] and (x.requires_grad or value.requires_grad)):
         x.data[_build(spec, [a.data for a in arrays])] = value.data
-        x._version += 1
+        bump_storage(x.data)
         return x
     if x.is_leaf and x.requires_grad and grad_enabled[0]:
         raise RuntimeError("setitem: a leaf tensor that requires grad cannot be assigned to in "
