@@ -1,0 +1,3 @@
+"""Containers: Sequential, ModuleList and ModuleDict."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional linear layers and embedding lookup."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional normalization."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional pooling and resampling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional recurrent cells and sequence loops."""
+
+__all__ = []

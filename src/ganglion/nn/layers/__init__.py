@@ -1,0 +1,3 @@
+"""Layer modules, one file per family."""
+
+__all__ = []

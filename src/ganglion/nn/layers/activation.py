@@ -1,0 +1,3 @@
+"""Activation layers (ReLU, Tanh, Softmax, ...)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Dropout and Dropout2d."""
+
+__all__ = []

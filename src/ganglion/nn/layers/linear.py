@@ -1,0 +1,3 @@
+"""Linear, Bilinear, Identity, Flatten and Unflatten."""
+
+__all__ = []

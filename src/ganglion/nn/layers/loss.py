@@ -1,0 +1,3 @@
+"""Loss modules (MSELoss, CrossEntropyLoss, ...)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Normalization layers: BatchNorm, LayerNorm, GroupNorm, LocalResponseNorm."""
+
+__all__ = []

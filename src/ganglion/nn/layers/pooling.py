@@ -1,0 +1,3 @@
+"""Pooling and resampling layers: max/avg pooling, adaptive pooling, Upsample."""
+
+__all__ = []

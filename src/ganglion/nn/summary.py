@@ -1,0 +1,3 @@
+"""nn.summary(model, input_shape): each layer's output shape and parameter count."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Gradient clipping and parameter/vector conversion (nn.utils)."""
+
+__all__ = []
