@@ -37,3 +37,5 @@ absolute = abs
 
 __version__ = "0.1.0"
 from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: function, shared, In, placeholders, pp, jit)
+from ganglion import optim  # noqa: E402,F401
+from ganglion import data, metrics  # noqa: E402,F401

@@ -788,3 +788,11 @@ def test_fresh_tensors_start_at_version_zero_after_in_place_writes_elsewhere():
         assert t._version == 0
         t += 1
         assert t._version == 1
+
+
+def test_in_place_change_by_a_symbolic_value_outside_jit_raises():
+    buffer = gn.zeros(3)
+    x = gn.placeholder(gn.float32, (None, 3))
+    with gn.no_grad(), pytest.raises(TypeError, match="updates"):
+        buffer.add_(x.sum(0))
+    assert buffer.tolist() == [0.0, 0.0, 0.0]

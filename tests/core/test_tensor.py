@@ -473,3 +473,18 @@ def test_repr_of_non_leaf_names_grad_fn():
     assert "requires_grad" not in text
     with gn.no_grad():
         assert repr(x * 2) == "tensor([2., 4.])"
+
+
+def test_deepcopy_copies_memory_and_keeps_class_and_ties():
+    import copy
+    import ganglion.nn as nn
+    layer = nn.BatchNorm1d(3)
+    clone = copy.deepcopy(layer)
+    assert type(clone.weight) is nn.Parameter and clone.weight.requires_grad
+    clone.running_mean.data[0] = 5.0
+    assert layer.running_mean.data[0] == 0.0
+    shared = nn.Parameter(gn.ones(2))
+    pair = copy.deepcopy([shared, shared])
+    assert pair[0] is pair[1] and pair[0] is not shared
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        copy.deepcopy(shared * 2)

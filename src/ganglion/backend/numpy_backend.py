@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ganglion.backend import conv, pool
 from ganglion.backend.special import erf
 
 
@@ -18,6 +19,11 @@ class NumpyBackend:
     device = "cpu"
     xp = np
     ndarray = np.ndarray
+
+    # Convolution kernels (backend/conv.py).
+    conv2d_forward = staticmethod(conv.conv2d_forward)
+    conv2d_backward_input = staticmethod(conv.conv2d_backward_input)
+    conv2d_backward_weight = staticmethod(conv.conv2d_backward_weight)
 
     @staticmethod
     def asarray(data, dtype=None):
@@ -54,6 +60,19 @@ class NumpyBackend:
         grids[axis] = indices
         np.add.at(out, tuple(grids), values)
         return out
+
+    # Pooling and resampling kernels (backend/pool.py).
+    pool_output_size = staticmethod(pool.pool_output_size)
+    max_pool2d = staticmethod(pool.max_pool2d)
+    max_pool2d_argmax = staticmethod(pool.max_pool2d_argmax)
+    max_pool2d_scatter = staticmethod(pool.max_pool2d_scatter)
+    max_pool2d_gather = staticmethod(pool.max_pool2d_gather)
+    max_pool2d_indices = staticmethod(pool.max_pool2d_indices)
+    avg_pool2d = staticmethod(pool.avg_pool2d)
+    avg_pool2d_backward = staticmethod(pool.avg_pool2d_backward)
+    adaptive_max_pool2d_indices = staticmethod(pool.adaptive_max_pool2d_indices)
+    adaptive_avg_matrix = staticmethod(pool.adaptive_avg_matrix)
+    interpolation_matrix = staticmethod(pool.interpolation_matrix)
 
     @staticmethod
     def seeded_generator(seed):

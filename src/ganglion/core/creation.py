@@ -64,7 +64,8 @@ def _flat(data):
 
 
 def as_tensor(data, dtype=None, device=None):
-    """``data`` as a tensor, sharing memory when it already is an array of the right dtype."""
+    """``data`` as a tensor, sharing memory when it already is an array (any dtype, float64 too,
+    as PyTorch's as_tensor); other data goes through ``tensor()`` and its float32 default."""
     _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is as_dtype(dtype) else data.to(dtype)

@@ -37,6 +37,10 @@ def inplace(x, fn, *args, name="in-place op"):
         return rebind(x, new)
     with no_grad():
         new = fn(x, *args)
+    if new.data is None:
+        raise TypeError(f"{name}: a tensor holding a value cannot be changed in place by a symbolic "
+                        "expression outside ganglion.jit; compile the change as an update "
+                        "instead: ganglion.function(..., updates=[(tensor, new_value)])")
     _check_result(name, x, new)
     x.data[...] = new.data
     bump_storage(x.data)

@@ -288,6 +288,23 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __deepcopy__(self, memo):
+        """A copy with its own memory, of the same class (a Parameter stays a Parameter). The
+        memo keeps a tensor shared by two owners shared in the copy (tied weights)."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if self._op is not None:
+            raise RuntimeError("deepcopy: only leaf tensors can be copied; this one was computed "
+                               "by an op: detach() it first")
+        copy = make_tensor(None if self.data is None else self.data.copy(), cls=type(self))
+        copy.requires_grad = self.requires_grad
+        copy._type = self._type
+        copy.name = self.name
+        if self.grad is not None:
+            copy.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = copy
+        return copy
+
     def __reduce__(self):
         raise TypeError("ganglion tensors are not pickled: save them with ganglion's safetensors "
                         "checkpoints")

@@ -10,8 +10,11 @@ which keep the two in step.
 from collections import OrderedDict, namedtuple
 
 from ganglion.backend import current as backend
+from ganglion.core.device import device as make_device
+from ganglion.core.dtypes import DType, as_dtype, float16, float32, float64
 from ganglion.core.grad_mode import no_grad
 from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.core.versions import bump_storage
 
 __all__ = ["Module", "Parameter", "IncompatibleKeys"]
 
@@ -98,11 +101,11 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             self._check_initialized(name)
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._check_initialized(name)
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
@@ -114,13 +117,19 @@ class Module:
                 raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r} "
                                 "(expected a Tensor or None)")
             self._buffers[name] = value
-        elif "_modules" in self.__dict__ and name in self._modules and value is None:
+        elif "_modules" in self.__dict__ and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to sub-module {name!r} "
+                                "(expected a ganglion.nn.Module or None)")
             self._modules[name] = None
         object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Unregister ``name`` from every store but ``keep``: a name assigned again keeps its
+        place in ``keep``, so the state dict order stays PyTorch's."""
         for store in (self._parameters, self._modules, self._buffers):
-            store.pop(name, None)
+            if store is not keep:
+                store.pop(name, None)
         self._non_persistent.discard(name)
 
     def __delattr__(self, name):
@@ -128,12 +137,23 @@ class Module:
             self._forget(name)
         object.__delattr__(self, name)
 
+    def _check_name(self, what, name, store):
+        """PyTorch's rules: a state_dict key part cannot be empty or hold a dot, and a name
+        cannot hide an attribute (a method such as ``train``) that is not of the same kind."""
+        self._check_initialized(name)
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: the name must be a str, got {type(name).__name__}")
+        if name == "" or "." in name:
+            raise KeyError(f"{what}: the name {name!r} must be non-empty and contain no '.'")
+        if hasattr(self, name) and name not in store:
+            raise KeyError(f"{what}: {type(self).__name__} already has an attribute {name!r}")
+
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
                             f"{type(param).__name__}")
-        self._check_initialized(name)
-        self._forget(name)
+        self._check_name("register_parameter", name, self._parameters)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
@@ -142,8 +162,8 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
-        self._check_initialized(name)
-        self._forget(name)
+        self._check_name("register_buffer", name, self._buffers)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -152,8 +172,8 @@ class Module:
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
-        self._check_initialized(name)
-        self._forget(name)
+        self._check_name("add_module", name, self._modules)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
@@ -202,7 +222,8 @@ class Module:
 
     def _named_members(self, store_name, prefix, recurse, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else [(prefix, self)])
         for module_prefix, module in modules:
             for name, value in getattr(module, store_name).items():
                 if value is None or (remove_duplicate and id(value) in seen):
@@ -217,8 +238,8 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True):
-        yield from self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, buffer in self.named_buffers(recurse=recurse):
@@ -236,8 +257,11 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode): mode must be a bool, got {mode!r}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        # Through each child's train(), as PyTorch does, so that a subclass may override it
+        # (a model that keeps its batch-norm layers frozen while training).
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self):
@@ -255,7 +279,9 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data[...] = 0
+                grad = param.grad.detach_()
+                grad.data[...] = 0
+                bump_storage(grad.data)
 
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module (children first) and on self."""
@@ -278,11 +304,9 @@ class Module:
 
     def to(self, *args, **kwargs):
         """``to(dtype)`` converts floating parameters and buffers; ``to('cpu')`` is accepted."""
-        from ganglion.core.dtypes import DType, as_dtype
-        from ganglion.core.device import device as make_device
         dtype = kwargs.get("dtype")
         for arg in args:
-            if isinstance(arg, DType) or arg in (float, int):
+            if isinstance(arg, DType) or arg is float:
                 dtype = arg
             else:
                 make_device(arg)
@@ -294,14 +318,12 @@ class Module:
         return self._apply_to_tensors(lambda a: a.astype(target) if a.dtype.kind == "f" else a)
 
     def float(self):
-        return self.to(float)
+        return self.to(float32)
 
     def double(self):
-        from ganglion.core.dtypes import float64
         return self.to(float64)
 
     def half(self):
-        from ganglion.core.dtypes import float16
         return self.to(float16)
 
     def cpu(self):
@@ -345,13 +367,16 @@ class Module:
             if tuple(value.shape) != tuple(target.shape):
                 problems.append(f"size mismatch for {key!r}: the checkpoint has shape "
                                 f"{tuple(value.shape)}, the model has shape {tuple(target.shape)}")
-            arrays[key] = value
+                continue
+            # Converted before anything is written, so that a failure leaves the model unchanged.
+            arrays[key] = value.astype(target.data.dtype, copy=True)
         if problems:
             raise RuntimeError(f"error loading the state dict into {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
         for key, value in arrays.items():
-            target = own[key]
-            target.data[...] = value.astype(target.data.dtype, copy=False)
+            target = own[key].data
+            target[...] = value
+            bump_storage(target)
         return IncompatibleKeys(missing, unexpected)
 
     # ----- printing -------------------------------------------------------------------------
@@ -359,18 +384,19 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, module in self._modules.items():
-            text = repr(module).replace("\n", "\n  ")
-            lines.append(f"({name}): {text}")
+        # PyTorch's layout: extra_repr on the head line when it is a single line and there are
+        # no children, otherwise its lines first in the body, then one line per child.
         extra = self.extra_repr()
-        if not lines:
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + repr(module).replace("\n", "\n  ")
+                    for name, module in self._modules.items()]
+        if not children and len(lines) <= 1:
             return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}(" + (f"{extra}" if extra else "")
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines + children) + "\n)"
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers))
+        registered = set(self._parameters) | set(self._modules) | set(self._buffers)
+        return sorted(set(super().__dir__()) | registered)
 
 
 def _as_array(value, key):
@@ -378,8 +404,14 @@ def _as_array(value, key):
         if value.data is None:
             raise TypeError(f"load_state_dict: {key!r} is symbolic and has no value")
         return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        # A PyTorch tensor (perhaps a Parameter that requires grad), read without importing torch.
+        value = value.detach().cpu().numpy()
     try:
-        return backend.asarray(value)
+        array = backend.asarray(value)
     except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
         raise TypeError(f"load_state_dict: {key!r} is a {type(value).__name__}, expected a tensor "
-                        "or an array") from None
+                        "or an array of numbers")
+    return array

@@ -15,7 +15,7 @@ from ganglion.core.tensor import Constant, Tensor
 from ganglion.symbolic.graph import describe, extract, toposort
 from ganglion.symbolic.inputs import InputSpec
 from ganglion.symbolic.rewrites import optimize
-from ganglion.symbolic.schedule import Schedule
+from ganglion.symbolic.schedule import Schedule, makes_new_array
 from ganglion.symbolic.shared import SharedVariable, value_attribute
 
 __all__ = ["function", "Function"]
@@ -54,11 +54,15 @@ class Function:
         if optimize_graph:
             nodes = optimize(nodes)
         self.output_nodes = nodes[:len(output_list)]
-        self.schedule = Schedule(nodes, input_nodes)
+        self.schedule = Schedule(self.output_nodes, input_nodes,
+                                 list(zip(targets, nodes[len(output_list):])))
         slot = self.schedule.slot
         for spec, node in zip(self.inputs, input_nodes):
             spec.slot = slot[id(node)]
         self.output_slots = [slot[id(n)] for n in self.output_nodes]
+        # Results that may be (views of) inputs or shared storage are copied, so that the caller
+        # can change them freely, as in Theano.
+        self.copied_outputs = [k for k, n in enumerate(self.output_nodes) if not makes_new_array(n)]
         self.updates = [(t, slot[id(n)], value_attribute(t), t.dtype.np)
                         for t, n in zip(targets, nodes[len(output_list):])]
         self._positional_names = {s.name: k for k, s in enumerate(self.inputs)}
@@ -90,8 +94,10 @@ class Function:
             values[out] = kernel(*[values[s] for s in arg_slots])
             for s in free:
                 values[s] = None
-        to_numpy = backend.to_numpy
-        results = [to_numpy(backend.xp.asarray(values[s])) for s in self.output_slots]
+        to_numpy, asarray = backend.to_numpy, backend.xp.asarray
+        results = [to_numpy(asarray(values[s])) for s in self.output_slots]
+        for k in self.copied_outputs:
+            results[k] = results[k].copy()
         for target, slot, attribute, np_dtype in self.updates:
             setattr(target, attribute, backend.xp.asarray(values[slot], dtype=np_dtype))
             target._version += 1

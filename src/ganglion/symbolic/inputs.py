@@ -9,6 +9,7 @@ that names the input.
 from ganglion.backend import current as backend
 from ganglion.core.tensor import Tensor
 from ganglion.symbolic.graph import describe
+from ganglion.symbolic.shared import SharedVariable
 
 __all__ = ["In", "InputSpec"]
 
@@ -17,8 +18,11 @@ class In:
     """A function input with a default ``value`` and the keyword ``name`` that overrides it."""
 
     def __init__(self, variable, value=None, name=None):
-        if not isinstance(variable, Tensor) or variable.data is not None or variable._op is not None:
-            raise TypeError(f"In: expected a placeholder (e.g. dscalar('x')), got {variable!r}")
+        if (not isinstance(variable, Tensor) or variable.data is not None or variable._op is not None
+                or isinstance(variable, SharedVariable)):
+            raise TypeError(f"function: inputs must be placeholders (e.g. dscalar('x')), got "
+                            f"{variable!r}; shared variables and computed tensors are read "
+                            "inside the graph, not passed in")
         self.variable = variable
         self.value = value
         self.name = name if name is not None else variable.name

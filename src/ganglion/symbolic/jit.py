@@ -1,13 +1,16 @@
 """``jit``: compile an eager-style function by tracing it on placeholders.
 
-The first call with a given signature (the shapes and dtypes of the tensor arguments, the values
-of the others) runs the function once on placeholders of those types: every op records a node,
+The first call with a given signature (the shapes, dtypes and requires_grad of the tensor
+arguments, the values of the others) runs the function once on placeholders of those types: every op records a node,
 ``loss.backward()`` leaves symbolic gradients in ``.grad``, and in-place changes of tensors that
 hold values (``p -= lr * p.grad`` under ``no_grad``) become updates (see ``trace``). The result is
 compiled with ``function`` and cached; later calls with that signature run the compiled schedule.
 
-What runs only once, at trace time: Python side effects and Python control flow on values
-(they are fixed in the compiled function), as with every tracing jit.
+What runs only once, at trace time, as with every tracing jit: Python side effects, Python
+control flow on values, and eager arithmetic on tensors that no placeholder reaches (e.g. a
+learning rate computed from a step counter that the step itself increments in place after
+reading it): such values are fixed in the compiled function. Reads of a tensor after the
+step changed it in place see the new value.
 """
 import functools
 
@@ -31,7 +34,8 @@ class JitFunction:
         functools.update_wrapper(self, fn, updated=())
 
     def __call__(self, *args):
-        key = tuple((a.dtype, tuple(a.shape)) if isinstance(a, Tensor) else ("value", a) for a in args)
+        key = tuple((a.dtype, tuple(a.shape), a.requires_grad) if isinstance(a, Tensor) else ("value", a)
+                    for a in args)
         compiled = self.cache.get(key)
         if compiled is None:
             compiled = self.cache[key] = self._compile(args)

@@ -10,6 +10,9 @@ owns (made by an earlier op: not a view, not an input, shared value or output) a
 reads any more: an input that dies at this op, or else a dead buffer of the same type from a
 pool, as a hand-written NumPy step does. This avoids allocating (and page-faulting) a fresh
 large array per op; it pays only for large arrays of known shape, and only those are rewritten.
+An update's new value is written straight into the shared variable's storage once nothing reads
+the old value any more, as an eager optimizer's in-place step does (so two shared variables
+must not share one array, as ``borrow=True`` could make them).
 """
 from functools import partial
 
@@ -77,13 +80,15 @@ class Instruction:
 class Schedule:
     """Slots and instructions for computing ``roots`` (output and update nodes)."""
 
-    def __init__(self, roots, input_nodes):
+    def __init__(self, outputs, input_nodes, updates=()):
+        """``outputs``: nodes to return; ``updates``: (target tensor, new value node) pairs."""
+        roots = list(outputs) + [value for _, value in updates]
         order = toposort(roots)
         self.slot = {}
         for node in list(input_nodes) + order:
             self.slot.setdefault(id(node), len(self.slot))
-        self.size = len(self.slot)
-        self.initial = [None] * self.size
+        self.types = {self.slot[id(node)]: node.type for node in order}
+        self.initial = [None] * len(self.slot)
         self.shared = []
         self.instructions = []
         for node in order:
@@ -97,7 +102,8 @@ class Schedule:
                 self.instructions.append(Instruction(node, partial(node.op.forward, backend), args, slot))
         kept = {self.slot[id(r)] for r in roots}
         last_use = self._last_uses(kept)
-        last_use.update(self._reuse_buffers(last_use, kept))
+        targets = self._update_targets(outputs, updates)
+        last_use.update(self._reuse_buffers(last_use, kept, targets))
         self._plan_frees(last_use, kept)
         self.program = [(i.kernel, i.args, i.out, i.free) for i in self.instructions]
 
@@ -111,10 +117,26 @@ class Schedule:
             last_use[slot] = end
         return last_use
 
-    def _reuse_buffers(self, last_use, kept):
-        """Give elementwise ops a dead buffer to write into (module docstring). Returns
-        {slot: index of the instruction that takes over its buffer}: such a slot is freed there,
-        not at its own last use."""
+    def _update_targets(self, outputs, updates):
+        """{slot of an update's new value: slot of the shared value it replaces}, for updates
+        whose new value is computed by this schedule and is not also returned."""
+        shared_slots = {id(tensor): slot for slot, tensor, _, _ in self.shared}
+        returned = {id(node) for node in outputs}
+        values = [id(value) for _, value in updates]
+        targets = {}
+        for target, value in updates:
+            slot = shared_slots.get(id(target))
+            if (slot is not None and value.kind == "apply" and id(value) not in returned
+                    and values.count(id(value)) == 1):
+                targets[self.slot[id(value)]] = slot
+        return targets
+
+    def _reuse_buffers(self, last_use, kept, targets):
+        """Give elementwise ops a dead buffer to write into (module docstring); the op computing
+        an update writes straight into the storage of the shared value it replaces, once nothing
+        reads the old value any more (``targets``: see ``_update_targets``). Returns {slot: index
+        of the instruction that takes over its buffer}: such a slot is freed there, not at its
+        own last use."""
         kernels = _in_place_kernels()
         owner = {}       # slot -> the slot whose array it is (itself, or the array it views)
         pinned = set()   # owners whose arrays must never be overwritten
@@ -130,21 +152,34 @@ class Schedule:
                 pinned.add(instruction.out)
                 pinned.update(owner.get(a, a) for a in instruction.args)
         owner_last_use = {}
+        view_last_use = {}
         for slot, first in owner.items():
             owner_last_use[first] = max(owner_last_use.get(first, -1), last_use.get(slot, -1))
+            if slot != first:
+                view_last_use[first] = max(view_last_use.get(first, -1), last_use.get(slot, -1))
+        writable_storage = {value: slot for value, slot in targets.items() if slot not in pinned}
         for slot in kept:
             pinned.add(owner.get(slot, slot))
         dying = {}
         for slot, index in owner_last_use.items():
             if owner.get(slot) == slot and slot not in pinned:
                 dying.setdefault(index, []).append(slot)
-        types = {i.out: i.node.type for i in self.instructions}
+        types = self.types
         pool = {}        # TensorType -> owner slots whose arrays are dead and free to take
         taken = {}
         for index, instruction in enumerate(self.instructions):
             make = kernels.get(type(instruction.node.op))
             out_type = instruction.node.type
-            if make is not None and _pays(instruction.node):
+            storage = writable_storage.get(instruction.out)
+            if (make is not None and _pays(instruction.node) and storage is not None
+                    and storage not in pinned and last_use.get(storage, -1) <= index
+                    and view_last_use.get(storage, -1) < index
+                    and self.types[storage] == instruction.node.type):
+                instruction.kernel = make(len(instruction.args))
+                instruction.args += (storage,)
+                instruction.in_place = storage
+                taken[storage] = index
+            elif make is not None and _pays(instruction.node):
                 for position, slot in enumerate(instruction.args):
                     if slot in dying.get(index, ()) and types[slot] == out_type:
                         instruction.kernel = make(position)
@@ -170,6 +205,11 @@ class Schedule:
                 frees.setdefault(index, []).append(slot)
         for index, instruction in enumerate(self.instructions):
             instruction.free = tuple(frees.get(index, ()))
+
+
+def makes_new_array(node):
+    """True when ``node``'s value is always an array of its own (never an input or a view)."""
+    return node.kind == "apply" and isinstance(node.op, _FRESH)
 
 
 def _is_view_op(op):

@@ -21,6 +21,7 @@ class Trace:
     def __init__(self):
         self.nodes = []
         self.updates = []
+        self.final_values = {}  # id(x) -> x's symbolic value at the end of the trace
         self._changed = {}   # id(x) -> (x, stand-in for x's value before tracing, saved fields)
         self._grads = {}     # id(leaf) -> (leaf, .grad before tracing)
 
@@ -36,8 +37,6 @@ class Trace:
         self._grads.setdefault(id(leaf), (leaf, leaf.grad))
 
     def inplace(self, x, fn, args, name):
-        if x.data is None and id(x) not in self._changed:
-            return fn(x, *args)  # a symbolic temporary: an ordinary out-of-place op
         before = self._stand_in(x)
         self._redirect({id(x): before})
         new = fn(before, *[before if a is x else a for a in args])
@@ -52,7 +51,10 @@ class Trace:
     def _stand_in(self, x):
         """A tensor for x's current value, which earlier readers of x keep reading."""
         if x.data is not None:
-            original = make_tensor(x.data, x.requires_grad)
+            # Symbolic, so that ops on it are recorded rather than computed once at trace time;
+            # when the trace ends its readers read x itself, at call time.
+            original = make_tensor(None, x.requires_grad)
+            original._type = x.type
             original.name = x.name
             self._changed[id(x)] = (x, original, (x.data, x.requires_grad, x._op, x._inputs))
             return original

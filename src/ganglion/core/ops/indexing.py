@@ -45,8 +45,7 @@ def _split_index(index):
     for part in index:
         if part is None or part is Ellipsis or isinstance(part, (int, slice)) and not isinstance(part, bool):
             if isinstance(part, slice):
-                part = slice(*(int(v) if isinstance(v, Tensor) else v
-                               for v in (part.start, part.stop, part.step)))
+                part = slice(*(_slice_bound(v) for v in (part.start, part.stop, part.step)))
             spec.append(part)
             continue
         if not isinstance(part, Tensor):
@@ -279,8 +278,24 @@ class Nonzero(Op):
 # ----- functions ----------------------------------------------------------------------------
 
 def getitem(x, index):
-    spec, arrays = _split_index(index)
+    try:
+        spec, arrays = _split_index(index)
+    except SymbolicSliceBound:  # x[i * n:(i + 1) * n] with a symbolic i (Theano's minibatches)
+        from ganglion.core.ops.dynamic_slice import dynamic_getitem
+        return dynamic_getitem(x, index)
     return apply(GetItem(spec), x, *arrays)
+
+
+class SymbolicSliceBound(Exception):
+    """A slice bound is a symbolic tensor: the index is handled by ``dynamic_slice``."""
+
+
+def _slice_bound(value):
+    if isinstance(value, Tensor):
+        if value.data is None:
+            raise SymbolicSliceBound
+        return int(value)
+    return value
 
 
 def setitem_(x, index, value):

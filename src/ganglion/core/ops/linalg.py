@@ -103,14 +103,38 @@ class Einsum(Op):
     def infer(self, *types):
         from ganglion.backend import current
         xp = current.xp
-        stand_ins = [xp.broadcast_to(xp.zeros((), t.dtype.np), tuple(1 if d is None else d for d in t.shape))
-                     for t in types]
+        inputs, output = _parse_einsum(self.equation, len(types))
+        # Each letter's size is the one any operand knows; letters no operand knows stay unknown.
+        # NumPy then checks the equation on size-1 stand-ins for the unknown dims.
+        known, lettered = {}, []
+        for subs, t in zip(inputs, types):
+            letters = _right_aligned_letters(subs, len(t.shape))
+            lettered.append(letters)
+            for c, d in zip(letters, t.shape):
+                if d is not None and d != 1:
+                    known[c] = d
+        stand_ins = [xp.broadcast_to(xp.zeros((), t.dtype.np),
+                                     tuple(known.get(c, 1) if d is None else d for c, d in zip(letters, t.shape)))
+                     for letters, t in zip(lettered, types)]
         try:
             result = xp.einsum(self.equation, *stand_ins)
         except ValueError as error:
             raise ShapeError(f"einsum {self.equation!r}: {error} (operand shapes "
                              + ", ".join(format_shape(t.shape) for t in types) + ")") from None
-        return TensorType(types[0].dtype, result.shape)
+        unknown = {c for letters, t in zip(lettered, types) for c, d in zip(letters, t.shape)
+                   if d is None and c not in known}
+        out_letters = _right_aligned_letters(output, result.ndim)
+        shape = tuple(None if c in unknown else d for c, d in zip(out_letters, result.shape))
+        return TensorType(types[0].dtype, shape)
+
+
+def _right_aligned_letters(subs, ndim):
+    """One letter per dim; '...' dims get upper-case letters aligned from the right, so that
+    broadcast ellipsis dims of different operands share a letter."""
+    if "..." not in subs:
+        return subs
+    n = ndim - len(subs.replace("...", ""))
+    return subs.replace("...", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[26 - n:] if n else "")
 
 
 def _parse_einsum(equation, n_operands):

@@ -1,3 +1,270 @@
-"""Functional losses."""
+"""Loss functions (PyTorch's torch.nn.functional names and semantics).
 
-__all__ = []
+Every loss takes ``reduction='mean' | 'sum' | 'none'``, and ``who``, the name that error
+messages give (a loss module passes its own, so errors name the layer). Cross-entropy and NLL with class-index
+targets run as one fused op (``cross_entropy_op``); the others are short compositions of core
+ops, except binary cross-entropy, whose op keeps PyTorch's finite gradient at probabilities of
+exactly 0 or 1 (a sigmoid saturates there in float32, as GAN discriminators do).
+"""
+from ganglion.core import ops
+from ganglion.core.creation import as_tensor
+from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape
+from ganglion.core.ops.elementwise import cast, maximum, where
+from ganglion.core.ops.indexing import one_hot
+from ganglion.core.ops.shape import permute, reshape, reshape_as, unsqueeze
+from ganglion.core.ops.unary import to_float
+from ganglion.core.tensor import Tensor, TensorType
+from ganglion.nn.functional.cross_entropy_op import class_index_loss
+
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "hinge_embedding_loss", "perceptron_loss", "one_hot"]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction, who, allowed=REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{who}: reduction must be one of {', '.join(map(repr, allowed))}, got "
+                         f"{reduction!r}")
+    return reduction
+
+
+def reduce(loss, reduction, who="loss"):
+    """The elementwise ``loss`` averaged, summed, or left as it is."""
+    check_reduction(reduction, who)
+    if reduction == "mean":
+        return ops.mean(loss)
+    if reduction == "sum":
+        return ops.sum(loss)
+    return loss
+
+
+def _pair(input, target, who):
+    """Both operands as float tensors of one dtype, after checking that they broadcast."""
+    input = to_float(input)
+    target = to_float(target) if isinstance(target, Tensor) else to_float(as_tensor(target))
+    broadcast_shapes(who, tuple(input.shape), tuple(target.shape))
+    if target.dtype is not input.dtype:
+        target = cast(target, input.dtype)
+    return input, target
+
+
+# ----- regression -----------------------------------------------------------------------------
+
+def mse_loss(input, target, reduction="mean", who="mse_loss"):
+    input, target = _pair(input, target, who)
+    difference = input - target
+    return reduce(difference * difference, reduction, who)
+
+
+def l1_loss(input, target, reduction="mean", who="l1_loss"):
+    input, target = _pair(input, target, who)
+    return reduce(ops.abs(input - target), reduction, who)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0, who="smooth_l1_loss"):
+    """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (L1 when beta is 0)."""
+    if beta < 0:
+        raise ValueError(f"{who}: beta must be non-negative, got {beta}")
+    input, target = _pair(input, target, who)
+    distance = ops.abs(input - target)
+    if beta == 0:
+        return reduce(distance, reduction, who)
+    quadratic = distance * distance * (0.5 / beta)
+    return reduce(where(distance < beta, quadratic, distance - 0.5 * beta), reduction, who)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, who="huber_loss"):
+    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere; that is
+    delta * smooth_l1(beta=delta)."""
+    if delta <= 0:
+        raise ValueError(f"{who}: delta must be positive, got {delta}")
+    input, target = _pair(input, target, who)
+    distance = ops.abs(input - target)
+    linear = (distance - 0.5 * delta) * delta
+    return reduce(where(distance < delta, distance * distance * 0.5, linear), reduction, who)
+
+
+# ----- classification -------------------------------------------------------------------------
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0, who="cross_entropy"):
+    """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) or (C,) against class indices
+    (N,) / (N, d1, ...) / () or class probabilities (same shape as ``input``)."""
+    check_reduction(reduction, who)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{who}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    input, target, weight = _class_operands(input, target, weight)
+    if target.dtype.is_floating_point:
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, who)
+    return _class_index_loss(input, target, weight, True, ignore_index, reduction,
+                             label_smoothing, who)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", who="nll_loss"):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at the
+    class indices ``target``."""
+    check_reduction(reduction, who)
+    input, target, weight = _class_operands(input, target, weight)
+    return _class_index_loss(input, target, weight, False, ignore_index, reduction, 0.0, who)
+
+
+def _class_operands(input, target, weight):
+    """Float input, target as a tensor, and weight in the input's dtype."""
+    input = to_float(input)
+    if not isinstance(target, Tensor):
+        target = as_tensor(target)
+    if weight is not None:
+        weight = cast(to_float(weight), input.dtype)
+    return input, target, weight
+
+
+def _class_index_loss(input, target, weight, from_logits, ignore_index, reduction, smoothing, who):
+    ndim = input.ndim
+    expected = "(N,)" if ndim == 2 else "(N, d1, ...) with input (N, C, d1, ...)"
+    if ndim == 0 or target.ndim != ndim - 1:
+        raise ShapeError(f"{who}: class-index targets must have one dimension less than the "
+                         f"input: expected {'()' if ndim == 1 else expected} for input "
+                         f"{format_shape(input.shape)}, got {format_shape(target.shape)}")
+    if ndim >= 2:
+        batch, target_batch = input.shape[0], target.shape[0]
+        if None not in (batch, target_batch) and batch != target_batch:
+            raise ShapeError(f"{who}: input batch size {batch} does not match target batch size "
+                             f"{target_batch} (input {format_shape(input.shape)}, target "
+                             f"{format_shape(target.shape)})")
+        spatial = tuple(input.shape[2:])
+        if None not in spatial + tuple(target.shape[1:]) and spatial != tuple(target.shape[1:]):
+            raise ShapeError(f"{who}: expected target of shape {format_shape((batch,) + spatial)} "
+                             f"for input {format_shape(input.shape)}, got "
+                             f"{format_shape(target.shape)}")
+    if ndim == 2:
+        return class_index_loss(input, target, weight, from_logits, ignore_index, smoothing,
+                                reduction, who)
+    if ndim == 1:
+        scores, rows = unsqueeze(input, 0), reshape(target, (1,))
+    else:
+        # Classes last, then one row per position: the fused op works on (rows, classes).
+        scores = reshape(permute(input, (0,) + tuple(range(2, ndim)) + (1,)), (-1, input.shape[1]))
+        rows = reshape(target, (-1,))
+    loss = class_index_loss(scores, rows, weight, from_logits, ignore_index, smoothing, reduction,
+                            who)
+    return reshape_as(loss, target) if reduction == "none" else loss
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, smoothing, who):
+    shapes = tuple(input.shape), tuple(target.shape)
+    if shapes[0] != shapes[1] and None not in shapes[0] + shapes[1]:
+        raise ShapeError(f"{who}: class-probability targets must have the input's shape "
+                         f"{format_shape(input.shape)}, got {format_shape(target.shape)}")
+    class_axis = 0 if input.ndim == 1 else 1
+    target = cast(target, input.dtype)
+    if smoothing:
+        target = target * (1.0 - smoothing) + smoothing / input.shape[class_axis]
+    log_probabilities = ops.log_softmax(input, dim=class_axis)
+    product = log_probabilities * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[class_axis] = -1
+        product = product * reshape(weight, tuple(shape))
+    return reduce(-ops.sum(product, dim=class_axis), reduction, who)
+
+
+class BinaryCrossEntropy(Op):
+    """-(y log x + (1 - y) log(1 - x)) elementwise, each log clamped to >= -100 as in PyTorch.
+
+    The gradient is PyTorch's (x - y) / max(x (1 - x), 1e-12): finite at x = 0 and x = 1,
+    where the clamped composition would give 0 / 0.
+    """
+    __slots__ = ()
+
+    def forward(self, backend, x, y):
+        xp = backend.xp
+        with xp.errstate(divide="ignore"):
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    def vjp(self, out, grad, needs):
+        x, y = out._inputs
+        grad_x = grad_y = None
+        if needs[0]:
+            grad_x = grad * (x - y) / maximum(x * (1 - x), 1e-12)
+        if needs[1]:
+            log_x = maximum(ops.log(maximum(x, 1e-300)), -100.0)
+            log_1mx = maximum(ops.log(maximum(1 - x, 1e-300)), -100.0)
+            grad_y = grad * (log_1mx - log_x)
+        return grad_x, grad_y
+
+    def infer(self, x, y):
+        return TensorType(x.dtype, broadcast_shapes("binary_cross_entropy", x.shape, y.shape))
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean", who="binary_cross_entropy"):
+    """Cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]."""
+    input, target = _pair(input, target, who)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ShapeError(f"{who}: target {format_shape(target.shape)} must have the input's shape "
+                         f"{format_shape(input.shape)}")
+    data = input.data
+    if data is not None and data.size and (data.min() < 0 or data.max() > 1):
+        raise ValueError(f"{who}: input values must be probabilities in [0, 1], got values from "
+                         f"{data.min()} to {data.max()} (use binary_cross_entropy_with_logits "
+                         "for raw scores)")
+    loss = apply(BinaryCrossEntropy(), input, target)
+    if weight is not None:
+        loss = loss * weight
+    return reduce(loss, reduction, who)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None, who="binary_cross_entropy_with_logits"):
+    """sigmoid + binary cross-entropy in the stable form (1 - y) x + l * softplus(-x), where
+    l = 1 + (pos_weight - 1) y weighs the positive term."""
+    input, target = _pair(input, target, who)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ShapeError(f"{who}: target {format_shape(target.shape)} must have the input's shape "
+                         f"{format_shape(input.shape)}")
+    negative_log_sigmoid = ops.softplus(-input)
+    if pos_weight is not None:
+        negative_log_sigmoid = negative_log_sigmoid * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input + negative_log_sigmoid
+    if weight is not None:
+        loss = loss * weight
+    return reduce(loss, reduction, who)
+
+
+def kl_div(input, target, reduction="mean", log_target=False, who="kl_div"):
+    """KL(target || exp(input)) pointwise: target (log target - input), 0 where target is 0.
+    ``input`` holds log-probabilities; 'batchmean' divides the sum by the batch size."""
+    check_reduction(reduction, who, REDUCTIONS + ("batchmean",))
+    input, target = _pair(input, target, who)
+    if log_target:
+        pointwise = ops.exp(target) * (target - input)
+    else:
+        positive = target > 0
+        safe_log = ops.log(where(positive, target, 1.0))
+        pointwise = where(positive, target * (safe_log - input), 0.0)
+    if reduction == "batchmean":
+        if pointwise.ndim == 0:
+            return pointwise
+        # The mean over the batch of per-sample sums: the batch size may be known only at run time.
+        if pointwise.ndim > 1:
+            pointwise = ops.sum(pointwise, axis=tuple(range(1, pointwise.ndim)))
+        return ops.mean(pointwise)
+    return reduce(pointwise, reduction, who)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean", who="hinge_embedding_loss"):
+    """x where y = 1, max(0, margin - x) where y = -1 (PyTorch's: other labels get both terms)."""
+    input, target = _pair(input, target, who)
+    margin_term = where(target != 1, ops.relu(margin - input), 0.0)
+    self_term = where(target != -1, input, 0.0)
+    return reduce(margin_term + self_term, reduction, who)
+
+
+def perceptron_loss(input, target, reduction="mean", who="perceptron_loss"):
+    """Rosenblatt's perceptron criterion max(0, -y s) for scores s and labels y in {-1, +1}:
+    zero for correctly classified samples, -y s for misclassified ones (gradient -y x)."""
+    input, target = _pair(input, target, who)
+    return reduce(ops.relu(-(target * input)), reduction, who)

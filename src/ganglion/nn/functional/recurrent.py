@@ -1,3 +1,275 @@
-"""Functional recurrent cells and sequence loops."""
+"""Recurrent cells, the multi-layer sequence loops of RNN / LSTM / GRU, and embedding lookup.
 
-__all__ = []
+Weights follow PyTorch's layout: ``w_ih`` is (G*H, input), ``w_hh`` is (G*H, H) with the gate
+blocks stacked in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). Every sequence function
+computes the input projection of all time steps with one GEMM per layer and direction. LSTM
+and GRU then run their time loops as one fused op each (``ganglion.core.ops.recurrent`` and
+``recurrent_gru``), with one GEMM per step for all gates; they do not support double backward
+(the cells, built from ordinary ops, do). RNN loops over steps in ordinary Tensor ops.
+
+``weights`` of a sequence function is a list with one (w_ih, w_hh, b_ih, b_hh) tuple per layer
+and direction (layer-major, forward before reverse), biases None when absent.
+"""
+from ganglion.core.creation import zeros
+from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
+                               sigmoid, stack, tanh, transpose, unsqueeze, where)
+from ganglion.core.ops.recurrent_gru import gru_sequence
+from ganglion.nn.functional.dropout import dropout as dropout_function
+
+__all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn", "lstm", "gru",
+           "embedding"]
+
+_ALL = slice(None)
+
+
+def _columns(x, start, stop):
+    return getitem(x, (_ALL, slice(start, stop)))
+
+
+def _linear(x, weight, bias):
+    y = matmul(x, transpose(weight))
+    return y if bias is None else y + bias
+
+
+# ----- one step of each cell, from the gate pre-activations ----------------------------------
+
+def _rnn_step(pre, nonlinearity):
+    return tanh(pre) if nonlinearity == "tanh" else relu(pre)
+
+
+def _lstm_step(gates, c, hidden):
+    # sigmoid once over the contiguous i, f block; g and o on their own.
+    input_forget = sigmoid(_columns(gates, 0, 2 * hidden))
+    i, f = _columns(input_forget, 0, hidden), _columns(input_forget, hidden, 2 * hidden)
+    g = tanh(_columns(gates, 2 * hidden, 3 * hidden))
+    o = sigmoid(_columns(gates, 3 * hidden, 4 * hidden))
+    c = f * c + i * g
+    return o * tanh(c), c
+
+
+def _gru_step(x_gates, h_gates, h, hidden):
+    """PyTorch's GRU: b_hn stays inside r * (W_hn h + b_hn), so ``h_gates`` includes b_hh."""
+    reset_update = sigmoid(_columns(x_gates, 0, 2 * hidden) + _columns(h_gates, 0, 2 * hidden))
+    r, z = _columns(reset_update, 0, hidden), _columns(reset_update, hidden, 2 * hidden)
+    h_n = _columns(h_gates, 2 * hidden, 3 * hidden)
+    n = tanh(_columns(x_gates, 2 * hidden, 3 * hidden) + r * h_n)
+    return n + z * (h - n)
+
+
+# ----- cells ------------------------------------------------------------------------------
+
+def _batched(x, states):
+    """Unbatched cell input (1-D) as a batch of one; returns (x, states, unbatched)."""
+    if x.ndim != 1:
+        return x, states, False
+    return unsqueeze(x, 0), tuple(unsqueeze(s, 0) for s in states), True
+
+
+def _unbatched(states, unbatched):
+    return tuple(getitem(s, 0) for s in states) if unbatched else states
+
+
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    input, (hx,), unbatched = _batched(input, (hx,))
+    h = _rnn_step(_linear(input, w_ih, b_ih) + _linear(hx, w_hh, b_hh), "tanh")
+    return _unbatched((h,), unbatched)[0]
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    input, (hx,), unbatched = _batched(input, (hx,))
+    h = _rnn_step(_linear(input, w_ih, b_ih) + _linear(hx, w_hh, b_hh), "relu")
+    return _unbatched((h,), unbatched)[0]
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step; ``hx`` is (h, c) and the result is (h', c')."""
+    input, states, unbatched = _batched(input, tuple(hx))
+    h, c = states
+    gates = _linear(input, w_ih, b_ih) + _linear(h, w_hh, b_hh)
+    return _unbatched(_lstm_step(gates, c, w_hh.shape[1]), unbatched)
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step: h' = (1 - z) * n + z * h."""
+    input, (hx,), unbatched = _batched(input, (hx,))
+    h = _gru_step(_linear(input, w_ih, b_ih), _linear(hx, w_hh, b_hh), hx, w_hh.shape[1])
+    return _unbatched((h,), unbatched)[0]
+
+
+# ----- one layer direction over the whole sequence ----------------------------------------
+
+def _project(x, w_ih, b_ih):
+    """The input projection of all steps: one GEMM on (T*N, input) rows."""
+    return _linear(reshape(x, (-1, x.shape[-1])), w_ih, b_ih)
+
+
+def _lstm_direction(x, states, weights, reverse):
+    w_ih, w_hh, b_ih, b_hh = weights
+    h0, c0 = states
+    hidden = w_hh.shape[1]
+    # The fused op adds one bias per step, so b_ih and b_hh are summed once here.
+    if b_ih is not None and b_hh is not None:
+        bias = b_ih + b_hh
+    elif b_ih is not None or b_hh is not None:
+        bias = b_hh if b_ih is None else b_ih
+    else:
+        bias = zeros(4 * hidden, dtype=x.dtype)
+    packed = lstm_sequence(_project(x, w_ih, None), bias, h0, c0, w_hh, reverse)
+    last = 0 if reverse else -1
+    # packed is (6, T, N, H): [5] holds h of every step and [4] c (see lstm_sequence).
+    return getitem(packed, 5), (getitem(packed, (5, last)), getitem(packed, (4, last)))
+
+
+def _gru_direction(x, states, weights, reverse):
+    w_ih, w_hh, b_ih, b_hh = weights
+    (h0,) = states
+    hidden = w_hh.shape[1]
+    if b_hh is None:
+        b_hh = zeros(3 * hidden, dtype=x.dtype)
+    packed = gru_sequence(_project(x, w_ih, b_ih), b_hh, h0, w_hh, reverse)
+    # packed is (T, N, 5H) and its last H columns hold h of every step (see gru_sequence).
+    hiddens = slice(4 * hidden, None)
+    last = 0 if reverse else -1
+    return getitem(packed, (_ALL, _ALL, hiddens)), (getitem(packed, (last, _ALL, hiddens)),)
+
+
+def _rnn_direction(nonlinearity):
+    """The Elman RNN's runner: its loop in ordinary Tensor ops, one GEMM per step."""
+    def run(x, states, weights, reverse):
+        w_ih, w_hh, b_ih, b_hh = weights
+        (h,) = states
+        length = x.shape[0]
+        if length is None:
+            raise ValueError("rnn: a symbolic input needs a known number of steps, since the "
+                             "time loop is unrolled into the graph (the fused LSTM and GRU "
+                             "loops leave it free)")
+        x_gates = reshape(_project(x, w_ih, b_ih), (length, -1, w_ih.shape[0]))
+        w_hh_t = transpose(w_hh)
+        outputs = [None] * length
+        for t in (range(length - 1, -1, -1) if reverse else range(length)):
+            pre = getitem(x_gates, t) + matmul(h, w_hh_t)
+            h = _rnn_step(pre if b_hh is None else pre + b_hh, nonlinearity)
+            outputs[t] = h
+        return stack(outputs), (h,)
+    return run
+
+
+_DIRECTIONS = {
+    "lstm": _lstm_direction,
+    "gru": _gru_direction,
+    "rnn_tanh": _rnn_direction("tanh"),
+    "rnn_relu": _rnn_direction("relu"),
+}
+
+
+# ----- multi-layer, bidirectional sequences -----------------------------------------------
+
+def _run(kind, input, states, weights, num_layers, dropout, training, bidirectional,
+         batch_first):
+    """The shared layer loop; ``states`` is a tuple of (L*D, N, H) tensors (h, or h and c)."""
+    directions = 2 if bidirectional else 1
+    if len(weights) != num_layers * directions:
+        raise ValueError(f"{kind}: expected {num_layers * directions} weight tuples for "
+                         f"{num_layers} layers and {directions} directions, got {len(weights)}")
+    unbatched = input.ndim == 2
+    if unbatched:
+        input = unsqueeze(input, 1)
+        states = tuple(unsqueeze(s, 1) for s in states)
+    elif batch_first:
+        input = transpose(input, 0, 1)
+    run_direction = _DIRECTIONS[kind]
+    x = input
+    finals = [[] for _ in states]
+    for layer in range(num_layers):
+        if layer and dropout and training:
+            x = dropout_function(x, dropout, training=True)
+        outputs = []
+        for direction in range(directions):
+            k = layer * directions + direction
+            layer_states = tuple(getitem(s, k) for s in states)
+            output, final = run_direction(x, layer_states, weights[k], direction == 1)
+            outputs.append(output)
+            for store, value in zip(finals, final):
+                store.append(value)
+        x = outputs[0] if directions == 1 else concatenate(outputs, axis=2)
+    finals = tuple(stack(store) for store in finals)
+    if unbatched:
+        return getitem(x, (_ALL, 0)), tuple(getitem(s, (_ALL, 0)) for s in finals)
+    return (transpose(x, 0, 1) if batch_first else x), finals
+
+
+def _initial(input, hidden, count, batch_first):
+    batch = 1 if input.ndim == 2 else input.shape[0 if batch_first else 1]
+    if batch is None:
+        raise ValueError("a symbolic input with an unknown batch size needs an explicit "
+                         "initial state (hx)")
+    shape = (count, hidden) if input.ndim == 2 else (count, batch, hidden)
+    return zeros(*shape, dtype=input.dtype)
+
+
+def _hidden_size(weights):
+    return weights[0][1].shape[1]
+
+
+def lstm(input, hx, weights, num_layers=1, dropout=0.0, training=False, bidirectional=False,
+         batch_first=False):
+    """A multi-layer LSTM over ``input`` (T, N, in), or (N, T, in) with ``batch_first``.
+
+    ``hx`` is (h_0, c_0), each (num_layers * directions, N, H), or None for zeros. Returns
+    (output, (h_n, c_n)), output being (T, N, directions * H)."""
+    count = num_layers * (2 if bidirectional else 1)
+    if hx is None:
+        state = _initial(input, _hidden_size(weights), count, batch_first)
+        hx = (state, state)
+    output, (h_n, c_n) = _run("lstm", input, tuple(hx), weights, num_layers, dropout, training,
+                              bidirectional, batch_first)
+    return output, (h_n, c_n)
+
+
+def gru(input, hx, weights, num_layers=1, dropout=0.0, training=False, bidirectional=False,
+        batch_first=False):
+    """A multi-layer GRU; ``hx`` is h_0 or None. Returns (output, h_n)."""
+    return _single_state("gru", input, hx, weights, num_layers, dropout, training, bidirectional,
+                         batch_first)
+
+
+def rnn(input, hx, weights, num_layers=1, nonlinearity="tanh", dropout=0.0, training=False,
+        bidirectional=False, batch_first=False):
+    """A multi-layer Elman RNN with tanh or relu; ``hx`` is h_0 or None. Returns (output, h_n)."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    return _single_state("rnn_" + nonlinearity, input, hx, weights, num_layers, dropout, training,
+                         bidirectional, batch_first)
+
+
+def _single_state(kind, input, hx, weights, num_layers, dropout, training, bidirectional,
+                  batch_first):
+    count = num_layers * (2 if bidirectional else 1)
+    if hx is None:
+        hx = _initial(input, _hidden_size(weights), count, batch_first)
+    output, (h_n,) = _run(kind, input, (hx,), weights, num_layers, dropout, training,
+                          bidirectional, batch_first)
+    return output, h_n
+
+
+# ----- embedding --------------------------------------------------------------------------
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` (num_embeddings, dim) picked by the integer tensor ``input``.
+
+    Repeated indices accumulate their gradients. Positions equal to ``padding_idx`` read the
+    row as it is but send it no gradient, as in PyTorch."""
+    if input.dtype.category != 1:
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    rows = getitem(weight, input)
+    if padding_idx is None:
+        return rows
+    if padding_idx < 0:
+        padding_idx += weight.shape[0]
+    keep = unsqueeze(ne(input, padding_idx), -1)
+    # The padding positions read the same rows from the detached table. (Detaching the weight,
+    # which always has a value, rather than the looked-up rows keeps this valid in symbolic
+    # graphs, where the rows are symbolic.)
+    return where(keep, rows, getitem(weight.detach(), input))

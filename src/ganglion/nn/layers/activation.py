@@ -1,3 +1,147 @@
-"""Activation layers (ReLU, Tanh, Softmax, ...)."""
+"""Activation layers: the module form of ``nn.functional.activation``, printed as PyTorch prints
+them (``LeakyReLU(negative_slope=0.01)``), plus the perceptron's ``Step`` neuron."""
+from ganglion.nn.functional import activation as F
+from ganglion.nn.module import Module
 
-__all__ = []
+__all__ = ["ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+           "Softplus", "Hardtanh", "ReLU6", "Step"]
+
+
+class _Activation(Module):
+    """A layer with no parameters. ``inplace`` is kept for PyTorch's repr and signatures; the
+    computation is always out of place (see nn.functional.activation)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Activation):
+    def forward(self, input):
+        return F.relu(input)
+
+
+class ReLU6(_Activation):
+    def forward(self, input):
+        return F.relu6(input)
+
+
+class SELU(_Activation):
+    def forward(self, input):
+        return F.selu(input)
+
+
+class LeakyReLU(_Activation):
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(inplace)
+        self.negative_slope = negative_slope
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(_Activation):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(inplace)
+        self.alpha = alpha
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardtanh(_Activation):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__(inplace)
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return (f"min_val={self.min_val}, max_val={self.max_val}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Sigmoid(Module):
+    def forward(self, input):
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    def forward(self, input):
+        return F.tanh(input)
+
+
+class Softplus(Module):
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """softmax along ``dim``; with ``dim=None`` PyTorch's legacy choice (see softmax_dim)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, input):
+        return F.log_softmax(input, self.dim)
+
+
+class Step(Module):
+    """The perceptron's threshold neuron: 1.0 where ``input >= threshold``, else 0.0.
+
+    It has no gradient (the output never requires grad), so a network ending in Step cannot be
+    trained by backpropagation: train perceptrons with the perceptron rule, or put Step only on
+    the prediction path and use ``PerceptronLoss`` on the raw scores.
+    """
+
+    def __init__(self, threshold=0.0):
+        super().__init__()
+        self.threshold = threshold
+
+    def forward(self, input):
+        return F.step(input, self.threshold)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}"

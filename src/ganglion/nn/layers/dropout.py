@@ -1,3 +1,30 @@
-"""Dropout and Dropout2d."""
+"""Dropout and Dropout2d: inverted dropout while training, the identity in eval mode."""
+from ganglion.nn.functional.dropout import check_probability, dropout, dropout2d
+from ganglion.nn.module import Module
 
-__all__ = []
+__all__ = ["Dropout", "Dropout2d"]
+
+
+class _DropoutLayer(Module):
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        check_probability(p, type(self).__name__)
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutLayer):
+    """Zero each element with probability p while training (the rest scaled by 1 / (1 - p))."""
+
+    def forward(self, input):
+        return dropout(input, self.p, self.training, who="Dropout")
+
+
+class Dropout2d(_DropoutLayer):
+    """Zero whole channels of (N, C, H, W) input with probability p while training."""
+
+    def forward(self, input):
+        return dropout2d(input, self.p, self.training, who="Dropout2d")

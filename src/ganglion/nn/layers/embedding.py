@@ -1,3 +1,62 @@
-"""Embedding."""
+"""Embedding: a lookup table of learned vectors, indexed by integer ids (words, items)."""
+from ganglion.core.op import format_shape
+from ganglion.core.random import generator
+from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.nn.functional.recurrent import embedding
+from ganglion.nn.module import Module, Parameter
 
-__all__ = []
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """``num_embeddings`` vectors of size ``embedding_dim``, initialized from N(0, 1).
+
+    The row ``padding_idx`` (if given) starts at zero and receives no gradient, so it stays a
+    fixed "no token" vector, as in PyTorch. ``_weight`` supplies the table instead of a random
+    one (its shape must be (num_embeddings, embedding_dim)); ``_freeze`` leaves it without
+    gradient."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, _weight=None,
+                 _freeze=False):
+        super().__init__()
+        name = f"Embedding({num_embeddings}, {embedding_dim})"
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"{name}: padding_idx must be in [-{num_embeddings}, "
+                                 f"{num_embeddings}), got {padding_idx}")
+            padding_idx %= num_embeddings
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        if _weight is None:
+            array = generator().standard_normal((num_embeddings, embedding_dim)).astype("float32")
+            if padding_idx is not None:
+                array[padding_idx] = 0
+            weight = Parameter(make_tensor(array), requires_grad=not _freeze)
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"{name}: expected a weight of shape "
+                                 f"{format_shape((num_embeddings, embedding_dim))}, got "
+                                 f"{format_shape(_weight.shape)}")
+            weight = Parameter(_weight, requires_grad=not _freeze)
+        self.weight = weight
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding holding ``embeddings`` (a 2-D tensor, shared, not copied); with
+        ``freeze`` the table gets no gradient."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            shape = format_shape(embeddings.shape) if hasattr(embeddings, "shape") else "?"
+            raise ValueError(f"Embedding.from_pretrained: expected a 2-D tensor, got {shape}")
+        rows, dim = embeddings.shape
+        return cls(rows, dim, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
+
+    def forward(self, input):
+        if input.dtype.category != 1:
+            raise TypeError(f"Embedding({self.num_embeddings}, {self.embedding_dim}): expected "
+                            f"integer indices, got {input.dtype}")
+        return embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"

@@ -1,3 +1,116 @@
-"""Loss modules (MSELoss, CrossEntropyLoss, ...)."""
+"""Loss modules: the module form of ``nn.functional.loss``, with PyTorch's constructor
+arguments. Errors name the module (``CrossEntropyLoss: input batch size 128 does not match
+target batch size 64 ...``)."""
+from ganglion.nn.functional import loss as F
+from ganglion.nn.module import Module
 
-__all__ = []
+__all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HingeEmbeddingLoss", "PerceptronLoss"]
+
+
+class _Loss(Module):
+    allowed_reductions = F.REDUCTIONS
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = F.check_reduction(reduction, type(self).__name__, self.allowed_reductions)
+
+
+class _WeightedLoss(_Loss):
+    """A loss with per-class (or per-element) weights, kept as a buffer as in PyTorch."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target):
+        return F.mse_loss(input, target, self.reduction, who="MSELoss")
+
+
+class L1Loss(_Loss):
+    def forward(self, input, target):
+        return F.l1_loss(input, target, self.reduction, who="L1Loss")
+
+
+class SmoothL1Loss(_Loss):
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta, who="SmoothL1Loss")
+
+
+class HuberLoss(_Loss):
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, self.reduction, self.delta, who="HuberLoss")
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
+                               self.label_smoothing, who="CrossEntropyLoss")
+
+
+class NLLLoss(_WeightedLoss):
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction,
+                          who="NLLLoss")
+
+
+class BCELoss(_WeightedLoss):
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction, who="BCELoss")
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
+                                                  self.pos_weight, who="BCEWithLogitsLoss")
+
+
+class KLDivLoss(_Loss):
+    allowed_reductions = F.REDUCTIONS + ("batchmean",)
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, self.reduction, self.log_target, who="KLDivLoss")
+
+
+class HingeEmbeddingLoss(_Loss):
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, self.margin, self.reduction,
+                                      who="HingeEmbeddingLoss")
+
+
+class PerceptronLoss(_Loss):
+    """Rosenblatt's perceptron criterion max(0, -y s) for labels y in {-1, +1} (not in PyTorch)."""
+
+    def forward(self, input, target):
+        return F.perceptron_loss(input, target, self.reduction, who="PerceptronLoss")

@@ -1,3 +1,150 @@
-"""Normalization layers: BatchNorm, LayerNorm, GroupNorm, LocalResponseNorm."""
+"""Normalization layers: BatchNorm1d/2d (running statistics as PyTorch keeps them), LayerNorm,
+GroupNorm and LocalResponseNorm, with PyTorch's parameter and buffer names and reprs."""
+from ganglion.backend import current as backend
+from ganglion.core.dtypes import get_default_dtype
+from ganglion.core.op import ShapeError, format_shape
+from ganglion.core.tensor import make_tensor
+from ganglion.nn.functional import normalization as F
+from ganglion.nn.module import Module, Parameter
 
-__all__ = []
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
+
+
+def _filled(shape, value, dtype=None):
+    """An array of ``value``, in the default float dtype unless ``dtype`` is given."""
+    return backend.xp.full(shape, value, dtype=dtype or get_default_dtype().np)
+
+
+class _BatchNorm(Module):
+    #: the input ranks the layer accepts, and how its error message draws the expected shape.
+    ranks = ()
+    expected = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, *, bias=True):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.register_parameter("weight", Parameter(_filled((num_features,), 1.0))
+                                if affine else None)
+        self.register_parameter("bias", Parameter(_filled((num_features,), 0.0))
+                                if affine and bias else None)
+        if track_running_stats:
+            self.register_buffer("running_mean", make_tensor(_filled((num_features,), 0.0)))
+            self.register_buffer("running_var", make_tensor(_filled((num_features,), 1.0)))
+            self.register_buffer("num_batches_tracked", make_tensor(_filled((), 0, "int64")))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def _check_input(self, input):
+        shape = tuple(input.shape)
+        if len(shape) not in self.ranks or shape[1] not in (None, self.num_features):
+            expected = self.expected.format(C=self.num_features)
+            raise ShapeError(f"{type(self).__name__}({self.num_features}): expected input of shape "
+                             f"{expected}, got {format_shape(shape)}")
+
+    def forward(self, input):
+        self._check_input(input)
+        momentum = self.momentum
+        if (self.training and self.track_running_stats
+                and F.updates_running_statistics(input)):
+            self.num_batches_tracked.add_(1)
+            if momentum is None:  # a cumulative average: the k-th batch weighs 1/k
+                momentum = 1.0 / self.num_batches_tracked.to(input.dtype)
+        # Without running estimates the batch's statistics normalize in eval mode too.
+        uses_batch_statistics = self.training or not self.track_running_stats
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            uses_batch_statistics, momentum, self.eps,
+                            who=f"{type(self).__name__}({self.num_features})")
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) input over N (and L)."""
+    ranks = (2, 3)
+    expected = "(N, {C}) or (N, {C}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) input over N, H and W."""
+    ranks = (4,)
+    expected = "(N, {C}, H, W)"
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        self.normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                                 else tuple(normalized_shape))
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.register_parameter("weight", Parameter(_filled(self.normalized_shape, 1.0))
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(_filled(self.normalized_shape, 0.0))
+                                if elementwise_affine and bias else None)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps,
+                            who=f"LayerNorm({self.normalized_shape})")
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        self.register_parameter("weight", Parameter(_filled((num_channels,), 1.0))
+                                if affine else None)
+        self.register_parameter("bias", Parameter(_filled((num_channels,), 0.0))
+                                if affine and bias else None)
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] not in (None, self.num_channels):
+            raise ShapeError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected input "
+                             f"of shape (N, {self.num_channels}, ...), got "
+                             f"{format_shape(input.shape)}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class LocalResponseNorm(Module):
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k,
+                                     who=f"LocalResponseNorm({self.size})")
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

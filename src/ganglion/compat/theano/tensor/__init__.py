@@ -3,7 +3,6 @@ under Theano's names and signatures (``T.switch``, ``T.neq``, ``T.dot``, ``T.gra
 import builtins
 
 import ganglion as _gn
-from ganglion.core import dtypes as _dtypes
 from ganglion.symbolic import placeholders as _placeholders
 from ganglion.compat.theano.tensor import nnet, shared_randomstreams  # noqa: F401
 
@@ -66,6 +65,9 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def mean(x, axis=None, keepdims=False):
+    """The mean; bool and integer tensors count as floatX (T.mean(T.eq(...)) is an accuracy)."""
+    if not x.dtype.is_floating_point:
+        x = x.astype(config.floatX)
     return _gn.mean(x, axis=axis, keepdims=keepdims)
 
 

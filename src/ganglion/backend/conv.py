@@ -1,0 +1,274 @@
+"""Convolution kernels for the NumPy backend: im2col through strided views and one GEMM per pass.
+
+Inside these kernels activations live as (channels, batch, height, width): with that layout the
+column matrix of a convolution is (C*kh*kw, N*OH*OW), so the forward pass, the input gradient and
+the weight gradient are each ONE large GEMM (one per group), and the transposes into and out of
+the caller's NCHW layout happen on the small side of each GEMM (the input, the output, the
+gradient), never on the kh*kw-times-larger column matrix:
+
+- forward:          out (O, N*L)        = W (O, C*k*k) @ cols (C*k*k, N*L)
+- weight gradient:  dW^T (C*k*k, O)     = cols @ g^T, with g as (O, N*L)
+- input gradient:   gcols (C*k*k, N*L)  = W^T @ g, then col2im: one strided slice-add per kernel
+  offset (kh*kw vectorized adds, no np.add.at).
+
+The column matrix is one copy of a strided view of the (padded) input. Large temporaries (the
+padded input, the column matrix, the GEMM result) come from per-thread scratch buffers that are
+reused across calls: allocating hundreds of megabytes per call would pay page faults every time.
+Scratch buffers never leave this module; every returned array is freshly allocated.
+
+Three shapes take other routes. 3x3 stride-1 convolutions with many channels use Winograd's
+F(2x2, 3x3) (backend/winograd.py: 2.25x fewer GEMM flops). Depthwise convolutions (one input
+and one output channel per group) skip the GEMM, which would be 1 x kh*kw per channel: they
+loop over kernel offsets with broadcast multiply-adds. 1x1 convolutions need no special case:
+their column matrix is the input transposed to CNHW, one copy the size of the input.
+
+One large GEMM per pass, rather than a batch of per-image GEMMs, also matters for threading:
+each BLAS call synchronizes its threads, and on a busy machine that costs more than the math.
+The memory-bound passes around the GEMMs (padding, im2col, col2im, transposes) are split over
+the cores by channel, so they scale with the core count as BLAS does.
+
+Padding is ((top, bottom), (left, right)); 'same' with an even kernel pads unevenly.
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ganglion.backend.winograd import winograd_applies, winograd_conv3x3, winograd_conv3x3_backward_weight
+
+__all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
+
+_scratch = threading.local()
+_workers = []
+# Below this many elements, handing a copy to other threads costs more than it saves.
+_PARALLEL_ELEMENTS = 1 << 20
+
+
+def _in_parallel(function, *arrays):
+    """Run ``function`` on slices of ``arrays`` along axis 0 (arrays whose axis 0 has another
+    length, such as a broadcast bias, go whole), one slice per core. NumPy releases the GIL in
+    copies and ufuncs, so the memory-bound passes around the GEMMs use every core, as BLAS does."""
+    length = arrays[0].shape[0]
+    cores = os.cpu_count() or 1
+    if cores == 1 or length < 2 or arrays[0].size < _PARALLEL_ELEMENTS:
+        function(*arrays)
+        return
+    if not _workers or _workers[0][0] != os.getpid():
+        # (Re)create after a fork too: a forked child inherits the pool but none of its threads.
+        _workers[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=cores, thread_name_prefix="ganglion-conv"))]
+    pool = _workers[0][1]
+    bounds = [length * k // cores for k in range(cores + 1)]
+    jobs = [pool.submit(function, *[a[lo:hi] if a.shape[0] == length else a for a in arrays])
+            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    for job in jobs:
+        job.result()
+
+
+def _buffer(slot, shape, dtype):
+    """A reusable uninitialized array of ``shape`` for temporaries; one buffer per slot name."""
+    size = 1
+    for d in shape:
+        size *= d
+    key = (slot, np.dtype(dtype).str)
+    store = _scratch.__dict__
+    flat = store.get(key)
+    if flat is None or flat.size < size:
+        flat = np.empty(size, dtype)
+        store[key] = flat
+    return flat[:size].reshape(shape)
+
+
+def conv2d_output_size(size, kernel, stride, padding, dilation):
+    """Output length of one spatial axis; ``padding`` is (before, after)."""
+    return (size + padding[0] + padding[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _geometry(x_hw, k_hw, stride, padding, dilation):
+    out_hw = tuple(conv2d_output_size(x_hw[a], k_hw[a], stride[a], padding[a], dilation[a]) for a in (0, 1))
+    if min(out_hw) < 1:
+        raise ValueError(f"conv2d: the kernel does not fit the input (output size {out_hw})")
+    return out_hw
+
+
+def _padded_cnhw(x, padding):
+    """x (N, C, H, W) as a zero-bordered (C, N, H+pads, W+pads) scratch array."""
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = padding
+    xp = _buffer("padded", (c, n, h + top + bottom, w + left + right), x.dtype)
+    xp[:, :, :top] = 0
+    xp[:, :, top + h:] = 0
+    xp[:, :, top:top + h, :left] = 0
+    xp[:, :, top:top + h, left + w:] = 0
+    _in_parallel(np.copyto, xp[:, :, top:top + h, left:left + w], x.transpose(1, 0, 2, 3))
+    return xp
+
+
+def _offset_windows(xp, k_hw, out_hw, stride, dilation):
+    """A (C, kh, kw, N, OH, OW) strided view of a padded (C, N, Hp, Wp) array: the input
+    element that each kernel offset (i, j) meets at each output position."""
+    s_c, s_n, s_h, s_w = xp.strides
+    return as_strided(xp, shape=(xp.shape[0],) + tuple(k_hw) + (xp.shape[1],) + tuple(out_hw),
+                      strides=(s_c, dilation[0] * s_h, dilation[1] * s_w, s_n,
+                               stride[0] * s_h, stride[1] * s_w))
+
+
+def _im2col(x, k_hw, out_hw, stride, padding, dilation):
+    """The column matrix of x (N, C, H, W): a (C*kh*kw, N*OH*OW) scratch array."""
+    n, c = x.shape[:2]
+    windows = _offset_windows(_padded_cnhw(x, padding), k_hw, out_hw, stride, dilation)
+    cols = _buffer("cols", windows.shape, x.dtype)
+    _in_parallel(np.copyto, cols, windows)
+    return cols.reshape(c * k_hw[0] * k_hw[1], n * out_hw[0] * out_hw[1])
+
+
+def _to_onl(g):
+    """A gradient (N, O, OH, OW) as an (O, N*OH*OW) scratch array."""
+    n, o, oh, ow = g.shape
+    g_onl = _buffer("grad", (o, n, oh, ow), g.dtype)
+    _in_parallel(np.copyto, g_onl, g.transpose(1, 0, 2, 3))
+    return g_onl.reshape(o, n * oh * ow)
+
+
+def _is_depthwise(c, o, groups):
+    """One input and one output channel per group: a GEMM per channel would be 1 x kh*kw."""
+    return groups > 1 and groups == c == o
+
+
+# ----- forward -----------------------------------------------------------------------------
+
+def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
+    """out[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, s*y + d*i, s*x + d*j] (+ bias)."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    oh, ow = _geometry((h, wd), (kh, kw), stride, padding, dilation)
+    if _is_depthwise(c, o, groups):
+        return _depthwise_forward(x, w, bias, (oh, ow), stride, padding, dilation)
+    if winograd_applies((kh, kw), stride, dilation, groups, padding, c, o):
+        return winograd_conv3x3(x, w, bias, padding, (oh, ow), _buffer)
+    cols = _im2col(x, (kh, kw), (oh, ow), stride, padding, dilation)
+    result = _buffer("gemm", (o, n * oh * ow), x.dtype)
+    if groups == 1:
+        np.matmul(w.reshape(o, cg * kh * kw), cols, out=result)
+    else:
+        np.matmul(w.reshape(groups, o // groups, cg * kh * kw),
+                  cols.reshape(groups, cg * kh * kw, n * oh * ow),
+                  out=result.reshape(groups, o // groups, n * oh * ow))
+    out = np.empty((n, o, oh, ow), x.dtype)
+    # The transpose back to NCHW is a copy anyway: the bias add rides along for free.
+    result_nchw = result.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+    if bias is None:
+        _in_parallel(np.copyto, out, result_nchw)
+    else:
+        _in_parallel(_add_into, out, result_nchw, bias[None, :, None, None])
+    return out
+
+
+def _add_into(out, a, b):
+    np.add(a, b, out=out)
+
+
+def _nchw_offset_views(xp, k_hw, out_hw, stride, dilation):
+    """For each kernel offset (i, j): the (N, C, OH, OW) view of padded NCHW ``xp`` it meets."""
+    (kh, kw), (oh, ow) = k_hw, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (oh - 1) + 1, stride[0])
+            columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (ow - 1) + 1, stride[1])
+            yield i, j, xp[:, :, rows, columns]
+
+
+def _pad_nchw(x, padding):
+    if not any(padding[0]) and not any(padding[1]):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+
+
+def _depthwise_forward(x, w, bias, out_hw, stride, padding, dilation):
+    xp = _pad_nchw(x, padding)
+    out = np.zeros((x.shape[0], x.shape[1]) + out_hw, x.dtype)
+    product = np.empty_like(out)
+    for i, j, window in _nchw_offset_views(xp, w.shape[2:], out_hw, stride, dilation):
+        np.multiply(window, w[None, :, 0, i, j, None, None], out=product)
+        out += product
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out
+
+
+# ----- input gradient (also the transposed convolution) -------------------------------------
+
+def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
+    """The gradient of conv2d_forward with respect to x, for output gradient g (N, O, OH, OW);
+    ``input_hw`` is x's (H, W). This is also conv_transpose2d of g with weight w."""
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    c = cg * groups
+    h, wd = input_hw
+    if winograd_applies((kh, kw), stride, dilation, groups, padding, o, c):
+        # The input gradient of a 3x3 stride-1 convolution is a 3x3 convolution of the output
+        # gradient with the flipped kernel, its channel axes swapped.
+        flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        full = tuple((2 - before, 2 - after) for before, after in padding)
+        return winograd_conv3x3(g, flipped, None, full, (h, wd), _buffer)
+    (top, bottom), (left, right) = padding
+    hp, wp = h + top + bottom, wd + left + right
+    if _is_depthwise(c, o, groups):
+        gxp = np.zeros((n, c, hp, wp), g.dtype)
+        for i, j, window in _nchw_offset_views(gxp, (kh, kw), (oh, ow), stride, dilation):
+            window += g * w[None, :, 0, i, j, None, None]
+        return np.ascontiguousarray(gxp[:, :, top:top + h, left:left + wd])
+    g_onl = _to_onl(g)
+    gcols = _buffer("cols", (c, kh, kw, n, oh, ow), g.dtype)
+    if groups == 1:
+        np.matmul(w.reshape(o, cg * kh * kw).T, g_onl, out=gcols.reshape(c * kh * kw, n * oh * ow))
+    else:
+        np.matmul(w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1),
+                  g_onl.reshape(groups, o // groups, n * oh * ow),
+                  out=gcols.reshape(groups, cg * kh * kw, n * oh * ow))
+    gxp = _buffer("padded", (c, n, hp, wp), g.dtype)
+    _in_parallel(_col2im, gxp, _offset_windows(gxp, (kh, kw), (oh, ow), stride, dilation), gcols)
+    # copy(), not ascontiguousarray(): a view that happens to be contiguous would hand out scratch.
+    return gxp[:, :, top:top + h, left:left + wd].transpose(1, 0, 2, 3).copy()
+
+
+def _col2im(gxp, windows, gcols):
+    """Sum the column-matrix gradient back into the padded input gradient, one strided
+    slice-add per kernel offset (where windows overlap, the adds accumulate)."""
+    gxp.fill(0)
+    for i in range(windows.shape[1]):
+        for j in range(windows.shape[2]):
+            windows[:, i, j] += gcols[:, i, j]
+
+
+# ----- weight gradient ----------------------------------------------------------------------
+
+def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
+    """The gradient of conv2d_forward with respect to w (O, C/groups, kh, kw)."""
+    n, c = x.shape[:2]
+    o, oh, ow = g.shape[1:]
+    kh, kw = kernel_hw
+    cg = c // groups
+    if _is_depthwise(c, o, groups):
+        return _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation)
+    if winograd_applies(kernel_hw, stride, dilation, groups, padding, c, o):
+        return winograd_conv3x3_backward_weight(x, g, padding, _buffer)
+    cols = _im2col(x, kernel_hw, (oh, ow), stride, padding, dilation)
+    g_onl = _to_onl(g)
+    # dW^T = cols @ g^T rather than dW = g @ cols^T: OpenBLAS runs this long-K product 20-50%
+    # faster with the column matrix as the left operand; transposing the small result is free.
+    if groups == 1:
+        gw_t = cols @ g_onl.T
+    else:
+        gw_t = np.matmul(cols.reshape(groups, cg * kh * kw, n * oh * ow),
+                         g_onl.reshape(groups, o // groups, n * oh * ow).transpose(0, 2, 1))
+    return np.ascontiguousarray(gw_t.swapaxes(-1, -2)).reshape(o, cg, kh, kw)
+
+
+def _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation):
+    xp = _pad_nchw(x, padding)
+    gw = np.empty((x.shape[1], 1) + tuple(kernel_hw), x.dtype)
+    for i, j, window in _nchw_offset_views(xp, kernel_hw, g.shape[2:], stride, dilation):
+        gw[:, 0, i, j] = np.einsum("nchw,nchw->c", window, g)
+    return gw

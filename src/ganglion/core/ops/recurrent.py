@@ -1,0 +1,220 @@
+"""The fused LSTM sequence op: the whole time loop of one layer and direction as one graph node.
+
+A graph of per-step Tensor ops costs about thirty op calls per time step, forward and backward;
+at small batch sizes that Python overhead, not the arithmetic, decides the speed. This op runs
+the loop on raw arrays with preallocated buffers instead, and keeps to the GEMMs that matter:
+the input projection of all time steps is computed outside (one GEMM per layer and direction,
+as an ordinary matmul), and each step does one GEMM for all four gates together.
+
+Ops have one output, so the forward pass packs what the backward pass needs into one array
+``Y`` of shape (6, T, N, H): ``Y[4]`` is the cell state c_t and ``Y[5]`` the hidden state h_t
+of every step, and the memory of ``Y[0:4]`` holds the gate activations i, f, g, o (PyTorch's
+gate order) laid out as (T, N, 4H), i.e. ``reshape(Y[0:4], (T, N, 4H))``. Every per-step
+block the loop touches is then contiguous, which roughly halves the cost of NumPy's
+elementwise calls against strided slices, and ``Y[5]`` is the layer's output as it is.
+
+``LSTMSequence.vjp`` is written with Tensor ops around one backward-through-time op,
+``LSTMSequenceBackward``, whose output packs the gradient of the gate pre-activations of every
+step (again as (T, N, 4H) memory) with the gradients of c0 and h0. The gradients of x_proj, the
+bias and W_hh (one large GEMM over all steps) are then Tensor ops. The backward-through-time
+op has no vjp: double backward through a fused LSTM is not supported (LSTMCell, built from
+ordinary ops, supports it).
+"""
+from ganglion.core.op import Op, ShapeError, apply, format_shape
+from ganglion.core.ops.indexing import getitem
+from ganglion.core.ops.linalg import matmul
+from ganglion.core.ops.reduce import sum as reduce_sum
+from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
+from ganglion.core.tensor import TensorType
+
+__all__ = ["lstm_sequence"]
+
+_GATES, _CELL, _HIDDEN = slice(0, 4), 4, 5
+
+
+def visiting_order(length, reverse):
+    """Time indices in the order the forward pass visits them."""
+    return list(range(length - 1, -1, -1) if reverse else range(length))
+
+
+def _activation_constants(xp, batch, hidden, dtype):
+    """(N, 4H) constants that give sigmoid on the i, f, o blocks and tanh on the g block in
+    whole-block operations: sigmoid(x) = 0.5 tanh(0.5 x) + 0.5, so with ``scale`` 0.5 (1 for g)
+    and ``shift`` 0.5 (0 for g), act = shift + scale * tanh(scale * x). The derivative is
+    ``base + act * (slope - act)``: act (1 - act) for sigmoid (base 0, slope 1) and 1 - act^2
+    for tanh (base 1, slope 0). They are full (N, 4H) arrays because NumPy adds and multiplies
+    same-shape contiguous arrays about three times faster than it broadcasts a row."""
+    scale = xp.full((batch, 4 * hidden), 0.5, dtype)
+    scale[:, 2 * hidden:3 * hidden] = 1
+    slope = xp.ones((batch, 4 * hidden), dtype)
+    slope[:, 2 * hidden:3 * hidden] = 0
+    return scale, 1 - scale, slope, 1 - slope
+
+
+class LSTMSequence(Op):
+    """(x_proj (T*N, 4H), bias (4H,), h0 (N, H), c0 (N, H), w_hh (4H, H)) -> Y (6, T, N, H).
+
+    ``x_proj`` has the steps' rows stacked (step-major), as the input-projection GEMM gives them;
+    the batch size comes from ``h0``, so symbolic graphs may leave T and N unknown."""
+
+    __slots__ = ("reverse",)
+    saves_output = True
+
+    def __init__(self, reverse=False):
+        self.reverse = reverse
+
+    def forward(self, backend, x_proj, bias, h0, c0, w_hh):
+        xp = backend.xp
+        batch, hidden = h0.shape
+        length = x_proj.shape[0] // batch if batch else 0
+        dtype = x_proj.dtype
+        x_proj = x_proj.reshape(length, batch, 4 * hidden)
+        out = xp.empty((6, length, batch, hidden), dtype)
+        acts = out[_GATES].reshape(length, batch, 4 * hidden)
+        scale, shift, _, _ = _activation_constants(xp, batch, hidden, dtype)
+        bias = xp.broadcast_to(bias, (batch, 4 * hidden)).copy()
+        # BLAS runs this small-M GEMM about a third faster on a contiguous W_hh^T than through
+        # the transpose flag; the copy is made once per sequence.
+        w_hh_t = xp.ascontiguousarray(w_hh.T)
+        product = xp.empty((batch, hidden), dtype)
+        h_prev, c_prev = h0, c0
+        for t in visiting_order(length, self.reverse):
+            gates = acts[t]
+            xp.matmul(h_prev, w_hh_t, out=gates)
+            gates += x_proj[t]
+            gates += bias
+            gates *= scale
+            xp.tanh(gates, out=gates)
+            gates *= scale
+            gates += shift
+            i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
+            g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+            c, h = out[_CELL, t], out[_HIDDEN, t]
+            xp.multiply(f, c_prev, out=c)
+            xp.multiply(i, g, out=product)
+            c += product
+            xp.tanh(c, out=h)
+            h *= o
+            h_prev, c_prev = h, c
+        return out
+
+    def vjp(self, out, grad, needs):
+        x_proj, bias, h0, c0, w_hh = out._inputs
+        back = apply(LSTMSequenceBackward(self.reverse, needs[2]), grad, out, h0, c0, w_hh)
+        four_hidden = x_proj.shape[1]
+        pre = reshape(getitem(back, slice(None, -2)), (-1, four_hidden))
+        g_bias = reduce_sum(pre, axis=0) if needs[1] else None
+        g_h0 = getitem(back, -1) if needs[2] else None
+        g_c0 = getitem(back, -2) if needs[3] else None
+        g_w_hh = None
+        if needs[4]:
+            h_prev = _previous_hidden(out, h0, self.reverse)
+            g_w_hh = matmul(transpose(pre), reshape(h_prev, (-1, four_hidden // 4)))
+        return (pre if needs[0] else None), g_bias, g_h0, g_c0, g_w_hh
+
+    def infer(self, x_proj, bias, h0, c0, w_hh):
+        hidden = w_hh.shape[1]
+        batch = h0.shape[0] if len(h0.shape) == 2 else None
+        expected = {"x_proj": (x_proj, (None, 4 * hidden)), "bias": (bias, (4 * hidden,)),
+                    "h0": (h0, (batch, hidden)), "c0": (c0, (batch, hidden)),
+                    "w_hh": (w_hh, (4 * hidden, hidden))}
+        for name, (t, shape) in expected.items():
+            if len(t.shape) != len(shape) or any(
+                    a is not None and b is not None and a != b for a, b in zip(t.shape, shape)):
+                raise ShapeError(f"lstm_sequence: {name} must have shape {format_shape(shape)}, "
+                                 f"got {format_shape(t.shape)}")
+        rows = x_proj.shape[0]
+        length = rows // batch if rows is not None and batch else None
+        if length is not None and length * batch != rows:
+            raise ShapeError(f"lstm_sequence: x_proj has {rows} rows, not a multiple of the batch "
+                             f"size {batch}")
+        return TensorType(x_proj.dtype, (6, length, batch, hidden))
+
+
+def _previous_hidden(out, h0, reverse):
+    """The hidden state entering each step, (T, N, H): h0 for the first step visited, the
+    neighbouring step's output for the others."""
+    if reverse:
+        return concatenate([getitem(out, (_HIDDEN, slice(1, None))), unsqueeze(h0, 0)])
+    return concatenate([unsqueeze(h0, 0), getitem(out, (_HIDDEN, slice(None, -1)))])
+
+
+class LSTMSequenceBackward(Op):
+    """(dY, Y, h0, c0, w_hh) -> (4T + 2, N, H): the memory of rows [:-2] holds the gradient of
+    the gate pre-activations as (T, N, 4H); row [-2] is the gradient of c0, row [-1] that of h0.
+
+    Without ``h0_grad`` the last row is left unset, which saves the last step's GEMM."""
+
+    __slots__ = ("reverse", "h0_grad")
+
+    def __init__(self, reverse=False, h0_grad=True):
+        self.reverse = reverse
+        self.h0_grad = h0_grad
+
+    def forward(self, backend, grad, out, h0, c0, w_hh):
+        xp = backend.xp
+        _, length, batch, hidden = out.shape
+        dtype = out.dtype
+        back = xp.empty((4 * length + 2, batch, hidden), dtype)
+        acts = out[_GATES].reshape(length, batch, 4 * hidden)
+        d_pre = back[:-2].reshape(length, batch, 4 * hidden)
+        d_acts = xp.ascontiguousarray(grad[_GATES]).reshape(length, batch, 4 * hidden)
+        _, _, slope, base = _activation_constants(xp, batch, hidden, dtype)
+        # The gradients flowing back along the recurrence; after the first step they are the
+        # gradients of c0 and h0, so they live in the output's last two rows from the start.
+        d_c, d_h = back[-2], back[-1]
+        tanh_c = xp.empty((batch, hidden), dtype)
+        derivative = xp.empty((batch, 4 * hidden), dtype)
+        # Walk back from the step the forward pass visited last: ``order[k - 1]`` is the step
+        # visited before ``order[k]``.
+        order = visiting_order(length, self.reverse)
+        for k in range(length - 1, -1, -1):
+            t = order[k]
+            gates, d_gates = acts[t], d_pre[t]
+            i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
+            g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+            c_prev = c0 if k == 0 else out[_CELL, order[k - 1]]
+            # The gradient arriving from this step's outputs plus the one from the step after.
+            if k == length - 1:
+                d_h[...] = grad[_HIDDEN, t]
+                d_c[...] = grad[_CELL, t]
+            else:
+                d_h += grad[_HIDDEN, t]
+                d_c += grad[_CELL, t]
+            xp.tanh(out[_CELL, t], out=tanh_c)
+            xp.multiply(d_h, tanh_c, out=d_gates[:, 3 * hidden:])
+            xp.multiply(tanh_c, tanh_c, out=tanh_c)
+            xp.subtract(1, tanh_c, out=tanh_c)
+            tanh_c *= o
+            tanh_c *= d_h
+            d_c += tanh_c
+            xp.multiply(d_c, g, out=d_gates[:, :hidden])
+            xp.multiply(d_c, c_prev, out=d_gates[:, hidden:2 * hidden])
+            xp.multiply(d_c, i, out=d_gates[:, 2 * hidden:3 * hidden])
+            d_c *= f
+            # The activations are outputs of Y too; their gradient is zero unless read directly.
+            d_gates += d_acts[t]
+            xp.subtract(slope, gates, out=derivative)
+            derivative *= gates
+            derivative += base
+            d_gates *= derivative
+            if k or self.h0_grad:
+                xp.matmul(d_gates, w_hh, out=d_h)
+        return back
+
+    def vjp(self, out, grad, needs):
+        raise RuntimeError("lstm_sequence: double backward through a fused LSTM is not supported; "
+                           "build the recurrence from LSTMCell (ordinary ops) for higher-order "
+                           "gradients")
+
+    def infer(self, grad, out, h0, c0, w_hh):
+        _, length, batch, hidden = out.shape
+        return TensorType(out.dtype, (None if length is None else 4 * length + 2, batch, hidden))
+
+
+def lstm_sequence(x_proj, bias, h0, c0, w_hh, reverse=False):
+    """Run one LSTM layer direction over all steps; returns the packed (6, T, N, H) result
+    described in the module docstring (``[5]`` is the output sequence, ``[4]`` the cell
+    states). ``x_proj`` (T*N, 4H) is the input projection x @ W_ih^T of every step and
+    ``bias`` is b_ih + b_hh; ``reverse`` runs from the last step to the first."""
+    return apply(LSTMSequence(bool(reverse)), x_proj, bias, h0, c0, w_hh)

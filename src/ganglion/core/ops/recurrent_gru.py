@@ -1,0 +1,191 @@
+"""The fused GRU sequence op: the time loop of one GRU layer and direction as one graph node.
+
+The same design as the fused LSTM (``recurrent.py``): the input projection of all steps comes
+from one GEMM outside the op, each step does one GEMM for all three gates, and the loop runs on
+raw arrays. PyTorch's equations are kept exactly, b_hn included inside r * (W_hn h + b_hn):
+
+    r, z = sigmoid(gx_r + gh_r), sigmoid(gx_z + gh_z)     gh = h W_hh^T + b_hh
+    n = tanh(gx_n + r * gh_n)                             gx = x W_ih^T + b_ih
+    h' = n + z * (h - n)
+
+The forward output packs per step [r | z | n | gh_n | h'] into (T, N, 5H); the layer's output
+is its last H columns, which numpy reshapes to (T*N, H) without a copy. The backward op gives
+(T + 1, N, 4H): per step the gradient of gh (3H, also that of gx in the r and z blocks) and
+of gx_n (H); row T holds the gradient of h0 in its first H columns. Double backward through
+the fused GRU is not supported (GRUCell, built from ordinary ops, supports it).
+"""
+from ganglion.core.op import Op, ShapeError, apply, format_shape
+from ganglion.core.ops.indexing import getitem
+from ganglion.core.ops.linalg import matmul
+from ganglion.core.ops.recurrent import visiting_order
+from ganglion.core.ops.reduce import sum as reduce_sum
+from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
+from ganglion.core.tensor import TensorType
+
+__all__ = ["gru_sequence"]
+
+_ALL = slice(None)
+
+
+def _sigmoid_(x, xp):
+    """sigmoid in place, as 0.5 tanh(0.5 x) + 0.5 (NumPy's tanh is faster than its exp)."""
+    x *= 0.5
+    xp.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+
+
+class GRUSequence(Op):
+    """(x_gates (T*N, 3H) = x W_ih^T + b_ih, b_hh (3H,), h0 (N, H), w_hh (3H, H)) -> (T, N, 5H)."""
+
+    __slots__ = ("reverse",)
+    saves_output = True
+
+    def __init__(self, reverse=False):
+        self.reverse = reverse
+
+    def forward(self, backend, x_gates, b_hh, h0, w_hh):
+        xp = backend.xp
+        batch, hidden = h0.shape
+        length = x_gates.shape[0] // batch if batch else 0
+        dtype = x_gates.dtype
+        x_gates = x_gates.reshape(length, batch, 3 * hidden)
+        out = xp.empty((length, batch, 5 * hidden), dtype)
+        w_hh_t = xp.ascontiguousarray(w_hh.T)
+        b_hh = xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
+        h_gates = xp.empty((batch, 3 * hidden), dtype)
+        h_prev = h0
+        for t in visiting_order(length, self.reverse):
+            step, gx = out[t], x_gates[t]
+            xp.matmul(h_prev, w_hh_t, out=h_gates)
+            h_gates += b_hh
+            reset_update = step[:, :2 * hidden]
+            xp.add(gx[:, :2 * hidden], h_gates[:, :2 * hidden], out=reset_update)
+            _sigmoid_(reset_update, xp)
+            r, z = step[:, :hidden], step[:, hidden:2 * hidden]
+            n, h_n, h = (step[:, k * hidden:(k + 1) * hidden] for k in (2, 3, 4))
+            h_n[...] = h_gates[:, 2 * hidden:]
+            xp.multiply(r, h_n, out=n)
+            n += gx[:, 2 * hidden:]
+            xp.tanh(n, out=n)
+            xp.subtract(h_prev, n, out=h)
+            h *= z
+            h += n
+            h_prev = h
+        return out
+
+    def vjp(self, out, grad, needs):
+        x_gates, b_hh, h0, w_hh = out._inputs
+        hidden = w_hh.shape[1]
+        back = apply(GRUSequenceBackward(self.reverse, needs[2]), grad, out, h0, w_hh)
+        steps = getitem(back, slice(None, -1))
+        d_h_gates = reshape(getitem(steps, (_ALL, _ALL, slice(None, 3 * hidden))), (-1, 3 * hidden))
+        g_x_gates = None
+        if needs[0]:
+            # gx and gh share their gradient in the r and z blocks; gx_n has its own.
+            d_x_n = getitem(steps, (_ALL, _ALL, slice(3 * hidden, None)))
+            d_x_rz = getitem(steps, (_ALL, _ALL, slice(None, 2 * hidden)))
+            g_x_gates = reshape(concatenate([d_x_rz, d_x_n], axis=2), (-1, 3 * hidden))
+        g_b_hh = reduce_sum(d_h_gates, axis=0) if needs[1] else None
+        g_h0 = getitem(back, (-1, _ALL, slice(None, hidden))) if needs[2] else None
+        g_w_hh = None
+        if needs[3]:
+            h_prev = _previous_hidden(out, h0, hidden, self.reverse)
+            g_w_hh = matmul(transpose(d_h_gates), reshape(h_prev, (-1, hidden)))
+        return g_x_gates, g_b_hh, g_h0, g_w_hh
+
+    def infer(self, x_gates, b_hh, h0, w_hh):
+        hidden = w_hh.shape[1]
+        batch = h0.shape[0] if len(h0.shape) == 2 else None
+        expected = {"x_gates": (x_gates, (None, 3 * hidden)), "b_hh": (b_hh, (3 * hidden,)),
+                    "h0": (h0, (batch, hidden)), "w_hh": (w_hh, (3 * hidden, hidden))}
+        for name, (t, shape) in expected.items():
+            if len(t.shape) != len(shape) or any(
+                    a is not None and b is not None and a != b for a, b in zip(t.shape, shape)):
+                raise ShapeError(f"gru_sequence: {name} must have shape {format_shape(shape)}, "
+                                 f"got {format_shape(t.shape)}")
+        rows = x_gates.shape[0]
+        length = rows // batch if rows is not None and batch else None
+        return TensorType(x_gates.dtype, (length, batch, 5 * hidden))
+
+
+def _previous_hidden(out, h0, hidden, reverse):
+    """The hidden state entering each step, (T, N, H)."""
+    hiddens = (_ALL, _ALL, slice(4 * hidden, None))
+    if reverse:
+        return concatenate([getitem(out, (slice(1, None),) + hiddens[1:]), unsqueeze(h0, 0)])
+    return concatenate([unsqueeze(h0, 0), getitem(out, (slice(None, -1),) + hiddens[1:])])
+
+
+class GRUSequenceBackward(Op):
+    """(dY, Y, h0, w_hh) -> (T + 1, N, 4H), packed as the module docstring says. Without
+    ``h0_grad`` the gradient of h0 is left unset, which saves the last step's GEMM."""
+
+    __slots__ = ("reverse", "h0_grad")
+
+    def __init__(self, reverse=False, h0_grad=True):
+        self.reverse = reverse
+        self.h0_grad = h0_grad
+
+    def forward(self, backend, grad, out, h0, w_hh):
+        xp = backend.xp
+        length, batch, five_hidden = out.shape
+        hidden = five_hidden // 5
+        dtype = out.dtype
+        back = xp.empty((length + 1, batch, 4 * hidden), dtype)
+        d_h = back[length, :, :hidden]  # the gradient flowing back along h; at the end, h0's
+        one_minus = xp.empty((batch, hidden), dtype)
+        d_n = xp.empty((batch, hidden), dtype)
+        recurrent = xp.empty((batch, hidden), dtype)
+        order = visiting_order(length, self.reverse)
+        for k in range(length - 1, -1, -1):
+            t = order[k]
+            step, g_step, d_step = out[t], grad[t], back[t]
+            r, z, n, h_n = (step[:, j * hidden:(j + 1) * hidden] for j in range(4))
+            g_r, g_z, g_n, g_h_n, g_h = (g_step[:, j * hidden:(j + 1) * hidden] for j in range(5))
+            d_r, d_z, d_h_n, d_x_n = (d_step[:, j * hidden:(j + 1) * hidden] for j in range(4))
+            h_prev = h0 if k == 0 else out[order[k - 1], :, 4 * hidden:]
+            if k == length - 1:
+                d_h[...] = g_h
+            else:
+                d_h += g_h
+            # Each saved slot of Y is an output too: its own gradient joins the one computed.
+            xp.subtract(1, z, out=one_minus)
+            xp.multiply(d_h, one_minus, out=d_n)
+            d_n += g_n
+            xp.subtract(h_prev, n, out=d_z)
+            d_z *= d_h
+            d_z += g_z
+            one_minus *= z
+            d_z *= one_minus
+            xp.multiply(n, n, out=one_minus)
+            xp.subtract(1, one_minus, out=one_minus)
+            xp.multiply(d_n, one_minus, out=d_x_n)
+            xp.multiply(d_x_n, r, out=d_h_n)
+            d_h_n += g_h_n
+            xp.multiply(d_x_n, h_n, out=d_r)
+            d_r += g_r
+            xp.subtract(1, r, out=one_minus)
+            one_minus *= r
+            d_r *= one_minus
+            d_h *= z
+            if k or self.h0_grad:
+                xp.matmul(d_step[:, :3 * hidden], w_hh, out=recurrent)
+                d_h += recurrent
+        return back
+
+    def vjp(self, out, grad, needs):
+        raise RuntimeError("gru_sequence: double backward through a fused GRU is not supported; "
+                           "build the recurrence from GRUCell (ordinary ops) for higher-order "
+                           "gradients")
+
+    def infer(self, grad, out, h0, w_hh):
+        length, batch, five_hidden = out.shape
+        return TensorType(out.dtype, (None if length is None else length + 1, batch,
+                                      4 * (five_hidden // 5)))
+
+
+def gru_sequence(x_gates, b_hh, h0, w_hh, reverse=False):
+    """Run one GRU layer direction over all steps; returns the packed (T, N, 5H) result whose
+    last H columns are the output sequence (see the module docstring)."""
+    return apply(GRUSequence(bool(reverse)), x_gates, b_hh, h0, w_hh)

@@ -1,0 +1,157 @@
+"""ImageFolder: images sorted into one subfolder per class, decoded with Pillow.
+
+``root/cat/0001.jpg``, ``root/dog/0002.png``, ...: class names are the subfolder names, sorted,
+and the label is the position in that list. Every file must be an image: anything else is a
+ValueError naming the file (hidden files such as ``.DS_Store`` are ignored).
+
+By default images are decoded when a sample is asked for. ``in_memory=True`` decodes them all
+at construction, in threads, into one uint8 array (the DataLoader's fast path), and saves that
+array with its labels as ``.npy`` files in a cache folder, keyed by the folder's listing (names,
+sizes, modification times), so the next construction loads two files instead of decoding
+thousands of images. Loading uses ``allow_pickle=False``: a cache file can never run code.
+"""
+import hashlib
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ganglion.data.datasets.arrays import ImageArrayDataset
+from ganglion.data.paths import cache_root
+
+__all__ = ["ImageFolder", "IMAGE_EXTENSIONS", "decode_image"]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
+                    ".pgm", ".pbm")
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("reading images needs Pillow: pip install ganglion[data]") from None
+    return Image
+
+
+def decode_image(path, mode="RGB"):
+    """The image at ``path`` as a uint8 array (H, W, C), or (H, W) for mode 'L'."""
+    Image = _pillow()
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode))
+    except (OSError, SyntaxError, ValueError) as error:
+        # Pillow raises UnidentifiedImageError (an OSError) for non-images and OSError for
+        # truncated data.
+        raise ValueError(f"{path}: not a readable image ({error})") from None
+
+
+def _image_files(folder):
+    """[(path, stat)] of the files under ``folder``, sorted by path, each checked to be an image."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                found += _image_files(entry.path)
+            elif not entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                raise ValueError(f"ImageFolder: {entry.path} is not an image file (expected one "
+                                 f"of {', '.join(IMAGE_EXTENSIONS)})")
+            else:
+                found.append((entry.path, entry.stat()))
+    return sorted(found)
+
+
+def _scan(root):
+    """(sorted class names, [path], [label], listing key). The key digests every file's name,
+    size and modification time, so that any change to the folder invalidates the cache."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"ImageFolder: {root} is not a folder")
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    if not classes:
+        raise ValueError(f"ImageFolder: {root} has no class subfolders")
+    paths, labels = [], []
+    digest = hashlib.sha256(f"{root.resolve()}\n".encode())
+    for label, name in enumerate(classes):
+        files = _image_files(os.path.join(root, name))
+        if not files:
+            raise ValueError(f"ImageFolder: class folder {root / name} has no images")
+        for path, stat in files:
+            paths.append(path)
+            labels.append(label)
+            digest.update(f"{path}\t{label}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    return classes, paths, labels, digest.hexdigest()[:24]
+
+
+class ImageFolder(ImageArrayDataset):
+    """Images in one subfolder per class; see the module docstring.
+
+    ``mode`` is the Pillow mode images are converted to ('RGB', 'L', ...). With
+    ``in_memory=True``, ``data`` is the (N, H, W, C) uint8 array (all images must share a size)
+    and ``cache=False`` turns the ``.npy`` cache off; ``cache_dir`` defaults to
+    ``$GANGLION_CACHE`` or ``~/.cache/ganglion/cache``.
+    """
+
+    def __init__(self, root, transform=None, target_transform=None, mode="RGB", in_memory=False,
+                 cache=True, cache_dir=None, num_threads=None):
+        self.root = Path(root).expanduser()
+        self.mode = mode
+        classes, paths, labels, self._listing_key = _scan(self.root)
+        self.samples = list(zip(paths, labels))
+        self.class_to_idx = {name: i for i, name in enumerate(classes)}
+        super().__init__(None, labels, classes, transform, target_transform)
+        if in_memory:
+            cache_dir = Path(cache_dir).expanduser() if cache_dir else cache_root()
+            self.data = self._load_all(cache, cache_dir, num_threads)
+
+    def _image(self, index):
+        if self.data is not None:
+            return self.data[index]
+        return decode_image(self.samples[index][0], self.mode)
+
+    def _load_all(self, cache, cache_dir, num_threads):
+        key = f"{self._listing_key}-{self.mode}"
+        images_file = cache_dir / f"imagefolder-{key}-images.npy"
+        labels_file = cache_dir / f"imagefolder-{key}-labels.npy"
+        if cache and images_file.is_file() and labels_file.is_file():
+            try:
+                images = np.load(images_file, allow_pickle=False)
+                labels = np.load(labels_file, allow_pickle=False)
+                if len(images) == len(self.samples) and np.array_equal(labels, self.targets):
+                    return images
+            except (OSError, ValueError) as error:
+                warnings.warn(f"ImageFolder: ignoring unreadable cache {images_file} ({error})")
+            # A cache that does not match the listing is rebuilt below.
+        images = self._decode_all(num_threads)
+        if cache:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            _save_atomically(labels_file, self.targets)
+            _save_atomically(images_file, images)
+        return images
+
+    def _decode_all(self, num_threads):
+        paths = [path for path, _ in self.samples]
+        # Pillow's decoders release the GIL, so threads decode in parallel.
+        with ThreadPoolExecutor(num_threads or min(16, os.cpu_count() or 1)) as pool:
+            images = list(pool.map(lambda p: decode_image(p, self.mode), paths))
+        shape = images[0].shape
+        for path, image in zip(paths, images):
+            if image.shape != shape:
+                raise ValueError(f"ImageFolder: {path} has shape {image.shape}, but {paths[0]} has "
+                                 f"{shape}; in_memory=True needs images of one size")
+        return np.stack(images)
+
+    def __repr__(self):
+        where = "in memory" if self.data is not None else "decoded on access"
+        return f"ImageFolder({self.root}, {len(self)} images, {len(self.classes)} classes, {where})"
+
+
+def _save_atomically(path, array):
+    # Written beside the target and renamed, so a crash never leaves a half-written cache
+    # that a later run would trust.
+    partial = path.with_name(path.name + f".{os.getpid()}.part")
+    with open(partial, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+    os.replace(partial, path)

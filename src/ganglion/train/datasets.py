@@ -1,0 +1,70 @@
+"""Image-classification datasets by name, as (train loader, test loader), for the command line
+and the demo: 'mnist', 'cifar10' (the python batches, or the JPEG tree) and 'digits' (the 8x8
+scikit-learn digits, which need no data folder).
+
+Images are converted and normalized a whole batch at a time in the loader's threads
+(``batch_transform``), so that loading overlaps the training step.
+"""
+from dataclasses import dataclass
+
+from ganglion.data import CIFAR10, MNIST, DataLoader, Digits, transforms
+
+__all__ = ["DATASETS", "DatasetInfo", "classification_loaders"]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    input_shape: tuple
+    classes: int
+    default_model: str
+
+
+DATASETS = {
+    "mnist": DatasetInfo("mnist", (1, 28, 28), 10, "lenet5"),
+    "cifar10": DatasetInfo("cifar10", (3, 32, 32), 10, "cifar_cnn"),
+    "digits": DatasetInfo("digits", (1, 8, 8), 10, "digits_cnn"),
+}
+
+# Per-channel statistics of the training images (the values everyone uses).
+_MNIST_STATS = ((0.1307,), (0.3081,))
+_CIFAR_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+
+
+def dataset_info(name):
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: "
+                         f"{', '.join(sorted(DATASETS))}") from None
+
+
+def _datasets(name, data_dir, augment):
+    """(train set, test set, train batch transform, test batch transform)."""
+    if name == "digits":
+        return Digits("train"), Digits("test"), None, None
+    if name == "mnist":
+        to_tensor = transforms.Compose([transforms.BatchToTensor(),
+                                        transforms.BatchNormalize(*_MNIST_STATS)])
+        return (MNIST(data_dir, train=True), MNIST(data_dir, train=False), to_tensor, to_tensor)
+    to_tensor = transforms.Compose([transforms.BatchToTensor(),
+                                    transforms.BatchNormalize(*_CIFAR_STATS)])
+    train_transform = to_tensor
+    if augment:
+        train_transform = transforms.Compose([to_tensor, transforms.BatchRandomCrop(32, padding=4),
+                                              transforms.BatchRandomHorizontalFlip()])
+    return (CIFAR10(data_dir, train=True), CIFAR10(data_dir, train=False), train_transform,
+            to_tensor)
+
+
+def classification_loaders(name, data_dir=None, batch_size=128, seed=0, augment=False,
+                           num_workers=1, test_batch_size=1000):
+    """(train loader (shuffled with ``seed``), test loader, DatasetInfo) for dataset ``name``.
+    ``augment`` adds random crops and flips (CIFAR-10 only)."""
+    info = dataset_info(name)
+    train_set, test_set, train_transform, test_transform = _datasets(name, data_dir, augment)
+    train = DataLoader(train_set, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
+                       batch_transform=train_transform)
+    test = DataLoader(test_set, test_batch_size, num_workers=num_workers,
+                      batch_transform=test_transform)
+    return train, test, info

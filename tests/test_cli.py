@@ -1,0 +1,76 @@
+"""The ``ganglion`` command: train/eval on the offline digits, summary, and mistakes reported as
+one line on stderr with exit code 2 (never a traceback)."""
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from ganglion import cli
+from ganglion.io import save
+from ganglion.models import get_model
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "resnet999", "--dataset", "digits"], "unknown model 'resnet999'; known: "),
+    (["train", "mlp", "--dataset", "imagenet"], "unknown dataset 'imagenet'; known: cifar10"),
+    (["train", "mlp", "--dataset", "mnist", "--data-dir", "/no/such/folder"],
+     "--data-dir /no/such/folder: no such folder"),
+    (["train", "mlp", "--dataset", "digits", "--optimizer", "lbfgs"],
+     "argument --optimizer: invalid choice: 'lbfgs'"),
+    (["train", "mlp", "--dataset", "digits", "--epochs", "many"],
+     "argument --epochs: invalid int value: 'many'"),
+    (["train", "mlp"], "the following arguments are required: --dataset"),
+    (["fly"], "invalid choice: 'fly'"),
+    (["eval", "/no/such/checkpoint.safetensors", "--dataset", "digits"],
+     "/no/such/checkpoint.safetensors: no such checkpoint file"),
+])
+def test_mistakes_are_one_line_on_stderr_and_exit_code_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("ganglion: error: ")
+    assert message in captured.err
+
+
+def test_missing_dataset_files_are_one_line_naming_the_folder(tmp_path, capsys):
+    assert cli.main(["train", "lenet5", "--dataset", "mnist", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"not found in {tmp_path / 'mnist'}" in err
+
+
+def test_python_dash_m_ganglion_reports_without_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "ganglion", "summary", "nosuchnet"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "unknown model 'nosuchnet'" in result.stderr
+
+
+def test_summary_lenet5(capsys):
+    assert cli.main(["summary", "lenet5"]) == 0
+    out = capsys.readouterr().out
+    assert "(-1, 6, 28, 28)" in out and "(-1, 16, 5, 5)" in out
+    assert "Total params: 61,706" in out
+
+
+def test_train_writes_checkpoints_and_metrics_and_eval_reads_them(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "digits_cnn", "--dataset", "digits", "--epochs", "2",
+                     "--batch-size", "64", "--lr", "0.003", "--quiet", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("test accuracy: ") and lines[-1].endswith("%")
+    for name in ("model.safetensors", "last.safetensors", "best.safetensors"):
+        assert (out / name).is_file()
+    with open(out / "metrics.csv", newline="") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
+
+    assert cli.main(["eval", str(out / "model.safetensors"), "--dataset", "digits"]) == 0
+    assert capsys.readouterr().out.strip() == lines[-1]
+
+
+def test_eval_of_a_checkpoint_for_another_model_names_the_key_and_shapes(tmp_path, capsys):
+    path = save({"model_name": "digits_cnn", "model": get_model("mlp").state_dict()},
+                tmp_path / "wrong.safetensors")
+    assert cli.main(["eval", str(path), "--dataset", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "'1.weight'" in err
