@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 $(VENV)/.demo-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[data,train,viz]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml
@@ -18,7 +18,7 @@ $(VENV)/.dev-installed: pyproject.toml
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed
-	$(PY) -m ganglion.demo
+	$(VENV)/bin/ganglion demo
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -n 2 -q -p no:cacheprovider tests

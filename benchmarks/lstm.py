@@ -35,20 +35,18 @@ def ganglion_step_fn():
     import ganglion as gn
     import ganglion.nn  # noqa: F401  (ganglion does not import nn by itself)
     lstm_ref, fc_ref = torch_model()
-    lstm = gn.nn.LSTM(INPUT, HIDDEN)
-    lstm.load_state_dict({k: v.detach().numpy() for k, v in lstm_ref.state_dict().items()})
-    fc_weight = gn.nn.Parameter(gn.from_numpy(fc_ref.weight.detach().numpy().copy()))
-    fc_bias = gn.nn.Parameter(gn.from_numpy(fc_ref.bias.detach().numpy().copy()))
-    params = list(lstm.parameters()) + [fc_weight, fc_bias]
+    lstm, fc = gn.nn.LSTM(INPUT, HIDDEN), gn.nn.Linear(HIDDEN, CLASSES)
+    for module, reference in ((lstm, lstm_ref), (fc, fc_ref)):
+        module.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    params = list(lstm.parameters()) + list(fc.parameters())
     moments = [adam_buffers(p.data) for p in params]
     x_np, y_np = batch()
-    x, y = gn.from_numpy(x_np), gn.from_numpy(y_np.reshape(-1, 1))
+    x, y = gn.from_numpy(x_np), gn.from_numpy(y_np)
     state = {"t": 0}
 
     def step():
         _, (h_n, _) = lstm(x)
-        logits = h_n[0] @ fc_weight.T + fc_bias
-        loss = -logits.log_softmax(1).gather(1, y).mean()
+        loss = gn.nn.functional.cross_entropy(fc(h_n[0]), y)
         loss.backward()
         state["t"] += 1
         for p, buffers in zip(params, moments):

@@ -37,5 +37,7 @@ absolute = abs
 
 __version__ = "0.1.0"
 from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: function, shared, In, placeholders, pp, jit)
-from ganglion import optim  # noqa: E402,F401
+from ganglion import nn, optim  # noqa: E402,F401
 from ganglion import data, metrics  # noqa: E402,F401
+from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)
+import ganglion.train  # noqa: E402,F401  (fit loop, callbacks)

@@ -84,7 +84,7 @@ def _train(args):
     from ganglion import nn
     from ganglion.io import save
     from ganglion.models import get_model, list_models
-    from ganglion.train import CSVLogger, ModelCheckpoint, evaluate, fit
+    from ganglion.train import CSVLogger, ModelCheckpoint, fit
     from ganglion.train.datasets import DATASETS, classification_loaders
 
     _check_choice(args.model, list_models(), "model")
@@ -109,12 +109,13 @@ def _train(args):
         optimizer = gn.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True)
     scheduler = gn.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs)
     start = time.perf_counter()
-    fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
-        val_loader=test_loader, metrics=["accuracy"], scheduler=scheduler,
-        compile=args.compile, verbose=0 if args.quiet else 1,
-        callbacks=[ModelCheckpoint(out, monitor="val_accuracy"), CSVLogger(out / "metrics.csv")])
+    history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
+                  val_loader=test_loader, metrics=["accuracy"], scheduler=scheduler,
+                  compile=args.compile, verbose=0 if args.quiet else 1,
+                  callbacks=[ModelCheckpoint(out, monitor="val_accuracy"),
+                             CSVLogger(out / "metrics.csv")])
     seconds = time.perf_counter() - start
-    accuracy = evaluate(model, test_loader, metrics={"accuracy": gn.metrics.accuracy})["accuracy"]
+    accuracy = history["val_accuracy"][-1]  # the final model on the whole test set
     checkpoint = save({"model_name": args.model, "dataset": args.dataset,
                        "model": model.state_dict()}, out / "model.safetensors")
     print(f"checkpoint: {checkpoint}  (resumable states: {out / 'last.safetensors'}, "

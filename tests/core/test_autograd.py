@@ -796,3 +796,12 @@ def test_in_place_change_by_a_symbolic_value_outside_jit_raises():
     with gn.no_grad(), pytest.raises(TypeError, match="updates"):
         buffer.add_(x.sum(0))
     assert buffer.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_detach_of_a_symbolic_value_stops_the_gradient():
+    x = gn.placeholder(gn.float64, (3,))
+    value = gn.function([x], (x * 2).detach() + x)
+    np.testing.assert_allclose(value([1.0, 2.0, 3.0]), [3.0, 6.0, 9.0])
+    # d/dx of stop(2x) * x is stop(2x) = 2x: no gradient flows through the detached factor.
+    gradient = gn.function([x], gn.grad(((x * 2).detach() * x).sum(), x)[0])
+    np.testing.assert_allclose(gradient([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0])

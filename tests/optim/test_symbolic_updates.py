@@ -117,3 +117,29 @@ def test_shared_variables_train_theano_style():
     train = gn.function([x, y], cost, updates=optimizer.updates(cost))
     losses = [float(train(X, Y)) for _ in range(30)]
     assert losses[-1] < 0.8 * losses[0]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_jit_traces_a_train_step_that_calls_optimizer_step(name):
+    """jit(step) with loss.backward() and opt.step() trains exactly like the eager step."""
+    from ganglion import nn
+
+    def run(compiled):
+        gn.manual_seed(0)
+        model = nn.Linear(4, 2)
+        optimizer = getattr(gn.optim, name)(model.parameters(), lr=0.1)
+        x, y = gn.randn(8, 4), gn.randint(0, 2, (8,))
+
+        def step(x, y):
+            loss = nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
+        run_step = gn.jit(step) if compiled else step
+        losses = [float(run_step(x, y)) for _ in range(5)]
+        return losses, model.weight.data.copy()
+    eager_losses, eager_weight = run(False)
+    compiled_losses, compiled_weight = run(True)
+    np.testing.assert_allclose(compiled_losses, eager_losses, rtol=1e-5)
+    np.testing.assert_allclose(compiled_weight, eager_weight, atol=1e-6)

@@ -58,3 +58,13 @@ def test_reads_after_an_in_place_change_see_the_new_value():
     assert bump(gn.ones(1)).tolist() == [10.0]
     assert bump(gn.ones(1)).tolist() == [20.0]
     np.testing.assert_array_equal(counter.numpy(), [2.0])
+
+
+def test_a_step_without_tensor_arguments_is_refused_with_advice():
+    w = gn.ones(3, requires_grad=True)
+
+    @gn.jit
+    def step():
+        return (w * 2).sum()
+    with pytest.raises(TypeError, match="without tensor arguments"):
+        step()

@@ -1,6 +1,8 @@
 """Callbacks: EarlyStopping stops, ModelCheckpoint writes best and last, CSVLogger writes a row
-per epoch, LRSchedulerCallback and LambdaCallback run; the epoch summary and its quiet mode."""
+per epoch, LRSchedulerCallback and LambdaCallback run; the progress bar, the epoch summary and
+their quiet mode."""
 import csv
+import io
 
 import pytest
 import train_problem as problem
@@ -10,6 +12,7 @@ from ganglion import nn
 from ganglion.io import load
 from ganglion.train import (CSVLogger, EarlyStopping, LambdaCallback, LRSchedulerCallback,
                             ModelCheckpoint, TensorBoardLogger, fit)
+from ganglion.train.progress import EpochProgress
 
 
 def _fit(epochs, callbacks, lr=0.05, val=True, verbose=0):
@@ -20,8 +23,8 @@ def _fit(epochs, callbacks, lr=0.05, val=True, verbose=0):
 
 
 def test_early_stopping_stops_when_the_monitored_value_stops_improving():
-    stopper = EarlyStopping(monitor="loss", patience=2)
-    history = _fit(20, [stopper], lr=0.0)  # lr 0: the loss never improves after epoch 1
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    history = _fit(20, [stopper], lr=0.0)  # lr 0: val_loss never improves after epoch 1
     assert history.epochs == [1, 2, 3, 4]
     assert stopper.stopped_epoch == 3
 
@@ -85,3 +88,31 @@ def test_one_summary_line_per_epoch_and_nothing_when_quiet(capsys):
     _fit(2, [], verbose=0)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_is_drawn_on_a_terminal_with_the_running_loss():
+    stream = _Terminal()
+    with EpochProgress(0, 2, 3, verbose=1, stream=stream) as bar:
+        for _ in range(3):
+            bar.update({"loss": 0.5, "accuracy": 0.25})
+        # tqdm redraws at most every 0.1 s, so the postfix is read where tqdm keeps it.
+        assert bar.bar.n == 3 and bar.bar.postfix == "loss 0.5000  accuracy 0.2500"
+    assert "epoch 1/2" in stream.getvalue()
+    quiet = _Terminal()
+    with EpochProgress(0, 2, 3, verbose=0, stream=quiet) as bar:
+        bar.update({"loss": 0.5})
+    assert quiet.getvalue() == ""
+
+
+def test_a_resumed_run_remembers_the_best_value_of_the_epochs_before(tmp_path):
+    history = _fit(3, [ModelCheckpoint(tmp_path, monitor="val_loss")])
+    net, optimizer, train, val = problem.setup()
+    checkpoint, stopper = ModelCheckpoint(tmp_path), EarlyStopping(patience=5)
+    fit(net, train, nn.CrossEntropyLoss(), optimizer, 3, val_loader=val, verbose=0,
+        callbacks=[checkpoint, stopper], resume=tmp_path / "last.safetensors")
+    assert checkpoint.tracker.best == stopper.tracker.best == min(history["val_loss"])

@@ -21,7 +21,8 @@ def setup(lr=0.05, seed=1, shuffle_seed=0):
     net = model(seed)
     optimizer = gn.optim.Adam(net.parameters(), lr=lr)
     data = dataset()
-    return net, optimizer, DataLoader(data, 32, shuffle=True, seed=shuffle_seed), DataLoader(data, 64)
+    train = DataLoader(data, 32, shuffle=True, seed=shuffle_seed)
+    return net, optimizer, train, DataLoader(data, 64)
 
 
 def weights(net):

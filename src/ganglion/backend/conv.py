@@ -16,11 +16,16 @@ padded input, the column matrix, the GEMM result) come from per-thread scratch b
 reused across calls: allocating hundreds of megabytes per call would pay page faults every time.
 Scratch buffers never leave this module; every returned array is freshly allocated.
 
-Three shapes take other routes. 3x3 stride-1 convolutions with many channels use Winograd's
-F(2x2, 3x3) (backend/winograd.py: 2.25x fewer GEMM flops). Depthwise convolutions (one input
-and one output channel per group) skip the GEMM, which would be 1 x kh*kw per channel: they
-loop over kernel offsets with broadcast multiply-adds. 1x1 convolutions need no special case:
-their column matrix is the input transposed to CNHW, one copy the size of the input.
+Depthwise convolutions (one input and one output channel per group) skip the GEMM, which would
+be 1 x kh*kw per channel: they loop over kernel offsets with broadcast multiply-adds. 1x1
+convolutions need no special case: their column matrix is the input transposed to CNHW, one
+copy the size of the input.
+
+Tried and measured against this design on the benchmark shapes, and dropped: Winograd F(2x2,
+3x3) for 3x3 stride-1 layers (2.25x fewer flops, but its sixteen thin GEMMs run at lower BLAS
+efficiency and its transforms cost memory passes: at best 15% faster single-threaded, slower
+with two threads, slower below 128 channels), and computing stride-1 rows over the full padded
+width so that im2col copies long contiguous runs (the wasted GEMM columns cost as much).
 
 One large GEMM per pass, rather than a batch of per-image GEMMs, also matters for threading:
 each BLAS call synchronizes its threads, and on a busy machine that costs more than the math.
@@ -36,8 +41,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ganglion.backend.winograd import winograd_applies, winograd_conv3x3, winograd_conv3x3_backward_weight
-
 __all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
 
 _scratch = threading.local()
@@ -52,7 +55,7 @@ def _in_parallel(function, *arrays):
     copies and ufuncs, so the memory-bound passes around the GEMMs use every core, as BLAS does."""
     length = arrays[0].shape[0]
     cores = os.cpu_count() or 1
-    if cores == 1 or length < 2 or arrays[0].size < _PARALLEL_ELEMENTS:
+    if cores == 1 or length < 2 or max(a.size for a in arrays) < _PARALLEL_ELEMENTS:
         function(*arrays)
         return
     if not _workers or _workers[0][0] != os.getpid():
@@ -131,6 +134,13 @@ def _to_onl(g):
     return g_onl.reshape(o, n * oh * ow)
 
 
+def _grouped_matmul(a, b, out):
+    """out[k] = a[k] @ b[k] for each group k, as separate 2-D GEMMs: NumPy's stacked matmul
+    threads its BLAS calls poorly (measured 2x slower with two threads)."""
+    for k in range(a.shape[0]):
+        np.matmul(a[k], b[k], out=out[k])
+
+
 def _is_depthwise(c, o, groups):
     """One input and one output channel per group: a GEMM per channel would be 1 x kh*kw."""
     return groups > 1 and groups == c == o
@@ -145,16 +155,11 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     oh, ow = _geometry((h, wd), (kh, kw), stride, padding, dilation)
     if _is_depthwise(c, o, groups):
         return _depthwise_forward(x, w, bias, (oh, ow), stride, padding, dilation)
-    if winograd_applies((kh, kw), stride, dilation, groups, padding, c, o):
-        return winograd_conv3x3(x, w, bias, padding, (oh, ow), _buffer)
     cols = _im2col(x, (kh, kw), (oh, ow), stride, padding, dilation)
     result = _buffer("gemm", (o, n * oh * ow), x.dtype)
-    if groups == 1:
-        np.matmul(w.reshape(o, cg * kh * kw), cols, out=result)
-    else:
-        np.matmul(w.reshape(groups, o // groups, cg * kh * kw),
-                  cols.reshape(groups, cg * kh * kw, n * oh * ow),
-                  out=result.reshape(groups, o // groups, n * oh * ow))
+    _grouped_matmul(w.reshape(groups, o // groups, cg * kh * kw),
+                    cols.reshape(groups, cg * kh * kw, n * oh * ow),
+                    result.reshape(groups, o // groups, n * oh * ow))
     out = np.empty((n, o, oh, ow), x.dtype)
     # The transpose back to NCHW is a copy anyway: the bias add rides along for free.
     result_nchw = result.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
@@ -206,12 +211,6 @@ def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
     _, cg, kh, kw = w.shape
     c = cg * groups
     h, wd = input_hw
-    if winograd_applies((kh, kw), stride, dilation, groups, padding, o, c):
-        # The input gradient of a 3x3 stride-1 convolution is a 3x3 convolution of the output
-        # gradient with the flipped kernel, its channel axes swapped.
-        flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        full = tuple((2 - before, 2 - after) for before, after in padding)
-        return winograd_conv3x3(g, flipped, None, full, (h, wd), _buffer)
     (top, bottom), (left, right) = padding
     hp, wp = h + top + bottom, wd + left + right
     if _is_depthwise(c, o, groups):
@@ -221,12 +220,9 @@ def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
         return np.ascontiguousarray(gxp[:, :, top:top + h, left:left + wd])
     g_onl = _to_onl(g)
     gcols = _buffer("cols", (c, kh, kw, n, oh, ow), g.dtype)
-    if groups == 1:
-        np.matmul(w.reshape(o, cg * kh * kw).T, g_onl, out=gcols.reshape(c * kh * kw, n * oh * ow))
-    else:
-        np.matmul(w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1),
-                  g_onl.reshape(groups, o // groups, n * oh * ow),
-                  out=gcols.reshape(groups, cg * kh * kw, n * oh * ow))
+    _grouped_matmul(w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1),
+                    g_onl.reshape(groups, o // groups, n * oh * ow),
+                    gcols.reshape(groups, cg * kh * kw, n * oh * ow))
     gxp = _buffer("padded", (c, n, hp, wp), g.dtype)
     _in_parallel(_col2im, gxp, _offset_windows(gxp, (kh, kw), (oh, ow), stride, dilation), gcols)
     # copy(), not ascontiguousarray(): a view that happens to be contiguous would hand out scratch.
@@ -252,18 +248,14 @@ def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
     cg = c // groups
     if _is_depthwise(c, o, groups):
         return _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation)
-    if winograd_applies(kernel_hw, stride, dilation, groups, padding, c, o):
-        return winograd_conv3x3_backward_weight(x, g, padding, _buffer)
     cols = _im2col(x, kernel_hw, (oh, ow), stride, padding, dilation)
     g_onl = _to_onl(g)
     # dW^T = cols @ g^T rather than dW = g @ cols^T: OpenBLAS runs this long-K product 20-50%
     # faster with the column matrix as the left operand; transposing the small result is free.
-    if groups == 1:
-        gw_t = cols @ g_onl.T
-    else:
-        gw_t = np.matmul(cols.reshape(groups, cg * kh * kw, n * oh * ow),
-                         g_onl.reshape(groups, o // groups, n * oh * ow).transpose(0, 2, 1))
-    return np.ascontiguousarray(gw_t.swapaxes(-1, -2)).reshape(o, cg, kh, kw)
+    gw_t = np.empty((groups, cg * kh * kw, o // groups), x.dtype)
+    _grouped_matmul(cols.reshape(groups, cg * kh * kw, n * oh * ow),
+                    g_onl.reshape(groups, o // groups, n * oh * ow).transpose(0, 2, 1), gw_t)
+    return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(o, cg, kh, kw)
 
 
 def _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation):

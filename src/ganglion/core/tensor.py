@@ -180,9 +180,11 @@ class Tensor:
 
     def detach(self):
         """The same values, cut from the graph (shares memory, as in PyTorch)."""
-        out = Tensor(self.data)
-        out._type = self._type
-        return out
+        if self.data is None:
+            from ganglion.core.op import apply
+            from ganglion.core.ops.unary import StopGradient
+            return apply(StopGradient(), self)
+        return Tensor(self.data)
 
     def detach_(self):
         self._op = None

@@ -37,7 +37,8 @@ def model_info(name):
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
+        raise ValueError(f"unknown model {name!r}; known models: "
+                         f"{', '.join(list_models())}") from None
 
 
 def get_model(name, **kwargs):

@@ -23,6 +23,7 @@ from ganglion.core.grad_mode import enable_grad
 from ganglion.core.ops.elementwise import cast
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.core.versions import bump_storage
+from ganglion.core import tracing
 from ganglion.optim.update_ops import InPlaceArrays, TensorExpressions
 from ganglion.symbolic.shared import SharedVariable, shared
 
@@ -131,6 +132,14 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if tracing.active and any(p.grad is not None and p.grad.data is None
+                                  for group in self.param_groups for p in group["params"]):
+            # ganglion.jit is tracing a train step: the gradients are symbolic, and the step
+            # becomes updates of the compiled function, from the same update rule.
+            tracing.active[-1].updates.extend(self._update_pairs(
+                ((p, group), p.grad) for group in self.param_groups for p in group["params"]
+                if p.grad is not None))
+            return loss
         rule = type(self).update_rule
         for group in self.param_groups:
             for p in group["params"]:
@@ -178,12 +187,16 @@ class Optimizer:
         trainable = [(p, group) for group in self.param_groups for p in group["params"]
                      if p.requires_grad]
         grads = symbolic_grad(cost, [p for p, _ in trainable], allow_unused=True)
+        return self._update_pairs(zip(trainable, grads))
+
+    def _update_pairs(self, params_with_grads):
+        """The update pairs for ((param, group), symbolic gradient) items."""
         rule = type(self).update_rule
         pairs = []
         # Recording keeps products of parameters (which hold values) in the graph, so that the
         # compiled function reads their values when it runs, not when it was built.
         with enable_grad():
-            for (p, group), g in zip(trainable, grads):
+            for (p, group), g in params_with_grads:
                 if g is None:
                     continue
                 variables = self._symbolic_state(p, group)

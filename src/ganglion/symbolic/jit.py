@@ -45,6 +45,11 @@ class JitFunction:
         return _rebuild(structure, outputs)
 
     def _compile(self, args):
+        if not any(isinstance(a, Tensor) for a in args):
+            name = getattr(self.fn, "__name__", type(self.fn).__name__)
+            raise TypeError(f"jit: {name}() was called without tensor arguments; pass the data it "
+                            "works on (the batch) as arguments, so that the compiled function can "
+                            "take new values on each call")
         placeholders = []
         traced_args = []
         for k, a in enumerate(args):

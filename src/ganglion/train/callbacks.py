@@ -95,10 +95,16 @@ class _Monitor:
     def value(self, logs):
         if logs is None or logs.get(self.monitor) is None:
             known = ", ".join(k for k in (logs or {}) if k != "epoch")
-            hint = " (pass val_loader= to fit for val_ metrics)" if self.monitor.startswith("val_") else ""
+            hint = ""
+            if self.monitor.startswith("val_"):
+                hint = " (pass val_loader= to fit for val_ metrics)"
             raise KeyError(f"{self.who}: monitor {self.monitor!r} is not in the epoch's logs "
                            f"({known}){hint}")
         return float(logs[self.monitor])
+
+    def past_values(self, run):
+        """The monitored values of the epochs already in the run's history (a resumed run)."""
+        return [v for v in run.history.get(self.monitor, []) if v is not None]
 
     def improved(self, value):
         if self.mode == "min":
@@ -122,6 +128,11 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.stopped_epoch = None
         self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        # A resumed run replays its history, so that it stops where the whole run would have.
+        for value in self.tracker.past_values(self.run):
+            self.wait = 0 if self.tracker.improved(value) else self.wait + 1
 
     def on_epoch_end(self, epoch, logs=None):
         if self.tracker.improved(self.tracker.value(logs)):
@@ -147,6 +158,12 @@ class ModelCheckpoint(Callback):
         self.directory = Path(directory)
         self.tracker = _Monitor("ModelCheckpoint", monitor, mode) if save_best else None
         self.save_last = save_last
+
+    def on_train_begin(self, logs=None):
+        # A resumed run must not replace best.safetensors with a worse epoch.
+        if self.tracker is not None:
+            for value in self.tracker.past_values(self.run):
+                self.tracker.improved(value)
 
     @property
     def best_path(self):

@@ -57,7 +57,8 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, metric
     in the bar and the logs) and on the whole validation set. ``scheduler`` is stepped after
     every epoch (ReduceLROnPlateau with val_loss, else loss); use ``LRSchedulerCallback(...,
     interval='batch')`` for per-batch schedules. ``clip_grad_norm``: clip the gradients'
-    total 2-norm to this value. ``compile=True`` runs each step as a compiled function.
+    total 2-norm to this value. ``compile=True`` runs each step as a compiled function (rebuilt
+    when a scheduler changes the learning rate: cheap per epoch, costly per batch).
     ``verbose=0`` prints nothing."""
     metric_fns = resolve_metrics(metrics)
     run = TrainingRun(model, optimizer, scheduler, train_loader, val_loader, epochs)

@@ -15,8 +15,9 @@ __all__ = ["TrainingRun", "training_state", "restore_training_state"]
 
 
 class TrainingRun:
-    """The objects of one ``fit`` call. ``epoch`` counts finished epochs; a callback sets
-    ``stop_training`` to end the run after the current epoch."""
+    """The objects of one ``fit`` call. ``epochs`` is the number of epochs the run is to reach,
+    ``epoch`` counts finished epochs; a callback sets ``stop_training`` to end the run after the
+    current epoch."""
 
     def __init__(self, model, optimizer, scheduler=None, train_loader=None, val_loader=None,
                  epochs=None):

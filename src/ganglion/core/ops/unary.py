@@ -386,6 +386,17 @@ def round(x):
 
 
 
+class StopGradient(Unary):
+    """The same value with no gradient path: what ``detach()`` is inside a symbolic graph, where
+    the value is not known yet and so cannot simply be cut loose."""
+    __slots__ = ()
+    differentiable = False
+    saves_inputs = False
+
+    def forward(self, backend, x):
+        return x
+
+
 class Clone(Unary):
     """A copy that owns its memory; the gradient passes through unchanged."""
     __slots__ = ()
