@@ -41,6 +41,10 @@ CONV2D_GRID = [
     ((2, 2, 6, 9), 3, (2, 3), 1, "same", (2, 1), 1, False),
     ((2, 2, 10, 11), 4, 2, 3, 0, 1, 1, True),         # stride larger than the kernel: gaps
     ((2, 3, 7, 7), 6, 3, 1, 1, 1, 3, False),          # channel multiplier 2 (grouped GEMM path)
+    # Outputs at least 12 wide: the kernels store the batch second instead of last.
+    ((2, 3, 5, 14), 4, 3, 1, 1, 1, 1, True),
+    ((2, 4, 6, 27), 6, 5, 2, 2, 1, 2, False),
+    ((2, 3, 5, 13), 2, 3, 1, "same", 2, 1, True),
 ]
 
 
@@ -88,6 +92,7 @@ def test_conv1d_matches_torch(kernel, stride, padding, dilation, groups):
     ((2, 3, 4, 5), 2, (3, 2), (3, 2), (1, 0), (2, 1), 1, 1),
     ((2, 2, 4, 4), 3, 3, 2, 1, 1, 1, 2),
     ((2, 4, 6, 5), 1, 1, 1, 0, 0, 1, 1),      # pointwise
+    ((1, 4, 3, 13), 3, 3, 2, 1, 1, 2, 1),     # 13 columns in: the batch-second storage
 ])
 def test_conv_transpose2d_matches_torch(x_shape, out_per_group, kernel, stride, padding,
                                         output_padding, groups, dilation):
