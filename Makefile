@@ -7,13 +7,11 @@ PY := $(VENV)/bin/python
 
 $(VENV)/.demo-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[data,train,viz]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.demo-installed
 
@@ -24,6 +22,7 @@ test: $(VENV)/.dev-installed
 	$(PY) -m pytest -n 2 -q -p no:cacheprovider tests
 
 bench: $(VENV)/.dev-installed
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run.py
 
 clean:

@@ -152,7 +152,10 @@ def run(names, repeats=None):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("names", nargs="*", help="workloads to run: " + ", ".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
-    run(args.names, args.repeats)
+    unknown = [n for n in args.names if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
+    run(args.names or list(WORKLOADS), args.repeats)

@@ -48,6 +48,7 @@ _scratch = threading.local()
 _workers = []
 # Below this many elements, handing a copy to other threads costs more than it saves.
 _PARALLEL_ELEMENTS = 1 << 20
+_CORES = os.cpu_count() or 1
 
 
 def _in_parallel(function, *arrays):
@@ -55,7 +56,7 @@ def _in_parallel(function, *arrays):
     length, such as a broadcast bias, go whole), one slice per core. NumPy releases the GIL in
     copies and ufuncs, so the memory-bound passes around the GEMMs use every core, as BLAS does."""
     length = arrays[0].shape[0]
-    cores = os.cpu_count() or 1
+    cores = _CORES
     if cores == 1 or length < 2 or max(a.size for a in arrays) < _PARALLEL_ELEMENTS:
         function(*arrays)
         return
