@@ -50,12 +50,13 @@ def adam_update(param, grad, buffers, t):
     param -= scratch
 
 
-def ganglion_step_fn():
-    import ganglion as gn
-    params = [gn.from_numpy(w.copy()).requires_grad_() for w in initial_weights()]
-    optimizer = gn.optim.Adam(params, lr=LR, betas=(BETA1, BETA2), eps=EPS)
+def framework_step_fn(framework):
+    """The train step in ``framework`` (the ganglion or the torch module): the code is the same
+    for both, which is the point of PyTorch-compatible names."""
+    params = [framework.from_numpy(w.copy()).requires_grad_() for w in initial_weights()]
+    optimizer = framework.optim.Adam(params, lr=LR, betas=(BETA1, BETA2), eps=EPS)
     x_np, y_np = batch()
-    x, y = gn.from_numpy(x_np), gn.from_numpy(y_np.reshape(-1, 1))
+    x, y = framework.from_numpy(x_np), framework.from_numpy(y_np.reshape(-1, 1))
 
     def step():
         h = x
@@ -68,26 +69,16 @@ def ganglion_step_fn():
         optimizer.step()
         return loss
     return step
+
+
+def ganglion_step_fn():
+    import ganglion
+    return framework_step_fn(ganglion)
 
 
 def torch_step_fn():
     import torch
-    params = [torch.from_numpy(w.copy()).requires_grad_() for w in initial_weights()]
-    optimizer = torch.optim.Adam(params, lr=LR, betas=(BETA1, BETA2), eps=EPS)
-    x_np, y_np = batch()
-    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np.reshape(-1, 1))
-
-    def step():
-        h = x
-        for i in range(0, len(params) - 2, 2):
-            h = (h @ params[i] + params[i + 1]).relu()
-        logits = h @ params[-2] + params[-1]
-        loss = -logits.log_softmax(1).gather(1, y).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+    return framework_step_fn(torch)
 
 
 def numpy_step_fn():

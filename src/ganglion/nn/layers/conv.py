@@ -96,10 +96,8 @@ class _ConvNd(Module):
         return text
 
 
-class Conv1d(_ConvNd):
-    """1-D convolution over (N, in_channels, L) inputs (or unbatched (in_channels, L))."""
-
-    _spatial = 1
+class _Conv(_ConvNd):
+    """A forward convolution layer: PyTorch's defaults, and ``_function`` applied to the input."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -108,25 +106,24 @@ class Conv1d(_ConvNd):
 
     def forward(self, input):
         self._check_input(input)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+        return self._function(input, self.weight, self.bias, self.stride, self.padding,
+                              self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv1d(_Conv):
+    """1-D convolution over (N, in_channels, L) inputs (or unbatched (in_channels, L))."""
+
+    _spatial = 1
+    _function = staticmethod(conv1d)
+
+
+class Conv2d(_Conv):
     """2-D convolution over (N, in_channels, H, W) inputs (or unbatched (in_channels, H, W)).
 
     ``padding`` is an int, a pair, 'valid' or 'same'; ``groups=in_channels`` makes it depthwise.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device, dtype)
-
-    def forward(self, input):
-        self._check_input(input)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+    _function = staticmethod(conv2d)
 
 
 class ConvTranspose2d(_ConvNd):
