@@ -4,7 +4,6 @@ Kernels here take and return NumPy arrays and know nothing of Tensors or autogra
 where one namespace call is not enough (a scatter-add that must accumulate duplicates, the error
 function that NumPy lacks) so that ops never import NumPy themselves.
 """
-import math
 
 import numpy as np
 
@@ -78,9 +77,6 @@ class NumpyBackend:
     def seeded_generator(seed):
         return np.random.default_rng(seed)
 
-    @staticmethod
-    def gelu_pdf(x):
-        return np.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
 
 
 def _is_basic_index(index):

@@ -18,7 +18,7 @@ from ganglion.backend import current as backend
 from ganglion.core.dtypes import bool_
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core import tracing
-from ganglion.core.tensor import Tensor, TensorType, make_tensor
+from ganglion.core.tensor import TensorType, make_tensor
 from ganglion.core.versions import version_of
 
 __all__ = ["Op", "apply", "broadcast_shapes", "ShapeError"]
@@ -160,10 +160,6 @@ def broadcast_shapes(op_name, *shapes):
     return tuple(result)
 
 
-def same_type(t):
-    return TensorType(t.dtype, t.shape)
-
-
 def bool_type(shape):
     return TensorType(bool_, shape)
 
@@ -183,7 +179,3 @@ def normalize_axes(op_name, axis, ndim):
     if len(set(out)) != len(out):
         raise ValueError(f"{op_name}: repeated axis in {axes}")
     return tuple(sorted(out))
-
-
-def is_tensor(x):
-    return isinstance(x, Tensor)
