@@ -118,17 +118,22 @@ class LSTMSequence(Op):
         expected = {"x_proj": (x_proj, (None, 4 * hidden)), "bias": (bias, (4 * hidden,)),
                     "h0": (h0, (batch, hidden)), "c0": (c0, (batch, hidden)),
                     "w_hh": (w_hh, (4 * hidden, hidden))}
-        for name, (t, shape) in expected.items():
-            if len(t.shape) != len(shape) or any(
-                    a is not None and b is not None and a != b for a, b in zip(t.shape, shape)):
-                raise ShapeError(f"lstm_sequence: {name} must have shape {format_shape(shape)}, "
-                                 f"got {format_shape(t.shape)}")
+        check_shapes("lstm_sequence", expected)
         rows = x_proj.shape[0]
         length = rows // batch if rows is not None and batch else None
         if length is not None and length * batch != rows:
             raise ShapeError(f"lstm_sequence: x_proj has {rows} rows, not a multiple of the batch "
                              f"size {batch}")
         return TensorType(x_proj.dtype, (6, length, batch, hidden))
+
+
+def check_shapes(op_name, expected):
+    """``expected`` maps an input's name to (its type, the shape it must have; None = any)."""
+    for name, (t, shape) in expected.items():
+        if len(t.shape) != len(shape) or any(
+                a is not None and b is not None and a != b for a, b in zip(t.shape, shape)):
+            raise ShapeError(f"{op_name}: {name} must have shape {format_shape(shape)}, "
+                             f"got {format_shape(t.shape)}")
 
 
 def _previous_hidden(out, h0, reverse):

@@ -14,10 +14,10 @@ is its last H columns, which numpy reshapes to (T*N, H) without a copy. The back
 of gx_n (H); row T holds the gradient of h0 in its first H columns. Double backward through
 the fused GRU is not supported (GRUCell, built from ordinary ops, supports it).
 """
-from ganglion.core.op import Op, ShapeError, apply, format_shape
+from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
-from ganglion.core.ops.recurrent import visiting_order
+from ganglion.core.ops.recurrent import check_shapes, visiting_order
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
 from ganglion.core.tensor import TensorType
@@ -99,11 +99,7 @@ class GRUSequence(Op):
         batch = h0.shape[0] if len(h0.shape) == 2 else None
         expected = {"x_gates": (x_gates, (None, 3 * hidden)), "b_hh": (b_hh, (3 * hidden,)),
                     "h0": (h0, (batch, hidden)), "w_hh": (w_hh, (3 * hidden, hidden))}
-        for name, (t, shape) in expected.items():
-            if len(t.shape) != len(shape) or any(
-                    a is not None and b is not None and a != b for a, b in zip(t.shape, shape)):
-                raise ShapeError(f"gru_sequence: {name} must have shape {format_shape(shape)}, "
-                                 f"got {format_shape(t.shape)}")
+        check_shapes("gru_sequence", expected)
         rows = x_gates.shape[0]
         length = rows // batch if rows is not None and batch else None
         return TensorType(x_gates.dtype, (length, batch, 5 * hidden))
