@@ -1,7 +1,9 @@
 """Timing helpers shared by the benchmarks: median of N timed steps after warm-up, one process.
 
 Both frameworks run in the same process with the same thread count, so their ratio is fair
-on a shared, noisy machine even when the absolute numbers drift.
+on a shared, noisy machine even when the absolute numbers drift. ``interleaved_medians`` goes
+further: it times blocks of steps of each implementation in turn, round after round, so that a
+slow spell of the machine (they last seconds here) falls on all of them alike.
 """
 import os
 import platform
@@ -18,6 +20,26 @@ def median_ms(step, warmup=5, repeats=30):
         step()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+def interleaved_medians(steps, warmup=5, repeats=30, block=10):
+    """{name: median ms} for ``steps`` ({name: function of no argument}): rounds of ``block``
+    timed calls of each in turn, each block after two untimed calls. Blocks, not single calls:
+    a framework's idle threads spin for a while after its last op, and would slow the next
+    framework's first calls."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times = {name: [] for name in steps}
+    for _ in range(max(1, repeats // block)):
+        for name, step in steps.items():
+            step()
+            step()
+            for _ in range(block):
+                start = time.perf_counter()
+                step()
+                times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def set_threads(n=None):

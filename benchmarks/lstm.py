@@ -7,13 +7,11 @@ on the same data in one process, taking turns step by step (median of 30 after w
 Target (issue 4): ratio <= 1.0.
 Run: python benchmarks/lstm.py [threads]
 """
-import statistics
 import sys
-import time
 
 import numpy as np
 
-from common import machine, set_threads
+from common import interleaved_medians, machine, set_threads
 from mlp_step import LR, adam_buffers, adam_update
 
 STEPS, BATCH, INPUT, HIDDEN, CLASSES = 35, 64, 64, 256, 10
@@ -81,25 +79,10 @@ def check_same_loss():
     assert abs(first_gn - first_torch) < 1e-4, (first_gn, first_torch)
 
 
-def interleaved_median_ms(steps, warmup=5, repeats=30):
-    """Median ms of each step function, the functions taking turns step by step, so that a
-    change in the machine's load during the run hits both alike."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def run(threads=None):
     threads = set_threads(threads)
     check_same_loss()
-    results = interleaved_median_ms({"ganglion eager": ganglion_step_fn(),
+    results = interleaved_medians({"ganglion eager": ganglion_step_fn(),
                                      "PyTorch eager": torch_step_fn()})
     torch_ms = results["PyTorch eager"]
     print(f"LSTM classifier train step (T={STEPS}, N={BATCH}, {INPUT}->{HIDDEN}, FC to "

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from common import machine, median_ms, set_threads
+from common import interleaved_medians, machine, set_threads
 from mlp_step import (BATCH, BETA1, BETA2, EPS, LR, SIZES, batch, ganglion_step_fn,
                       initial_weights, torch_step_fn)
 
@@ -84,16 +84,16 @@ def pytensor_step_fn():
 
 def run():
     threads = set_threads()
-    rows = {}
-    step, compile_s = ganglion_compiled_step_fn()
-    rows["ganglion function"] = (median_ms(step), compile_s)
-    rows["ganglion eager"] = (median_ms(ganglion_step_fn()), None)
-    rows["PyTorch eager"] = (median_ms(torch_step_fn()), None)
+    steps, compile_times = {}, {}
+    steps["ganglion function"], compile_times["ganglion function"] = ganglion_compiled_step_fn()
+    steps["ganglion eager"] = ganglion_step_fn()
+    steps["PyTorch eager"] = torch_step_fn()
     try:
-        step, compile_s = pytensor_step_fn()
-        rows["PyTensor (default mode)"] = (median_ms(step), compile_s)
+        steps["PyTensor (default mode)"], compile_times["PyTensor (default mode)"] = pytensor_step_fn()
     except ImportError:
         print("PyTensor is not installed (pip install pytensor): its row is left out")
+    medians = interleaved_medians(steps, repeats=150)
+    rows = {name: (ms, compile_times.get(name)) for name, ms in medians.items()}
     torch_ms = rows["PyTorch eager"][0]
     eager_ms = rows["ganglion eager"][0]
     print(f"MLP 784-512-512-10 Adam train step, batch {BATCH}, float32, {threads} threads")

@@ -35,40 +35,32 @@ the cores by channel, so they scale with the core count as BLAS does.
 
 Padding is ((top, bottom), (left, right)); 'same' with an even kernel pads unevenly.
 """
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ganglion.backend import threads
+
 __all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
 
 _scratch = threading.local()
-_workers = []
 # Below this many elements, handing a copy to other threads costs more than it saves.
 _PARALLEL_ELEMENTS = 1 << 20
-_CORES = os.cpu_count() or 1
 
 
 def _in_parallel(function, *arrays):
     """Run ``function`` on slices of ``arrays`` along axis 0 (arrays whose axis 0 has another
-    length, such as a broadcast bias, go whole), one slice per core. NumPy releases the GIL in
-    copies and ufuncs, so the memory-bound passes around the GEMMs use every core, as BLAS does."""
+    length, such as a broadcast bias, go whole), one slice per core (see backend/threads.py)."""
     length = arrays[0].shape[0]
-    cores = _CORES
+    cores = threads.CORES
     if cores == 1 or length < 2 or max(a.size for a in arrays) < _PARALLEL_ELEMENTS:
         function(*arrays)
         return
-    if not _workers or _workers[0][0] != os.getpid():
-        # (Re)create after a fork too: a forked child inherits the pool but none of its threads.
-        _workers[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=cores, thread_name_prefix="ganglion-conv"))]
-    pool = _workers[0][1]
     bounds = [length * k // cores for k in range(cores + 1)]
-    jobs = [pool.submit(function, *[a[lo:hi] if a.shape[0] == length else a for a in arrays])
-            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
-    for job in jobs:
-        job.result()
+    threads.run_all([partial(function, *[a[lo:hi] if a.shape[0] == length else a for a in arrays])
+                     for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo])
 
 
 def _buffer(slot, shape, dtype):

@@ -39,6 +39,10 @@ class Op:
     saves_inputs = True
     #: True when ``vjp`` reads the output value.
     saves_output = False
+    #: True when ``forward`` always returns an array of its own, never an input or a view of
+    #: one: a compiled schedule may then recycle the result's buffer once nothing reads it,
+    #: and the op does not stop an update from overwriting its inputs' storage afterwards.
+    returns_new_array = False
 
     @property
     def name(self):

@@ -2,7 +2,8 @@
 
 Compiling extracts the subgraph between the inputs and the outputs and update values
 (``graph.extract``, with ``givens`` substituted), rewrites it (``rewrites.optimize``) and turns it
-into a flat schedule (``schedule.Schedule``). Calling binds the arguments to slots, reads each
+into a flat schedule (``schedule.Schedule``), with elementwise chains fused into compiled loops
+(``fusion``). Calling binds the arguments to slots, reads each
 shared value, runs the schedule, returns NumPy arrays, and then applies the updates, all computed
 from the values before the call.
 """
@@ -12,6 +13,7 @@ from ganglion.backend import current as backend
 from ganglion.core.op import format_shape
 from ganglion.core.ops.elementwise import cast
 from ganglion.core.tensor import Constant, Tensor
+from ganglion.symbolic.fusion import fuse
 from ganglion.symbolic.graph import describe, extract, toposort
 from ganglion.symbolic.inputs import InputSpec
 from ganglion.symbolic.rewrites import optimize
@@ -52,7 +54,7 @@ class Function:
         nodes, input_nodes, _ = extract(output_list + values, [s.variable for s in self.inputs], pairs)
         _check_unused(self.inputs, input_nodes, nodes, on_unused_input)
         if optimize_graph:
-            nodes = optimize(nodes)
+            nodes = fuse(optimize(nodes))
         self.output_nodes = nodes[:len(output_list)]
         self.schedule = Schedule(self.output_nodes, input_nodes,
                                  list(zip(targets, nodes[len(output_list):])))

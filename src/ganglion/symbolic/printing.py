@@ -56,7 +56,11 @@ def _schedule_lines(schedule):
     for index, instruction in enumerate(schedule.instructions):
         node = instruction.node
         args = ", ".join(f"v{a}" for a in instruction.args)
-        reuse = f"  [writes into v{instruction.in_place}]" if instruction.in_place is not None else ""
+        reuse = ""
+        if isinstance(instruction.in_place, tuple):  # a loop with several outputs
+            reuse = "  [writes into " + ", ".join(f"v{s}" for s in instruction.in_place) + "]"
+        elif instruction.in_place is not None:
+            reuse = f"  [writes into v{instruction.in_place}]"
         lines.append(f"v{instruction.out} = {node.op!r}({args})  {_type(node.type)}{reuse}")
     return lines
 

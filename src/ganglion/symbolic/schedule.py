@@ -25,13 +25,17 @@ from ganglion.core.ops.reduce import Reduction
 from ganglion.core.ops.shape import Concatenate
 from ganglion.core.ops.softmax import Softmax
 from ganglion.core.ops.unary import Unary
+from ganglion.symbolic.fusion import FusedElementwise, FusedElementwiseOutputs, FusedOutput
 from ganglion.symbolic.graph import toposort
 from ganglion.symbolic.shared import value_attribute
 
 __all__ = ["Schedule"]
 
 # Ops whose forward always returns a new array (never a view of an input).
-_FRESH = (Binary, Unary, Softmax, MatMul, Cast, Where, Reduction, Concatenate)
+# A fused loop's outputs are new arrays, or storage of shared values that the schedule gave it
+# to write over (which are update results, kept anyway).
+_FRESH = (Binary, Unary, Softmax, MatMul, Cast, Where, Reduction, Concatenate, FusedElementwise,
+          FusedOutput)
 
 # Arrays smaller than this are cheap to allocate: reusing them does not pay.
 _REUSE_MIN_SIZE = 1024
@@ -142,8 +146,12 @@ class Schedule:
         pinned = set()   # owners whose arrays must never be overwritten
         for instruction in self.instructions:
             op = instruction.node.op
-            if isinstance(op, _FRESH):
+            if isinstance(op, _FRESH) or op.returns_new_array:
                 owner[instruction.out] = instruction.out
+            elif isinstance(op, FusedElementwiseOutputs):
+                # Its value is a tuple of arrays: never a buffer for anyone.
+                owner[instruction.out] = instruction.out
+                pinned.add(instruction.out)
             elif instruction.args and _is_view_op(op):
                 owner[instruction.out] = owner.get(instruction.args[0], instruction.args[0])
             else:
@@ -165,10 +173,31 @@ class Schedule:
             if owner.get(slot) == slot and slot not in pinned:
                 dying.setdefault(index, []).append(slot)
         types = self.types
+        output_slots = {}  # (slot of a multi-output loop, output number) -> slot of that output
+        for instruction in self.instructions:
+            if isinstance(instruction.node.op, FusedOutput):
+                output_slots[(instruction.args[0], instruction.node.op.index)] = instruction.out
         pool = {}        # TensorType -> owner slots whose arrays are dead and free to take
         taken = {}
         for index, instruction in enumerate(self.instructions):
-            make = kernels.get(type(instruction.node.op))
+            op = instruction.node.op
+            if isinstance(op, FusedElementwiseOutputs):
+                positions = []
+                for k in range(len(op.spec.outputs)):
+                    storage = writable_storage.get(output_slots.get((instruction.out, k)))
+                    if (storage is not None and storage not in pinned
+                            and last_use.get(storage, -1) <= index
+                            and view_last_use.get(storage, -1) < index
+                            and types[storage] == types[output_slots[(instruction.out, k)]]):
+                        positions.append(len(instruction.args))
+                        instruction.args += (storage,)
+                        taken[storage] = index
+                    else:
+                        positions.append(None)
+                instruction.kernel = op.kernel_into(tuple(positions))
+                if any(p is not None for p in positions):
+                    instruction.in_place = instruction.args[len(op.spec.inputs):]
+            make = getattr(op, "in_place_kernel", None) or kernels.get(type(op))
             out_type = instruction.node.type
             storage = writable_storage.get(instruction.out)
             if (make is not None and _pays(instruction.node) and storage is not None
@@ -209,7 +238,7 @@ class Schedule:
 
 def makes_new_array(node):
     """True when ``node``'s value is always an array of its own (never an input or a view)."""
-    return node.kind == "apply" and isinstance(node.op, _FRESH)
+    return node.kind == "apply" and (isinstance(node.op, _FRESH) or node.op.returns_new_array)
 
 
 def _is_view_op(op):

@@ -18,6 +18,7 @@ class Linear(Op):
     """``x @ weight.T (+ bias)`` for x of shape (..., in), weight (out, in), bias (out,)."""
 
     __slots__ = ("has_bias",)
+    returns_new_array = True
 
     def __init__(self, has_bias):
         self.has_bias = has_bias
