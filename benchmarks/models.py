@@ -10,7 +10,7 @@ import argparse
 
 import numpy as np
 
-from common import machine, median_ms, set_threads
+from common import interleaved_medians, machine, set_threads
 
 
 def lenet(nn):
@@ -143,8 +143,11 @@ def run(names, repeats=None):
         x, y = make_batch(name, batch, shape)
         n = repeats or default_repeats
         warmup = 1 if n < 10 else 5
-        ganglion_ms = median_ms(ganglion_step(model, x, y), warmup=warmup, repeats=n)
-        torch_ms = median_ms(torch_step(torch_model, x, y), warmup=warmup, repeats=n)
+        medians = interleaved_medians({"ganglion": ganglion_step(model, x, y),
+                                       "torch": torch_step(torch_model, x, y)},
+                                      warmup=warmup, repeats=n, block=max(1, min(10, n // 3)),
+                                      settle=2 if n >= 10 else 0)
+        ganglion_ms, torch_ms = medians["ganglion"], medians["torch"]
         results[name] = (ganglion_ms, torch_ms)
         print(f"{name:<12}{ganglion_ms:>14.1f}{torch_ms:>14.1f}{ganglion_ms / torch_ms:>8.2f}")
     return results

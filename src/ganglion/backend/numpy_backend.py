@@ -65,6 +65,13 @@ class NumpyBackend:
     max_pool2d = staticmethod(pool.max_pool2d)
     max_pool2d_argmax = staticmethod(pool.max_pool2d_argmax)
     max_pool2d_scatter = staticmethod(pool.max_pool2d_scatter)
+
+    @staticmethod
+    def relu_backward(grad, out):
+        """``grad`` where ``out > 0``, else zero."""
+        if _loops() is not None and grad.dtype == out.dtype and grad.shape == out.shape:
+            return _loops().relu_backward(grad, out)
+        return np.multiply(grad, out > 0, dtype=grad.dtype)
     max_pool2d_gather = staticmethod(pool.max_pool2d_gather)
     max_pool2d_indices = staticmethod(pool.max_pool2d_indices)
     avg_pool2d = staticmethod(pool.avg_pool2d)
@@ -87,3 +94,19 @@ def _is_basic_index(index):
         if isinstance(part, np.ndarray) or isinstance(part, (list,)):
             return False
     return True
+
+
+_nn_loops = []
+
+
+def _loops():
+    """``backend.nn_loops`` when numba can be used (see ``fused_loops.available``), else None;
+    imported on first use, since importing numba takes a quarter of a second."""
+    if not _nn_loops:
+        from ganglion.backend import fused_loops
+        if fused_loops.available():
+            from ganglion.backend import nn_loops
+            _nn_loops.append(nn_loops)
+        else:
+            _nn_loops.append(None)
+    return _nn_loops[0]

@@ -7,7 +7,7 @@ numbers (exp, log, tanh, ...) turn integer input into the default float dtype, a
 import math
 
 from ganglion.core import dtypes
-from ganglion.core.op import Op, apply
+from ganglion.core.op import Op, ShapeError, apply
 from ganglion.core.ops.elementwise import cast, gt, logical_and, lt, mul, where
 from ganglion.core.tensor import Tensor, TensorType
 
@@ -164,7 +164,27 @@ class Relu(Unary):
         return backend.xp.maximum(x, 0)
 
     def vjp(self, out, grad, needs):
-        return (mul(grad, gt(out, 0)),)
+        return (apply(ReluBackward(), grad, out),)
+
+
+class ReluBackward(Op):
+    """(grad, relu output) -> grad where the output is positive, else 0: ReLU's backward as
+    one kernel (one pass) rather than a comparison and a product."""
+    __slots__ = ()
+    returns_new_array = True
+
+    def forward(self, backend, grad, out):
+        return backend.relu_backward(grad, out)
+
+    def vjp(self, out, grad, needs):
+        # Linear in the incoming gradient with the same mask; the mask itself is flat.
+        return (apply(ReluBackward(), grad, out._inputs[1]) if needs[0] else None, None)
+
+    def infer(self, grad, out):
+        if grad.shape != out.shape and None not in grad.shape + out.shape:
+            raise ShapeError(f"relu_backward: gradient of shape {grad.shape} for an output of "
+                             f"shape {out.shape}")
+        return TensorType(grad.dtype, grad.shape)
 
 
 class LeakyRelu(Unary):
