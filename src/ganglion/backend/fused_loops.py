@@ -146,11 +146,21 @@ def _compare_dtype(a, b):
 
 
 def available():
-    """True when numba can be imported (the ``jit`` extra) and fusion is not switched off with
-    ``GANGLION_FUSION=0``."""
+    """True when numba imports (the ``jit`` extra) and fusion is not switched off with
+    ``GANGLION_FUSION=0``. A numba that does not import (say, built for another NumPy) counts
+    as absent: the NumPy kernels run instead."""
     if os.environ.get("GANGLION_FUSION", "1") == "0":
         return False
-    return importlib.util.find_spec("numba") is not None
+    if not _numba_imports:
+        try:
+            importlib.import_module("numba")
+            _numba_imports.append(True)
+        except ImportError:
+            _numba_imports.append(False)
+    return _numba_imports[0]
+
+
+_numba_imports = []
 
 
 def cache_dir():
