@@ -264,3 +264,26 @@ def test_symbolic_graph_matches_eager(kind):
     np.testing.assert_allclose(values[0], eager.detach().numpy(), atol=1e-6)
     for value, p in zip(values[1:], params):
         np.testing.assert_allclose(value, p.grad.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_compiled_step_loops_equal_the_numpy_form(monkeypatch, bidirectional):
+    """With numba (the jit extra), the LSTM time loops run their arithmetic in compiled loops;
+    without it, in NumPy calls. Both must give the same outputs and gradients."""
+    from ganglion.backend import fused_loops, numpy_backend
+    if not fused_loops.available():
+        pytest.skip("the compiled loops need numba: pip install 'ganglion[jit]'")
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((7, 3, 5)).astype(np.float32)
+    results = []
+    for loops in (numpy_backend._loops(), None):
+        monkeypatch.setattr(numpy_backend, "_nn_loops", [loops])
+        gn.manual_seed(0)
+        layer = nn.LSTM(5, 6, num_layers=2, bidirectional=bidirectional)
+        x = gn.tensor(data, requires_grad=True)
+        out, (h, c) = layer(x)
+        ((out * out).sum() + h.sum() + (c * c).sum()).backward()
+        results.append([out.detach().numpy(), x.grad.numpy()] +
+                       [p.grad.numpy() for p in layer.parameters()])
+    for compiled, plain in zip(*results):
+        np.testing.assert_allclose(compiled, plain, rtol=1e-5, atol=1e-6)

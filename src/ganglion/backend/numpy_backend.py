@@ -67,6 +67,12 @@ class NumpyBackend:
     max_pool2d_scatter = staticmethod(pool.max_pool2d_scatter)
 
     @staticmethod
+    def compiled_loops():
+        """``backend.nn_loops`` (numba loops for the arithmetic inside some kernels), or None
+        when numba cannot be used: callers then run their NumPy form."""
+        return _loops()
+
+    @staticmethod
     def relu_backward(grad, out):
         """``grad`` where ``out > 0``, else zero."""
         if _loops() is not None and grad.dtype == out.dtype and grad.shape == out.shape:

@@ -78,9 +78,20 @@ class LSTMSequence(Op):
         w_hh_t = xp.ascontiguousarray(w_hh.T)
         product = xp.empty((batch, hidden), dtype)
         h_prev, c_prev = h0, c0
+        loops = backend.compiled_loops()
         for t in visiting_order(length, self.reverse):
             gates = acts[t]
             xp.matmul(h_prev, w_hh_t, out=gates)
+            if loops is not None:
+                # The same arithmetic in three loops instead of nine calls; tanh stays NumPy's.
+                c, h = out[_CELL, t], out[_HIDDEN, t]
+                loops.lstm_gates_in(gates, x_proj[t], bias, scale)
+                xp.tanh(gates, out=gates)
+                loops.lstm_gates_out(gates, scale, shift, c_prev, c)
+                xp.tanh(c, out=h)
+                h *= gates[:, 3 * hidden:]
+                h_prev, c_prev = h, c
+                continue
             gates += x_proj[t]
             gates += bias
             gates *= scale
@@ -173,12 +184,21 @@ class LSTMSequenceBackward(Op):
         # Walk back from the step the forward pass visited last: ``order[k - 1]`` is the step
         # visited before ``order[k]``.
         order = visiting_order(length, self.reverse)
+        loops = backend.compiled_loops()
         for k in range(length - 1, -1, -1):
             t = order[k]
             gates, d_gates = acts[t], d_pre[t]
+            c_prev = c0 if k == 0 else out[_CELL, order[k - 1]]
+            if loops is not None:
+                # All of the step's arithmetic in one loop; tanh stays NumPy's.
+                xp.tanh(out[_CELL, t], out=tanh_c)
+                loops.lstm_step_backward(gates, tanh_c, c_prev, grad[_HIDDEN, t], grad[_CELL, t],
+                                         d_acts[t], slope, base, d_h, d_c, d_gates, k == length - 1)
+                if k or self.h0_grad:
+                    xp.matmul(d_gates, w_hh, out=d_h)
+                continue
             i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
             g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
-            c_prev = c0 if k == 0 else out[_CELL, order[k - 1]]
             # The gradient arriving from this step's outputs plus the one from the step after.
             if k == length - 1:
                 d_h[...] = grad[_HIDDEN, t]
