@@ -41,7 +41,7 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ganglion.backend import threads
+from ganglion.backend import array_cache, threads
 
 __all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
 
@@ -181,7 +181,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     _grouped_matmul(w.reshape(groups, o // groups, cg * kh * kw),
                     cols.reshape(groups, cg * kh * kw, n * oh * ow),
                     result.reshape(groups, o // groups, n * oh * ow))
-    out = np.empty((n, o, oh, ow), x.dtype)
+    out = array_cache.empty((n, o, oh, ow), x.dtype)
     # The transpose back to NCHW is a copy anyway: the bias add rides along for free.
     result_nchw = _logical(result, (o,), n, (oh, ow), batch_last).transpose(1, 0, 2, 3)
     if bias is None:
@@ -247,8 +247,10 @@ def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
                     gcols.reshape(groups, cg * kh * kw, n * oh * ow))
     _, gxp = _scratch_cnhw("padded", (c,), n, (hp, wp), g.dtype, batch_last)
     _in_parallel(_col2im, gxp, _offset_windows(gxp, (kh, kw), (oh, ow), stride, dilation), gcols_cnhw)
-    # copy(), not ascontiguousarray(): a view that happens to be contiguous would hand out scratch.
-    return gxp[:, :, top:top + h, left:left + wd].transpose(1, 0, 2, 3).copy()
+    # Copied out, even when the view happens to be contiguous: scratch must not leave.
+    grad_input = array_cache.empty((n, c, h, wd), g.dtype)
+    np.copyto(grad_input, gxp[:, :, top:top + h, left:left + wd].transpose(1, 0, 2, 3))
+    return grad_input
 
 
 def _col2im(gxp, windows, gcols):

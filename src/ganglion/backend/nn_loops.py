@@ -24,6 +24,8 @@ disk by numba (``cache=True``).
 import numpy as np
 from numba import njit
 
+from ganglion.backend import array_cache
+
 __all__ = ["relu_backward", "lstm_gates_in", "lstm_gates_out", "lstm_step_backward"]
 
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
@@ -38,7 +40,7 @@ def _relu_backward_loop(grad, out, result):
 
 def relu_backward(grad, out):
     """``grad`` where ``out > 0``, else 0 (in ``grad``'s dtype and shape, as ``out``'s)."""
-    result = np.empty(out.shape, grad.dtype)
+    result = array_cache.empty(out.shape, grad.dtype)
     _relu_backward_loop(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(out).reshape(-1),
                         result.reshape(-1))
     return result

@@ -7,7 +7,7 @@ function that NumPy lacks) so that ops never import NumPy themselves.
 
 import numpy as np
 
-from ganglion.backend import conv, pool
+from ganglion.backend import array_cache, conv, pool
 from ganglion.backend.special import erf
 
 
@@ -24,6 +24,9 @@ class NumpyBackend:
     conv2d_backward_input = staticmethod(conv.conv2d_backward_input)
     conv2d_backward_weight = staticmethod(conv.conv2d_backward_weight)
 
+    # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
+    empty = staticmethod(array_cache.empty)
+
     @staticmethod
     def asarray(data, dtype=None):
         return np.asarray(data, dtype=dtype)
@@ -39,7 +42,7 @@ class NumpyBackend:
     @staticmethod
     def index_add(shape, dtype, index, values):
         """zeros(shape) with ``values`` added at ``index`` (repeated positions accumulate)."""
-        out = np.zeros(shape, dtype)
+        out = array_cache.zeros(shape, dtype)
         if _is_basic_index(index):
             out[index] = values
         else:
@@ -49,7 +52,7 @@ class NumpyBackend:
     @staticmethod
     def put_along_axis_add(shape, dtype, indices, values, axis):
         """zeros(shape) with ``values`` added at ``indices`` along ``axis`` (duplicates add up)."""
-        out = np.zeros(shape, dtype)
+        out = array_cache.zeros(shape, dtype)
         if indices.shape[axis] == 1 and all(i == d for k, (i, d) in enumerate(zip(indices.shape, shape))
                                             if k != axis):
             # One index per row along the axis: positions are distinct, plain assignment suffices.
@@ -77,7 +80,7 @@ class NumpyBackend:
         """``grad`` where ``out > 0``, else zero."""
         if _loops() is not None and grad.dtype == out.dtype and grad.shape == out.shape:
             return _loops().relu_backward(grad, out)
-        return np.multiply(grad, out > 0, dtype=grad.dtype)
+        return np.multiply(grad, out > 0, out=array_cache.empty(out.shape, grad.dtype))
     max_pool2d_gather = staticmethod(pool.max_pool2d_gather)
     max_pool2d_indices = staticmethod(pool.max_pool2d_indices)
     avg_pool2d = staticmethod(pool.avg_pool2d)

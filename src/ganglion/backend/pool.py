@@ -14,6 +14,8 @@ maps (or, for adaptive max, a gather): their kernels build the small per-axis ta
 """
 import numpy as np
 
+from ganglion.backend import array_cache
+
 __all__ = ["pool_output_size", "max_pool2d", "max_pool2d_argmax", "max_pool2d_scatter",
            "max_pool2d_gather", "max_pool2d_indices", "avg_pool2d", "avg_pool2d_backward",
            "adaptive_max_pool2d_indices", "adaptive_avg_matrix", "interpolation_matrix"]
@@ -106,10 +108,13 @@ class _Geometry:
         """The output initialized from a tap that covers every window (a copy), or ``fill``;
         and the blocks still to combine into it."""
         k = self.full_block()
+        out = array_cache.empty(x.shape[:-2] + self.out_hw, x.dtype)
         if k is None:
-            return np.full(x.shape[:-2] + self.out_hw, fill, x.dtype), self.blocks
+            out.fill(fill)
+            return out, self.blocks
         _, _, key, block = self.blocks[k]
-        return sources[key][block].copy(), self.blocks[:k] + self.blocks[k + 1:]
+        np.copyto(out, sources[key][block])
+        return out, self.blocks[:k] + self.blocks[k + 1:]
 
     def disjoint(self):
         """True when no two windows share an input: each input then gets at most one gradient."""
@@ -123,7 +128,7 @@ class _Geometry:
 
     def input_buffer(self, shape, dtype):
         """Where a gradient w.r.t. the input is written: zeros unless every input is written."""
-        return np.empty(shape, dtype) if self.tiles() else np.zeros(shape, dtype)
+        return array_cache.empty(shape, dtype) if self.tiles() else array_cache.zeros(shape, dtype)
 
     def spread(self, parts, in_shape, dtype, add):
         """The input gradient from each tap's output-shaped part: ``parts`` yields (block,
@@ -144,7 +149,7 @@ class _Geometry:
                 planes[key] = np.zeros(tuple(in_shape[:-2]) + (-(-(h - key[0]) // sh),
                                                                -(-(w - key[1]) // sw)), dtype)
             planes[key][block] += part
-        grad_input = (np.empty if len(planes) == sh * sw else np.zeros)(in_shape, dtype)
+        grad_input = (array_cache.empty if len(planes) == sh * sw else array_cache.zeros)(in_shape, dtype)
         for (a, b), plane in planes.items():
             grad_input[..., a::sh, b::sw] = plane
         return grad_input

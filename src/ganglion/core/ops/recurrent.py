@@ -69,7 +69,7 @@ class LSTMSequence(Op):
         length = x_proj.shape[0] // batch if batch else 0
         dtype = x_proj.dtype
         x_proj = x_proj.reshape(length, batch, 4 * hidden)
-        out = xp.empty((6, length, batch, hidden), dtype)
+        out = backend.empty((6, length, batch, hidden), dtype)
         acts = out[_GATES].reshape(length, batch, 4 * hidden)
         scale, shift, _, _ = _activation_constants(xp, batch, hidden, dtype)
         bias = xp.broadcast_to(bias, (batch, 4 * hidden)).copy()
@@ -171,7 +171,7 @@ class LSTMSequenceBackward(Op):
         xp = backend.xp
         _, length, batch, hidden = out.shape
         dtype = out.dtype
-        back = xp.empty((4 * length + 2, batch, hidden), dtype)
+        back = backend.empty((4 * length + 2, batch, hidden), dtype)
         acts = out[_GATES].reshape(length, batch, 4 * hidden)
         d_pre = back[:-2].reshape(length, batch, 4 * hidden)
         d_acts = xp.ascontiguousarray(grad[_GATES]).reshape(length, batch, 4 * hidden)

@@ -50,7 +50,7 @@ class GRUSequence(Op):
         length = x_gates.shape[0] // batch if batch else 0
         dtype = x_gates.dtype
         x_gates = x_gates.reshape(length, batch, 3 * hidden)
-        out = xp.empty((length, batch, 5 * hidden), dtype)
+        out = backend.empty((length, batch, 5 * hidden), dtype)
         w_hh_t = xp.ascontiguousarray(w_hh.T)
         b_hh = xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
         h_gates = xp.empty((batch, 3 * hidden), dtype)
@@ -128,7 +128,7 @@ class GRUSequenceBackward(Op):
         length, batch, five_hidden = out.shape
         hidden = five_hidden // 5
         dtype = out.dtype
-        back = xp.empty((length + 1, batch, 4 * hidden), dtype)
+        back = backend.empty((length + 1, batch, 4 * hidden), dtype)
         d_h = back[length, :, :hidden]  # the gradient flowing back along h; at the end, h0's
         one_minus = xp.empty((batch, hidden), dtype)
         d_n = xp.empty((batch, hidden), dtype)

@@ -177,7 +177,11 @@ class Concatenate(Op):
         self.axis = axis
 
     def forward(self, backend, *arrays):
-        return backend.xp.concatenate(arrays, axis=self.axis)
+        xp = backend.xp
+        shape = list(arrays[0].shape)
+        shape[self.axis] = sum(a.shape[self.axis] for a in arrays)
+        return xp.concatenate(arrays, axis=self.axis,
+                              out=backend.empty(shape, xp.result_type(*arrays)))
 
     def vjp(self, out, grad, needs):
         from ganglion.core.ops.indexing import slice_along
