@@ -11,6 +11,10 @@ from ganglion.backend import array_cache, conv, pool
 from ganglion.backend.special import erf
 
 
+# Elementwise results of at least this many elements go into cached memory.
+_CACHED_RESULT_SIZE = 1 << 17
+
+
 class NumpyBackend:
     """CPU arrays through NumPy; BLAS does the matrix products."""
 
@@ -26,6 +30,18 @@ class NumpyBackend:
 
     # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
     empty = staticmethod(array_cache.empty)
+
+    @staticmethod
+    def ufunc(function, a, b):
+        """``function(a, b)`` for a NumPy ufunc of two arrays; a large floating-point result goes
+        into memory from the array cache (the shape and dtype checks cost about 2 us, paid
+        only on arrays where a page-faulting allocation costs far more)."""
+        if (type(a) is np.ndarray and type(b) is np.ndarray
+                and max(a.size, b.size) >= _CACHED_RESULT_SIZE
+                and a.dtype.kind == "f" and b.dtype.kind == "f"):
+            out = array_cache.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
+            return function(a, b, out=out)
+        return function(a, b)
 
     @staticmethod
     def asarray(data, dtype=None):

@@ -94,7 +94,7 @@ class Add(Binary):
     saves_inputs = False
 
     def forward(self, backend, a, b):
-        return a + b
+        return backend.ufunc(backend.xp.add, a, b)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -106,7 +106,7 @@ class Sub(Binary):
     saves_inputs = False
 
     def forward(self, backend, a, b):
-        return a - b
+        return backend.ufunc(backend.xp.subtract, a, b)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -117,7 +117,7 @@ class Mul(Binary):
     __slots__ = ()
 
     def forward(self, backend, a, b):
-        return a * b
+        return backend.ufunc(backend.xp.multiply, a, b)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -128,7 +128,7 @@ class Div(Binary):
     __slots__ = ()
 
     def forward(self, backend, a, b):
-        return a / b
+        return backend.ufunc(backend.xp.true_divide, a, b)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -190,7 +190,7 @@ class Maximum(Binary):
     __slots__ = ()
 
     def forward(self, backend, a, b):
-        return backend.xp.maximum(a, b)
+        return backend.ufunc(backend.xp.maximum, a, b)
 
     def vjp(self, out, grad, needs):
         return _select_vjp(out, grad, needs, gt)
@@ -200,7 +200,7 @@ class Minimum(Binary):
     __slots__ = ()
 
     def forward(self, backend, a, b):
-        return backend.xp.minimum(a, b)
+        return backend.ufunc(backend.xp.minimum, a, b)
 
     def vjp(self, out, grad, needs):
         return _select_vjp(out, grad, needs, lt)

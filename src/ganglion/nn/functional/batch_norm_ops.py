@@ -84,7 +84,7 @@ class BatchStatistics(Op):
         rows = x.reshape(x.shape[0], x.shape[1], -1)
         n = max(rows.shape[0] * rows.shape[2], 1)
         mean_ = xp.einsum("ncl->c", rows) / x.dtype.type(n)
-        centered = rows - mean_[:, None]
+        centered = backend.ufunc(xp.subtract, rows, mean_[:, None])
         variance = xp.einsum("ncl,ncl->c", centered, centered) / x.dtype.type(n)
         return xp.stack([mean_, variance]).astype(x.dtype, copy=False)
 
@@ -124,7 +124,7 @@ class BatchNormalize(Op):
         if bias is not None:
             shift += bias
         view = _channel_view(-1, x.ndim)
-        out = x * scale.astype(x.dtype, copy=False).reshape(view)
+        out = backend.ufunc(xp.multiply, x, scale.astype(x.dtype, copy=False).reshape(view))
         out += shift.astype(x.dtype, copy=False).reshape(view)
         return out
 
