@@ -22,17 +22,19 @@ def median_ms(step, warmup=5, repeats=30):
     return statistics.median(times)
 
 
-def interleaved_medians(steps, warmup=5, repeats=30, block=10, settle=2):
+def interleaved_medians(steps, warmup=5, repeats=30, block=10, settle=2, before_block=None):
     """{name: median ms} for ``steps`` ({name: function of no argument}): rounds of ``block``
-    timed calls of each in turn, each block after ``settle`` untimed calls. Blocks, not single
-    calls: a framework's idle threads spin for a while after its last op, and would slow the
-    next framework's first calls."""
+    timed calls of each in turn, each block after ``settle`` untimed calls (and after
+    ``before_block(name)``, if given). Blocks, not single calls: a framework's idle threads spin
+    for a while after its last op, and would slow the next framework's first calls."""
     for step in steps.values():
         for _ in range(warmup):
             step()
     times = {name: [] for name in steps}
     for _ in range(max(1, repeats // block)):
         for name, step in steps.items():
+            if before_block is not None:
+                before_block(name)
             for _ in range(settle):
                 step()
             for _ in range(block):

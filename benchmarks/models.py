@@ -4,9 +4,19 @@ Each model is written once against the PyTorch-compatible API and built twice, f
 ``ganglion.nn`` and from ``torch.nn``; ganglion loads the torch model's state dict, so both
 start from the same weights. A step is forward + cross-entropy + backward + Adam, float32,
 median of N after warm-up.
-Run: python benchmarks/models.py [lenet cifar_cnn lstm resnet18] [--repeats N]
+
+``--processes`` times each framework alone in a process of its own instead, alternating
+between them for three rounds: that is how users run them, and it keeps either framework's
+memory from changing how the other's allocations behave (in one process they share glibc's
+heap; see ``_forget_cache``).
+Run: python benchmarks/models.py [lenet cifar_cnn lstm resnet18] [--repeats N] [--processes]
 """
 import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
 
 import numpy as np
 
@@ -126,6 +136,18 @@ def ganglion_step(model, x, y):
     return step
 
 
+def _forget_cache(name):
+    """Before PyTorch's blocks, release the memory ganglion's array cache keeps for reuse: in
+    one process both frameworks share glibc's heap, and PyTorch's allocations behave
+    differently around memory that ganglion holds (ResNet-18: 265,000 page faults a step
+    without ganglion's cache, 413,000 with it, 3.1 s a step against 3.9). ganglion's blocks
+    then start with an empty cache, which their untimed first calls fill, as a training loop's
+    first steps would."""
+    if name == "torch":
+        from ganglion.backend import array_cache
+        array_cache.clear()
+
+
 def run(names, repeats=None):
     import torch
     import ganglion.nn as gnn
@@ -146,19 +168,73 @@ def run(names, repeats=None):
         medians = interleaved_medians({"ganglion": ganglion_step(model, x, y),
                                        "torch": torch_step(torch_model, x, y)},
                                       warmup=warmup, repeats=n, block=max(1, min(10, n // 3)),
-                                      settle=2 if n >= 10 else 0)
+                                      settle=2 if n >= 10 else 1, before_block=_forget_cache)
         ganglion_ms, torch_ms = medians["ganglion"], medians["torch"]
         results[name] = (ganglion_ms, torch_ms)
         print(f"{name:<12}{ganglion_ms:>14.1f}{torch_ms:>14.1f}{ganglion_ms / torch_ms:>8.2f}")
     return results
 
 
+ROUNDS = 3
+
+
+def run_processes(names, repeats=None):
+    """As ``run``, with each framework timed alone in a fresh process, ``ROUNDS`` times in turn."""
+    print(f"Train step (forward + cross-entropy + backward + Adam), float32, each framework in a "
+          f"process of its own, {ROUNDS} rounds")
+    print(f"{'workload':<12}{'ganglion ms':>14}{'PyTorch ms':>14}{'ratio':>8}")
+    results = {}
+    for name in names:
+        n = repeats or WORKLOADS[name][3]
+        per_round = max(1, n // ROUNDS)
+        times = {"ganglion": [], "torch": []}
+        for _ in range(ROUNDS):
+            for framework in times:
+                done = subprocess.run([sys.executable, __file__, "--worker", framework, name,
+                                       str(per_round)], capture_output=True, text=True, check=True)
+                times[framework] += json.loads(done.stdout.splitlines()[-1])
+        ganglion_ms, torch_ms = (statistics.median(times[f]) for f in ("ganglion", "torch"))
+        results[name] = (ganglion_ms, torch_ms)
+        print(f"{name:<12}{ganglion_ms:>14.1f}{torch_ms:>14.1f}{ganglion_ms / torch_ms:>8.2f}")
+    return results
+
+
+def _worker(framework, name, count):
+    """Print (as JSON) the ms of ``count`` steps of one framework, after warm-up, in this
+    process: the ganglion worker never imports torch, nor the torch worker ganglion."""
+    builder, shape, batch, _ = WORKLOADS[name]
+    x, y = make_batch(name, batch, shape)
+    if framework == "torch":
+        import torch
+        set_threads()
+        torch.manual_seed(0)
+        step = torch_step(builder(torch.nn), x, y)
+    else:
+        import ganglion as gn
+        import ganglion.nn as gnn
+        gn.manual_seed(0)
+        step = ganglion_step(builder(gnn), x, y)
+    for _ in range(2 if count >= 3 else 1):
+        step()
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000)
+    print(json.dumps(times))
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        _worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        sys.exit()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="workloads to run: " + ", ".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--processes", action="store_true",
+                        help="time each framework alone in its own process")
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
-    run(args.names or list(WORKLOADS), args.repeats)
+    (run_processes if args.processes else run)(args.names or list(WORKLOADS), args.repeats)
