@@ -46,8 +46,6 @@ def relu_backward(grad, out):
     return result
 
 
-
-
 @njit(**_OPTIONS)
 def lstm_gates_in(gates, x_proj, bias, scale):
     """gates = (gates + x_proj + bias) * scale, in place: an LSTM step's gate pre-activations

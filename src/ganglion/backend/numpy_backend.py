@@ -79,12 +79,6 @@ class NumpyBackend:
         np.add.at(out, tuple(grids), values)
         return out
 
-    # Pooling and resampling kernels (backend/pool.py).
-    pool_output_size = staticmethod(pool.pool_output_size)
-    max_pool2d = staticmethod(pool.max_pool2d)
-    max_pool2d_argmax = staticmethod(pool.max_pool2d_argmax)
-    max_pool2d_scatter = staticmethod(pool.max_pool2d_scatter)
-
     @staticmethod
     def compiled_loops():
         """``backend.nn_loops`` (numba loops for the arithmetic inside some kernels), or None
@@ -97,6 +91,12 @@ class NumpyBackend:
         if _loops() is not None and grad.dtype == out.dtype and grad.shape == out.shape:
             return _loops().relu_backward(grad, out)
         return np.multiply(grad, out > 0, out=array_cache.empty(out.shape, grad.dtype))
+
+    # Pooling and resampling kernels (backend/pool.py).
+    pool_output_size = staticmethod(pool.pool_output_size)
+    max_pool2d = staticmethod(pool.max_pool2d)
+    max_pool2d_argmax = staticmethod(pool.max_pool2d_argmax)
+    max_pool2d_scatter = staticmethod(pool.max_pool2d_scatter)
     max_pool2d_gather = staticmethod(pool.max_pool2d_gather)
     max_pool2d_indices = staticmethod(pool.max_pool2d_indices)
     avg_pool2d = staticmethod(pool.avg_pool2d)

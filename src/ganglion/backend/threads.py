@@ -1,7 +1,7 @@
 """One thread pool for the memory-bound passes of the CPU kernels.
 
-NumPy releases the GIL in copies and ufuncs, and the compiled fused loops release it too
-(``nogil``), so passes over large arrays can use every core, as BLAS does. The pool is made on
+NumPy releases the GIL in copies and ufuncs, so the convolution kernels' passes over large
+arrays can use every core, as BLAS does. The pool is made on
 first use and made again in a forked child, which inherits the pool object but none of its
 threads.
 """
