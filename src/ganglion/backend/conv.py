@@ -1,37 +1,35 @@
-"""Convolution kernels for the NumPy backend: im2col through strided views and one GEMM per pass.
+"""Convolution kernels for the NumPy backend: im2col through strided views and GEMMs over
+chunks of the batch, one chunk at a time on each core.
 
-Inside these kernels activations are stored channels first, as (C, N, H, W), or as (C, H, W, N)
-when the output rows are narrow (see _batch_last). Then the column matrix of a convolution is
-(C*kh*kw, N*OH*OW), so the forward pass, the input gradient and the weight gradient are each ONE
-large GEMM (one per group), and the transposes into and out of the caller's NCHW layout happen
-on the small side of each GEMM (the input, the output, the gradient), never on the
-kh*kw-times-larger column matrix:
+The batch is split into one contiguous range of images per core, and each core walks its range
+a chunk of images at a time with single-threaded BLAS (backend/blas_threads.py). A chunk is one
+image, or as many as it takes for its GEMMs to have at least ``_MIN_COLUMNS`` columns and
+``_MIN_MULTIPLY_ADDS`` multiply-adds. For a chunk of b images, with the column matrix ordered
+(C*kh*kw, b*OH*OW):
 
-- forward:          out (O, N*L)        = W (O, C*k*k) @ cols (C*k*k, N*L)
-- weight gradient:  dW^T (C*k*k, O)     = cols @ g^T, with g as (O, N*L)
-- input gradient:   gcols (C*k*k, N*L)  = W^T @ g, then col2im: one strided slice-add per kernel
-  offset (kh*kw vectorized adds, no np.add.at).
+- forward:          out (O, b*L)          = W (O, C*k*k) @ cols (C*k*k, b*L)
+- weight gradient:  dW^T (C*k*k, O)      += cols @ g^T, summed over the chunks and the cores
+- input gradient, stride 1: the forward convolution of g with the kernel flipped and its
+  channel axes swapped ("full correlation", see _full_correlation_padding); otherwise
+  gcols (C*k*k, b*L) = W^T @ g, with g as (O, b*L), then col2im: one strided slice-add per
+  kernel offset (kh*kw vectorized adds, no np.add.at).
 
-The column matrix is one copy of a strided view of the (padded) input. Large temporaries (the
-padded input, the column matrix, the GEMM result) come from per-thread scratch buffers that are
-reused across calls: allocating hundreds of megabytes per call would pay page faults every time.
-Scratch buffers never leave this module; every returned array is freshly allocated.
+With one image per chunk, g[n] and out[n] already are the (O, L) matrices in the caller's NCHW
+layout, so nothing around the GEMM is transposed. A chunk's padded input, column matrix and
+gradients stay in the core's cache from the copy that makes them to the GEMM that reads them.
+
+Measured against the previous design (the whole batch's column matrix (C*k*k, N*L) in a
+channels-first layout, one GEMM per pass on BLAS's two threads, the copies split over the
+cores): per layer of the CIFAR CNN, batch 128, the forward pass 12.6 ms against 18.8 (conv2),
+the input gradient 12.6 against 23.7 and the weight gradient 10.1 against 16.5; the transposes
+into and out of the channels-first layout had cost as much as the im2col copies. LeNet-5's
+small layers lose a little (its conv2: 1.7 + 2.8 + 1.3 ms against 1.1 + 1.6 + 1.0).
+Also tried and dropped earlier: Winograd F(2x2, 3x3) (its sixteen thin GEMMs run at lower BLAS
+efficiency, and its transforms cost memory passes) and direct convolution in numba loops
+(1.3-11x slower than im2col + GEMM).
 
 Depthwise convolutions (one input and one output channel per group) skip the GEMM, which would
-be 1 x kh*kw per channel: they loop over kernel offsets with broadcast multiply-adds. 1x1
-convolutions need no special case: their column matrix is the input transposed to CNHW, one
-copy the size of the input.
-
-Tried and measured against this design on the benchmark shapes, and dropped: Winograd F(2x2,
-3x3) for 3x3 stride-1 layers (2.25x fewer flops, but its sixteen thin GEMMs run at lower BLAS
-efficiency and its transforms cost memory passes: at best 15% faster single-threaded, slower
-with two threads, slower below 128 channels), and computing stride-1 rows over the full padded
-width so that im2col copies long contiguous runs (the wasted GEMM columns cost as much).
-
-One large GEMM per pass, rather than a batch of per-image GEMMs, also matters for threading:
-each BLAS call synchronizes its threads, and on a busy machine that costs more than the math.
-The memory-bound passes around the GEMMs (padding, im2col, col2im, transposes) are split over
-the cores by channel, so they scale with the core count as BLAS does.
+be 1 x kh*kw per channel: they loop over kernel offsets with broadcast multiply-adds.
 
 Padding is ((top, bottom), (left, right)); 'same' with an even kernel pads unevenly.
 """
@@ -41,30 +39,20 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ganglion.backend import array_cache, threads
+from ganglion.backend import array_cache, blas_threads, matmul, threads
 
 __all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
 
 _scratch = threading.local()
-# Below this many elements, handing a copy to other threads costs more than it saves.
-_PARALLEL_ELEMENTS = 1 << 20
-
-
-def _in_parallel(function, *arrays):
-    """Run ``function`` on slices of ``arrays`` along axis 0 (arrays whose axis 0 has another
-    length, such as a broadcast bias, go whole), one slice per core (see backend/threads.py)."""
-    length = arrays[0].shape[0]
-    cores = threads.CORES
-    if cores == 1 or length < 2 or max(a.size for a in arrays) < _PARALLEL_ELEMENTS:
-        function(*arrays)
-        return
-    bounds = [length * k // cores for k in range(cores + 1)]
-    threads.run_all([partial(function, *[a[lo:hi] if a.shape[0] == length else a for a in arrays])
-                     for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo])
+# A chunk holds enough images for its GEMMs to have this many columns (thinner GEMMs run at a
+# fraction of BLAS's speed; ResNet's 4x4 stage would have 16) and this many multiply-adds
+# (each chunk costs 30-50 us of Python and copies: LeNet's conv2 has 0.24 M per image).
+_MIN_COLUMNS = 256
+_MIN_MULTIPLY_ADDS = 4 << 20
 
 
 def _buffer(slot, shape, dtype):
-    """A reusable uninitialized array of ``shape`` for temporaries; one buffer per slot name."""
+    """A reusable uninitialized array of ``shape`` for this thread's temporaries; one per slot."""
     size = 1
     for d in shape:
         size *= d
@@ -82,83 +70,85 @@ def conv2d_output_size(size, kernel, stride, padding, dilation):
     return (size + padding[0] + padding[1] - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _geometry(x_hw, k_hw, stride, padding, dilation):
-    out_hw = tuple(conv2d_output_size(x_hw[a], k_hw[a], stride[a], padding[a], dilation[a]) for a in (0, 1))
-    if min(out_hw) < 1:
-        raise ValueError(f"conv2d: the kernel does not fit the input (output size {out_hw})")
-    return out_hw
+class _Shape:
+    """The sizes of one convolution, and the per-thread scratch views its chunks use."""
+
+    def __init__(self, n, c, hw, o, groups, k_hw, stride, padding, dilation, dtype):
+        self.n, self.c, self.o, self.groups = n, c, o, groups
+        self.k_hw, self.stride, self.padding, self.dilation = tuple(k_hw), stride, padding, dilation
+        self.hw = tuple(hw)
+        self.out_hw = tuple(conv2d_output_size(hw[a], k_hw[a], stride[a], padding[a], dilation[a])
+                            for a in (0, 1))
+        if min(self.out_hw) < 1:
+            raise ValueError(f"conv2d: the kernel does not fit the input (output size {self.out_hw})")
+        self.padded_hw = (hw[0] + sum(padding[0]), hw[1] + sum(padding[1]))
+        self.dtype = dtype
+        self.columns = self.out_hw[0] * self.out_hw[1]        # L, per image
+        self.rows = c * self.k_hw[0] * self.k_hw[1]           # C*kh*kw
+        per_image = o // groups * self.rows * self.columns
+        wanted = max(-(-_MIN_COLUMNS // self.columns), -(-_MIN_MULTIPLY_ADDS // per_image))
+        self.chunk = max(1, min(wanted, -(-n // threads.CORES)))
+
+    def interior(self, padded):
+        """The part of a padded (b, C, Hp, Wp) array that holds the input."""
+        (top, _), (left, _) = self.padding
+        h, w = self.hw
+        return padded[:, :, top:top + h, left:left + w]
+
+    def windows(self, padded):
+        """A (C, kh, kw, b, OH, OW) strided view of padded (b, C, Hp, Wp): the element that each
+        kernel offset meets at each output position."""
+        s_n, s_c, s_h, s_w = padded.strides
+        (dh, dw), (sh, sw) = self.dilation, self.stride
+        return as_strided(padded, shape=(self.c,) + self.k_hw + (padded.shape[0],) + self.out_hw,
+                          strides=(s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
+
+    def scratch(self, b):
+        """This thread's scratch for chunks of b images: (padded input, its windows, the
+        column matrix (C*kh*kw, b*L) and the same as (C, kh, kw, b, OH, OW))."""
+        padded = _buffer("padded", (b, self.c) + self.padded_hw, self.dtype)
+        cols = _buffer("cols", (self.c,) + self.k_hw + (b,) + self.out_hw, self.dtype)
+        return padded, self.windows(padded), cols.reshape(self.rows, b * self.columns), cols
+
+    def chunks(self, lo, hi):
+        """(start, stop) of each chunk of images in [lo, hi)."""
+        return [(start, min(start + self.chunk, hi)) for start in range(lo, hi, self.chunk)]
 
 
-def _batch_last(out_w):
-    """Whether to store the batch axis last (CHWN) rather than second (CNHW). im2col and col2im
-    move runs along the innermost axis; with narrow outputs (LeNet's conv2, ResNet's last
-    stages) rows of OW elements are short runs, and runs of N are faster. Measured: CHWN wins
-    below 12 output columns and loses clearly at 16 and more."""
-    return out_w < 12
+def _on_each_core(shape, work):
+    """work(lo, hi) on one contiguous range of images per core, ranges aligned to chunks, with
+    BLAS single-threaded meanwhile; returns the results in range order."""
+    chunks = -(-shape.n // shape.chunk)
+    cores = min(threads.CORES, chunks) if blas_threads.available() else 1
+    if cores == 1:
+        return [work(0, shape.n)]
+    bounds = [min(shape.n, (chunks * k // cores) * shape.chunk) for k in range(cores + 1)]
+    results = [None] * cores
+    matmul.share_cores()
+
+    def run(k):
+        results[k] = work(bounds[k], bounds[k + 1])
+    with blas_threads.single_threaded():
+        threads.run_all([partial(run, k) for k in range(cores)])
+    return results
 
 
-def _scratch_cnhw(slot, lead, n, hw, dtype, batch_last):
-    """A scratch array stored as lead + (N, A, B) or, batch last, as lead + (A, B, N): returns
-    (the stored array, a view of it with the logical axes lead + (N, A, B))."""
-    if batch_last:
-        stored = _buffer(slot, lead + hw + (n,), dtype)
-        return stored, np.moveaxis(stored, -1, len(lead))
-    stored = _buffer(slot, lead + (n,) + hw, dtype)
-    return stored, stored
+def _im2col(shape, x, start, stop, scratch):
+    """The column matrix of images [start, stop) of x, in ``scratch`` (from shape.scratch)."""
+    padded, windows, cols, cols_6d = scratch
+    np.copyto(shape.interior(padded), x[start:stop])
+    np.copyto(cols_6d, windows)
+    return cols
 
 
-def _logical(matrix, lead, n, hw, batch_last):
-    """A GEMM result stored as (prod(lead), columns) seen with the logical axes lead + (N, A, B)."""
-    if batch_last:
-        return np.moveaxis(matrix.reshape(lead + hw + (n,)), -1, len(lead))
-    return matrix.reshape(lead + (n,) + hw)
-
-
-def _padded_cnhw(x, padding, batch_last):
-    """x (N, C, H, W) as a zero-bordered scratch array with logical axes (C, N, H+pads, W+pads)."""
-    n, c, h, w = x.shape
-    (top, bottom), (left, right) = padding
-    _, xp = _scratch_cnhw("padded", (c,), n, (h + top + bottom, w + left + right), x.dtype, batch_last)
-    xp[:, :, :top] = 0
-    xp[:, :, top + h:] = 0
-    xp[:, :, top:top + h, :left] = 0
-    xp[:, :, top:top + h, left + w:] = 0
-    _in_parallel(np.copyto, xp[:, :, top:top + h, left:left + w], x.transpose(1, 0, 2, 3))
-    return xp
-
-
-def _offset_windows(xp, k_hw, out_hw, stride, dilation):
-    """A (C, kh, kw, N, OH, OW) strided view of a padded (C, N, Hp, Wp) array (any storage
-    order): the input element that each kernel offset (i, j) meets at each output position."""
-    s_c, s_n, s_h, s_w = xp.strides
-    return as_strided(xp, shape=(xp.shape[0],) + tuple(k_hw) + (xp.shape[1],) + tuple(out_hw),
-                      strides=(s_c, dilation[0] * s_h, dilation[1] * s_w, s_n,
-                               stride[0] * s_h, stride[1] * s_w))
-
-
-def _im2col(x, k_hw, out_hw, stride, padding, dilation, batch_last):
-    """The column matrix of x (N, C, H, W): a (C*kh*kw, N*OH*OW) scratch array whose columns
-    are ordered (N, OH, OW), or (OH, OW, N) with the batch last."""
-    n, c = x.shape[:2]
-    windows = _offset_windows(_padded_cnhw(x, padding, batch_last), k_hw, out_hw, stride, dilation)
-    cols, cols_cnhw = _scratch_cnhw("cols", (c,) + tuple(k_hw), n, out_hw, x.dtype, batch_last)
-    _in_parallel(np.copyto, cols_cnhw, windows)
-    return cols.reshape(c * k_hw[0] * k_hw[1], n * out_hw[0] * out_hw[1])
-
-
-def _to_onl(g, batch_last):
-    """A gradient (N, O, OH, OW) as an (O, N*OH*OW) scratch array, columns ordered as im2col's."""
-    n, o, oh, ow = g.shape
-    g_onl, g_cnhw = _scratch_cnhw("grad", (o,), n, (oh, ow), g.dtype, batch_last)
-    _in_parallel(np.copyto, g_cnhw, g.transpose(1, 0, 2, 3))
-    return g_onl.reshape(o, n * oh * ow)
-
-
-def _grouped_matmul(a, b, out):
-    """out[k] = a[k] @ b[k] for each group k, as separate 2-D GEMMs: NumPy's stacked matmul
-    threads its BLAS calls poorly (measured 2x slower with two threads)."""
-    for k in range(a.shape[0]):
-        np.matmul(a[k], b[k], out=out[k])
+def _chunk_scratch(shape, cache, b):
+    """shape.scratch(b), made once per chunk size; the padding is zeroed once and never written.
+    (A range's last chunk may be shorter: its scratch shares memory with the full chunks', which
+    is safe because it comes last.)"""
+    if b not in cache:
+        cache[b] = shape.scratch(b)
+        cache[b][0].fill(0)
+    return cache[b]
 
 
 def _is_depthwise(c, o, groups):
@@ -172,27 +162,52 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     """out[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, s*y + d*i, s*x + d*j] (+ bias)."""
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    oh, ow = _geometry((h, wd), (kh, kw), stride, padding, dilation)
+    shape = _Shape(n, c, (h, wd), o, groups, (kh, kw), stride, padding, dilation, x.dtype)
     if _is_depthwise(c, o, groups):
-        return _depthwise_forward(x, w, bias, (oh, ow), stride, padding, dilation)
-    batch_last = _batch_last(ow)
-    cols = _im2col(x, (kh, kw), (oh, ow), stride, padding, dilation, batch_last)
-    result = _buffer("gemm", (o, n * oh * ow), x.dtype)
-    _grouped_matmul(w.reshape(groups, o // groups, cg * kh * kw),
-                    cols.reshape(groups, cg * kh * kw, n * oh * ow),
-                    result.reshape(groups, o // groups, n * oh * ow))
-    out = array_cache.empty((n, o, oh, ow), x.dtype)
-    # The transpose back to NCHW is a copy anyway: the bias add rides along for free.
-    result_nchw = _logical(result, (o,), n, (oh, ow), batch_last).transpose(1, 0, 2, 3)
-    if bias is None:
-        _in_parallel(np.copyto, out, result_nchw)
-    else:
-        _in_parallel(_add_into, out, result_nchw, bias[None, :, None, None])
+        return _depthwise_forward(x, w, bias, shape.out_hw, stride, padding, dilation)
+    out = array_cache.empty((n, o) + shape.out_hw, x.dtype)
+    w_groups = w.reshape(groups, o // groups, cg * kh * kw)
+    bias_column = None if bias is None else bias[:, None, None]
+    _on_each_core(shape, partial(_forward_range, shape, x, w_groups, bias_column, out))
     return out
 
 
-def _add_into(out, a, b):
-    np.add(a, b, out=out)
+def _forward_range(shape, x, w_groups, bias_column, out, lo, hi):
+    cache = {}
+    groups, o, columns = shape.groups, shape.o, shape.columns
+    for start, stop in shape.chunks(lo, hi):
+        b = stop - start
+        cols = _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
+        if b == 1:  # out[n] is the (O, L) GEMM result: written in place
+            result = out[start].reshape(o, columns)
+        else:
+            result = _buffer("result", (o, b * columns), x.dtype)
+        _grouped_matmul(w_groups, cols.reshape(groups, -1, b * columns), result.reshape(groups, -1, b * columns))
+        if b == 1:
+            if bias_column is not None:
+                out[start] += bias_column
+            continue
+        result_nchw = result.reshape((o, b) + shape.out_hw).transpose(1, 0, 2, 3)
+        if bias_column is None:
+            np.copyto(out[start:stop], result_nchw)
+        else:
+            np.add(result_nchw, bias_column, out=out[start:stop])
+
+
+def _grouped_matmul(a, b, out):
+    """out[k] = a[k] @ b[k] for each group k, as separate 2-D GEMMs."""
+    for k in range(a.shape[0]):
+        np.matmul(a[k], b[k], out=out[k])
+
+
+def _gradient_matrix(shape, g, start, stop):
+    """g[start:stop] (b, O, OH, OW) as the (O, b*L) matrix whose columns match im2col's."""
+    b = stop - start
+    if b == 1:
+        return g[start].reshape(shape.o, shape.columns)
+    g_t = _buffer("grad", (shape.o, b) + shape.out_hw, g.dtype)
+    np.copyto(g_t, g[start:stop].transpose(1, 0, 2, 3))
+    return g_t.reshape(shape.o, b * shape.columns)
 
 
 def _nchw_offset_views(xp, k_hw, out_hw, stride, dilation):
@@ -231,56 +246,111 @@ def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
     n, o, oh, ow = g.shape
     _, cg, kh, kw = w.shape
     c = cg * groups
-    h, wd = input_hw
-    (top, bottom), (left, right) = padding
-    hp, wp = h + top + bottom, wd + left + right
+    shape = _Shape(n, c, input_hw, o, groups, (kh, kw), stride, padding, dilation, g.dtype)
+    if shape.out_hw != (oh, ow):
+        raise ValueError(f"conv2d_backward_input: gradient of shape {g.shape} does not match the "
+                         f"output size {shape.out_hw} of an input of size {tuple(input_hw)}")
     if _is_depthwise(c, o, groups):
-        gxp = np.zeros((n, c, hp, wp), g.dtype)
-        for i, j, window in _nchw_offset_views(gxp, (kh, kw), (oh, ow), stride, dilation):
-            window += g * w[None, :, 0, i, j, None, None]
-        return np.ascontiguousarray(gxp[:, :, top:top + h, left:left + wd])
-    batch_last = _batch_last(ow)
-    g_onl = _to_onl(g, batch_last)
-    gcols, gcols_cnhw = _scratch_cnhw("cols", (c, kh, kw), n, (oh, ow), g.dtype, batch_last)
-    _grouped_matmul(w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1),
-                    g_onl.reshape(groups, o // groups, n * oh * ow),
-                    gcols.reshape(groups, cg * kh * kw, n * oh * ow))
-    _, gxp = _scratch_cnhw("padded", (c,), n, (hp, wp), g.dtype, batch_last)
-    _in_parallel(_col2im, gxp, _offset_windows(gxp, (kh, kw), (oh, ow), stride, dilation), gcols_cnhw)
-    # Copied out, even when the view happens to be contiguous: scratch must not leave.
-    grad_input = array_cache.empty((n, c, h, wd), g.dtype)
-    np.copyto(grad_input, gxp[:, :, top:top + h, left:left + wd].transpose(1, 0, 2, 3))
+        return _depthwise_backward_input(g, w, shape)
+    full_padding = _full_correlation_padding(shape)
+    if full_padding is not None:
+        return conv2d_forward(np.ascontiguousarray(g), _flipped_transposed(w, groups), None, (1, 1),
+                              full_padding, dilation, groups)
+    g = np.ascontiguousarray(g)
+    grad_input = array_cache.empty((n, c) + tuple(input_hw), g.dtype)
+    w_t_groups = w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
+    _on_each_core(shape, partial(_backward_input_range, shape, g, w_t_groups, grad_input))
     return grad_input
 
 
-def _col2im(gxp, windows, gcols):
-    """Sum the column-matrix gradient back into the padded input gradient, one strided
-    slice-add per kernel offset (where windows overlap, the adds accumulate)."""
-    gxp.fill(0)
-    for i in range(windows.shape[1]):
-        for j in range(windows.shape[2]):
-            windows[:, i, j] += gcols[:, i, j]
+def _full_correlation_padding(shape):
+    """For a stride-1 convolution, the padding under which the input gradient is the forward
+    convolution of g with the flipped, transposed kernel; None where that needs a negative pad.
+
+    col2im's kh*kw slice-adds run over rows of OW elements and cost as much as the GEMM
+    (measured: 99 us against 97 per image of the CIFAR CNN's conv2); the forward pass's one
+    im2col copy of g costs a quarter of that.
+    """
+    if shape.stride != (1, 1) or shape.o * shape.hw[0] * shape.hw[1] > 3 * shape.c * shape.columns:
+        # Where g has many more channels than x (LeNet's conv2: 16 against 6), its column
+        # matrix is that much larger than col2im's, and col2im was faster (4.3 ms against 8.2).
+        return None
+    pads = tuple(tuple(d * (k - 1) - p for p in side)
+                 for d, k, side in zip(shape.dilation, shape.k_hw, shape.padding))
+    if min(min(side) for side in pads) < 0:
+        return None
+    return pads
+
+
+def _flipped_transposed(w, groups):
+    """w (O, C/groups, kh, kw) as the weight (C, O/groups, kh, kw) of the input gradient's
+    convolution: input and output channels swapped within each group, the kernel rotated 180."""
+    o, cg, kh, kw = w.shape
+    per_group = w.reshape(groups, o // groups, cg, kh, kw)[:, :, :, ::-1, ::-1]
+    return np.ascontiguousarray(per_group.transpose(0, 2, 1, 3, 4)).reshape(groups * cg, o // groups, kh, kw)
+
+
+def _backward_input_range(shape, g, w_t_groups, grad_input, lo, hi):
+    cache = {}
+    groups = shape.groups
+    for start, stop in shape.chunks(lo, hi):
+        b = stop - start
+        padded, windows, gcols, gcols_6d = _chunk_scratch(shape, cache, b)
+        g_matrix = _gradient_matrix(shape, g, start, stop)
+        _grouped_matmul(w_t_groups, g_matrix.reshape(groups, -1, b * shape.columns),
+                        gcols.reshape(groups, -1, b * shape.columns))
+        # col2im: where windows overlap, the adds accumulate.
+        padded.fill(0)
+        for i in range(shape.k_hw[0]):
+            for j in range(shape.k_hw[1]):
+                windows[:, i, j] += gcols_6d[:, i, j]
+        np.copyto(grad_input[start:stop], shape.interior(padded))
+
+
+def _depthwise_backward_input(g, w, shape):
+    (top, _), (left, _) = shape.padding
+    h, wd = shape.hw
+    gxp = np.zeros((shape.n, shape.c) + shape.padded_hw, g.dtype)
+    for i, j, window in _nchw_offset_views(gxp, shape.k_hw, shape.out_hw, shape.stride, shape.dilation):
+        window += g * w[None, :, 0, i, j, None, None]
+    return np.ascontiguousarray(gxp[:, :, top:top + h, left:left + wd])
 
 
 # ----- weight gradient ----------------------------------------------------------------------
 
 def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
     """The gradient of conv2d_forward with respect to w (O, C/groups, kh, kw)."""
-    n, c = x.shape[:2]
-    o, oh, ow = g.shape[1:]
+    n, c, h, wd = x.shape
+    o = g.shape[1]
     kh, kw = kernel_hw
     cg = c // groups
+    shape = _Shape(n, c, (h, wd), o, groups, kernel_hw, stride, padding, dilation, x.dtype)
     if _is_depthwise(c, o, groups):
         return _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation)
-    batch_last = _batch_last(ow)
-    cols = _im2col(x, kernel_hw, (oh, ow), stride, padding, dilation, batch_last)
-    g_onl = _to_onl(g, batch_last)
-    # dW^T = cols @ g^T rather than dW = g @ cols^T: OpenBLAS runs this long-K product 20-50%
-    # faster with the column matrix as the left operand; transposing the small result is free.
-    gw_t = np.empty((groups, cg * kh * kw, o // groups), x.dtype)
-    _grouped_matmul(cols.reshape(groups, cg * kh * kw, n * oh * ow),
-                    g_onl.reshape(groups, o // groups, n * oh * ow).transpose(0, 2, 1), gw_t)
+    g = np.ascontiguousarray(g)
+    partial_sums = _on_each_core(shape, partial(_backward_weight_range, shape, x, g))
+    gw_t = partial_sums[0]
+    for other in partial_sums[1:]:
+        gw_t += other
     return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(o, cg, kh, kw)
+
+
+def _backward_weight_range(shape, x, g, lo, hi):
+    """dW^T (groups, C/groups*kh*kw, O/groups) summed over images [lo, hi)."""
+    cache = {}
+    groups = shape.groups
+    total = np.zeros((groups, shape.rows // groups, shape.o // groups), x.dtype)
+    # dW^T = cols @ g^T rather than dW = g @ cols^T: OpenBLAS runs this long-K product faster
+    # with the column matrix as the left operand; transposing the small result is free.
+    product = np.empty_like(total)
+    for start, stop in shape.chunks(lo, hi):
+        b = stop - start
+        cols = _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
+        g_matrix = _gradient_matrix(shape, g, start, stop)
+        _grouped_matmul(cols.reshape(groups, -1, b * shape.columns),
+                        g_matrix.reshape(groups, -1, b * shape.columns).transpose(0, 2, 1), product)
+        total += product
+    return total
 
 
 def _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation):

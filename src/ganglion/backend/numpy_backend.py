@@ -8,6 +8,7 @@ function that NumPy lacks) so that ops never import NumPy themselves.
 import numpy as np
 
 from ganglion.backend import array_cache, conv, pool
+from ganglion.backend.matmul import matmul
 from ganglion.backend.special import erf
 
 
@@ -27,6 +28,10 @@ class NumpyBackend:
     conv2d_forward = staticmethod(conv.conv2d_forward)
     conv2d_backward_input = staticmethod(conv.conv2d_backward_input)
     conv2d_backward_weight = staticmethod(conv.conv2d_backward_weight)
+
+    # Matrix products: on BLAS's threads, or on ganglion's own while the convolution kernels
+    # use them (backend/matmul.py says why).
+    matmul = staticmethod(matmul)
 
     # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
     empty = staticmethod(array_cache.empty)

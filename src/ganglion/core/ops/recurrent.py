@@ -81,7 +81,7 @@ class LSTMSequence(Op):
         loops = backend.compiled_loops()
         for t in visiting_order(length, self.reverse):
             gates = acts[t]
-            xp.matmul(h_prev, w_hh_t, out=gates)
+            backend.matmul(h_prev, w_hh_t, out=gates)
             if loops is not None:
                 # The same arithmetic in three loops instead of nine calls; tanh stays NumPy's.
                 c, h = out[_CELL, t], out[_HIDDEN, t]
@@ -195,7 +195,7 @@ class LSTMSequenceBackward(Op):
                 loops.lstm_step_backward(gates, tanh_c, c_prev, grad[_HIDDEN, t], grad[_CELL, t],
                                          d_acts[t], slope, base, d_h, d_c, d_gates, k == length - 1)
                 if k or self.h0_grad:
-                    xp.matmul(d_gates, w_hh, out=d_h)
+                    backend.matmul(d_gates, w_hh, out=d_h)
                 continue
             i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
             g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
@@ -224,7 +224,7 @@ class LSTMSequenceBackward(Op):
             derivative += base
             d_gates *= derivative
             if k or self.h0_grad:
-                xp.matmul(d_gates, w_hh, out=d_h)
+                backend.matmul(d_gates, w_hh, out=d_h)
         return back
 
     def vjp(self, out, grad, needs):

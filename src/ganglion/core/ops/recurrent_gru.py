@@ -57,7 +57,7 @@ class GRUSequence(Op):
         h_prev = h0
         for t in visiting_order(length, self.reverse):
             step, gx = out[t], x_gates[t]
-            xp.matmul(h_prev, w_hh_t, out=h_gates)
+            backend.matmul(h_prev, w_hh_t, out=h_gates)
             h_gates += b_hh
             reset_update = step[:, :2 * hidden]
             xp.add(gx[:, :2 * hidden], h_gates[:, :2 * hidden], out=reset_update)
@@ -166,7 +166,7 @@ class GRUSequenceBackward(Op):
             d_r *= one_minus
             d_h *= z
             if k or self.h0_grad:
-                xp.matmul(d_step[:, :3 * hidden], w_hh, out=recurrent)
+                backend.matmul(d_step[:, :3 * hidden], w_hh, out=recurrent)
                 d_h += recurrent
         return back
 

@@ -28,9 +28,9 @@ class Linear(Op):
             # NumPy would silently promote; PyTorch refuses. infer() writes the message.
             raise TypeError("linear: dtypes differ")
         if x.ndim > 2:
-            out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])
+            out = backend.matmul(x.reshape(-1, x.shape[-1]), weight.T).reshape(x.shape[:-1] + weight.shape[:1])
         else:
-            out = x @ weight.T
+            out = backend.matmul(x, weight.T)
         if bias is not None:
             out += bias
         return out

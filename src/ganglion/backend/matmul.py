@@ -1,0 +1,73 @@
+"""Matrix products for the ops, on BLAS's threads or, while the convolution kernels split work
+over ganglion's own thread pool (backend/threads.py), on that pool: BLAS on one thread per
+call, large products split over the cores.
+
+Why switch: after a multi-threaded call, OpenBLAS's worker threads spin for new work for tens
+of milliseconds before they sleep, and meanwhile they hold the cores that the convolution
+kernels split their work over. Measured here: a convolution's weight gradient took 18 ms
+right after one 2-thread OpenBLAS product (and still 18 ms with 20 ms of Python between them)
+against 11 ms otherwise, and the CIFAR CNN's train step took 180 ms with the fully connected
+layers' products on OpenBLAS's threads against 137 ms with every product on one BLAS thread.
+ganglion's pool threads wait on a queue, so they hold no core while idle.
+
+Why not always: handing half a product to a pool thread costs more than OpenBLAS's own
+hand-off, which spins. Measured with products on the pool, the MLP train step (784-512-512-10,
+batch 128) took 5.4-5.9 ms against 5.0, and the LSTM classifier 56 ms against 43. Networks
+without convolutions therefore keep BLAS's threads, and so does a network trained after a
+convolutional one in the same process: products use the pool for ``_SHARING_SECONDS`` after a
+kernel last split work over it (within a train step of a convolutional network, the products
+run between convolutions, well under a second apart even in ResNet-18's 3-5 s steps).
+"""
+import time
+
+import numpy as np
+
+from ganglion.backend import blas_threads, threads
+
+__all__ = ["matmul", "share_cores"]
+
+_SHARING_SECONDS = 2.0
+_shared_at = [-1e300]  # time.monotonic() of the last share_cores()
+
+# Products of fewer multiply-adds than this run on the calling thread: handing half of one to
+# another thread costs about 20-30 us.
+_PARALLEL_MULTIPLY_ADDS = 1 << 21
+# A part keeps at least this many rows (or columns): thinner GEMMs run at a fraction of speed.
+_MIN_PART = 32
+
+
+def matmul(a, b, out=None):
+    """``np.matmul(a, b, out=out)``; shortly after ``share_cores()``, with BLAS single-threaded
+    and a large 2-D float product split into one block of rows (or of columns) per core."""
+    if time.monotonic() - _shared_at[0] > _SHARING_SECONDS:
+        return np.matmul(a, b, out=out)
+    with blas_threads.single_threaded():
+        if (a.ndim != 2 or b.ndim != 2 or threads.CORES == 1 or a.dtype != b.dtype
+                or a.dtype.kind != "f" or a.shape[0] * a.shape[1] * b.shape[1] < _PARALLEL_MULTIPLY_ADDS):
+            return np.matmul(a, b, out=out)
+        m, n = a.shape[0], b.shape[1]
+        if out is None:
+            out = np.empty((m, n), a.dtype)
+        if m >= 2 * _MIN_PART:
+            parts = _bounds(m)
+            jobs = [lambda lo=lo, hi=hi: np.matmul(a[lo:hi], b, out=out[lo:hi]) for lo, hi in parts]
+        elif n >= 2 * _MIN_PART:
+            parts = _bounds(n)
+            jobs = [lambda lo=lo, hi=hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]) for lo, hi in parts]
+        else:
+            return np.matmul(a, b, out=out)
+        threads.run_all(jobs)
+        return out
+
+
+def share_cores():
+    """Run products on ganglion's thread pool for the next _SHARING_SECONDS (called by kernels
+    that split their work over it with BLAS single-threaded)."""
+    _shared_at[0] = time.monotonic()
+
+
+def _bounds(length):
+    """One contiguous part of ``length`` per core, no part thinner than _MIN_PART."""
+    cores = max(1, min(threads.CORES, length // _MIN_PART))
+    cuts = [length * k // cores for k in range(cores + 1)]
+    return list(zip(cuts[:-1], cuts[1:]))
