@@ -41,7 +41,7 @@ CONV2D_GRID = [
     ((2, 2, 6, 9), 3, (2, 3), 1, "same", (2, 1), 1, False),
     ((2, 2, 10, 11), 4, 2, 3, 0, 1, 1, True),         # stride larger than the kernel: gaps
     ((2, 3, 7, 7), 6, 3, 1, 1, 1, 3, False),          # channel multiplier 2 (grouped GEMM path)
-    # Outputs at least 12 wide: the kernels store the batch second instead of last.
+    # Wider outputs: one image per chunk at these sizes, the GEMM written straight into NCHW.
     ((2, 3, 5, 14), 4, 3, 1, 1, 1, 1, True),
     ((2, 4, 6, 27), 6, 5, 2, 2, 1, 2, False),
     ((2, 3, 5, 13), 2, 3, 1, "same", 2, 1, True),
