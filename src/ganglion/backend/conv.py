@@ -39,7 +39,7 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ganglion.backend import array_cache, blas_threads, matmul, threads
+from ganglion.backend import array_cache, matmul, threads
 
 __all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
 
@@ -118,19 +118,7 @@ class _Shape:
 def _on_each_core(shape, work):
     """work(lo, hi) on one contiguous range of images per core, ranges aligned to chunks, with
     BLAS single-threaded meanwhile; returns the results in range order."""
-    chunks = -(-shape.n // shape.chunk)
-    cores = min(threads.CORES, chunks) if blas_threads.available() else 1
-    if cores == 1:
-        return [work(0, shape.n)]
-    bounds = [min(shape.n, (chunks * k // cores) * shape.chunk) for k in range(cores + 1)]
-    results = [None] * cores
-    matmul.share_cores()
-
-    def run(k):
-        results[k] = work(bounds[k], bounds[k + 1])
-    with blas_threads.single_threaded():
-        threads.run_all([partial(run, k) for k in range(cores)])
-    return results
+    return matmul.on_each_core(shape.n, work, shape.chunk)
 
 
 def _im2col(shape, x, start, stop, scratch):

@@ -26,7 +26,7 @@ import numpy as np
 
 from ganglion.backend import blas_threads, threads
 
-__all__ = ["matmul", "share_cores"]
+__all__ = ["matmul", "share_cores", "on_each_core"]
 
 _SHARING_SECONDS = 0.5
 _shared_at = [-1e300]  # time.monotonic() of the last share_cores()
@@ -66,6 +66,31 @@ def share_cores():
     """Run products on ganglion's thread pool for the next _SHARING_SECONDS (called by kernels
     that split their work over it with BLAS single-threaded)."""
     _shared_at[0] = time.monotonic()
+
+
+def on_each_core(count, work, part=1, least=1):
+    """work(lo, hi) over [0, count) split into one contiguous range per core, each a multiple of
+    ``part`` long (but the last) and at least ``least`` long, with BLAS single-threaded
+    meanwhile; returns the results in range order. Runs work(0, count) on the calling thread
+    alone where there is one core, one range, or no control of BLAS's thread count (its threads
+    would then compete with ours).
+
+    For kernels whose rows are independent (a convolution's images, an LSTM's sequences):
+    each core then runs its own single-threaded GEMMs and elementwise passes with no hand-off
+    inside, and products share the pool for the next _SHARING_SECONDS (see ``matmul``)."""
+    parts = -(-count // part)
+    cores = min(threads.CORES, parts, count // least) if blas_threads.available() else 1
+    if cores <= 1:
+        return [work(0, count)]
+    bounds = [min(count, (parts * k // cores) * part) for k in range(cores + 1)]
+    results = [None] * cores
+
+    def run(k):
+        results[k] = work(bounds[k], bounds[k + 1])
+    share_cores()
+    with blas_threads.single_threaded():
+        threads.run_all([lambda k=k: run(k) for k in range(cores)])
+    return results
 
 
 def _bounds(length):
