@@ -30,8 +30,8 @@ def run_kernels(x, w, b, stride, padding, dilation, groups, g):
 
 # (N, C, H, W), O, kernel, stride, padding ((top, bottom), (left, right)), dilation, groups
 CASES = [
-    ((5, 3, 16, 16), 4, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # one image a chunk, odd N
-    ((7, 2, 4, 4), 3, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),      # several a chunk, short last
+    ((5, 3, 16, 16), 4, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # odd N: uneven ranges
+    ((7, 2, 4, 4), 3, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),      # tiny images
     ((9, 4, 5, 6), 6, (2, 3), (1, 1), ((0, 1), (1, 1)), (1, 1), 2),      # grouped, uneven padding
     ((6, 3, 9, 8), 12, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),     # g much wider: col2im
     ((6, 4, 9, 9), 5, (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),      # strided: col2im
@@ -41,34 +41,46 @@ CASES = [
 
 
 @pytest.mark.parametrize("x_shape, o, k, stride, padding, dilation, groups", CASES)
-@pytest.mark.parametrize("setting", ["default", "one core", "no BLAS control"])
+@pytest.mark.parametrize("setting", ["default", "one image a chunk", "per-image GEMMs, two a chunk",
+                                     "chunk-wide GEMMs, two a chunk", "one core", "no BLAS control"])
 def test_chunked_kernels_match_torch(monkeypatch, x_shape, o, k, stride, padding, dilation, groups, setting):
+    out_hw = tuple(conv.conv2d_output_size(x_shape[2 + a], k[a], stride[a], padding[a], dilation[a])
+                   for a in (0, 1))
     if setting == "one core":
         monkeypatch.setattr(threads, "CORES", 1)
     elif setting == "no BLAS control":
         monkeypatch.setattr(blas_threads, "available", lambda: False)
     else:
         monkeypatch.setattr(threads, "CORES", 2)  # two ranges even on a one-core machine
+    columns = out_hw[0] * out_hw[1]
+    if "a chunk" in setting:  # these small images would otherwise go a core's share a chunk
+        # _MIN_COLUMNS = L: each image gets its own GEMM; 2 L: one GEMM over a chunk of two.
+        monkeypatch.setattr(conv, "_MIN_COLUMNS", (2 if "chunk-wide" in setting else 1) * columns)
+        per_image_work = o * (x_shape[1] // groups) * k[0] * k[1] * columns
+        monkeypatch.setattr(conv, "_MIN_MULTIPLY_ADDS", 1 if "one image" in setting else 2 * per_image_work)
     n, c = x_shape[:2]
     x = rng.standard_normal(x_shape)
     w = rng.standard_normal((o, c // groups) + k)
     b = rng.standard_normal(o)
-    out_hw = tuple(conv.conv2d_output_size(x_shape[2 + a], k[a], stride[a], padding[a], dilation[a])
-                   for a in (0, 1))
     g = rng.standard_normal((n, o) + out_hw)
+    shape = conv._Shape(n, c, x_shape[2:], o, groups, k, stride, padding, dilation, x.dtype)
+    if "a chunk" in setting:
+        assert shape.chunk == (1 if "one image" in setting else 2)
+        assert shape.per_image == ("chunk-wide" not in setting)
     expected = torch_reference(x, w, b, stride, padding, dilation, groups, g)
     for got, want in zip(run_kernels(x, w, b, stride, padding, dilation, groups, g), expected):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
 def test_chunking_follows_the_work_per_image():
-    """Wide images go one to a chunk; narrow ones in groups of at least 256 columns; tiny
-    layers in groups of at least 4 M multiply-adds; never more than a core's share."""
+    """Images go in chunks of at least 256 columns and 16 M multiply-adds; a single image
+    with more than both is a chunk; never more than a core's share."""
     def chunk(n, c, hw, o, k, pad):
         return conv._Shape(n, c, hw, o, 1, (k, k), (1, 1), ((pad, pad),) * 2, (1, 1), np.float32).chunk
-    assert chunk(128, 32, (16, 16), 64, 3, 1) == 1         # 9.4 M multiply-adds, 256 columns
-    assert chunk(128, 64, (8, 8), 128, 3, 1) == 4          # 64 columns an image
-    assert chunk(128, 6, (14, 14), 16, 5, 0) == 18         # 0.24 M multiply-adds an image
+    assert chunk(128, 256, (16, 16), 256, 3, 1) == 1       # 151 M multiply-adds, 256 columns
+    assert chunk(128, 32, (16, 16), 64, 3, 1) == 4         # 4.7 M multiply-adds an image
+    assert chunk(128, 512, (4, 4), 512, 3, 1) == 16        # 16 columns an image
+    assert chunk(128, 6, (14, 14), 16, 5, 0) == -(-128 // threads.CORES)  # 0.24 M: a core's share
     assert chunk(8, 6, (14, 14), 16, 5, 0) == -(-8 // threads.CORES)
 
 

@@ -2,31 +2,40 @@
 chunks of the batch, one chunk at a time on each core.
 
 The batch is split into one contiguous range of images per core, and each core walks its range
-a chunk of images at a time with single-threaded BLAS (backend/blas_threads.py). A chunk is one
-image, or as many as it takes for its GEMMs to have at least ``_MIN_COLUMNS`` columns and
-``_MIN_MULTIPLY_ADDS`` multiply-adds. For a chunk of b images, with the column matrix ordered
-(C*kh*kw, b*OH*OW):
+a chunk of images at a time with single-threaded BLAS (backend/blas_threads.py). A chunk holds
+as many images as it takes to reach ``_MIN_COLUMNS`` columns and ``_MIN_MULTIPLY_ADDS``
+multiply-adds (one image where it has both), and never more than the core's range. The chunk's
+padded input (b, C, Hp, Wp) is copied into column matrices through one strided view, then:
 
-- forward:          out (O, b*L)          = W (O, C*k*k) @ cols (C*k*k, b*L)
-- weight gradient:  dW^T (C*k*k, O)      += cols @ g^T, summed over the chunks and the cores
-- input gradient, stride 1: the forward convolution of g with the kernel flipped and its
-  channel axes swapped ("full correlation", see _full_correlation_padding); otherwise
-  gcols (C*k*k, b*L) = W^T @ g, with g as (O, b*L), then col2im: one strided slice-add per
-  kernel offset (kh*kw vectorized adds, no np.add.at).
+- images with at least _MIN_COLUMNS output positions (L = OH*OW) get a GEMM each, as one
+  stacked ``np.matmul`` per chunk (NumPy loops over the images in C), on cols[n] (C*kh*kw, L):
+    forward           out[n] (O, L)     = W (O, C*k*k) @ cols[n]
+    weight gradient   dW^T (C*k*k, O)  += sum over n of cols[n] @ g[n]^T
+    input gradient    gcols[n]          = W^T @ g[n], then col2im;
+  out[n] and g[n] are the (O, L) planes of the caller's NCHW arrays, so nothing is transposed;
+- narrower images (CIFAR's 8x8 and ResNet's 4x4 stages) share one GEMM over the chunk, on
+  cols (C*kh*kw, b*L): per-image GEMMs of 16 or 64 columns run at a fraction of BLAS's speed
+  (ResNet-18's 4x4 weight gradient took 97 ms a batch against 38). g and the output are then
+  transposed to and from (O, b*L) around the GEMM;
+- stride-1 input gradients are instead the forward convolution of g with the kernel flipped
+  and its channel axes swapped ("full correlation", see _full_correlation_padding); col2im
+  (one strided slice-add per kernel offset over the chunk, no np.add.at) serves the others.
 
-With one image per chunk, g[n] and out[n] already are the (O, L) matrices in the caller's NCHW
-layout, so nothing around the GEMM is transposed. A chunk's padded input, column matrix and
-gradients stay in the core's cache from the copy that makes them to the GEMM that reads them.
+Measured per-image GEMMs against one GEMM over the chunk followed by the transpose back to NCHW
+(batch 128, one core each): LeNet-5's conv1 forward 0.5 ms against 1.0-1.25 and its weight
+gradient 0.56 against 1.2-1.6; the CIFAR CNN's conv1 forward 2.0 against 3.1 and its weight
+gradient 1.6 against 2.7 (OpenBLAS runs even LeNet's 6 x 25 x 784 GEMMs at 110-160 GFLOP/s a
+core here). Chunks of 16 M multiply-adds rather than 4 M: LeNet's conv2 input gradient, the
+col2im path, took 1.1-1.3 ms against 1.9-2.4 (its 25 slice-adds per chunk are Python calls);
+the other layers measured the same either way.
 
-Measured against the previous design (the whole batch's column matrix (C*k*k, N*L) in a
-channels-first layout, one GEMM per pass on BLAS's two threads, the copies split over the
-cores): per layer of the CIFAR CNN, batch 128, the forward pass 12.6 ms against 18.8 (conv2),
-the input gradient 12.6 against 23.7 and the weight gradient 10.1 against 16.5; the transposes
-into and out of the channels-first layout had cost as much as the im2col copies. LeNet-5's
-small layers lose a little (its conv2: 1.7 + 2.8 + 1.3 ms against 1.1 + 1.6 + 1.0).
-Also tried and dropped earlier: Winograd F(2x2, 3x3) (its sixteen thin GEMMs run at lower BLAS
-efficiency, and its transforms cost memory passes) and direct convolution in numba loops
-(1.3-11x slower than im2col + GEMM).
+An earlier design put the whole batch's column matrix (C*k*k, N*L) in a channels-first layout
+through one GEMM on BLAS's two threads; its transposes into and out of that layout cost as
+much as the im2col copies (CIFAR CNN conv2: forward 18.8 ms, input gradient 23.7, weight
+gradient 16.5, against 12.6 / 12.6 / 10.1 with the batch split over the cores, measured with
+the Haswell kernels, see benchmarks/RESULTS.md). Also tried and dropped earlier: Winograd
+F(2x2, 3x3) (its sixteen thin GEMMs run at lower BLAS efficiency, and its transforms cost
+memory passes) and direct convolution in numba loops (1.3-11x slower than im2col + GEMM).
 
 Depthwise convolutions (one input and one output channel per group) skip the GEMM, which would
 be 1 x kh*kw per channel: they loop over kernel offsets with broadcast multiply-adds.
@@ -45,10 +54,10 @@ __all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "con
 
 _scratch = threading.local()
 # A chunk holds enough images for its GEMMs to have this many columns (thinner GEMMs run at a
-# fraction of BLAS's speed; ResNet's 4x4 stage would have 16) and this many multiply-adds
-# (each chunk costs 30-50 us of Python and copies: LeNet's conv2 has 0.24 M per image).
+# fraction of BLAS's speed; ResNet's 4x4 stage has 16 an image: its images share a GEMM) and
+# this many multiply-adds (each chunk costs Python calls: LeNet's conv2 has 0.24 M an image).
 _MIN_COLUMNS = 256
-_MIN_MULTIPLY_ADDS = 4 << 20
+_MIN_MULTIPLY_ADDS = 16 << 20
 
 
 def _buffer(slot, shape, dtype):
@@ -88,6 +97,8 @@ class _Shape:
         per_image = o // groups * self.rows * self.columns
         wanted = max(-(-_MIN_COLUMNS // self.columns), -(-_MIN_MULTIPLY_ADDS // per_image))
         self.chunk = max(1, min(wanted, -(-n // threads.CORES)))
+        # Wide images get one GEMM each; narrow ones share one GEMM over the chunk's columns.
+        self.per_image = self.columns >= _MIN_COLUMNS
 
     def interior(self, padded):
         """The part of a padded (b, C, Hp, Wp) array that holds the input."""
@@ -96,19 +107,25 @@ class _Shape:
         return padded[:, :, top:top + h, left:left + w]
 
     def windows(self, padded):
-        """A (C, kh, kw, b, OH, OW) strided view of padded (b, C, Hp, Wp): the element that each
-        kernel offset meets at each output position."""
+        """A strided view of padded (b, C, Hp, Wp): the element that each kernel offset meets
+        at each output position, as (b, C, kh, kw, OH, OW) (per_image), or (C, kh, kw, b, OH, OW)."""
         s_n, s_c, s_h, s_w = padded.strides
         (dh, dw), (sh, sw) = self.dilation, self.stride
-        return as_strided(padded, shape=(self.c,) + self.k_hw + (padded.shape[0],) + self.out_hw,
-                          strides=(s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
+        kernel = ((self.c,) + self.k_hw, (s_c, dh * s_h, dw * s_w))
+        batch = ((padded.shape[0],), (s_n,))
+        first, second = (batch, kernel) if self.per_image else (kernel, batch)
+        return as_strided(padded, shape=first[0] + second[0] + self.out_hw,
+                          strides=first[1] + second[1] + (sh * s_h, sw * s_w))
 
     def scratch(self, b):
-        """This thread's scratch for chunks of b images: (padded input, its windows, the
-        column matrix (C*kh*kw, b*L) and the same as (C, kh, kw, b, OH, OW))."""
+        """This thread's scratch for chunks of b images: (padded input, its windows, the column
+        matrices, and the same laid out as the windows). The column matrices are one
+        (C*kh*kw, L) per image, (b, C*kh*kw, L), or (per_image False) one (C*kh*kw, b*L)."""
         padded = _buffer("padded", (b, self.c) + self.padded_hw, self.dtype)
-        cols = _buffer("cols", (self.c,) + self.k_hw + (b,) + self.out_hw, self.dtype)
-        return padded, self.windows(padded), cols.reshape(self.rows, b * self.columns), cols
+        windows = self.windows(padded)
+        cols = _buffer("cols", windows.shape, self.dtype)
+        matrix = (b, self.rows, self.columns) if self.per_image else (self.rows, b * self.columns)
+        return padded, windows, cols.reshape(matrix), cols
 
     def chunks(self, lo, hi):
         """(start, stop) of each chunk of images in [lo, hi)."""
@@ -166,15 +183,15 @@ def _forward_range(shape, x, w_groups, bias_column, out, lo, hi):
     for start, stop in shape.chunks(lo, hi):
         b = stop - start
         cols = _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
-        if b == 1:  # out[n] is the (O, L) GEMM result: written in place
-            result = out[start].reshape(o, columns)
-        else:
-            result = _buffer("result", (o, b * columns), x.dtype)
-        _grouped_matmul(w_groups, cols.reshape(groups, -1, b * columns), result.reshape(groups, -1, b * columns))
-        if b == 1:
+        if shape.per_image:
+            # One GEMM per image, straight into out's (O, L) planes (NumPy loops in C).
+            np.matmul(w_groups, cols.reshape(b, groups, -1, columns),
+                      out=out[start:stop].reshape(b, groups, o // groups, columns))
             if bias_column is not None:
-                out[start] += bias_column
+                out[start:stop] += bias_column
             continue
+        result = _buffer("result", (groups, o // groups, b * columns), x.dtype)
+        np.matmul(w_groups, cols.reshape(groups, -1, b * columns), out=result)
         result_nchw = result.reshape((o, b) + shape.out_hw).transpose(1, 0, 2, 3)
         if bias_column is None:
             np.copyto(out[start:stop], result_nchw)
@@ -182,17 +199,10 @@ def _forward_range(shape, x, w_groups, bias_column, out, lo, hi):
             np.add(result_nchw, bias_column, out=out[start:stop])
 
 
-def _grouped_matmul(a, b, out):
-    """out[k] = a[k] @ b[k] for each group k, as separate 2-D GEMMs."""
-    for k in range(a.shape[0]):
-        np.matmul(a[k], b[k], out=out[k])
-
-
 def _gradient_matrix(shape, g, start, stop):
-    """g[start:stop] (b, O, OH, OW) as the (O, b*L) matrix whose columns match im2col's."""
+    """g[start:stop] (b, O, OH, OW) as the (O, b*L) matrix whose columns match a chunk-wide
+    column matrix's (per_image False)."""
     b = stop - start
-    if b == 1:
-        return g[start].reshape(shape.o, shape.columns)
     g_t = _buffer("grad", (shape.o, b) + shape.out_hw, g.dtype)
     np.copyto(g_t, g[start:stop].transpose(1, 0, 2, 3))
     return g_t.reshape(shape.o, b * shape.columns)
@@ -280,18 +290,23 @@ def _flipped_transposed(w, groups):
 
 def _backward_input_range(shape, g, w_t_groups, grad_input, lo, hi):
     cache = {}
-    groups = shape.groups
+    groups, columns = shape.groups, shape.columns
+    # In the chunk-wide layout the kernel offset axes come first, the image axis after them.
+    offset = (slice(None), slice(None)) if shape.per_image else (slice(None),)
     for start, stop in shape.chunks(lo, hi):
         b = stop - start
         padded, windows, gcols, gcols_6d = _chunk_scratch(shape, cache, b)
-        g_matrix = _gradient_matrix(shape, g, start, stop)
-        _grouped_matmul(w_t_groups, g_matrix.reshape(groups, -1, b * shape.columns),
-                        gcols.reshape(groups, -1, b * shape.columns))
+        if shape.per_image:
+            np.matmul(w_t_groups, g[start:stop].reshape(b, groups, -1, columns),
+                      out=gcols.reshape(b, groups, -1, columns))
+        else:
+            np.matmul(w_t_groups, _gradient_matrix(shape, g, start, stop).reshape(groups, -1, b * columns),
+                      out=gcols.reshape(groups, -1, b * columns))
         # col2im: where windows overlap, the adds accumulate.
         padded.fill(0)
         for i in range(shape.k_hw[0]):
             for j in range(shape.k_hw[1]):
-                windows[:, i, j] += gcols_6d[:, i, j]
+                windows[offset + (i, j)] += gcols_6d[offset + (i, j)]
         np.copyto(grad_input[start:stop], shape.interior(padded))
 
 
@@ -326,18 +341,26 @@ def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
 def _backward_weight_range(shape, x, g, lo, hi):
     """dW^T (groups, C/groups*kh*kw, O/groups) summed over images [lo, hi)."""
     cache = {}
-    groups = shape.groups
+    groups, columns = shape.groups, shape.columns
     total = np.zeros((groups, shape.rows // groups, shape.o // groups), x.dtype)
     # dW^T = cols @ g^T rather than dW = g @ cols^T: OpenBLAS runs this long-K product faster
     # with the column matrix as the left operand; transposing the small result is free.
-    product = np.empty_like(total)
     for start, stop in shape.chunks(lo, hi):
         b = stop - start
         cols = _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
-        g_matrix = _gradient_matrix(shape, g, start, stop)
-        _grouped_matmul(cols.reshape(groups, -1, b * shape.columns),
-                        g_matrix.reshape(groups, -1, b * shape.columns).transpose(0, 2, 1), product)
-        total += product
+        if shape.per_image:
+            # cols[n] @ g[n]^T for each image, then summed: as fast as one GEMM over the chunk
+            # on wide layers and 2-4x faster on LeNet's 6-output first layer, with no
+            # transposed copy of g.
+            product = _buffer("product", (b,) + total.shape, x.dtype)
+            np.matmul(cols.reshape(b, groups, -1, columns),
+                      g[start:stop].reshape(b, groups, -1, columns).transpose(0, 1, 3, 2), out=product)
+            total += product[0] if b == 1 else product.sum(axis=0)
+        else:
+            product = _buffer("product", total.shape, x.dtype)
+            g_matrix = _gradient_matrix(shape, g, start, stop).reshape(groups, -1, b * columns)
+            np.matmul(cols.reshape(groups, -1, b * columns), g_matrix.transpose(0, 2, 1), out=product)
+            total += product
     return total
 
 
