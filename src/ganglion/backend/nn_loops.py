@@ -64,32 +64,46 @@ def relu_backward(grad, out):
     return result
 
 
+# The LSTM loops know the gate blocks' layout (i, f, g, o, each H wide: sigmoid on i, f and o,
+# tanh on g, with sigmoid(x) = 0.5 tanh(0.5 x) + 0.5) instead of reading (N, 4H) arrays of
+# per-column constants as the NumPy form does: per time step that is 0.5-0.75 MB less to read,
+# which no longer fits in a core's cache beside the step's own arrays.
+
 @njit(**_OPTIONS)
-def lstm_gates_in(gates, x_proj, bias, scale):
+def lstm_gates_in(gates, x_proj, bias):
     """gates = (gates + x_proj + bias) * scale, in place: an LSTM step's gate pre-activations
-    (``gates`` holds h_prev @ W_hh^T), scaled for the tanh that follows (see recurrent.py)."""
-    batch, width = gates.shape
-    for n in range(batch):
-        for k in range(width):
-            gates[n, k] = (gates[n, k] + x_proj[n, k] + bias[n, k]) * scale[n, k]
-
-
-@njit(**_OPTIONS)
-def lstm_gates_out(gates, scale, shift, c_prev, c):
-    """After the tanh: the activations act = tanh * scale + shift (sigmoid on i, f, o; tanh on
-    g), in place, and the new cell state c = f * c_prev + i * g."""
+    (``gates`` holds h_prev @ W_hh^T; ``bias`` is one (4H,) row), scaled for the tanh that
+    follows: by 0.5 on the sigmoid blocks, 1 on g."""
     batch, width = gates.shape
     hidden = width // 4
+    half = gates.dtype.type(0.5)
     for n in range(batch):
-        for k in range(width):
-            gates[n, k] = gates[n, k] * scale[n, k] + shift[n, k]
+        for k in range(2 * hidden):
+            gates[n, k] = (gates[n, k] + x_proj[n, k] + bias[k]) * half
+        for k in range(2 * hidden, 3 * hidden):
+            gates[n, k] = gates[n, k] + x_proj[n, k] + bias[k]
+        for k in range(3 * hidden, width):
+            gates[n, k] = (gates[n, k] + x_proj[n, k] + bias[k]) * half
+
+
+@njit(**_OPTIONS)
+def lstm_gates_out(gates, c_prev, c):
+    """After the tanh: the activations, in place (0.5 tanh + 0.5 on the sigmoid blocks), and
+    the new cell state c = f * c_prev + i * g."""
+    batch, width = gates.shape
+    hidden = width // 4
+    half = gates.dtype.type(0.5)
+    for n in range(batch):
+        for k in range(2 * hidden):
+            gates[n, k] = gates[n, k] * half + half
+        for k in range(3 * hidden, width):
+            gates[n, k] = gates[n, k] * half + half
         for j in range(hidden):
             c[n, j] = gates[n, hidden + j] * c_prev[n, j] + gates[n, j] * gates[n, 2 * hidden + j]
 
 
 @njit(**_OPTIONS)
-def lstm_step_backward(gates, tanh_c, c_prev, grad_h, grad_c, d_acts, slope, base, d_h, d_c,
-                       d_gates, first):
+def lstm_step_backward(gates, tanh_c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, d_gates, first):
     """One LSTM step backward up to its recurrent GEMM, given tanh of the step's cell state.
     ``grad_h``/``grad_c``: the gradient of this step's outputs; ``d_h``/``d_c``: the gradient
     from the step after (ignored when ``first``, the last step visited). Writes the gate
@@ -108,9 +122,16 @@ def lstm_step_backward(gates, tanh_c, c_prev, grad_h, grad_c, d_acts, slope, bas
             d_gates[n, hidden + j] = dc * c_prev[n, j]
             d_gates[n, 2 * hidden + j] = dc * gates[n, j]
             d_c[n, j] = dc * gates[n, hidden + j]
-        for k in range(width):
+        # through the activations: act (1 - act) for the sigmoids, 1 - act^2 for g's tanh
+        for k in range(2 * hidden):
             act = gates[n, k]
-            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * ((slope[n, k] - act) * act + base[n, k])
+            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * (act * (one - act))
+        for k in range(2 * hidden, 3 * hidden):
+            act = gates[n, k]
+            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * (one - act * act)
+        for k in range(3 * hidden, width):
+            act = gates[n, k]
+            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * (act * (one - act))
 
 
 # ----- 2x2 max pooling, stride 2 --------------------------------------------------------------

@@ -71,23 +71,24 @@ class LSTMSequence(Op):
         x_proj = x_proj.reshape(length, batch, 4 * hidden)
         out = backend.empty((6, length, batch, hidden), dtype)
         acts = out[_GATES].reshape(length, batch, 4 * hidden)
-        scale, shift, _, _ = _activation_constants(xp, batch, hidden, dtype)
-        bias = xp.broadcast_to(bias, (batch, 4 * hidden)).copy()
+        loops = backend.compiled_loops()
+        if loops is None:
+            scale, shift, _, _ = _activation_constants(xp, batch, hidden, dtype)
+            bias = xp.broadcast_to(bias, (batch, 4 * hidden)).copy()
+            product = xp.empty((batch, hidden), dtype)
         # BLAS runs this small-M GEMM about a third faster on a contiguous W_hh^T than through
         # the transpose flag; the copy is made once per sequence.
         w_hh_t = xp.ascontiguousarray(w_hh.T)
-        product = xp.empty((batch, hidden), dtype)
         h_prev, c_prev = h0, c0
-        loops = backend.compiled_loops()
         for t in visiting_order(length, self.reverse):
             gates = acts[t]
             backend.matmul(h_prev, w_hh_t, out=gates)
             if loops is not None:
                 # The same arithmetic in three loops instead of nine calls; tanh stays NumPy's.
                 c, h = out[_CELL, t], out[_HIDDEN, t]
-                loops.lstm_gates_in(gates, x_proj[t], bias, scale)
+                loops.lstm_gates_in(gates, x_proj[t], bias)
                 xp.tanh(gates, out=gates)
-                loops.lstm_gates_out(gates, scale, shift, c_prev, c)
+                loops.lstm_gates_out(gates, c_prev, c)
                 xp.tanh(c, out=h)
                 h *= gates[:, 3 * hidden:]
                 h_prev, c_prev = h, c
@@ -175,7 +176,9 @@ class LSTMSequenceBackward(Op):
         acts = out[_GATES].reshape(length, batch, 4 * hidden)
         d_pre = back[:-2].reshape(length, batch, 4 * hidden)
         d_acts = xp.ascontiguousarray(grad[_GATES]).reshape(length, batch, 4 * hidden)
-        _, _, slope, base = _activation_constants(xp, batch, hidden, dtype)
+        loops = backend.compiled_loops()
+        if loops is None:
+            _, _, slope, base = _activation_constants(xp, batch, hidden, dtype)
         # The gradients flowing back along the recurrence; after the first step they are the
         # gradients of c0 and h0, so they live in the output's last two rows from the start.
         d_c, d_h = back[-2], back[-1]
@@ -184,7 +187,6 @@ class LSTMSequenceBackward(Op):
         # Walk back from the step the forward pass visited last: ``order[k - 1]`` is the step
         # visited before ``order[k]``.
         order = visiting_order(length, self.reverse)
-        loops = backend.compiled_loops()
         for k in range(length - 1, -1, -1):
             t = order[k]
             gates, d_gates = acts[t], d_pre[t]
@@ -193,7 +195,7 @@ class LSTMSequenceBackward(Op):
                 # All of the step's arithmetic in one loop; tanh stays NumPy's.
                 xp.tanh(out[_CELL, t], out=tanh_c)
                 loops.lstm_step_backward(gates, tanh_c, c_prev, grad[_HIDDEN, t], grad[_CELL, t],
-                                         d_acts[t], slope, base, d_h, d_c, d_gates, k == length - 1)
+                                         d_acts[t], d_h, d_c, d_gates, k == length - 1)
                 if k or self.h0_grad:
                     backend.matmul(d_gates, w_hh, out=d_h)
                 continue
