@@ -52,8 +52,25 @@ def set_threads(n=None):
     return n
 
 
+def blas_kernels():
+    """NumPy's BLAS and the kernel set it runs (OpenBLAS picks AVX2 or AVX-512 kernels from the
+    CPU, or from OPENBLAS_CORETYPE: GEMMs differ up to 2x between them), as threadpoolctl reads
+    them; None without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    import numpy  # noqa: F401  (load NumPy's BLAS before asking)
+    found = [f"{info['internal_api']} {info.get('version')} {info.get('architecture')}"
+             for info in threadpool_info() if info.get("user_api") == "blas"]
+    return ", ".join(found) or None
+
+
 def machine():
     import numpy
     import torch
+    kernels = blas_kernels()
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, NumPy {numpy.__version__}, PyTorch {torch.__version__}")
+            f"Python {platform.python_version()}, NumPy {numpy.__version__}"
+            + (f" ({kernels} kernels)" if kernels else "")
+            + f", PyTorch {torch.__version__}")
