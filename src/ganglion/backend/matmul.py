@@ -26,7 +26,7 @@ import numpy as np
 
 from ganglion.backend import blas_threads, threads
 
-__all__ = ["matmul", "share_cores", "on_each_core"]
+__all__ = ["matmul", "share_cores", "on_each_core", "split_rows"]
 
 _SHARING_SECONDS = 0.5
 _shared_at = [-1e300]  # time.monotonic() of the last share_cores()
@@ -91,6 +91,18 @@ def on_each_core(count, work, part=1, least=1):
     with blas_threads.single_threaded():
         threads.run_all([lambda k=k: run(k) for k in range(cores)])
     return results
+
+
+# A memory-bound pass is split over the cores only when each core gets at least this many
+# elements: below it, handing half of the work to another thread (20-50 us) costs more than
+# it saves.
+SPLIT_ELEMENTS = 1 << 19
+
+
+def split_rows(rows, row_size, work):
+    """work(lo, hi) over rows [0, rows) of ``row_size`` elements each: one range per core when
+    each gets at least SPLIT_ELEMENTS elements, else all on the calling thread."""
+    on_each_core(rows, work, least=-(-SPLIT_ELEMENTS // max(1, row_size)))
 
 
 def _bounds(length):

@@ -23,8 +23,8 @@ im2col + GEMM.
 Importing this module imports numba; ``backend.numpy_backend`` does so only when
 ``fused_loops.available()`` (numba installed, ``GANGLION_FUSION`` not 0), and otherwise keeps
 the NumPy kernels, which give the same results (except the argmax of a pooling window holding
-a NaN: the NumPy kernel drops that window's gradient, see backend/pool.py). Loops are compiled on first use and cached on
-disk by numba (``cache=True``).
+a NaN: the NumPy kernel drops that window's gradient, see backend/pool.py). Loops are compiled
+on first use and cached on disk by numba (``cache=True``).
 """
 import numpy as np
 from numba import njit
@@ -44,23 +44,12 @@ def _relu_backward_loop(grad, out, result):
         result[i] = grad[i] if out[i] > 0 else zero
 
 
-# Each core gets at least this many elements of a split array: below it, handing half of the
-# work to another thread (20-50 us) costs more than it saves.
-SPLIT_ELEMENTS = 1 << 19
-
-
-def _split_rows(rows, row_size, work):
-    """work(lo, hi) over rows [0, rows) of ``row_size`` elements each, one range per core when
-    each gets at least SPLIT_ELEMENTS elements, else all on the calling thread."""
-    matmul.on_each_core(rows, work, least=-(-SPLIT_ELEMENTS // row_size))
-
-
 def relu_backward(grad, out):
     """``grad`` where ``out > 0``, else 0 (in ``grad``'s dtype and shape, as ``out``'s)."""
     result = array_cache.empty(out.shape, grad.dtype)
     grad_flat, out_flat = np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(out).reshape(-1)
     flat = result.reshape(-1)
-    _split_rows(flat.size, 1, lambda lo, hi: _relu_backward_loop(grad_flat[lo:hi], out_flat[lo:hi], flat[lo:hi]))
+    matmul.split_rows(flat.size, 1, lambda lo, hi: _relu_backward_loop(grad_flat[lo:hi], out_flat[lo:hi], flat[lo:hi]))
     return result
 
 
@@ -190,11 +179,10 @@ def _scatter_2x2_loop(grad_bits, arg, result_bits):
 
 def _per_window(loop, x, dtype):
     """loop(x as (planes, H, W), result as (planes, H/2, W/2)) over each core's planes."""
-    result = (array_cache.empty if dtype == x.dtype else np.empty)(
-        x.shape[:-2] + (x.shape[-2] // 2, x.shape[-1] // 2), dtype)
+    result = array_cache.empty(x.shape[:-2] + (x.shape[-2] // 2, x.shape[-1] // 2), dtype)
     source = np.ascontiguousarray(x).reshape((-1,) + x.shape[-2:])
     target = result.reshape((-1,) + result.shape[-2:])
-    _split_rows(len(source), source[0].size, lambda lo, hi: loop(source[lo:hi], target[lo:hi]))
+    matmul.split_rows(len(source), source[0].size, lambda lo, hi: loop(source[lo:hi], target[lo:hi]))
     return result
 
 
@@ -216,6 +204,6 @@ def max_pool_2x2_scatter(grad, arg, in_shape):
     grad_bits = np.ascontiguousarray(grad).view(bits).reshape(-1, ow)
     arg_rows = np.ascontiguousarray(arg).reshape(-1, ow)
     result_bits = result.view(bits).reshape(-1, 2, 2 * ow)
-    _split_rows(len(arg_rows), 4 * ow, lambda lo, hi: _scatter_2x2_loop(
+    matmul.split_rows(len(arg_rows), 4 * ow, lambda lo, hi: _scatter_2x2_loop(
         grad_bits[lo:hi], arg_rows[lo:hi], result_bits[lo:hi]))
     return result

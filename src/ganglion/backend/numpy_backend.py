@@ -5,10 +5,12 @@ where one namespace call is not enough (a scatter-add that must accumulate dupli
 function that NumPy lacks) so that ops never import NumPy themselves.
 """
 
+import math
+
 import numpy as np
 
 from ganglion.backend import array_cache, conv, pool
-from ganglion.backend.matmul import matmul, on_each_core
+from ganglion.backend.matmul import matmul, split_rows
 from ganglion.backend.special import erf
 
 
@@ -105,7 +107,7 @@ class NumpyBackend:
                 or x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous):
             return x.sum(axis=axes, keepdims=keepdims)
         kept = x.shape[:x.ndim - trailing]
-        inner = x.size // max(1, int(np.prod(kept)))
+        inner = math.prod(x.shape[x.ndim - trailing:])
         if inner < 16:
             return x.sum(axis=axes, keepdims=keepdims)
         partial = matmul(x.reshape(-1, inner), np.ones((inner, 1), x.dtype)).reshape(kept)
@@ -119,11 +121,10 @@ class NumpyBackend:
     def relu(x):
         """max(x, 0); large arrays split over the cores (NumPy's ufuncs release the GIL)."""
         out = array_cache.empty(x.shape, x.dtype)
-        if x.size < 2 * _SPLIT_ELEMENTS or not x.flags.c_contiguous:
+        if not x.flags.c_contiguous:
             return np.maximum(x, 0, out=out)
         flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-        on_each_core(x.size, lambda lo, hi: np.maximum(flat_x[lo:hi], 0, out=flat_out[lo:hi]),
-                     least=_SPLIT_ELEMENTS)
+        split_rows(x.size, 1, lambda lo, hi: np.maximum(flat_x[lo:hi], 0, out=flat_out[lo:hi]))
         return out
 
     @staticmethod
@@ -181,8 +182,6 @@ def _is_basic_index(index):
 
 # Sums of arrays smaller than this stay NumPy's (see NumpyBackend.sum).
 _SUM_BY_PRODUCT_ELEMENTS = 1 << 16
-# Each core gets at least this many elements of an elementwise pass split over the cores.
-_SPLIT_ELEMENTS = 1 << 19
 
 
 def _tiled_2x2(shape, dtype, kernel, stride, padding, dilation):
