@@ -36,3 +36,37 @@ def test_relu_second_derivative_matches_pytorch():
     (ggt,) = torch.autograd.grad((gt * gt).sum(), [xt])
     np.testing.assert_allclose(g.detach().numpy(), gt.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(gg.numpy(), ggt.numpy(), rtol=1e-12)
+
+
+@needs_numba
+def test_fast_tanh_is_within_3e_7_of_the_exact_value_and_keeps_special_values():
+    from ganglion.backend import nn_loops
+    grid = np.linspace(-20, 20, 400_001, dtype=np.float32)
+    special = np.float32([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -3e-4, 4e-4, 7.9, -7.91])
+    x = np.concatenate([grid, special])
+    result = nn_loops.tanh(x)
+    exact = np.tanh(x.astype(np.float64))
+    finite = np.isfinite(x)
+    assert result.dtype == np.float32
+    assert np.abs(result[finite] - exact[finite]).max() < 3e-7
+    # odd, bounded by 1, and x itself near 0
+    np.testing.assert_array_equal(nn_loops.tanh(-grid), -result[:grid.size])
+    assert np.abs(result[finite]).max() <= 1
+    np.testing.assert_array_equal(result[-10:-5], np.float32([np.nan, 1, -1, 0, 0]))
+    assert np.signbit(result[-6]) and result[-5] == np.float32(1e-30)
+
+
+@needs_numba
+def test_backend_tanh_writes_into_strided_rows_and_splits_large_arrays():
+    from ganglion.backend import matmul, numpy_backend
+    backend = numpy_backend.NumpyBackend
+    rng = np.random.default_rng(5)
+    block = rng.standard_normal((6, 40)).astype(np.float32)
+    expected = block.copy()
+    expected[:, 10:30] = np.tanh(expected[:, 10:30].astype(np.float64))
+    backend.tanh(block[:, 10:30], out=block[:, 10:30])   # the GRU loop's in-place form
+    np.testing.assert_allclose(block, expected, atol=3e-7, rtol=0)
+    large = rng.standard_normal((3, matmul.SPLIT_ELEMENTS)).astype(np.float32) * 4
+    np.testing.assert_allclose(backend.tanh(large), np.tanh(large.astype(np.float64)), atol=3e-7, rtol=0)
+    doubles = rng.standard_normal(5000)
+    np.testing.assert_array_equal(backend.tanh(doubles), np.tanh(doubles))

@@ -1,8 +1,10 @@
 """Compiled loops (numba, the ``jit`` extra) for NN kernels whose NumPy form needs several passes.
 
 ReLU's backward, ``grad * (out > 0)``, is two passes and a boolean temporary in NumPy and one
-pass here. An LSTM time step's arithmetic (all but its tanh calls) runs in three loops instead
-of about nine NumPy calls forward and twenty backward.
+pass here. An LSTM time step's elementwise arithmetic, tanh included, is one loop forward and
+one backward instead of about ten NumPy calls forward and twenty backward; the loops' tanh is
+a vectorizing rational approximation for float32 (``fast_tanh``), which also serves the Tanh
+op on float32.
 
 2x2 max pooling with stride 2 (the pooling of LeNet, VGG and most small CNNs) is one pass per
 kernel: forward, argmax and backward scatter. On the CIFAR CNN's first pool (128x32x32x32,
@@ -13,11 +15,10 @@ so that LLVM vectorizes them: branch-free selects, and the scatter masks the gra
 Large arrays are split over the cores.
 
 Measured and dropped earlier: an argmax loop with the window taps in an inner loop, and a
-scatter that zeroed a fresh array before writing (1.1-4x slower than NumPy). An LSTM time step's
-elementwise work including its tanh, as one loop forward and one backward, made the LSTM step
-twice as slow: numba calls the C library's scalar tanh, 5-40x slower than NumPy's vectorized
-exp, log and tanh here; hence the loops above leave tanh to NumPy (5-8% faster LSTM steps).
-Direct convolution loops (no im2col) for the few-channel first layers ran 1.3-11x slower than
+scatter that zeroed a fresh array before writing (1.1-4x slower than NumPy). LSTM loops calling
+math.tanh (numba compiles it to the C library's scalar tanh) made the step twice as slow on an
+AVX-512 machine, where NumPy's float32 tanh is vectorized; hence ``fast_tanh``. Direct
+convolution loops (no im2col) for the few-channel first layers ran 1.3-11x slower than
 im2col + GEMM.
 
 Importing this module imports numba; ``backend.numpy_backend`` does so only when
@@ -26,15 +27,20 @@ the NumPy kernels, which give the same results (except the argmax of a pooling w
 a NaN: the NumPy kernel drops that window's gradient, see backend/pool.py). Loops are compiled
 on first use and cached on disk by numba (``cache=True``).
 """
+import math
+
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ganglion.backend import array_cache, matmul
 
-__all__ = ["relu_backward", "lstm_gates_in", "lstm_gates_out", "lstm_step_backward",
-           "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter"]
+__all__ = ["relu_backward", "fast_tanh", "tanh", "lstm_step_forward",
+           "lstm_step_backward", "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter"]
 
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+# "contract" lets LLVM fuse a multiply and an add into one FMA (one rounding instead of two),
+# which halves the cost of fast_tanh's polynomials; it allows no other reordering.
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 
 
 @njit(**_OPTIONS)
@@ -53,50 +59,120 @@ def relu_backward(grad, out):
     return result
 
 
-# The LSTM loops know the gate blocks' layout (i, f, g, o, each H wide: sigmoid on i, f and o,
-# tanh on g, with sigmoid(x) = 0.5 tanh(0.5 x) + 0.5) instead of reading (N, 4H) arrays of
+# ----- tanh for float32 in compiled loops ------------------------------------------------------
+# numba compiles math.tanh to the C library's scalar call, which LLVM cannot vectorize, and
+# NumPy's own float32 tanh is vectorized only with AVX-512: on an AVX2 machine (Zen 3 here)
+# np.tanh takes 3.8 ns an element, a quarter of an LSTM train step. Eigen's rational
+# approximation (odd degree-13 numerator over even degree-6 denominator in x, input clamped to
+# +-7.905, where tanh is within 3e-7 of +-1) is plain arithmetic that vectorizes: 0.6 ns an
+# element here, at most 2.6e-7 (4 ulp of 1) from the exact value, against 1.4 ulp for np.tanh.
+# NaN passes through the clamp (both comparisons are false), |x| < 4e-4 returns x itself and
+# |x| > 9.1 returns +-1 exactly, as float32 tanh rounds there.
+# float64 keeps math.tanh: it is the precision that gradient checks run in.
+
+_F32 = np.float32
+_CLAMP, _TINY, _SATURATED, _ONE = _F32(7.90531110763549805), _F32(0.0004), _F32(9.1), _F32(1)
+_ALPHA = [_F32(a) for a in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
+                            5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
+                            -2.76076847742355e-16)]
+_BETA = [_F32(b) for b in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
+                           1.19825839466702e-06)]
+_A1, _A3, _A5, _A7, _A9, _A11, _A13 = _ALPHA
+_B0, _B2, _B4, _B6 = _BETA
+
+
+def fast_tanh(x):
+    """tanh of one float inside compiled loops (see above); ``np.tanh`` when called from Python."""
+    return np.tanh(x)
+
+
+@overload(fast_tanh)
+def _fast_tanh_typed(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def rational(x):
+            y = _CLAMP if x > _CLAMP else x
+            y = -_CLAMP if y < -_CLAMP else y
+            y2 = y * y
+            p = y2 * _A13 + _A11
+            p = y2 * p + _A9
+            p = y2 * p + _A7
+            p = y2 * p + _A5
+            p = y2 * p + _A3
+            p = y2 * p + _A1
+            q = y2 * _B6 + _B4
+            q = y2 * q + _B2
+            q = y2 * q + _B0
+            magnitude = abs(x)
+            rounded = y * p / q
+            saturated = _ONE if x > 0 else -_ONE
+            rounded = saturated if magnitude > _SATURATED else rounded
+            return x if magnitude < _TINY else rounded
+        return rational
+    return lambda x: math.tanh(x)
+
+
+@njit(**_OPTIONS)
+def _tanh_loop(x, out):
+    for i in range(x.shape[0]):
+        out[i] = fast_tanh(x[i])
+
+
+@njit(**_OPTIONS)
+def _tanh_rows_loop(x, out):
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            out[r, i] = fast_tanh(x[r, i])
+
+
+def tanh(x, out=None):
+    """tanh of a float32 array (see ``fast_tanh``) into ``out`` (shaped as x) or a new array.
+    Contiguous arrays are split over the cores; a 2-D array may also have strided rows (a block
+    of columns, as the GRU loop's)."""
+    if out is None:
+        out = array_cache.empty(x.shape, x.dtype)
+    if x.ndim == 2 and not (x.flags.c_contiguous and out.flags.c_contiguous):
+        _tanh_rows_loop(x, out)
+        return out
+    source, target = np.ascontiguousarray(x).reshape(-1), out.reshape(-1)
+    matmul.split_rows(source.size, 1, lambda lo, hi: _tanh_loop(source[lo:hi], target[lo:hi]))
+    return out
+
+
+# ----- LSTM time steps ---------------------------------------------------------------------------
+# The loops know the gate blocks' layout (i, f, g, o, each H wide: sigmoid on i, f and o, tanh
+# on g, with sigmoid(x) = 0.5 tanh(0.5 x) + 0.5) instead of reading (N, 4H) arrays of
 # per-column constants as the NumPy form does: per time step that is 0.5-0.75 MB less to read,
-# which no longer fits in a core's cache beside the step's own arrays.
+# which no longer fits in a core's cache beside the step's own arrays. With ``fast_tanh`` a
+# step's whole elementwise part is one loop forward and one backward.
 
 @njit(**_OPTIONS)
-def lstm_gates_in(gates, x_proj, bias):
-    """gates = (gates + x_proj + bias) * scale, in place: an LSTM step's gate pre-activations
-    (``gates`` holds h_prev @ W_hh^T; ``bias`` is one (4H,) row), scaled for the tanh that
-    follows: by 0.5 on the sigmoid blocks, 1 on g."""
+def lstm_step_forward(gates, x_proj, bias, c_prev, c, h):
+    """One LSTM step after its recurrent GEMM: ``gates`` holds h_prev @ W_hh^T on entry and the
+    activations i, f, g, o on exit; writes c = f * c_prev + i * g and h = o * tanh(c).
+    ``bias`` is one (4H,) row."""
     batch, width = gates.shape
     hidden = width // 4
-    half = gates.dtype.type(0.5)
+    half, one = gates.dtype.type(0.5), gates.dtype.type(1)
     for n in range(batch):
-        for k in range(2 * hidden):
-            gates[n, k] = (gates[n, k] + x_proj[n, k] + bias[k]) * half
-        for k in range(2 * hidden, 3 * hidden):
-            gates[n, k] = gates[n, k] + x_proj[n, k] + bias[k]
-        for k in range(3 * hidden, width):
-            gates[n, k] = (gates[n, k] + x_proj[n, k] + bias[k]) * half
-
-
-@njit(**_OPTIONS)
-def lstm_gates_out(gates, c_prev, c):
-    """After the tanh: the activations, in place (0.5 tanh + 0.5 on the sigmoid blocks), and
-    the new cell state c = f * c_prev + i * g."""
-    batch, width = gates.shape
-    hidden = width // 4
-    half = gates.dtype.type(0.5)
-    for n in range(batch):
-        for k in range(2 * hidden):
-            gates[n, k] = gates[n, k] * half + half
-        for k in range(3 * hidden, width):
-            gates[n, k] = gates[n, k] * half + half
+        # One loop over the four blocks with a per-column select (scale 1 on g, 0.5 on the
+        # sigmoids): 84 us a step against 150 for a loop per block, which LLVM vectorized worse.
+        for k in range(width):
+            scale = one if (k >= 2 * hidden) & (k < 3 * hidden) else half
+            pre = gates[n, k] + x_proj[n, k] + bias[k]
+            gates[n, k] = scale * fast_tanh(scale * pre) + (one - scale)
         for j in range(hidden):
-            c[n, j] = gates[n, hidden + j] * c_prev[n, j] + gates[n, j] * gates[n, 2 * hidden + j]
+            cell = gates[n, hidden + j] * c_prev[n, j] + gates[n, j] * gates[n, 2 * hidden + j]
+            c[n, j] = cell
+            h[n, j] = gates[n, 3 * hidden + j] * fast_tanh(cell)
 
 
 @njit(**_OPTIONS)
-def lstm_step_backward(gates, tanh_c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, d_gates, first):
-    """One LSTM step backward up to its recurrent GEMM, given tanh of the step's cell state.
-    ``grad_h``/``grad_c``: the gradient of this step's outputs; ``d_h``/``d_c``: the gradient
-    from the step after (ignored when ``first``, the last step visited). Writes the gate
-    pre-activations' gradient into ``d_gates`` and the previous cell's gradient into ``d_c``."""
+def lstm_step_backward(gates, c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, d_gates, first):
+    """One LSTM step backward up to its recurrent GEMM. ``gates``: the step's activations;
+    ``c``: its cell state; ``grad_h``/``grad_c``: the gradient of this step's outputs;
+    ``d_h``/``d_c``: the gradient from the step after (ignored when ``first``, the last step
+    visited). Writes the gate pre-activations' gradient into ``d_gates`` and the previous
+    cell's gradient into ``d_c``."""
     batch, width = gates.shape
     hidden = width // 4
     one = gates.dtype.type(1)
@@ -104,23 +180,18 @@ def lstm_step_backward(gates, tanh_c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, 
         for j in range(hidden):
             dh = grad_h[n, j] if first else d_h[n, j] + grad_h[n, j]
             dc = grad_c[n, j] if first else d_c[n, j] + grad_c[n, j]
-            t = tanh_c[n, j]
+            t = fast_tanh(c[n, j])
             d_gates[n, 3 * hidden + j] = dh * t
             dc = dc + (one - t * t) * gates[n, 3 * hidden + j] * dh
             d_gates[n, j] = dc * gates[n, 2 * hidden + j]
             d_gates[n, hidden + j] = dc * c_prev[n, j]
             d_gates[n, 2 * hidden + j] = dc * gates[n, j]
             d_c[n, j] = dc * gates[n, hidden + j]
-        # through the activations: act (1 - act) for the sigmoids, 1 - act^2 for g's tanh
-        for k in range(2 * hidden):
+        # through the activations: 1 - act^2 for g's tanh, act (1 - act) for the sigmoids
+        for k in range(width):
             act = gates[n, k]
-            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * (act * (one - act))
-        for k in range(2 * hidden, 3 * hidden):
-            act = gates[n, k]
-            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * (one - act * act)
-        for k in range(3 * hidden, width):
-            act = gates[n, k]
-            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * (act * (one - act))
+            slope = one - act * act if (k >= 2 * hidden) & (k < 3 * hidden) else act * (one - act)
+            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * slope
 
 
 # ----- 2x2 max pooling, stride 2 --------------------------------------------------------------

@@ -128,6 +128,19 @@ class NumpyBackend:
         return out
 
     @staticmethod
+    def tanh(x, out=None):
+        """``np.tanh(x, out=out)``; float32 through the compiled loops' vectorized approximation
+        (within 3e-7 of the exact value, see backend/nn_loops.py): NumPy vectorizes its float32
+        tanh only with AVX-512 (3.8 ns an element on an AVX2 machine, against 0.6)."""
+        if (x.dtype == np.float32 and x.size >= _COMPILED_TANH_ELEMENTS and _loops() is not None
+                and type(x) is np.ndarray and x.strides[-1] == 4
+                and (out is None or (out.dtype == np.float32 and out.shape == x.shape
+                                     and (out.flags.c_contiguous or out.ndim == 2 and out.strides[-1] == 4)))
+                and (x.flags.c_contiguous or x.ndim == 2)):
+            return _loops().tanh(x, out)
+        return np.tanh(x, out=out)
+
+    @staticmethod
     def relu_backward(grad, out):
         """``grad`` where ``out > 0``, else zero."""
         if _loops() is not None and grad.dtype == out.dtype and grad.shape == out.shape:
@@ -179,6 +192,10 @@ def _is_basic_index(index):
             return False
     return True
 
+
+# float32 tanh of fewer elements than this stays NumPy's: below it the compiled loop's call
+# overhead (a few us) is more than it saves.
+_COMPILED_TANH_ELEMENTS = 1024
 
 # Sums of arrays smaller than this stay NumPy's (see NumpyBackend.sum).
 _SUM_BY_PRODUCT_ELEMENTS = 1 << 16

@@ -46,7 +46,7 @@ def _in_place_kernels():
     binary = {ew.Add: xp.add, ew.Sub: xp.subtract, ew.Mul: xp.multiply, ew.Div: xp.true_divide,
               ew.Maximum: xp.maximum, ew.Minimum: xp.minimum}
     single = {unary.Neg: xp.negative, unary.Exp: xp.exp, unary.Log: xp.log, unary.Sqrt: xp.sqrt,
-              unary.Tanh: xp.tanh, unary.Sin: xp.sin, unary.Cos: xp.cos, unary.Abs: xp.abs}
+              unary.Tanh: backend.tanh, unary.Sin: xp.sin, unary.Cos: xp.cos, unary.Abs: xp.abs}
     # kernels[op class](position) -> a kernel writing into its argument at ``position``; the
     # position after the op's own inputs is an extra argument: a dead buffer from the pool.
     kernels = {cls: partial(_binary_kernel, ufunc) for cls, ufunc in binary.items()}

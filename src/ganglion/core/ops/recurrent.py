@@ -84,13 +84,9 @@ class LSTMSequence(Op):
             gates = acts[t]
             backend.matmul(h_prev, w_hh_t, out=gates)
             if loops is not None:
-                # The same arithmetic in three loops instead of nine calls; tanh stays NumPy's.
+                # The same arithmetic in one loop instead of ten calls.
                 c, h = out[_CELL, t], out[_HIDDEN, t]
-                loops.lstm_gates_in(gates, x_proj[t], bias)
-                xp.tanh(gates, out=gates)
-                loops.lstm_gates_out(gates, c_prev, c)
-                xp.tanh(c, out=h)
-                h *= gates[:, 3 * hidden:]
+                loops.lstm_step_forward(gates, x_proj[t], bias, c_prev, c, h)
                 h_prev, c_prev = h, c
                 continue
             gates += x_proj[t]
@@ -179,11 +175,11 @@ class LSTMSequenceBackward(Op):
         loops = backend.compiled_loops()
         if loops is None:
             _, _, slope, base = _activation_constants(xp, batch, hidden, dtype)
+            tanh_c = xp.empty((batch, hidden), dtype)
+            derivative = xp.empty((batch, 4 * hidden), dtype)
         # The gradients flowing back along the recurrence; after the first step they are the
         # gradients of c0 and h0, so they live in the output's last two rows from the start.
         d_c, d_h = back[-2], back[-1]
-        tanh_c = xp.empty((batch, hidden), dtype)
-        derivative = xp.empty((batch, 4 * hidden), dtype)
         # Walk back from the step the forward pass visited last: ``order[k - 1]`` is the step
         # visited before ``order[k]``.
         order = visiting_order(length, self.reverse)
@@ -192,10 +188,10 @@ class LSTMSequenceBackward(Op):
             gates, d_gates = acts[t], d_pre[t]
             c_prev = c0 if k == 0 else out[_CELL, order[k - 1]]
             if loops is not None:
-                # All of the step's arithmetic in one loop; tanh stays NumPy's.
-                xp.tanh(out[_CELL, t], out=tanh_c)
-                loops.lstm_step_backward(gates, tanh_c, c_prev, grad[_HIDDEN, t], grad[_CELL, t],
-                                         d_acts[t], d_h, d_c, d_gates, k == length - 1)
+                # All of the step's arithmetic in one loop.
+                loops.lstm_step_backward(gates, out[_CELL, t], c_prev, grad[_HIDDEN, t],
+                                         grad[_CELL, t], d_acts[t], d_h, d_c, d_gates,
+                                         k == length - 1)
                 if k or self.h0_grad:
                     backend.matmul(d_gates, w_hh, out=d_h)
                 continue
