@@ -287,3 +287,25 @@ def test_lstm_compiled_step_loops_equal_the_numpy_form(monkeypatch, bidirectiona
                        [p.grad.numpy() for p in layer.parameters()])
     for compiled, plain in zip(*results):
         np.testing.assert_allclose(compiled, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_with_its_batch_split_over_the_cores_matches_torch(monkeypatch, with_state):
+    """Large LSTMs run each core's block of sequences through the whole time loop on its own
+    (``recurrent._over_batch_rows``); forced on for a small one, the blocks (8 and 12 rows
+    here, as blocks are multiples of 8 rows) must still give PyTorch's values (float64, so
+    that the comparison is tight)."""
+    from ganglion.backend import blas_threads, threads
+    from ganglion.core.ops import recurrent
+    if threads.CORES < 2 or not blas_threads.available():
+        pytest.skip("splitting needs two cores and control of BLAS's thread count")
+    monkeypatch.setattr(recurrent, "_SPLIT_MULTIPLY_ADDS_PER_ROW", 0)
+    monkeypatch.setattr(recurrent, "_MIN_ROWS", 1)
+    batch = 20
+    kwargs = dict(input_size=INPUT, hidden_size=HIDDEN, num_layers=2, bidirectional=True)
+    reference, layer = _pair("LSTM", kwargs)
+    arrays = _inputs([(T, batch, INPUT)] + ([(4, batch, HIDDEN)] * 2 if with_state else []))
+
+    def call(module, x, *state):
+        return module(x, tuple(state)) if state else module(x)
+    _compare(reference, layer, arrays, call)
