@@ -233,3 +233,36 @@ def test_step_keeps_autograd_version_checks_correct():
     optimizer.step()
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         out.backward()
+
+
+ADAM_OPTIONS = [dict(), dict(amsgrad=True), dict(weight_decay=0.1), dict(maximize=True),
+                dict(weight_decay=0.2, amsgrad=True, maximize=True)]
+
+
+@pytest.mark.parametrize("options", ADAM_OPTIONS, ids=lambda o: ",".join(o) or "default")
+@pytest.mark.parametrize("kind", ["Adam", "AdamW"])
+@pytest.mark.parametrize("size,dtype", [(3000, np.float64), (1 << 20, np.float32)])
+def test_adam_compiled_loop_equals_the_numpy_form(monkeypatch, options, kind, size, dtype):
+    """Eager Adam steps run as one compiled loop (large arrays split over the cores) when
+    numba is there; three steps of it must give the NumPy form's parameters and moments."""
+    from ganglion.backend import fused_loops
+    from ganglion.optim import adam
+    if not fused_loops.available():
+        pytest.skip("the compiled loop needs numba: pip install 'ganglion[jit]'")
+    rng = np.random.default_rng(6)
+    start = rng.standard_normal(size).astype(dtype)
+    grads = [rng.standard_normal(size).astype(dtype) for _ in range(3)]
+    results = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(adam, "_fuses", lambda *args: False)
+        param = Parameter(gn.from_numpy(start.copy()))
+        optimizer = getattr(gn.optim, kind)([param], lr=0.01, **options)
+        for g in grads:
+            param.grad = gn.from_numpy(g.copy())
+            optimizer.step()
+        state = optimizer.state[param]
+        results.append([param.detach().numpy()] + [state[k].numpy() for k in sorted(state) if k != "step"])
+    tolerance = 1e-6 if dtype == np.float32 else 1e-13
+    for fused_value, plain_value in zip(*results):
+        np.testing.assert_allclose(fused_value, plain_value, rtol=tolerance, atol=tolerance)

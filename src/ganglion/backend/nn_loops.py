@@ -36,7 +36,7 @@ from numba.extending import overload
 from ganglion.backend import array_cache, matmul
 
 __all__ = ["relu_backward", "fast_tanh", "tanh", "lstm_step_forward",
-           "lstm_step_backward", "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter"]
+           "lstm_step_backward", "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam"]
 
 # "contract" lets LLVM fuse a multiply and an add into one FMA (one rounding instead of two),
 # which halves the cost of fast_tanh's polynomials; it allows no other reordering.
@@ -192,6 +192,42 @@ def lstm_step_backward(gates, c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, d_gat
             act = gates[n, k]
             slope = one - act * act if (k >= 2 * hidden) & (k < 3 * hidden) else act * (one - act)
             d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * slope
+
+
+# ----- Adam's update ---------------------------------------------------------------------------
+# optim/adam.py's update as NumPy calls is twelve passes over parameter-sized arrays; here it is
+# one, reading param, grad and the moments once and writing them once. Scalars come in the
+# arrays' dtype, so that float32 arithmetic stays float32 as in the NumPy form.
+
+@njit(**_OPTIONS)
+def _adam_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, maximize, decay,
+               weight_decay, one_minus_beta1, beta2, one_minus_beta2, eps, step_size):
+    for i in range(param.shape[0]):
+        p = param[i] * decay                      # decoupled weight decay (AdamW); 1 otherwise
+        g = -grad[i] if maximize else grad[i]
+        g = g + weight_decay * p                  # L2 weight decay (Adam); 0 otherwise
+        m = exp_avg[i] + one_minus_beta1 * (g - exp_avg[i])
+        v = beta2 * exp_avg_sq[i] + one_minus_beta2 * (g * g)
+        exp_avg[i], exp_avg_sq[i] = m, v
+        if amsgrad:
+            v = max(max_exp_avg_sq[i], v)
+            max_exp_avg_sq[i] = v
+        param[i] = p - step_size * m / (math.sqrt(v) + eps)
+
+
+def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, maximize, decay, weight_decay, beta1,
+         beta2, eps, step_size):
+    """One Adam step in place on C-contiguous arrays of one float dtype (see optim/adam.py for
+    the scalars); ``max_exp_avg_sq`` is None without AMSGrad. Large arrays are split over the
+    cores."""
+    arrays = [a.reshape(-1) for a in (param, grad, exp_avg, exp_avg_sq)]
+    amsgrad = max_exp_avg_sq is not None
+    arrays.append(max_exp_avg_sq.reshape(-1) if amsgrad else arrays[3])
+    real = param.dtype.type
+    scalars = (amsgrad, maximize, real(decay), real(weight_decay), real(1 - beta1), real(beta2),
+               real(1 - beta2), real(eps), real(step_size))
+    matmul.split_rows(arrays[0].size, 1, lambda lo, hi: _adam_loop(
+        *[a[lo:hi] for a in arrays], *scalars))
 
 
 # ----- 2x2 max pooling, stride 2 --------------------------------------------------------------
