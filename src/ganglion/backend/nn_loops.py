@@ -167,22 +167,21 @@ def lstm_step_forward(gates, x_proj, bias, c_prev, c, h):
 
 
 @njit(**_OPTIONS)
-def lstm_step_backward(gates, c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, d_gates, first):
+def lstm_step_backward(gates, c, c_prev, grad_h, d_h, d_c, d_gates, first):
     """One LSTM step backward up to its recurrent GEMM. ``gates``: the step's activations;
-    ``c``: its cell state; ``grad_h``/``grad_c``: the gradient of this step's outputs;
-    ``d_h``/``d_c``: the gradient from the step after (ignored when ``first``, the last step
-    visited). Writes the gate pre-activations' gradient into ``d_gates`` and the previous
-    cell's gradient into ``d_c``."""
+    ``c``: its cell state; ``grad_h``: the gradient of this step's output; ``d_h``: the
+    gradient from the step after (ignored when ``first``, the last step visited); ``d_c``: the
+    cell state's gradient. Writes the gate pre-activations' gradient into ``d_gates`` and the
+    previous cell's gradient into ``d_c``."""
     batch, width = gates.shape
     hidden = width // 4
     one = gates.dtype.type(1)
     for n in range(batch):
         for j in range(hidden):
             dh = grad_h[n, j] if first else d_h[n, j] + grad_h[n, j]
-            dc = grad_c[n, j] if first else d_c[n, j] + grad_c[n, j]
             t = fast_tanh(c[n, j])
             d_gates[n, 3 * hidden + j] = dh * t
-            dc = dc + (one - t * t) * gates[n, 3 * hidden + j] * dh
+            dc = d_c[n, j] + (one - t * t) * gates[n, 3 * hidden + j] * dh
             d_gates[n, j] = dc * gates[n, 2 * hidden + j]
             d_gates[n, hidden + j] = dc * c_prev[n, j]
             d_gates[n, 2 * hidden + j] = dc * gates[n, j]
@@ -191,7 +190,7 @@ def lstm_step_backward(gates, c, c_prev, grad_h, grad_c, d_acts, d_h, d_c, d_gat
         for k in range(width):
             act = gates[n, k]
             slope = one - act * act if (k >= 2 * hidden) & (k < 3 * hidden) else act * (one - act)
-            d_gates[n, k] = (d_gates[n, k] + d_acts[n, k]) * slope
+            d_gates[n, k] = d_gates[n, k] * slope
 
 
 # ----- Adam's update ---------------------------------------------------------------------------

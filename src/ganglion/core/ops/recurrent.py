@@ -9,14 +9,18 @@ as an ordinary matmul), and each step does one GEMM for all four gates together.
 Where the batch is large enough, each core runs the whole time loop for its own block of the
 batch's sequences (``_over_batch_rows``), forward and backward.
 
-Ops have one output, so the forward pass packs what the backward pass needs into one array
-``Y`` of shape (6, T, N, H): ``Y[4]`` is the cell state c_t and ``Y[5]`` the hidden state h_t
-of every step, and the memory of ``Y[0:4]`` holds the gate activations i, f, g, o (PyTorch's
-gate order) laid out as (T, N, 4H), i.e. ``reshape(Y[0:4], (T, N, 4H))``. Every per-step
-block the loop touches is then contiguous, which roughly halves the cost of NumPy's
-elementwise calls against strided slices, and ``Y[5]`` is the layer's output as it is.
+Ops have one output, so the forward op ``LSTMSequence`` packs what the backward pass needs
+into one array ``Y`` of shape (6, T, N, H): ``Y[5]`` is the hidden state h_t of every step (in
+time order), ``Y[4]`` the cell states in the order the steps were visited, and the memory of
+``Y[0:4]`` holds the gate activations i, f, g, o (PyTorch's gate order) laid out as (T, N, 4H),
+i.e. ``reshape(Y[0:4], (T, N, 4H))``. Every per-step block the loop touches is then contiguous.
 
-``LSTMSequence.vjp`` is written with Tensor ops around one backward-through-time op,
+``Y`` itself is not differentiable. What the layer hands on is ``LSTMOutputs``, a view of its
+last T + 1 blocks: the final cell state c_n (the last cell state visited, ``Y[4, T-1]``)
+followed by the T hidden states, which lie right after it in memory. Its vjp therefore receives
+a gradient of (T + 1, N, H) only, where one of the whole of ``Y`` would be six times larger and
+zero but for those blocks (a zero-filled 14 MB array a step for the benchmark LSTM, read back by
+the backward loop). The vjp is written with Tensor ops around one backward-through-time op,
 ``LSTMSequenceBackward``, whose output packs the gradient of the gate pre-activations of every
 step (again as (T, N, 4H) memory) with the gradients of c0 and h0. The gradients of x_proj, the
 bias and W_hh (one large GEMM over all steps) are then Tensor ops. The backward-through-time
@@ -59,10 +63,11 @@ class LSTMSequence(Op):
     """(x_proj (T*N, 4H), bias (4H,), h0 (N, H), c0 (N, H), w_hh (4H, H)) -> Y (6, T, N, H).
 
     ``x_proj`` has the steps' rows stacked (step-major), as the input-projection GEMM gives them;
-    the batch size comes from ``h0``, so symbolic graphs may leave T and N unknown."""
+    the batch size comes from ``h0``, so symbolic graphs may leave T and N unknown. Not
+    differentiable itself: gradients flow through ``LSTMOutputs``."""
 
     __slots__ = ("reverse",)
-    saves_output = True
+    differentiable = False
 
     def __init__(self, reverse=False):
         self.reverse = reverse
@@ -88,15 +93,15 @@ class LSTMSequence(Op):
             def rows(lo, hi, product):
                 # The same arithmetic as below in one loop instead of ten calls.
                 h_prev, c_prev = h0[lo:hi], c0[lo:hi]
-                for t in order:
-                    gates, c, h = acts[t, lo:hi], out[_CELL, t, lo:hi], out[_HIDDEN, t, lo:hi]
+                for k, t in enumerate(order):
+                    gates, c, h = acts[t, lo:hi], out[_CELL, k, lo:hi], out[_HIDDEN, t, lo:hi]
                     product(h_prev, w_hh_t, out=gates)
                     loops.lstm_step_forward(gates, x_proj[t, lo:hi], bias, c_prev, c, h)
                     h_prev, c_prev = h, c
             _over_batch_rows(backend, batch, 4 * hidden * hidden * length, rows)
             return out
         h_prev, c_prev = h0, c0
-        for t in order:
+        for k, t in enumerate(order):
             gates = acts[t]
             backend.matmul(h_prev, w_hh_t, out=gates)
             gates += x_proj[t]
@@ -107,7 +112,7 @@ class LSTMSequence(Op):
             gates += shift
             i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
             g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
-            c, h = out[_CELL, t], out[_HIDDEN, t]
+            c, h = out[_CELL, k], out[_HIDDEN, t]
             xp.multiply(f, c_prev, out=c)
             xp.multiply(i, g, out=product)
             c += product
@@ -115,20 +120,6 @@ class LSTMSequence(Op):
             h *= o
             h_prev, c_prev = h, c
         return out
-
-    def vjp(self, out, grad, needs):
-        x_proj, bias, h0, c0, w_hh = out._inputs
-        back = apply(LSTMSequenceBackward(self.reverse, needs[2]), grad, out, h0, c0, w_hh)
-        four_hidden = x_proj.shape[1]
-        pre = reshape(getitem(back, slice(None, -2)), (-1, four_hidden))
-        g_bias = reduce_sum(pre, axis=0) if needs[1] else None
-        g_h0 = getitem(back, -1) if needs[2] else None
-        g_c0 = getitem(back, -2) if needs[3] else None
-        g_w_hh = None
-        if needs[4]:
-            h_prev = _previous_hidden(out, h0, self.reverse)
-            g_w_hh = matmul(transpose(pre), reshape(h_prev, (-1, four_hidden // 4)))
-        return (pre if needs[0] else None), g_bias, g_h0, g_c0, g_w_hh
 
     def infer(self, x_proj, bias, h0, c0, w_hh):
         hidden = w_hh.shape[1]
@@ -143,6 +134,40 @@ class LSTMSequence(Op):
             raise ShapeError(f"lstm_sequence: x_proj has {rows} rows, not a multiple of the batch "
                              f"size {batch}")
         return TensorType(x_proj.dtype, (6, length, batch, hidden))
+
+
+class LSTMOutputs(Op):
+    """(Y (6, T, N, H) of ``LSTMSequence`` and that op's inputs) -> (T + 1, N, H): c_n, then the
+    hidden state of every step, as a view of Y (see the module docstring). The inputs are here
+    so that the vjp can give their gradients."""
+
+    __slots__ = ("reverse",)
+    saves_inputs = True
+
+    def __init__(self, reverse=False):
+        self.reverse = reverse
+
+    def forward(self, backend, packed, x_proj, bias, h0, c0, w_hh):
+        _, length, batch, hidden = packed.shape
+        return packed.reshape(6 * length, batch, hidden)[5 * length - 1:]
+
+    def vjp(self, out, grad, needs):
+        packed, x_proj, bias, h0, c0, w_hh = out._inputs
+        back = apply(LSTMSequenceBackward(self.reverse, needs[3]), grad, packed, h0, c0, w_hh)
+        four_hidden = x_proj.shape[1]
+        pre = reshape(getitem(back, slice(None, -2)), (-1, four_hidden))
+        g_bias = reduce_sum(pre, axis=0) if needs[2] else None
+        g_h0 = getitem(back, -1) if needs[3] else None
+        g_c0 = getitem(back, -2) if needs[4] else None
+        g_w_hh = None
+        if needs[5]:
+            h_prev = _previous_hidden(packed, h0, self.reverse)
+            g_w_hh = matmul(transpose(pre), reshape(h_prev, (-1, four_hidden // 4)))
+        return None, (pre if needs[1] else None), g_bias, g_h0, g_c0, g_w_hh
+
+    def infer(self, packed, x_proj, bias, h0, c0, w_hh):
+        _, length, batch, hidden = packed.shape
+        return TensorType(packed.dtype, (None if length is None else length + 1, batch, hidden))
 
 
 def check_shapes(op_name, expected):
@@ -183,8 +208,10 @@ def _previous_hidden(out, h0, reverse):
 
 
 class LSTMSequenceBackward(Op):
-    """(dY, Y, h0, c0, w_hh) -> (4T + 2, N, H): the memory of rows [:-2] holds the gradient of
-    the gate pre-activations as (T, N, 4H); row [-2] is the gradient of c0, row [-1] that of h0.
+    """(dZ, Y, h0, c0, w_hh) -> (4T + 2, N, H), where dZ (T + 1, N, H) is the gradient of
+    ``LSTMOutputs``' result (c_n, then h of every step): the memory of rows [:-2] holds the
+    gradient of the gate pre-activations as (T, N, 4H); row [-2] is the gradient of c0, row
+    [-1] that of h0.
 
     Without ``h0_grad`` the last row is left unset, which saves the last step's GEMM."""
 
@@ -201,7 +228,7 @@ class LSTMSequenceBackward(Op):
         back = backend.empty((4 * length + 2, batch, hidden), dtype)
         acts = out[_GATES].reshape(length, batch, 4 * hidden)
         d_pre = back[:-2].reshape(length, batch, 4 * hidden)
-        d_acts = xp.ascontiguousarray(grad[_GATES]).reshape(length, batch, 4 * hidden)
+        grad_c_last, grad_h = grad[0], grad[1:]
         loops = backend.compiled_loops()
         if loops is None:
             _, _, slope, base = _activation_constants(xp, batch, hidden, dtype)
@@ -210,38 +237,37 @@ class LSTMSequenceBackward(Op):
         # The gradients flowing back along the recurrence; after the first step they are the
         # gradients of c0 and h0, so they live in the output's last two rows from the start.
         d_c, d_h = back[-2], back[-1]
-        # Walk back from the step the forward pass visited last: ``order[k - 1]`` is the step
-        # visited before ``order[k]``.
+        # Walk back from the step the forward pass visited last: ``order[k]`` is the time of
+        # the k-th step visited, whose cell state is out[_CELL, k].
         order = visiting_order(length, self.reverse)
         if loops is not None:
             def rows(lo, hi, product):
                 # All of the step's arithmetic in one loop.
+                d_c[lo:hi] = grad_c_last[lo:hi]
                 for k in range(length - 1, -1, -1):
                     t = order[k]
                     d_gates = d_pre[t, lo:hi]
-                    c_prev = c0[lo:hi] if k == 0 else out[_CELL, order[k - 1], lo:hi]
-                    loops.lstm_step_backward(acts[t, lo:hi], out[_CELL, t, lo:hi], c_prev,
-                                             grad[_HIDDEN, t, lo:hi], grad[_CELL, t, lo:hi],
-                                             d_acts[t, lo:hi], d_h[lo:hi], d_c[lo:hi], d_gates,
+                    c_prev = c0[lo:hi] if k == 0 else out[_CELL, k - 1, lo:hi]
+                    loops.lstm_step_backward(acts[t, lo:hi], out[_CELL, k, lo:hi], c_prev,
+                                             grad_h[t, lo:hi], d_h[lo:hi], d_c[lo:hi], d_gates,
                                              k == length - 1)
                     if k or self.h0_grad:
                         product(d_gates, w_hh, out=d_h[lo:hi])
             _over_batch_rows(backend, batch, 4 * hidden * hidden * length, rows)
             return back
+        d_c[...] = grad_c_last
         for k in range(length - 1, -1, -1):
             t = order[k]
             gates, d_gates = acts[t], d_pre[t]
-            c_prev = c0 if k == 0 else out[_CELL, order[k - 1]]
+            c_prev = c0 if k == 0 else out[_CELL, k - 1]
             i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
             g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
-            # The gradient arriving from this step's outputs plus the one from the step after.
+            # The gradient arriving from this step's output plus the one from the step after.
             if k == length - 1:
-                d_h[...] = grad[_HIDDEN, t]
-                d_c[...] = grad[_CELL, t]
+                d_h[...] = grad_h[t]
             else:
-                d_h += grad[_HIDDEN, t]
-                d_c += grad[_CELL, t]
-            xp.tanh(out[_CELL, t], out=tanh_c)
+                d_h += grad_h[t]
+            xp.tanh(out[_CELL, k], out=tanh_c)
             xp.multiply(d_h, tanh_c, out=d_gates[:, 3 * hidden:])
             xp.multiply(tanh_c, tanh_c, out=tanh_c)
             xp.subtract(1, tanh_c, out=tanh_c)
@@ -252,8 +278,6 @@ class LSTMSequenceBackward(Op):
             xp.multiply(d_c, c_prev, out=d_gates[:, hidden:2 * hidden])
             xp.multiply(d_c, i, out=d_gates[:, 2 * hidden:3 * hidden])
             d_c *= f
-            # The activations are outputs of Y too; their gradient is zero unless read directly.
-            d_gates += d_acts[t]
             xp.subtract(slope, gates, out=derivative)
             derivative *= gates
             derivative += base
@@ -273,8 +297,10 @@ class LSTMSequenceBackward(Op):
 
 
 def lstm_sequence(x_proj, bias, h0, c0, w_hh, reverse=False):
-    """Run one LSTM layer direction over all steps; returns the packed (6, T, N, H) result
-    described in the module docstring (``[5]`` is the output sequence, ``[4]`` the cell
-    states). ``x_proj`` (T*N, 4H) is the input projection x @ W_ih^T of every step and
-    ``bias`` is b_ih + b_hh; ``reverse`` runs from the last step to the first."""
-    return apply(LSTMSequence(bool(reverse)), x_proj, bias, h0, c0, w_hh)
+    """Run one LSTM layer direction over all steps; returns (T + 1, N, H): ``[0]`` is the final
+    cell state c_n and ``[1:]`` the hidden state of every step, in time order. ``x_proj``
+    (T*N, 4H) is the input projection x @ W_ih^T of every step and ``bias`` is b_ih + b_hh;
+    ``reverse`` runs from the last step to the first."""
+    reverse = bool(reverse)
+    packed = apply(LSTMSequence(reverse), x_proj, bias, h0, c0, w_hh)
+    return apply(LSTMOutputs(reverse), packed, x_proj, bias, h0, c0, w_hh)

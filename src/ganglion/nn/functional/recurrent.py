@@ -116,10 +116,10 @@ def _lstm_direction(x, states, weights, reverse):
         bias = b_hh if b_ih is None else b_ih
     else:
         bias = zeros(4 * hidden, dtype=x.dtype)
-    packed = lstm_sequence(_project(x, w_ih, None), bias, h0, c0, w_hh, reverse)
-    last = 0 if reverse else -1
-    # packed is (6, T, N, H): [5] holds h of every step and [4] c (see lstm_sequence).
-    return getitem(packed, 5), (getitem(packed, (5, last)), getitem(packed, (4, last)))
+    outputs = lstm_sequence(_project(x, w_ih, None), bias, h0, c0, w_hh, reverse)
+    # outputs is (T + 1, N, H): c_n, then h of every step (see lstm_sequence).
+    return getitem(outputs, slice(1, None)), (getitem(outputs, 1 if reverse else -1),
+                                              getitem(outputs, 0))
 
 
 def _gru_direction(x, states, weights, reverse):
