@@ -266,3 +266,31 @@ def test_adam_compiled_loop_equals_the_numpy_form(monkeypatch, options, kind, si
     tolerance = 1e-6 if dtype == np.float32 else 1e-13
     for fused_value, plain_value in zip(*results):
         np.testing.assert_allclose(fused_value, plain_value, rtol=tolerance, atol=tolerance)
+
+
+def test_adam_compiled_loop_takes_a_transposed_gradient(monkeypatch):
+    """A weight's gradient is often a transposed product (strided); the compiled step reads a
+    contiguous copy of it and must match the NumPy form."""
+    from ganglion.backend import fused_loops, nn_loops
+    from ganglion.optim import adam
+    if not fused_loops.available():
+        pytest.skip("the compiled loop needs numba: pip install 'ganglion[jit]'")
+    calls = []
+    real_loop = nn_loops.adam
+    monkeypatch.setattr(nn_loops, "adam", lambda *args, **kw: (calls.append(1), real_loop(*args, **kw)))
+    rng = np.random.default_rng(7)
+    start = rng.standard_normal((30, 20)).astype(np.float32)
+    grad = rng.standard_normal((20, 30)).astype(np.float32).T
+    assert not grad.flags.c_contiguous
+    results = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(adam, "_fuses", lambda *args: False)
+        param = Parameter(gn.from_numpy(start.copy()))
+        optimizer = gn.optim.Adam([param], lr=0.01)
+        param.grad = gn.from_numpy(grad)
+        optimizer.step()
+        results.append(param.detach().numpy())
+    assert calls == [1]     # the first run took the compiled loop, the second did not
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(results[0], start)

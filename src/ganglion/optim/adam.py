@@ -47,12 +47,14 @@ def adam_update(ops, param, grad, state, step, group, scratch):
 
 def _fuses(param, grad, state, group):
     """Whether the eager step can run as one compiled loop: numba there, and C-contiguous
-    arrays of one float dtype and shape (the moments of a loaded state dict may differ)."""
+    arrays of one float dtype and shape (the moments of a loaded state dict may differ). The
+    gradient may be strided (a transposed product): the loop then reads a contiguous copy."""
     names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
     if any(name not in state for name in names):
         return False
-    arrays = [param, grad] + [state[name] for name in names]
-    return (param.dtype in (np.float32, np.float64) and backend.compiled_loops() is not None
+    arrays = [param] + [state[name] for name in names]
+    return (type(grad) is np.ndarray and grad.shape == param.shape and grad.dtype == param.dtype
+            and param.dtype in (np.float32, np.float64) and backend.compiled_loops() is not None
             and all(type(a) is np.ndarray and a.dtype == param.dtype and a.shape == param.shape
                     and a.flags.c_contiguous for a in arrays))
 
@@ -65,7 +67,7 @@ def _fused_update(param, grad, state, step, group):
     decoupled = group["decoupled_weight_decay"]
     amsgrad = state["max_exp_avg_sq"] if group["amsgrad"] else None
     backend.compiled_loops().adam(
-        param, grad, state["exp_avg"], state["exp_avg_sq"], amsgrad, group["maximize"],
+        param, np.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], amsgrad, group["maximize"],
         decay=1 - lr * weight_decay if decoupled else 1.0,
         weight_decay=0.0 if decoupled else weight_decay, beta1=beta1, beta2=beta2,
         eps=group["eps"] * bias_correction2_sqrt,
