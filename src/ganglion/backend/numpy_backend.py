@@ -160,7 +160,7 @@ class NumpyBackend:
     @staticmethod
     def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):
         if _tiled_2x2(x.shape, x.dtype, kernel, stride, padding, dilation):
-            return _loops().max_pool_2x2_argmax(x, pool.argmax_dtype(kernel))
+            return _loops().max_pool_2x2_argmax(x, out, pool.argmax_dtype(kernel))
         return pool.max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode)
 
     @staticmethod
