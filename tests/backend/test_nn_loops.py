@@ -67,6 +67,7 @@ def test_backend_tanh_writes_into_strided_rows_and_splits_large_arrays():
     backend.tanh(block[:, 10:30], out=block[:, 10:30])   # the GRU loop's in-place form
     np.testing.assert_allclose(block, expected, atol=3e-7, rtol=0)
     large = rng.standard_normal((3, matmul.SPLIT_ELEMENTS)).astype(np.float32) * 4
-    np.testing.assert_allclose(backend.tanh(large), np.tanh(large.astype(np.float64)), atol=3e-7, rtol=0)
+    np.testing.assert_allclose(backend.tanh(large), np.tanh(large.astype(np.float64)),
+                               atol=3e-7, rtol=0)
     doubles = rng.standard_normal(5000)
     np.testing.assert_array_equal(backend.tanh(doubles), np.tanh(doubles))

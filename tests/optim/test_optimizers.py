@@ -262,7 +262,8 @@ def test_adam_compiled_loop_equals_the_numpy_form(monkeypatch, options, kind, si
             param.grad = gn.from_numpy(g.copy())
             optimizer.step()
         state = optimizer.state[param]
-        results.append([param.detach().numpy()] + [state[k].numpy() for k in sorted(state) if k != "step"])
+        moments = [state[k].numpy() for k in sorted(state) if k != "step"]
+        results.append([param.detach().numpy()] + moments)
     tolerance = 1e-6 if dtype == np.float32 else 1e-13
     for fused_value, plain_value in zip(*results):
         np.testing.assert_allclose(fused_value, plain_value, rtol=tolerance, atol=tolerance)
@@ -277,7 +278,8 @@ def test_adam_compiled_loop_takes_a_transposed_gradient(monkeypatch):
         pytest.skip("the compiled loop needs numba: pip install 'ganglion[jit]'")
     calls = []
     real_loop = nn_loops.adam
-    monkeypatch.setattr(nn_loops, "adam", lambda *args, **kw: (calls.append(1), real_loop(*args, **kw)))
+    monkeypatch.setattr(nn_loops, "adam",
+                        lambda *args, **kw: (calls.append(1), real_loop(*args, **kw)))
     rng = np.random.default_rng(7)
     start = rng.standard_normal((30, 20)).astype(np.float32)
     grad = rng.standard_normal((20, 30)).astype(np.float32).T

@@ -133,10 +133,9 @@ class NumpyBackend:
         (within 3e-7 of the exact value, see backend/nn_loops.py): NumPy vectorizes its float32
         tanh only with AVX-512 (3.8 ns an element on an AVX2 machine, against 0.6)."""
         if (x.dtype == np.float32 and x.size >= _COMPILED_TANH_ELEMENTS and _loops() is not None
-                and type(x) is np.ndarray and x.strides[-1] == 4
+                and type(x) is np.ndarray and _rows_or_contiguous(x)
                 and (out is None or (out.dtype == np.float32 and out.shape == x.shape
-                                     and (out.flags.c_contiguous or out.ndim == 2 and out.strides[-1] == 4)))
-                and (x.flags.c_contiguous or x.ndim == 2)):
+                                     and _rows_or_contiguous(out)))):
             return _loops().tanh(x, out)
         return np.tanh(x, out=out)
 
@@ -191,6 +190,11 @@ def _is_basic_index(index):
         if isinstance(part, np.ndarray) or isinstance(part, (list,)):
             return False
     return True
+
+
+def _rows_or_contiguous(a):
+    """C-contiguous, or 2-D with contiguous rows (a block of columns): what the tanh loops take."""
+    return a.flags.c_contiguous or (a.ndim == 2 and a.strides[-1] == a.itemsize)
 
 
 # float32 tanh of fewer elements than this stays NumPy's: below it the compiled loop's call

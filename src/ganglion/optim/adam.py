@@ -67,7 +67,8 @@ def _fused_update(param, grad, state, step, group):
     decoupled = group["decoupled_weight_decay"]
     amsgrad = state["max_exp_avg_sq"] if group["amsgrad"] else None
     backend.compiled_loops().adam(
-        param, np.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], amsgrad, group["maximize"],
+        param, np.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], amsgrad,
+        group["maximize"],
         decay=1 - lr * weight_decay if decoupled else 1.0,
         weight_decay=0.0 if decoupled else weight_decay, beta1=beta1, beta2=beta2,
         eps=group["eps"] * bias_correction2_sqrt,
