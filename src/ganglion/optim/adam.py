@@ -65,9 +65,9 @@ def _fused_update(param, grad, state, step, group):
     beta1, beta2 = group["betas"]
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     decoupled = group["decoupled_weight_decay"]
-    amsgrad = state["max_exp_avg_sq"] if group["amsgrad"] else None
+    max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
     backend.compiled_loops().adam(
-        param, np.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], amsgrad,
+        param, np.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq,
         group["maximize"],
         decay=1 - lr * weight_decay if decoupled else 1.0,
         weight_decay=0.0 if decoupled else weight_decay, beta1=beta1, beta2=beta2,
@@ -75,7 +75,7 @@ def _fused_update(param, grad, state, step, group):
         step_size=lr / (1 - beta1 ** step) * bias_correction2_sqrt)
     new = {"param": param, "exp_avg": state["exp_avg"], "exp_avg_sq": state["exp_avg_sq"]}
     if group["amsgrad"]:
-        new["max_exp_avg_sq"] = amsgrad
+        new["max_exp_avg_sq"] = max_exp_avg_sq
     return new
 
 
