@@ -289,12 +289,13 @@ def test_lstm_compiled_step_loops_equal_the_numpy_form(monkeypatch, bidirectiona
         np.testing.assert_allclose(compiled, plain, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_lstm_with_its_batch_split_over_the_cores_matches_torch(monkeypatch, with_state):
-    """Large LSTMs run each core's block of sequences through the whole time loop on its own
-    (``recurrent._over_batch_rows``); forced on for a small one, the blocks (8 and 12 rows
-    here, as blocks are multiples of 8 rows) must still give PyTorch's values (float64, so
-    that the comparison is tight)."""
+def test_batch_split_over_the_cores_matches_torch(monkeypatch, kind, with_state):
+    """Large LSTMs and GRUs run each core's block of sequences through the whole time loop on
+    its own (``recurrent.over_batch_rows``); forced on for a small one, the blocks (8 and 12
+    rows here, as blocks are multiples of 8 rows) must still give PyTorch's values (float64,
+    so that the comparison is tight)."""
     from ganglion.backend import blas_threads, threads
     from ganglion.core.ops import recurrent
     if threads.CORES < 2 or not blas_threads.available():
@@ -303,9 +304,12 @@ def test_lstm_with_its_batch_split_over_the_cores_matches_torch(monkeypatch, wit
     monkeypatch.setattr(recurrent, "_MIN_ROWS", 1)
     batch = 20
     kwargs = dict(input_size=INPUT, hidden_size=HIDDEN, num_layers=2, bidirectional=True)
-    reference, layer = _pair("LSTM", kwargs)
-    arrays = _inputs([(T, batch, INPUT)] + ([(4, batch, HIDDEN)] * 2 if with_state else []))
+    reference, layer = _pair(kind, kwargs)
+    states = 2 if kind == "LSTM" else 1
+    arrays = _inputs([(T, batch, INPUT)] + ([(4, batch, HIDDEN)] * states if with_state else []))
 
     def call(module, x, *state):
-        return module(x, tuple(state)) if state else module(x)
+        if not state:
+            return module(x)
+        return module(x, tuple(state) if kind == "LSTM" else state[0])
     _compare(reference, layer, arrays, call)

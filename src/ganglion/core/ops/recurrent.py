@@ -7,7 +7,7 @@ the input projection of all time steps is computed outside (one GEMM per layer a
 as an ordinary matmul), and each step does one GEMM for all four gates together.
 
 Where the batch is large enough, each core runs the whole time loop for its own block of the
-batch's sequences (``_over_batch_rows``), forward and backward.
+batch's sequences (``over_batch_rows``), forward and backward.
 
 Ops have one output, so the forward op ``LSTMSequence`` packs what the backward pass needs
 into one array ``Y`` of shape (6, T, N, H): ``Y[5]`` is the hidden state h_t of every step (in
@@ -98,7 +98,7 @@ class LSTMSequence(Op):
                     product(h_prev, w_hh_t, out=gates)
                     loops.lstm_step_forward(gates, x_proj[t, lo:hi], bias, c_prev, c, h)
                     h_prev, c_prev = h, c
-            _over_batch_rows(backend, batch, 4 * hidden * hidden * length, rows)
+            over_batch_rows(backend, batch, 4 * hidden * hidden * length, rows)
             return out
         h_prev, c_prev = h0, c0
         for k, t in enumerate(order):
@@ -188,7 +188,7 @@ _SPLIT_MULTIPLY_ADDS_PER_ROW = 1 << 20
 _MIN_ROWS = 8
 
 
-def _over_batch_rows(backend, batch, multiply_adds_per_row, rows):
+def over_batch_rows(backend, batch, multiply_adds_per_row, rows):
     """rows(lo, hi, product) over the batch, ``product`` being the matmul to use. Where that
     pays, one block of rows per core, each core running its sequences' whole time loop with
     single-threaded GEMMs (an LSTM's rows are independent): that puts the elementwise loops on
@@ -256,7 +256,7 @@ class LSTMSequenceBackward(Op):
                                              k == length - 1)
                     if k or self.h0_grad:
                         product(d_gates, w_hh, out=d_h[lo:hi])
-            _over_batch_rows(backend, batch, 4 * hidden * hidden * length, rows)
+            over_batch_rows(backend, batch, 4 * hidden * hidden * length, rows)
             return back
         d_c[...] = grad_c_last
         for k in range(length - 1, -1, -1):

@@ -2,7 +2,9 @@
 
 The same design as the fused LSTM (``recurrent.py``): the input projection of all steps comes
 from one GEMM outside the op, each step does one GEMM for all three gates, and the loop runs on
-raw arrays. PyTorch's equations are kept exactly, b_hn included inside r * (W_hn h + b_hn):
+raw arrays; large batches are split over the cores as the LSTM's are (each core runs its block
+of sequences through every step). PyTorch's equations are kept exactly, b_hn included inside
+r * (W_hn h + b_hn):
 
     r, z = sigmoid(gx_r + gh_r), sigmoid(gx_z + gh_z)     gh = h W_hh^T + b_hh
     n = tanh(gx_n + r * gh_n)                             gx = x W_ih^T + b_ih
@@ -17,7 +19,7 @@ the fused GRU is not supported (GRUCell, built from ordinary ops, supports it).
 from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
-from ganglion.core.ops.recurrent import check_shapes, visiting_order
+from ganglion.core.ops.recurrent import check_shapes, over_batch_rows, visiting_order
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
 from ganglion.core.tensor import TensorType
@@ -53,25 +55,30 @@ class GRUSequence(Op):
         out = backend.empty((length, batch, 5 * hidden), dtype)
         w_hh_t = xp.ascontiguousarray(w_hh.T)
         b_hh = xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
-        h_gates = xp.empty((batch, 3 * hidden), dtype)
-        h_prev = h0
-        for t in visiting_order(length, self.reverse):
-            step, gx = out[t], x_gates[t]
-            backend.matmul(h_prev, w_hh_t, out=h_gates)
-            h_gates += b_hh
-            reset_update = step[:, :2 * hidden]
-            xp.add(gx[:, :2 * hidden], h_gates[:, :2 * hidden], out=reset_update)
-            _sigmoid_(reset_update, backend)
-            r, z = step[:, :hidden], step[:, hidden:2 * hidden]
-            n, h_n, h = (step[:, k * hidden:(k + 1) * hidden] for k in (2, 3, 4))
-            h_n[...] = h_gates[:, 2 * hidden:]
-            xp.multiply(r, h_n, out=n)
-            n += gx[:, 2 * hidden:]
-            backend.tanh(n, out=n)
-            xp.subtract(h_prev, n, out=h)
-            h *= z
-            h += n
-            h_prev = h
+        order = visiting_order(length, self.reverse)
+
+        def rows(lo, hi, product):
+            # Rows [lo, hi) of the batch through every step (see recurrent.over_batch_rows).
+            h_gates = xp.empty((hi - lo, 3 * hidden), dtype)
+            h_prev = h0[lo:hi]
+            for t in order:
+                step, gx = out[t, lo:hi], x_gates[t, lo:hi]
+                product(h_prev, w_hh_t, out=h_gates)
+                h_gates += b_hh[lo:hi]
+                reset_update = step[:, :2 * hidden]
+                xp.add(gx[:, :2 * hidden], h_gates[:, :2 * hidden], out=reset_update)
+                _sigmoid_(reset_update, backend)
+                r, z = step[:, :hidden], step[:, hidden:2 * hidden]
+                n, h_n, h = (step[:, k * hidden:(k + 1) * hidden] for k in (2, 3, 4))
+                h_n[...] = h_gates[:, 2 * hidden:]
+                xp.multiply(r, h_n, out=n)
+                n += gx[:, 2 * hidden:]
+                backend.tanh(n, out=n)
+                xp.subtract(h_prev, n, out=h)
+                h *= z
+                h += n
+                h_prev = h
+        over_batch_rows(backend, batch, 3 * hidden * hidden * length, rows)
         return out
 
     def vjp(self, out, grad, needs):
@@ -129,45 +136,50 @@ class GRUSequenceBackward(Op):
         hidden = five_hidden // 5
         dtype = out.dtype
         back = backend.empty((length + 1, batch, 4 * hidden), dtype)
-        d_h = back[length, :, :hidden]  # the gradient flowing back along h; at the end, h0's
-        one_minus = xp.empty((batch, hidden), dtype)
-        d_n = xp.empty((batch, hidden), dtype)
-        recurrent = xp.empty((batch, hidden), dtype)
         order = visiting_order(length, self.reverse)
-        for k in range(length - 1, -1, -1):
-            t = order[k]
-            step, g_step, d_step = out[t], grad[t], back[t]
-            r, z, n, h_n = (step[:, j * hidden:(j + 1) * hidden] for j in range(4))
-            g_r, g_z, g_n, g_h_n, g_h = (g_step[:, j * hidden:(j + 1) * hidden] for j in range(5))
-            d_r, d_z, d_h_n, d_x_n = (d_step[:, j * hidden:(j + 1) * hidden] for j in range(4))
-            h_prev = h0 if k == 0 else out[order[k - 1], :, 4 * hidden:]
-            if k == length - 1:
-                d_h[...] = g_h
-            else:
-                d_h += g_h
-            # Each saved slot of Y is an output too: its own gradient joins the one computed.
-            xp.subtract(1, z, out=one_minus)
-            xp.multiply(d_h, one_minus, out=d_n)
-            d_n += g_n
-            xp.subtract(h_prev, n, out=d_z)
-            d_z *= d_h
-            d_z += g_z
-            one_minus *= z
-            d_z *= one_minus
-            xp.multiply(n, n, out=one_minus)
-            xp.subtract(1, one_minus, out=one_minus)
-            xp.multiply(d_n, one_minus, out=d_x_n)
-            xp.multiply(d_x_n, r, out=d_h_n)
-            d_h_n += g_h_n
-            xp.multiply(d_x_n, h_n, out=d_r)
-            d_r += g_r
-            xp.subtract(1, r, out=one_minus)
-            one_minus *= r
-            d_r *= one_minus
-            d_h *= z
-            if k or self.h0_grad:
-                backend.matmul(d_step[:, :3 * hidden], w_hh, out=recurrent)
-                d_h += recurrent
+
+        def rows(lo, hi, product):
+            # Rows [lo, hi) of the batch through every step (see recurrent.over_batch_rows).
+            d_h = back[length, lo:hi, :hidden]  # the gradient flowing back along h; then h0's
+            one_minus = xp.empty((hi - lo, hidden), dtype)
+            d_n = xp.empty((hi - lo, hidden), dtype)
+            recurrent = xp.empty((hi - lo, hidden), dtype)
+            for k in range(length - 1, -1, -1):
+                t = order[k]
+                step, g_step, d_step = out[t, lo:hi], grad[t, lo:hi], back[t, lo:hi]
+                r, z, n, h_n = (step[:, j * hidden:(j + 1) * hidden] for j in range(4))
+                g_r, g_z, g_n, g_h_n, g_h = (g_step[:, j * hidden:(j + 1) * hidden]
+                                             for j in range(5))
+                d_r, d_z, d_h_n, d_x_n = (d_step[:, j * hidden:(j + 1) * hidden] for j in range(4))
+                h_prev = h0[lo:hi] if k == 0 else out[order[k - 1], lo:hi, 4 * hidden:]
+                if k == length - 1:
+                    d_h[...] = g_h
+                else:
+                    d_h += g_h
+                # Each saved slot of Y is an output too: its own gradient joins the one computed.
+                xp.subtract(1, z, out=one_minus)
+                xp.multiply(d_h, one_minus, out=d_n)
+                d_n += g_n
+                xp.subtract(h_prev, n, out=d_z)
+                d_z *= d_h
+                d_z += g_z
+                one_minus *= z
+                d_z *= one_minus
+                xp.multiply(n, n, out=one_minus)
+                xp.subtract(1, one_minus, out=one_minus)
+                xp.multiply(d_n, one_minus, out=d_x_n)
+                xp.multiply(d_x_n, r, out=d_h_n)
+                d_h_n += g_h_n
+                xp.multiply(d_x_n, h_n, out=d_r)
+                d_r += g_r
+                xp.subtract(1, r, out=one_minus)
+                one_minus *= r
+                d_r *= one_minus
+                d_h *= z
+                if k or self.h0_grad:
+                    product(d_step[:, :3 * hidden], w_hh, out=recurrent)
+                    d_h += recurrent
+        over_batch_rows(backend, batch, 3 * hidden * hidden * length, rows)
         return back
 
     def vjp(self, out, grad, needs):
