@@ -266,10 +266,11 @@ def test_symbolic_graph_matches_eager(kind):
         np.testing.assert_allclose(value, p.grad.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_lstm_compiled_step_loops_equal_the_numpy_form(monkeypatch, bidirectional):
-    """With numba (the jit extra), the LSTM time loops run their arithmetic in compiled loops;
-    without it, in NumPy calls. Both must give the same outputs and gradients."""
+def test_compiled_step_loops_equal_the_numpy_form(monkeypatch, kind, bidirectional):
+    """With numba (the jit extra), the LSTM and GRU time loops run their arithmetic in compiled
+    loops; without it, in NumPy calls. Both must give the same outputs and gradients."""
     from ganglion.backend import fused_loops, numpy_backend
     if not fused_loops.available():
         pytest.skip("the compiled loops need numba: pip install 'ganglion[jit]'")
@@ -279,10 +280,14 @@ def test_lstm_compiled_step_loops_equal_the_numpy_form(monkeypatch, bidirectiona
     for loops in (numpy_backend._loops(), None):
         monkeypatch.setattr(numpy_backend, "_nn_loops", [loops])
         gn.manual_seed(0)
-        layer = nn.LSTM(5, 6, num_layers=2, bidirectional=bidirectional)
+        layer = getattr(nn, kind)(5, 6, num_layers=2, bidirectional=bidirectional)
         x = gn.tensor(data, requires_grad=True)
-        out, (h, c) = layer(x)
-        ((out * out).sum() + h.sum() + (c * c).sum()).backward()
+        out, state = layer(x)
+        states = state if kind == "LSTM" else (state,)
+        loss = (out * out).sum() + states[0].sum()
+        if kind == "LSTM":
+            loss = loss + (states[1] * states[1]).sum()
+        loss.backward()
         results.append([out.detach().numpy(), x.grad.numpy()] +
                        [p.grad.numpy() for p in layer.parameters()])
     for compiled, plain in zip(*results):

@@ -37,6 +37,7 @@ from numba.extending import overload
 from ganglion.backend import array_cache, matmul
 
 __all__ = ["relu_backward", "fast_tanh", "tanh", "lstm_step_forward", "lstm_step_backward",
+           "gru_step_forward", "gru_step_backward",
            "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam"]
 
 # "contract" lets LLVM fuse a multiply and an add into one FMA (one rounding instead of two),
@@ -192,6 +193,55 @@ def lstm_step_backward(gates, c, c_prev, grad_h, d_h, d_c, d_gates, first):
             act = gates[n, k]
             slope = one - act * act if (k >= 2 * hidden) & (k < 3 * hidden) else act * (one - act)
             d_gates[n, k] = d_gates[n, k] * slope
+
+
+# ----- GRU time steps ----------------------------------------------------------------------
+# core/ops/recurrent_gru.py's step arithmetic (PyTorch's equations, sigmoid as
+# 0.5 tanh(0.5 x) + 0.5) in one loop each way instead of about fifteen NumPy calls forward and
+# twenty backward. ``step`` is the step's packed row block [r | z | n | gh_n | h'] (N, 5H).
+
+@njit(**_OPTIONS)
+def gru_step_forward(h_gates, x_gates, b_hh, h_prev, step):
+    """One GRU step after its recurrent GEMM (``h_gates`` = h_prev @ W_hh^T, without b_hh)."""
+    batch, width = h_gates.shape
+    hidden = width // 3
+    half = h_gates.dtype.type(0.5)
+    for n in range(batch):
+        for j in range(hidden):
+            r = half * fast_tanh(half * (x_gates[n, j] + h_gates[n, j] + b_hh[j])) + half
+            k = hidden + j
+            z = half * fast_tanh(half * (x_gates[n, k] + h_gates[n, k] + b_hh[k])) + half
+            gh_n = h_gates[n, 2 * hidden + j] + b_hh[2 * hidden + j]
+            new = fast_tanh(x_gates[n, 2 * hidden + j] + r * gh_n)
+            step[n, j] = r
+            step[n, hidden + j] = z
+            step[n, 2 * hidden + j] = new
+            step[n, 3 * hidden + j] = gh_n
+            step[n, 4 * hidden + j] = (h_prev[n, j] - new) * z + new
+
+
+@njit(**_OPTIONS)
+def gru_step_backward(step, grad_step, h_prev, d_h, d_step, first):
+    """One GRU step backward up to its recurrent GEMM. ``grad_step``: the gradient of the
+    step's packed block; ``d_h``: the gradient from the step after (ignored when ``first``),
+    replaced by the part of h_prev's gradient that does not pass through W_hh. Writes
+    [d_r | d_z | d_gh_n | d_gx_n] (the pre-activations' gradients) into ``d_step`` (N, 4H)."""
+    batch = step.shape[0]
+    hidden = step.shape[1] // 5
+    one = step.dtype.type(1)
+    for n in range(batch):
+        for j in range(hidden):
+            r, z = step[n, j], step[n, hidden + j]
+            new, gh_n = step[n, 2 * hidden + j], step[n, 3 * hidden + j]
+            dh = grad_step[n, 4 * hidden + j] if first else d_h[n, j] + grad_step[n, 4 * hidden + j]
+            d_new = dh * (one - z) + grad_step[n, 2 * hidden + j]
+            d_z = ((h_prev[n, j] - new) * dh + grad_step[n, hidden + j]) * ((one - z) * z)
+            d_x_n = d_new * (one - new * new)
+            d_step[n, j] = (d_x_n * gh_n + grad_step[n, j]) * ((one - r) * r)
+            d_step[n, hidden + j] = d_z
+            d_step[n, 2 * hidden + j] = d_x_n * r + grad_step[n, 3 * hidden + j]
+            d_step[n, 3 * hidden + j] = d_x_n
+            d_h[n, j] = dh * z
 
 
 # ----- Adam's update ---------------------------------------------------------------------------

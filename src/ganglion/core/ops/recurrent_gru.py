@@ -54,8 +54,9 @@ class GRUSequence(Op):
         x_gates = x_gates.reshape(length, batch, 3 * hidden)
         out = backend.empty((length, batch, 5 * hidden), dtype)
         w_hh_t = xp.ascontiguousarray(w_hh.T)
-        b_hh = xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
+        b_hh_row, b_hh = b_hh, xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
         order = visiting_order(length, self.reverse)
+        loops = backend.compiled_loops()
 
         def rows(lo, hi, product):
             # Rows [lo, hi) of the batch through every step (see recurrent.over_batch_rows).
@@ -64,6 +65,11 @@ class GRUSequence(Op):
             for t in order:
                 step, gx = out[t, lo:hi], x_gates[t, lo:hi]
                 product(h_prev, w_hh_t, out=h_gates)
+                if loops is not None:
+                    # The arithmetic below in one compiled loop.
+                    loops.gru_step_forward(h_gates, gx, b_hh_row, h_prev, step)
+                    h_prev = step[:, 4 * hidden:]
+                    continue
                 h_gates += b_hh[lo:hi]
                 reset_update = step[:, :2 * hidden]
                 xp.add(gx[:, :2 * hidden], h_gates[:, :2 * hidden], out=reset_update)
@@ -137,6 +143,7 @@ class GRUSequenceBackward(Op):
         dtype = out.dtype
         back = backend.empty((length + 1, batch, 4 * hidden), dtype)
         order = visiting_order(length, self.reverse)
+        loops = backend.compiled_loops()
 
         def rows(lo, hi, product):
             # Rows [lo, hi) of the batch through every step (see recurrent.over_batch_rows).
@@ -147,11 +154,18 @@ class GRUSequenceBackward(Op):
             for k in range(length - 1, -1, -1):
                 t = order[k]
                 step, g_step, d_step = out[t, lo:hi], grad[t, lo:hi], back[t, lo:hi]
+                h_prev = h0[lo:hi] if k == 0 else out[order[k - 1], lo:hi, 4 * hidden:]
+                if loops is not None:
+                    # The arithmetic below in one compiled loop.
+                    loops.gru_step_backward(step, g_step, h_prev, d_h, d_step, k == length - 1)
+                    if k or self.h0_grad:
+                        product(d_step[:, :3 * hidden], w_hh, out=recurrent)
+                        d_h += recurrent
+                    continue
                 r, z, n, h_n = (step[:, j * hidden:(j + 1) * hidden] for j in range(4))
                 g_r, g_z, g_n, g_h_n, g_h = (g_step[:, j * hidden:(j + 1) * hidden]
                                              for j in range(5))
                 d_r, d_z, d_h_n, d_x_n = (d_step[:, j * hidden:(j + 1) * hidden] for j in range(4))
-                h_prev = h0[lo:hi] if k == 0 else out[order[k - 1], lo:hi, 4 * hidden:]
                 if k == length - 1:
                     d_h[...] = g_h
                 else:
