@@ -1,8 +1,8 @@
 """Compiled loops (numba, the ``jit`` extra) for NN kernels whose NumPy form needs several passes.
 
 ReLU's backward, ``grad * (out > 0)``, is two passes and a boolean temporary in NumPy and one
-pass here. An LSTM time step's elementwise arithmetic, tanh included, is one loop forward and
-one backward instead of about ten NumPy calls forward and twenty backward; the loops' tanh is
+pass here. An LSTM or GRU time step's elementwise arithmetic, tanh included, is one loop forward
+and one backward instead of 10-15 NumPy calls forward and about twenty backward; the loops' tanh is
 a vectorizing rational approximation for float32 (``fast_tanh``), which also serves the Tanh
 op on float32.
 
