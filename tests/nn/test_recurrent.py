@@ -158,6 +158,18 @@ def test_lstm_gradcheck_float64():
     assert gn.autograd.gradcheck(run, [x, h0, c0] + weights)
 
 
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_gradcheck_float64(nonlinearity):
+    weights = _tiny_weights(1, 5)
+    rng = np.random.default_rng(4)
+    x, h0 = (gn.from_numpy(rng.standard_normal(s)).requires_grad_() for s in [(3, 2, 3), (2, 2, 2)])
+
+    def run(x, h0, *w):
+        return gn.nn.functional.rnn(x, h0, [tuple(w), tuple(w)], nonlinearity=nonlinearity,
+                                    bidirectional=True)
+    assert gn.autograd.gradcheck(run, [x, h0] + weights)
+
+
 def test_gru_gradcheck_float64():
     weights = _tiny_weights(3, 2)
     rng = np.random.default_rng(3)
@@ -166,7 +178,7 @@ def test_gru_gradcheck_float64():
                                  [x, h0] + weights)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
 def test_fused_double_backward_is_refused_clearly(kind):
     layer = getattr(nn, kind)(INPUT, HIDDEN).double()
     x = _leaf_gn(_inputs([(T, N, INPUT)])[0])
@@ -246,11 +258,11 @@ def test_errors_name_the_layer_and_expected_shape():
         nn.RNN(4, 6, nonlinearity="sigmoid")
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
 def test_symbolic_graph_matches_eager(kind):
     from ganglion.symbolic.placeholders import tensor as placeholder
     layer = getattr(nn, kind)(INPUT, HIDDEN, num_layers=2, bidirectional=True, batch_first=True)
-    # The fused LSTM and GRU loops leave the number of steps free, as well as the batch size.
+    # The fused loops leave the number of steps free, as well as the batch size.
     x = placeholder(gn.float32, (None, None, INPUT))
     h0 = placeholder(gn.float32, (4, None, HIDDEN))
     output, _ = layer(x, (h0, h0) if kind == "LSTM" else h0)
@@ -294,10 +306,10 @@ def test_compiled_step_loops_equal_the_numpy_form(monkeypatch, kind, bidirection
         np.testing.assert_allclose(compiled, plain, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
 @pytest.mark.parametrize("with_state", [False, True])
 def test_batch_split_over_the_cores_matches_torch(monkeypatch, kind, with_state):
-    """Large LSTMs and GRUs run each core's block of sequences through the whole time loop on
+    """Large LSTMs, GRUs and RNNs run each core's block of sequences through the whole time loop on
     its own (``recurrent.over_batch_rows``); forced on for a small one, the blocks (8 and 12
     rows here, as blocks are multiples of 8 rows) must still give PyTorch's values (float64,
     so that the comparison is tight)."""

@@ -40,6 +40,13 @@ __all__ = ["lstm_sequence"]
 _GATES, _CELL, _HIDDEN = slice(0, 4), 4, 5
 
 
+def double_backward_error(layer):
+    """What a fused loop's backward-through-time op raises when differentiated itself."""
+    return RuntimeError(f"{layer.lower()}_sequence: double backward through a fused {layer} is "
+                        f"not supported; build the recurrence from {layer}Cell (ordinary ops) "
+                        "for higher-order gradients")
+
+
 def visiting_order(length, reverse):
     """Time indices in the order the forward pass visits them."""
     return list(range(length - 1, -1, -1) if reverse else range(length))
@@ -290,9 +297,7 @@ class LSTMSequenceBackward(Op):
         return back
 
     def vjp(self, out, grad, needs):
-        raise RuntimeError("lstm_sequence: double backward through a fused LSTM is not supported; "
-                           "build the recurrence from LSTMCell (ordinary ops) for higher-order "
-                           "gradients")
+        raise double_backward_error("LSTM")
 
     def infer(self, grad, out, h0, c0, w_hh):
         _, length, batch, hidden = out.shape

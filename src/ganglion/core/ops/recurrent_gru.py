@@ -19,7 +19,8 @@ the fused GRU is not supported (GRUCell, built from ordinary ops, supports it).
 from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
-from ganglion.core.ops.recurrent import check_shapes, over_batch_rows, visiting_order
+from ganglion.core.ops.recurrent import (check_shapes, double_backward_error, over_batch_rows,
+                                         visiting_order)
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
 from ganglion.core.tensor import TensorType
@@ -197,9 +198,7 @@ class GRUSequenceBackward(Op):
         return back
 
     def vjp(self, out, grad, needs):
-        raise RuntimeError("gru_sequence: double backward through a fused GRU is not supported; "
-                           "build the recurrence from GRUCell (ordinary ops) for higher-order "
-                           "gradients")
+        raise double_backward_error("GRU")
 
     def infer(self, grad, out, h0, w_hh):
         length, batch, five_hidden = out.shape

@@ -14,6 +14,7 @@ from ganglion.core.creation import zeros
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
                                sigmoid, stack, tanh, transpose, unsqueeze, where)
 from ganglion.core.ops.recurrent_gru import gru_sequence
+from ganglion.core.ops.recurrent_rnn import rnn_sequence
 from ganglion.nn.functional.dropout import dropout as dropout_function
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn", "lstm", "gru",
@@ -136,23 +137,14 @@ def _gru_direction(x, states, weights, reverse):
 
 
 def _rnn_direction(nonlinearity):
-    """The Elman RNN's runner: its loop in ordinary Tensor ops, one GEMM per step."""
+    """The Elman RNN's runner: one fused op over the whole sequence (``rnn_sequence``)."""
     def run(x, states, weights, reverse):
         w_ih, w_hh, b_ih, b_hh = weights
-        (h,) = states
-        length = x.shape[0]
-        if length is None:
-            raise ValueError("rnn: a symbolic input needs a known number of steps, since the "
-                             "time loop is unrolled into the graph (the fused LSTM and GRU "
-                             "loops leave it free)")
-        x_gates = reshape(_project(x, w_ih, b_ih), (length, -1, w_ih.shape[0]))
-        w_hh_t = transpose(w_hh)
-        outputs = [None] * length
-        for t in (range(length - 1, -1, -1) if reverse else range(length)):
-            pre = getitem(x_gates, t) + matmul(h, w_hh_t)
-            h = _rnn_step(pre if b_hh is None else pre + b_hh, nonlinearity)
-            outputs[t] = h
-        return stack(outputs), (h,)
+        (h0,) = states
+        if b_hh is None:
+            b_hh = zeros(w_hh.shape[1], dtype=x.dtype)
+        out = rnn_sequence(_project(x, w_ih, b_ih), b_hh, h0, w_hh, reverse, nonlinearity)
+        return out, (getitem(out, 0 if reverse else -1),)
     return run
 
 
