@@ -221,10 +221,10 @@ def gru_step_forward(h_gates, x_gates, b_hh, h_prev, step):
 
 
 @njit(**_OPTIONS)
-def gru_step_backward(step, grad_step, h_prev, d_h, d_step, first):
-    """One GRU step backward up to its recurrent GEMM. ``grad_step``: the gradient of the
-    step's packed block; ``d_h``: the gradient from the step after (ignored when ``first``),
-    replaced by the part of h_prev's gradient that does not pass through W_hh. Writes
+def gru_step_backward(step, grad_h, h_prev, d_h, d_step, first):
+    """One GRU step backward up to its recurrent GEMM. ``grad_h``: the gradient of the step's
+    output h; ``d_h``: the gradient from the step after (ignored when ``first``), replaced by
+    the part of h_prev's gradient that does not pass through W_hh. Writes
     [d_r | d_z | d_gh_n | d_gx_n] (the pre-activations' gradients) into ``d_step`` (N, 4H)."""
     batch = step.shape[0]
     hidden = step.shape[1] // 5
@@ -233,13 +233,12 @@ def gru_step_backward(step, grad_step, h_prev, d_h, d_step, first):
         for j in range(hidden):
             r, z = step[n, j], step[n, hidden + j]
             new, gh_n = step[n, 2 * hidden + j], step[n, 3 * hidden + j]
-            dh = grad_step[n, 4 * hidden + j] if first else d_h[n, j] + grad_step[n, 4 * hidden + j]
-            d_new = dh * (one - z) + grad_step[n, 2 * hidden + j]
-            d_z = ((h_prev[n, j] - new) * dh + grad_step[n, hidden + j]) * ((one - z) * z)
-            d_x_n = d_new * (one - new * new)
-            d_step[n, j] = (d_x_n * gh_n + grad_step[n, j]) * ((one - r) * r)
+            dh = grad_h[n, j] if first else d_h[n, j] + grad_h[n, j]
+            d_z = (h_prev[n, j] - new) * dh * ((one - z) * z)
+            d_x_n = dh * (one - z) * (one - new * new)
+            d_step[n, j] = d_x_n * gh_n * ((one - r) * r)
             d_step[n, hidden + j] = d_z
-            d_step[n, 2 * hidden + j] = d_x_n * r + grad_step[n, 3 * hidden + j]
+            d_step[n, 2 * hidden + j] = d_x_n * r
             d_step[n, 3 * hidden + j] = d_x_n
             d_h[n, j] = dh * z
 

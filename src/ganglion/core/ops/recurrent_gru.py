@@ -10,11 +10,13 @@ r * (W_hn h + b_hn):
     n = tanh(gx_n + r * gh_n)                             gx = x W_ih^T + b_ih
     h' = n + z * (h - n)
 
-The forward output packs per step [r | z | n | gh_n | h'] into (T, N, 5H); the layer's output
-is its last H columns, which numpy reshapes to (T*N, H) without a copy. The backward op gives
-(T + 1, N, 4H): per step the gradient of gh (3H, also that of gx in the r and z blocks) and
-of gx_n (H); row T holds the gradient of h0 in its first H columns. Double backward through
-the fused GRU is not supported (GRUCell, built from ordinary ops, supports it).
+The forward op packs per step [r | z | n | gh_n | h'] into (T, N, 5H) and is not
+differentiable itself; ``GRUOutputs`` hands on the last H columns (h of every step, a view) and
+carries the gradient, so backward receives (T, N, H) rather than a (T, N, 5H) array four fifths
+zero (as ``LSTMOutputs`` does for the LSTM). The backward op gives (T + 1, N, 4H): per step the
+gradient of gh (3H, also that of gx in the r and z blocks) and of gx_n (H); row T holds the
+gradient of h0 in its first H columns. Double backward through the fused GRU is not supported
+(GRUCell, built from ordinary ops, supports it).
 """
 from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
@@ -39,10 +41,11 @@ def _sigmoid_(x, backend):
 
 
 class GRUSequence(Op):
-    """(x_gates (T*N, 3H) = x W_ih^T + b_ih, b_hh (3H,), h0 (N, H), w_hh (3H, H)) -> (T, N, 5H)."""
+    """(x_gates (T*N, 3H) = x W_ih^T + b_ih, b_hh (3H,), h0 (N, H), w_hh (3H, H)) -> (T, N, 5H).
+    Not differentiable itself: gradients flow through ``GRUOutputs``."""
 
     __slots__ = ("reverse",)
-    saves_output = True
+    differentiable = False
 
     def __init__(self, reverse=False):
         self.reverse = reverse
@@ -88,26 +91,6 @@ class GRUSequence(Op):
         over_batch_rows(backend, batch, 3 * hidden * hidden * length, rows)
         return out
 
-    def vjp(self, out, grad, needs):
-        x_gates, b_hh, h0, w_hh = out._inputs
-        hidden = w_hh.shape[1]
-        back = apply(GRUSequenceBackward(self.reverse, needs[2]), grad, out, h0, w_hh)
-        steps = getitem(back, slice(None, -1))
-        d_h_gates = reshape(getitem(steps, (_ALL, _ALL, slice(None, 3 * hidden))), (-1, 3 * hidden))
-        g_x_gates = None
-        if needs[0]:
-            # gx and gh share their gradient in the r and z blocks; gx_n has its own.
-            d_x_n = getitem(steps, (_ALL, _ALL, slice(3 * hidden, None)))
-            d_x_rz = getitem(steps, (_ALL, _ALL, slice(None, 2 * hidden)))
-            g_x_gates = reshape(concatenate([d_x_rz, d_x_n], axis=2), (-1, 3 * hidden))
-        g_b_hh = reduce_sum(d_h_gates, axis=0) if needs[1] else None
-        g_h0 = getitem(back, (-1, _ALL, slice(None, hidden))) if needs[2] else None
-        g_w_hh = None
-        if needs[3]:
-            h_prev = _previous_hidden(out, h0, hidden, self.reverse)
-            g_w_hh = matmul(transpose(d_h_gates), reshape(h_prev, (-1, hidden)))
-        return g_x_gates, g_b_hh, g_h0, g_w_hh
-
     def infer(self, x_gates, b_hh, h0, w_hh):
         hidden = w_hh.shape[1]
         batch = h0.shape[0] if len(h0.shape) == 2 else None
@@ -119,6 +102,44 @@ class GRUSequence(Op):
         return TensorType(x_gates.dtype, (length, batch, 5 * hidden))
 
 
+class GRUOutputs(Op):
+    """(Y (T, N, 5H) of ``GRUSequence`` and that op's inputs) -> (T, N, H): h of every step, a
+    view of Y's last H columns. The inputs are here so that the vjp can give their gradients."""
+
+    __slots__ = ("reverse",)
+    saves_inputs = True
+
+    def __init__(self, reverse=False):
+        self.reverse = reverse
+
+    def forward(self, backend, packed, x_gates, b_hh, h0, w_hh):
+        return packed[:, :, 4 * w_hh.shape[1]:]
+
+    def vjp(self, out, grad, needs):
+        packed, x_gates, b_hh, h0, w_hh = out._inputs
+        hidden = w_hh.shape[1]
+        back = apply(GRUSequenceBackward(self.reverse, needs[3]), grad, packed, h0, w_hh)
+        steps = getitem(back, slice(None, -1))
+        d_h_gates = reshape(getitem(steps, (_ALL, _ALL, slice(None, 3 * hidden))), (-1, 3 * hidden))
+        g_x_gates = None
+        if needs[1]:
+            # gx and gh share their gradient in the r and z blocks; gx_n has its own.
+            d_x_n = getitem(steps, (_ALL, _ALL, slice(3 * hidden, None)))
+            d_x_rz = getitem(steps, (_ALL, _ALL, slice(None, 2 * hidden)))
+            g_x_gates = reshape(concatenate([d_x_rz, d_x_n], axis=2), (-1, 3 * hidden))
+        g_b_hh = reduce_sum(d_h_gates, axis=0) if needs[2] else None
+        g_h0 = getitem(back, (-1, _ALL, slice(None, hidden))) if needs[3] else None
+        g_w_hh = None
+        if needs[4]:
+            h_prev = _previous_hidden(packed, h0, hidden, self.reverse)
+            g_w_hh = matmul(transpose(d_h_gates), reshape(h_prev, (-1, hidden)))
+        return None, g_x_gates, g_b_hh, g_h0, g_w_hh
+
+    def infer(self, packed, x_gates, b_hh, h0, w_hh):
+        length, batch, five_hidden = packed.shape
+        return TensorType(packed.dtype, (length, batch, five_hidden // 5))
+
+
 def _previous_hidden(out, h0, hidden, reverse):
     """The hidden state entering each step, (T, N, H)."""
     hiddens = (_ALL, _ALL, slice(4 * hidden, None))
@@ -128,8 +149,9 @@ def _previous_hidden(out, h0, hidden, reverse):
 
 
 class GRUSequenceBackward(Op):
-    """(dY, Y, h0, w_hh) -> (T + 1, N, 4H), packed as the module docstring says. Without
-    ``h0_grad`` the gradient of h0 is left unset, which saves the last step's GEMM."""
+    """(dH, Y, h0, w_hh) -> (T + 1, N, 4H), packed as the module docstring says; dH (T, N, H)
+    is the gradient of every step's h. Without ``h0_grad`` the gradient of h0 is left unset,
+    which saves the last step's GEMM."""
 
     __slots__ = ("reverse", "h0_grad")
 
@@ -154,39 +176,32 @@ class GRUSequenceBackward(Op):
             recurrent = xp.empty((hi - lo, hidden), dtype)
             for k in range(length - 1, -1, -1):
                 t = order[k]
-                step, g_step, d_step = out[t, lo:hi], grad[t, lo:hi], back[t, lo:hi]
+                step, g_h, d_step = out[t, lo:hi], grad[t, lo:hi], back[t, lo:hi]
                 h_prev = h0[lo:hi] if k == 0 else out[order[k - 1], lo:hi, 4 * hidden:]
                 if loops is not None:
                     # The arithmetic below in one compiled loop.
-                    loops.gru_step_backward(step, g_step, h_prev, d_h, d_step, k == length - 1)
+                    loops.gru_step_backward(step, g_h, h_prev, d_h, d_step, k == length - 1)
                     if k or self.h0_grad:
                         product(d_step[:, :3 * hidden], w_hh, out=recurrent)
                         d_h += recurrent
                     continue
                 r, z, n, h_n = (step[:, j * hidden:(j + 1) * hidden] for j in range(4))
-                g_r, g_z, g_n, g_h_n, g_h = (g_step[:, j * hidden:(j + 1) * hidden]
-                                             for j in range(5))
                 d_r, d_z, d_h_n, d_x_n = (d_step[:, j * hidden:(j + 1) * hidden] for j in range(4))
                 if k == length - 1:
                     d_h[...] = g_h
                 else:
                     d_h += g_h
-                # Each saved slot of Y is an output too: its own gradient joins the one computed.
                 xp.subtract(1, z, out=one_minus)
                 xp.multiply(d_h, one_minus, out=d_n)
-                d_n += g_n
                 xp.subtract(h_prev, n, out=d_z)
                 d_z *= d_h
-                d_z += g_z
                 one_minus *= z
                 d_z *= one_minus
                 xp.multiply(n, n, out=one_minus)
                 xp.subtract(1, one_minus, out=one_minus)
                 xp.multiply(d_n, one_minus, out=d_x_n)
                 xp.multiply(d_x_n, r, out=d_h_n)
-                d_h_n += g_h_n
                 xp.multiply(d_x_n, h_n, out=d_r)
-                d_r += g_r
                 xp.subtract(1, r, out=one_minus)
                 one_minus *= r
                 d_r *= one_minus
@@ -207,6 +222,9 @@ class GRUSequenceBackward(Op):
 
 
 def gru_sequence(x_gates, b_hh, h0, w_hh, reverse=False):
-    """Run one GRU layer direction over all steps; returns the packed (T, N, 5H) result whose
-    last H columns are the output sequence (see the module docstring)."""
-    return apply(GRUSequence(bool(reverse)), x_gates, b_hh, h0, w_hh)
+    """Run one GRU layer direction over all steps; returns h of every step, (T, N, H).
+    ``x_gates`` (T*N, 3H) is x W_ih^T + b_ih of every step; ``reverse`` runs from the last step
+    to the first."""
+    reverse = bool(reverse)
+    packed = apply(GRUSequence(reverse), x_gates, b_hh, h0, w_hh)
+    return apply(GRUOutputs(reverse), packed, x_gates, b_hh, h0, w_hh)

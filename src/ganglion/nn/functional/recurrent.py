@@ -129,11 +129,8 @@ def _gru_direction(x, states, weights, reverse):
     hidden = w_hh.shape[1]
     if b_hh is None:
         b_hh = zeros(3 * hidden, dtype=x.dtype)
-    packed = gru_sequence(_project(x, w_ih, b_ih), b_hh, h0, w_hh, reverse)
-    # packed is (T, N, 5H) and its last H columns hold h of every step (see gru_sequence).
-    hiddens = slice(4 * hidden, None)
-    last = 0 if reverse else -1
-    return getitem(packed, (_ALL, _ALL, hiddens)), (getitem(packed, (last, _ALL, hiddens)),)
+    out = gru_sequence(_project(x, w_ih, b_ih), b_hh, h0, w_hh, reverse)
+    return out, (getitem(out, 0 if reverse else -1),)
 
 
 def _rnn_direction(nonlinearity):
