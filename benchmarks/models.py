@@ -9,7 +9,7 @@ median of N after warm-up.
 between them for three rounds: that is how users run them, and it keeps either framework's
 memory from changing how the other's allocations behave (in one process they share glibc's
 heap; see ``_forget_cache``).
-Run: python benchmarks/models.py [lenet cifar_cnn lstm resnet18] [--repeats N] [--processes]
+Run: python benchmarks/models.py [lenet cifar_cnn lstm resnet18 gru rnn] [--repeats N] [--processes]
 """
 import argparse
 import json
@@ -38,17 +38,24 @@ def cifar_cnn(nn):
                          nn.Linear(256, 10))
 
 
-def lstm_classifier(nn):
-    class LSTMClassifier(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = nn.LSTM(64, 256)
-            self.fc = nn.Linear(256, 10)
+def recurrent_classifier(layer):
+    """A builder of the issue's LSTM classifier (input 64, hidden 256, FC on the last step) with
+    ``layer`` ('LSTM', 'GRU' or 'RNN') as its recurrent layer."""
+    def build(nn):
+        class RecurrentClassifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.recurrent = getattr(nn, layer)(64, 256)
+                self.fc = nn.Linear(256, 10)
 
-        def forward(self, x):
-            out, _ = self.lstm(x)
-            return self.fc(out[-1])
-    return LSTMClassifier()
+            def forward(self, x):
+                out, _ = self.recurrent(x)
+                return self.fc(out[-1])
+        return RecurrentClassifier()
+    return build
+
+
+lstm_classifier = recurrent_classifier("LSTM")
 
 
 def resnet18(nn):
@@ -97,12 +104,16 @@ WORKLOADS = {
     "cifar_cnn": (cifar_cnn, (3, 32, 32), 128, 30),
     "lstm": (lstm_classifier, None, 64, 30),
     "resnet18": (resnet18, (3, 32, 32), 128, 3),
+    # Not issue-4 targets: the LSTM classifier with the other two recurrent layers.
+    "gru": (recurrent_classifier("GRU"), None, 64, 30),
+    "rnn": (recurrent_classifier("RNN"), None, 64, 30),
 }
+SEQUENCES = ("lstm", "gru", "rnn")
 
 
 def make_batch(name, batch, shape):
     rng = np.random.default_rng(0)
-    if name == "lstm":
+    if name in SEQUENCES:
         x = rng.standard_normal((35, batch, 64)).astype(np.float32)
     else:
         x = rng.standard_normal((batch,) + shape).astype(np.float32)
