@@ -245,10 +245,14 @@ ADAM_OPTIONS = [dict(), dict(amsgrad=True), dict(weight_decay=0.1), dict(maximiz
 def test_adam_compiled_loop_equals_the_numpy_form(monkeypatch, options, kind, size, dtype):
     """Eager Adam steps run as one compiled loop (large arrays split over the cores) when
     numba is there; three steps of it must give the NumPy form's parameters and moments."""
-    from ganglion.backend import fused_loops
+    from ganglion.backend import fused_loops, nn_loops
     from ganglion.optim import adam
     if not fused_loops.available():
         pytest.skip("the compiled loop needs numba: pip install 'ganglion[jit]'")
+    calls = []
+    real_loop = nn_loops.adam
+    monkeypatch.setattr(nn_loops, "adam",
+                        lambda *args, **kw: (calls.append(1), real_loop(*args, **kw)))
     rng = np.random.default_rng(6)
     start = rng.standard_normal(size).astype(dtype)
     grads = [rng.standard_normal(size).astype(dtype) for _ in range(3)]
@@ -264,6 +268,7 @@ def test_adam_compiled_loop_equals_the_numpy_form(monkeypatch, options, kind, si
         state = optimizer.state[param]
         moments = [state[k].numpy() for k in sorted(state) if k != "step"]
         results.append([param.detach().numpy()] + moments)
+    assert len(calls) == len(grads)     # the first run's steps took the compiled loop
     tolerance = 1e-6 if dtype == np.float32 else 1e-13
     for fused_value, plain_value in zip(*results):
         np.testing.assert_allclose(fused_value, plain_value, rtol=tolerance, atol=tolerance)

@@ -52,12 +52,18 @@ def _relu_backward_loop(grad, out, result):
         result[i] = grad[i] if out[i] > 0 else zero
 
 
+def _over_flat(loop, arrays, *scalars):
+    """loop(*each array's [lo, hi), *scalars) for arrays of one shape, each flattened (copied
+    first where not C-contiguous, so only read-only inputs may be strided), over one range per
+    core for large arrays (matmul.split_rows)."""
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    matmul.split_rows(flat[0].size, 1, lambda lo, hi: loop(*[a[lo:hi] for a in flat], *scalars))
+
+
 def relu_backward(grad, out):
     """``grad`` where ``out > 0``, else 0 (in ``grad``'s dtype and shape, as ``out``'s)."""
     result = array_cache.empty(out.shape, grad.dtype)
-    grad_flat, out_flat = np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(out).reshape(-1)
-    flat = result.reshape(-1)
-    matmul.split_rows(flat.size, 1, lambda lo, hi: _relu_backward_loop(grad_flat[lo:hi], out_flat[lo:hi], flat[lo:hi]))
+    _over_flat(_relu_backward_loop, [grad, out, result])
     return result
 
 
@@ -135,8 +141,7 @@ def tanh(x, out=None):
     if x.ndim == 2 and not (x.flags.c_contiguous and out.flags.c_contiguous):
         _tanh_rows_loop(x, out)
         return out
-    source, target = np.ascontiguousarray(x).reshape(-1), out.reshape(-1)
-    matmul.split_rows(source.size, 1, lambda lo, hi: _tanh_loop(source[lo:hi], target[lo:hi]))
+    _over_flat(_tanh_loop, [x, out])
     return out
 
 
@@ -269,14 +274,12 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, maximize, decay, weig
     """One Adam step in place on C-contiguous arrays of one float dtype (see optim/adam.py for
     the scalars); ``max_exp_avg_sq`` is None without AMSGrad. Large arrays are split over the
     cores."""
-    arrays = [a.reshape(-1) for a in (param, grad, exp_avg, exp_avg_sq)]
     amsgrad = max_exp_avg_sq is not None
-    arrays.append(max_exp_avg_sq.reshape(-1) if amsgrad else arrays[3])
     real = param.dtype.type
-    scalars = (amsgrad, maximize, real(decay), real(weight_decay), real(1 - beta1), real(beta2),
+    _over_flat(_adam_loop, [param, grad, exp_avg, exp_avg_sq,
+                            max_exp_avg_sq if amsgrad else exp_avg_sq],
+               amsgrad, maximize, real(decay), real(weight_decay), real(1 - beta1), real(beta2),
                real(1 - beta2), real(eps), real(step_size))
-    matmul.split_rows(arrays[0].size, 1, lambda lo, hi: _adam_loop(
-        *[a[lo:hi] for a in arrays], *scalars))
 
 
 # ----- 2x2 max pooling, stride 2 --------------------------------------------------------------

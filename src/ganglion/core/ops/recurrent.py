@@ -168,7 +168,7 @@ class LSTMOutputs(Op):
         g_c0 = getitem(back, -2) if needs[4] else None
         g_w_hh = None
         if needs[5]:
-            h_prev = _previous_hidden(packed, h0, self.reverse)
+            h_prev = previous_hidden(getitem(packed, _HIDDEN), h0, self.reverse)
             g_w_hh = matmul(transpose(pre), reshape(h_prev, (-1, four_hidden // 4)))
         return None, (pre if needs[1] else None), g_bias, g_h0, g_c0, g_w_hh
 
@@ -209,12 +209,13 @@ def over_batch_rows(backend, batch, multiply_adds_per_row, rows):
                                least=_MIN_ROWS)
 
 
-def _previous_hidden(out, h0, reverse):
-    """The hidden state entering each step, (T, N, H): h0 for the first step visited, the
-    neighbouring step's output for the others."""
+def previous_hidden(hiddens, h0, reverse):
+    """The hidden state entering each step, (T, N, H), from ``hiddens`` (T, N, H), the output
+    of every step: h0 for the first step visited, the neighbouring step's output for the
+    others. (The fused LSTM, GRU and RNN all take W_hh's gradient against it.)"""
     if reverse:
-        return concatenate([getitem(out, (_HIDDEN, slice(1, None))), unsqueeze(h0, 0)])
-    return concatenate([unsqueeze(h0, 0), getitem(out, (_HIDDEN, slice(None, -1)))])
+        return concatenate([getitem(hiddens, slice(1, None)), unsqueeze(h0, 0)])
+    return concatenate([unsqueeze(h0, 0), getitem(hiddens, slice(None, -1))])
 
 
 class LSTMSequenceBackward(Op):

@@ -22,9 +22,9 @@ from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
 from ganglion.core.ops.recurrent import (check_shapes, double_backward_error, over_batch_rows,
-                                         visiting_order)
+                                         previous_hidden, visiting_order)
 from ganglion.core.ops.reduce import sum as reduce_sum
-from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
+from ganglion.core.ops.shape import concatenate, reshape, transpose
 from ganglion.core.tensor import TensorType
 
 __all__ = ["gru_sequence"]
@@ -58,9 +58,11 @@ class GRUSequence(Op):
         x_gates = x_gates.reshape(length, batch, 3 * hidden)
         out = backend.empty((length, batch, 5 * hidden), dtype)
         w_hh_t = xp.ascontiguousarray(w_hh.T)
-        b_hh_row, b_hh = b_hh, xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
         order = visiting_order(length, self.reverse)
         loops = backend.compiled_loops()
+        if loops is None:
+            # NumPy adds same-shape contiguous arrays faster than it broadcasts a row.
+            b_hh_rows = xp.broadcast_to(b_hh, (batch, 3 * hidden)).copy()
 
         def rows(lo, hi, product):
             # Rows [lo, hi) of the batch through every step (see recurrent.over_batch_rows).
@@ -71,10 +73,10 @@ class GRUSequence(Op):
                 product(h_prev, w_hh_t, out=h_gates)
                 if loops is not None:
                     # The arithmetic below in one compiled loop.
-                    loops.gru_step_forward(h_gates, gx, b_hh_row, h_prev, step)
+                    loops.gru_step_forward(h_gates, gx, b_hh, h_prev, step)
                     h_prev = step[:, 4 * hidden:]
                     continue
-                h_gates += b_hh[lo:hi]
+                h_gates += b_hh_rows[lo:hi]
                 reset_update = step[:, :2 * hidden]
                 xp.add(gx[:, :2 * hidden], h_gates[:, :2 * hidden], out=reset_update)
                 _sigmoid_(reset_update, backend)
@@ -131,21 +133,13 @@ class GRUOutputs(Op):
         g_h0 = getitem(back, (-1, _ALL, slice(None, hidden))) if needs[3] else None
         g_w_hh = None
         if needs[4]:
-            h_prev = _previous_hidden(packed, h0, hidden, self.reverse)
+            h_prev = previous_hidden(out, h0, self.reverse)
             g_w_hh = matmul(transpose(d_h_gates), reshape(h_prev, (-1, hidden)))
         return None, g_x_gates, g_b_hh, g_h0, g_w_hh
 
     def infer(self, packed, x_gates, b_hh, h0, w_hh):
         length, batch, five_hidden = packed.shape
         return TensorType(packed.dtype, (length, batch, five_hidden // 5))
-
-
-def _previous_hidden(out, h0, hidden, reverse):
-    """The hidden state entering each step, (T, N, H)."""
-    hiddens = (_ALL, _ALL, slice(4 * hidden, None))
-    if reverse:
-        return concatenate([getitem(out, (slice(1, None),) + hiddens[1:]), unsqueeze(h0, 0)])
-    return concatenate([unsqueeze(h0, 0), getitem(out, (slice(None, -1),) + hiddens[1:])])
 
 
 class GRUSequenceBackward(Op):

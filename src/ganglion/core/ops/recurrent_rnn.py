@@ -15,9 +15,9 @@ from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
 from ganglion.core.ops.recurrent import (check_shapes, double_backward_error, over_batch_rows,
-                                         visiting_order)
+                                         previous_hidden, visiting_order)
 from ganglion.core.ops.reduce import sum as reduce_sum
-from ganglion.core.ops.shape import concatenate, reshape, transpose, unsqueeze
+from ganglion.core.ops.shape import reshape, transpose
 from ganglion.core.tensor import TensorType
 
 __all__ = ["rnn_sequence"]
@@ -68,7 +68,7 @@ class RNNSequence(Op):
         g_h0 = getitem(back, -1) if needs[2] else None
         g_w_hh = None
         if needs[3]:
-            h_prev = _previous_hidden(out, h0, self.reverse)
+            h_prev = previous_hidden(out, h0, self.reverse)
             g_w_hh = matmul(transpose(pre), reshape(h_prev, (-1, w_hh.shape[1])))
         return (pre if needs[0] else None), g_b_hh, g_h0, g_w_hh
 
@@ -81,13 +81,6 @@ class RNNSequence(Op):
         rows = x_gates.shape[0]
         length = rows // batch if rows is not None and batch else None
         return TensorType(x_gates.dtype, (length, batch, hidden))
-
-
-def _previous_hidden(out, h0, reverse):
-    """The hidden state entering each step, (T, N, H)."""
-    if reverse:
-        return concatenate([getitem(out, slice(1, None)), unsqueeze(h0, 0)])
-    return concatenate([unsqueeze(h0, 0), getitem(out, slice(None, -1))])
 
 
 class RNNSequenceBackward(Op):
