@@ -1,34 +1,55 @@
-"""``save(obj, path)`` / ``load(path)``: checkpoints as one safetensors file, never pickle.
+"""``save(obj, f)`` / ``load(f)``: checkpoints as one safetensors file, never pickle.
 
 A checkpoint is anything built from dicts, lists, tuples, strings, numbers, booleans, None,
 ganglion Tensors and NumPy arrays: a state dict, or a whole training state (model, optimizer,
 scheduler, epoch, RNG state, history). The tensors go into the safetensors payload under dotted
 keys (``model.0.weight``, ``optimizer.state.3.exp_avg``); everything else, and where each tensor
 sits in the structure, goes as JSON into the safetensors header's metadata. Loading therefore
-parses JSON and copies bytes: unlike ``torch.load`` it can never run code from the file.
+parses JSON and copies bytes: unlike ``torch.load`` it can never run code from the file, so
+every load is "weights only" (``load(f, weights_only=...)`` accepts the keyword for code written
+for PyTorch; ``False`` does not enable pickle). ``f`` is a path or an open binary file.
 
-Writes are atomic: the bytes go to a temporary file in the destination's folder, are flushed to
-disk (fsync), and only then replace the destination (``os.replace``), so a crash mid-write
-leaves the previous checkpoint intact. Every problem found while loading is a
-``CheckpointError`` that names the file.
+Writes to a path are atomic: the bytes go to a hidden temporary file in the destination's
+folder, ``.<name>.<host>.<pid>.<random>.tmp``, are flushed to disk (fsync), and only then
+replace the destination (``os.replace``). The new file gets the mode that ``open(path, 'wb')``
+would give: that of the file it replaces, else 0666 less the umask (0644 under umask 022).
+
+What a crash (kill -9, power loss) leaves: the previous checkpoint, intact, and possibly one
+temporary file of the interrupted write. The next ``save`` to the same path (and ``fit`` when a
+``ModelCheckpoint`` starts) deletes this path's stale temporary files: at once those whose
+writer, named by the host and pid in the file name, is this host's and no longer running; any
+other (another host on a shared folder, a pid reused by a live process, the random-only names
+of older versions) once it has not been written to for ``STALE_TEMP_SECONDS``. Only names of
+exactly that form for exactly that target are touched.
+
+Every problem found while loading is a ``CheckpointError`` (a ValueError) that names the file.
 """
+import io
 import json
 import os
+import re
+import secrets
+import socket
+import stat
 import struct
-import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from ganglion.core.tensor import Tensor, make_tensor
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT"]
+__all__ = ["save", "load", "CheckpointError", "FORMAT", "remove_stale_temp_files"]
 
 FORMAT = "ganglion.checkpoint/1"
 _TENSOR, _ARRAY, _TUPLE, _ITEMS = "__tensor__", "__ndarray__", "__tuple__", "__items__"
 _MARKERS = {_TENSOR, _ARRAY, _TUPLE, _ITEMS}
 # A header larger than this is not a checkpoint (safetensors itself caps it at 100 MB).
 _MAX_HEADER_BYTES = 100_000_000
+#: A temporary file not written to for this long is stale whoever wrote it (see the docstring).
+STALE_TEMP_SECONDS = 3600
+# Written in pieces so that a long write keeps refreshing the temporary file's mtime.
+_WRITE_CHUNK_BYTES = 64 << 20
 
 
 class CheckpointError(ValueError):
@@ -84,6 +105,13 @@ class _Encoder:
             items = [self.encode(v, path + [str(i)]) for i, v in enumerate(value)]
             return {_TUPLE: items} if isinstance(value, tuple) else items
         where = ".".join(path) or "the object"
+        if callable(getattr(value, "state_dict", None)):
+            # A whole model or optimizer: pickling it would tie the file to the code; its
+            # state dict is what PyTorch recommends saving too.
+            raise TypeError(f"save: {where} is a {type(value).__name__}, not a state; ganglion "
+                            "saves states, not objects: save(model.state_dict(), path) (and "
+                            "optimizer.state_dict()), then build the model and call "
+                            "model.load_state_dict(load(path))")
         raise TypeError(f"save: {where} is a {type(value).__name__}; a checkpoint holds dicts, "
                         "lists, tuples, strings, numbers, booleans, None, Tensors and arrays")
 
@@ -94,30 +122,141 @@ def _contiguous(array):
 
 
 def _write_bytes(file, data):
-    file.write(data)
+    view = memoryview(data)
+    for start in range(0, len(view), _WRITE_CHUNK_BYTES):
+        file.write(view[start:start + _WRITE_CHUNK_BYTES])
 
 
-def save(obj, path):
-    """Write ``obj`` (a state dict or nested training state) to ``path`` atomically."""
-    path = Path(path)
+def save(obj, f):
+    """Write ``obj`` (a state dict or nested training state) to ``f``: a path (atomically; the
+    folder is created if needed) or a file object opened for binary writing. Returns ``f``
+    (as a Path when it is a path)."""
     encoder = _Encoder()
     structure = encoder.encode(obj, [])
     metadata = {"format": FORMAT, "structure": json.dumps(structure)}
+    if _is_file_object(f, "write"):
+        # Encoded before anything is written, so a refused object leaves the file untouched.
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("save: the file is open in text mode; open it with 'wb'")
+        _write_bytes(f, _safetensors_numpy().save(encoder.arrays, metadata=metadata))
+        return f
+    path = _as_path("save", f)
     payload = _safetensors_numpy().save(encoder.arrays, metadata=metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False)
+    remove_stale_temp_files(path)
+    temp, fd = _create_temp_file(path)
     try:
-        with handle:
+        with os.fdopen(fd, "wb") as handle:
             _write_bytes(handle, payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        os.replace(temp, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def _is_file_object(f, method):
+    return not isinstance(f, (str, bytes, os.PathLike)) and callable(getattr(f, method, None))
+
+
+def _as_path(who, f):
+    try:
+        return Path(f)
+    except TypeError:
+        raise TypeError(f"{who}: expected a path (str or os.PathLike) or a binary file object, "
+                        f"got {type(f).__name__}") from None
+
+
+# ----- temporary files -----------------------------------------------------------------------
+# Host names go into temp names without dots (the name's fields are dot-separated), at most 32
+# characters; the host tells whether the pid in a temp name can be checked on this machine.
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:32] or "host"
+_TEMP_FIELDS = re.compile(r"(?P<host>[A-Za-z0-9_-]{1,32})\.(?P<pid>[0-9]{1,10})\.[0-9a-f]{8}")
+# The names that tempfile.NamedTemporaryFile gave before pid-named temp files.
+_OLD_TEMP_FIELDS = re.compile(r"[a-z0-9_]{8}")
+
+
+def _create_temp_file(path):
+    """(temp path, open fd) for a new temporary file next to ``path``, mode as open() gives."""
+    try:
+        # Replacing a file: keep its mode, as open(path, 'wb') would.
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    while True:
+        temp = path.parent / f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            # 0o666 less the umask, as open() does (NamedTemporaryFile would give 0600).
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+        except FileExistsError:  # a 32-bit random collision; draw again
+            continue
+        break
+    if mode is not None:
+        try:
+            os.chmod(temp, mode)
+        except OSError:
+            pass
+    return temp, fd
+
+
+def _pid_is_running(pid):
+    """True / False for a process of this host, None where that cannot be told (Windows, where
+    os.kill(pid, 0) would send Ctrl-C instead of probing)."""
+    if os.name != "posix":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # running, as another user
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def remove_stale_temp_files(path, stale_seconds=STALE_TEMP_SECONDS):
+    """Delete the temporary files that interrupted saves to ``path`` left behind and that no
+    running save is writing (see the module docstring); returns the paths deleted."""
+    path = Path(path)
+    prefix, removed = f".{path.name}.", []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:  # no folder yet, or not readable: nothing to clean
+        return removed
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        fields = name[len(prefix):-len(".tmp")]
+        ours = _TEMP_FIELDS.fullmatch(fields)
+        if ours is None and _OLD_TEMP_FIELDS.fullmatch(fields) is None:
+            continue  # not a temp name of this target (perhaps of "name.something")
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:  # removed meanwhile
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        stale = now - info.st_mtime > stale_seconds
+        if ours is not None and ours["host"] == _HOST:
+            pid = int(ours["pid"])
+            if pid == os.getpid():
+                continue  # perhaps another thread of this process, writing now
+            running = _pid_is_running(pid)
+            stale = stale or running is False
+        if stale:
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
 
 
 def _fsync_folder(folder):
@@ -136,23 +275,50 @@ def _fsync_folder(folder):
 
 # ----- loading -------------------------------------------------------------------------------
 def _read_header(path, raw):
-    if raw[:1] == b"\x80" or raw[:2] == b"PK":
-        raise CheckpointError(f"{path}: this looks like a pickle or a PyTorch .pt file; ganglion "
-                              "never unpickles (pickle can run code): save it as safetensors")
-    if len(raw) < 8:
+    """The safetensors header as a dict. A file is taken for safetensors when its first 8
+    bytes (the header's length, little-endian) fit in the file and the header starts with '{';
+    only a file that is not one is judged by its first bytes (pickle, zip), since a length's
+    low byte may well be 0x80 (a pickle's first byte) or spell 'PK' (a zip's)."""
+    size = struct.unpack("<Q", raw[:8])[0] if len(raw) >= 8 else None
+    if size is not None and 2 <= size <= min(len(raw) - 8, _MAX_HEADER_BYTES) \
+            and raw[8:9] == b"{":
+        try:
+            header = json.loads(raw[8:8 + size])
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+            raise CheckpointError(f"{path}: corrupt safetensors header "
+                                  f"({type(error).__name__}: {error})") from None
+        if not isinstance(header, dict):
+            raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
+        return header
+    kind = _foreign_kind(raw)
+    if kind is not None:
+        raise CheckpointError(f"{path}: this looks like {kind}, not a safetensors checkpoint; "
+                              "ganglion never unpickles (pickle can run code): load it with "
+                              "PyTorch once and save its state dict with safetensors "
+                              "(safetensors.torch.save_file)")
+    if size is None:
         raise CheckpointError(f"{path}: truncated: {len(raw)} bytes, too short for a safetensors "
                               "header")
-    (size,) = struct.unpack("<Q", raw[:8])
-    if size > min(len(raw) - 8, _MAX_HEADER_BYTES):
+    if size > len(raw) - 8:
         raise CheckpointError(f"{path}: not a safetensors file, or truncated: the header declares "
                               f"{size} bytes but the file has {len(raw)}")
-    try:
-        header = json.loads(raw[8:8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: corrupt safetensors header ({error})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
-    return header
+    raise CheckpointError(f"{path}: not a safetensors file: its {size}-byte header is not a JSON "
+                          "object")
+
+
+def _foreign_kind(raw):
+    """What a file that is not safetensors looks like, by its magic bytes (None: no idea)."""
+    if raw[:2] == b"PK":
+        return "a zip file (a PyTorch .pt / .pth file from torch.save)"
+    if raw[:1] == b"\x80" and raw[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a pickle (a legacy PyTorch .pt file, or pickle protocol 2-5)"
+    if raw.rstrip(b"\r\n")[-1:] == b".":  # every pickle ends with STOP ('.'); protocols 0-1
+        return "a pickle (protocol 0 or 1)"
+    return None
+
+
+def _bad(path, message):
+    return CheckpointError(f"{path}: corrupt checkpoint metadata: {message}")
 
 
 def _decode(value, tensors, path):
@@ -160,47 +326,90 @@ def _decode(value, tensors, path):
         return [_decode(v, tensors, path) for v in value]
     if not isinstance(value, dict):
         return value
-    for marker in (_TENSOR, _ARRAY):
-        if marker in value:
-            key = value[marker]
-            if key not in tensors:
-                raise CheckpointError(f"{path}: the metadata refers to tensor {key!r}, which the "
-                                      "file does not hold")
-            array = tensors[key]
-            return make_tensor(array) if marker == _TENSOR else array
-    if _TUPLE in value:
-        return tuple(_decode(v, tensors, path) for v in value[_TUPLE])
-    if _ITEMS in value:
-        return {_hashable(_decode(k, tensors, path)): _decode(v, tensors, path)
-                for k, v in value[_ITEMS]}
-    return {k: _decode(v, tensors, path) for k, v in value.items()}
+    markers = _MARKERS.intersection(value)
+    if not markers:
+        return {k: _decode(v, tensors, path) for k, v in value.items()}
+    if len(value) != 1:
+        # save() writes a marker alone in its object (a dict with such a key goes as __items__).
+        raise _bad(path, f"a {sorted(markers)[0]!r} object with other keys "
+                         f"({', '.join(sorted(map(repr, value)))})")
+    (marker, content), = value.items()
+    if marker in (_TENSOR, _ARRAY):
+        if not isinstance(content, str):
+            raise _bad(path, f"a {marker!r} reference is a {type(content).__name__}, not the "
+                             "name of a tensor")
+        if content not in tensors:
+            raise CheckpointError(f"{path}: the metadata refers to tensor {content!r}, which the "
+                                  "file does not hold")
+        array = tensors[content]
+        return make_tensor(array) if marker == _TENSOR else array
+    if not isinstance(content, list):
+        raise _bad(path, f"{marker!r} holds a {type(content).__name__}, not a list")
+    if marker == _TUPLE:
+        return tuple(_decode(v, tensors, path) for v in content)
+    decoded = {}
+    for pair in content:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise _bad(path, f"an {_ITEMS!r} entry is {_short(pair)}, not a [key, value] pair")
+        key = _hashable(_decode(pair[0], tensors, path))
+        try:
+            hash(key)
+        except TypeError:
+            raise _bad(path, f"a dict key is a {type(key).__name__} (unhashable)") from None
+        decoded[key] = _decode(pair[1], tensors, path)
+    return decoded
+
+
+def _short(value):
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _hashable(key):
     return tuple(_hashable(k) for k in key) if isinstance(key, (list, tuple)) else key
 
 
-def load(path):
-    """Read a checkpoint written by ``save``: the same structure, with Tensors (NumPy arrays
-    where arrays were saved). A plain safetensors file (from another library) loads as a flat
-    ``{name: Tensor}`` dict."""
-    path = Path(path)
+def _read_raw(f, weights_only):
+    """(bytes, name for messages) of the file ``f`` (a path or a binary file object)."""
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+    if _is_file_object(f, "read"):
+        raw = f.read()
+        name = getattr(f, "name", None) or f"<{type(f).__name__}>"
+        if isinstance(raw, str):
+            raise TypeError(f"load: {name} is open in text mode; open it with 'rb'")
+        return bytes(raw), name
+    path = _as_path("load", f)
     try:
-        raw = path.read_bytes()
+        return path.read_bytes(), path
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such checkpoint file") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
+
+
+def load(f, weights_only=None):
+    """Read a checkpoint written by ``save`` from ``f`` (a path or a binary file object): the
+    same structure, with Tensors (NumPy arrays where arrays were saved). A plain safetensors
+    file (from another library) loads as a flat ``{name: Tensor}`` dict. ``weights_only`` is
+    accepted for code written for ``torch.load`` and changes nothing: ganglion never unpickles,
+    so every load is weights-only, and a pickle is refused either way."""
+    raw, path = _read_raw(f, weights_only)
     header = _read_header(path, raw)
     try:
         tensors = _safetensors_numpy().load(raw)
     except Exception as error:  # noqa: BLE001  (safetensors raises its own error type)
         raise CheckpointError(f"{path}: corrupt or truncated safetensors data ({error})") from None
     metadata = header.get("__metadata__") or {}
-    if metadata.get("format") != FORMAT:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         return {key: make_tensor(array) for key, array in tensors.items()}
     try:
         structure = json.loads(metadata["structure"])
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{path}: corrupt checkpoint metadata ({error})") from None
-    return _decode(structure, tensors, path)
+    except RecursionError:
+        raise _bad(path, "nested too deeply") from None
+    try:
+        return _decode(structure, tensors, path)
+    except RecursionError:
+        raise _bad(path, "nested too deeply") from None
