@@ -375,7 +375,7 @@ def test_one_hot(labels, classes):
 
 
 def test_one_hot_errors():
-    with pytest.raises(ValueError, match=r"one_hot: class values must be in \[0, 3\)"):
+    with pytest.raises(ValueError, match=r"one_hot: class value 3 is out of range .*\[0, 3\)"):
         gn.one_hot(gn.tensor([0, 3]), 3)
     with pytest.raises(TypeError, match="one_hot"):
         gn.one_hot(gn.tensor([0.0, 1.0]), 3)
@@ -392,9 +392,9 @@ def test_nonzero(values):
 
 def test_gather_and_scatter_add_refuse_indices_out_of_range():
     x = gn.zeros(2, 3)
-    with pytest.raises(IndexError, match=r"gather: index values must be in \[0, 3\)"):
+    with pytest.raises(IndexError, match=r"gather: index -1 is out of range .* \(indices must be in \[0, 3\)\)"):
         x.gather(1, gn.tensor([[0, -1], [1, 2]]))
     with pytest.raises(IndexError, match="gather"):
         x.gather(0, gn.tensor([[2, 0, 0]]))
-    with pytest.raises(IndexError, match=r"scatter_add: index values must be in \[0, 2\)"):
+    with pytest.raises(IndexError, match=r"scatter_add: index 2 is out of range .*\[0, 2\)"):
         x.scatter_add(0, gn.tensor([[0, 1, 2]]), gn.ones(1, 3))

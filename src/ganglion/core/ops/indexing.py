@@ -5,15 +5,74 @@ An index may mix ints, slices, None, Ellipsis and integer or boolean arrays, as 
 parts of the index become inputs of the op (``Slot`` marks their place in the index), so that in
 symbolic mode an index can itself be a placeholder, e.g. ``logp[arange(n), y]`` for labels ``y``.
 Gradients scatter back with accumulation, so repeated indices add up.
+
+Index bounds follow PyTorch: ``x[idx]`` and ``x[idx] = v`` accept negative indices in [-n, n)
+(as NumPy does); embedding, index_select, gather, scatter_add and one_hot accept only [0, n),
+where NumPy would silently wrap a negative index around. Range checks look at the index array's
+min and max only (vectorised), and out-of-range errors name the op, the bad value, the size of
+the dimension and the valid range.
 """
+import re
+
 from ganglion.core.dtypes import bool_, int64
-from ganglion.core.op import Op, apply, broadcast_shapes, format_shape, normalize_axes
+from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape, normalize_axes
 from ganglion.core.ops.shape import expand, flatten, pad
 from ganglion.core.tensor import Tensor, TensorType
 from ganglion.core.versions import bump_storage
 
 __all__ = ["getitem", "setitem_", "gather", "scatter_add", "index_select", "one_hot", "nonzero",
-           "slice_along", "take_along_axis"]
+           "slice_along", "take_along_axis", "IndexRangeError", "IndexTypeError",
+           "check_index_range"]
+
+
+class IndexRangeError(IndexError, ValueError, RuntimeError):
+    """An index (or class value) outside its dimension. PyTorch raises IndexError for some ops
+    (x[idx], embedding, cross-entropy targets) and RuntimeError for others (gather, scatter_add,
+    index_select on a matrix, one_hot); ganglion's one_hot raised ValueError. This error is all
+    three, so code written against any of them catches it."""
+
+
+class IndexTypeError(TypeError, RuntimeError):
+    """An index tensor of the wrong dtype: a TypeError for Python code, and the RuntimeError that
+    PyTorch raises (e.g. float indices given to embedding or index_select)."""
+
+
+def check_index_range(op_name, index, size, axis, allow_negative=False, what=None, noun="index"):
+    """Raise IndexRangeError unless every value of the array ``index`` is in [0, size) (or
+    [-size, size) with ``allow_negative``). Only the min and max are looked at. ``what``
+    describes the dimension in the message (default: "dimension {axis} of size {size}")."""
+    if not index.size:
+        return
+    low, high = index.min(), index.max()
+    lowest = -size if allow_negative else 0
+    if low < lowest or high >= size:
+        bad = low if low < lowest else high
+        what = what or f"dimension {axis} of size {size}"
+        plural = "indices" if noun == "index" else noun + "s"
+        raise IndexRangeError(f"{op_name}: {noun} {bad} is out of range for {what} ({plural} must "
+                              f"be in [{lowest}, {size}))")
+
+
+_OUT_OF_BOUNDS = re.compile(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)")
+
+
+def _index_error(op_name, error, shape):
+    """NumPy's IndexError from x[index] restated for ganglion users: the op, the tensor's shape
+    and, for an index out of bounds, the valid range."""
+    message = str(error)
+    found = _OUT_OF_BOUNDS.search(message)
+    if not found:
+        return IndexError(f"{op_name}: {message} (indexing a tensor of shape {format_shape(shape)})")
+    value, axis, size = found.groups()
+    return IndexRangeError(f"{op_name}: index {value} is out of range for dimension {axis} of size "
+                           f"{size} in a tensor of shape {format_shape(shape)} (indices must be "
+                           f"in [-{size}, {size}))")
+
+
+def _assignment_shape_error(shape, region, value_shape):
+    return ShapeError(f"setitem: cannot assign a value of shape {format_shape(value_shape)} to "
+                      f"x[index], a region of shape {format_shape(region)} (x has shape "
+                      f"{format_shape(shape)}); the value's shape must broadcast to the region's")
 
 # A stand-in for unknown (None) dims when working out symbolic result shapes with NumPy itself.
 _UNKNOWN = 7919
@@ -86,25 +145,41 @@ def _index_shape(op_name, shape, spec, array_types):
     try:
         result = dummy[_build(spec, stand_ins)].shape
     except IndexError as error:
-        raise IndexError(f"{op_name}: {error} (indexing a tensor of shape {format_shape(shape)})") from None
+        raise _index_error(op_name, error, shape) from None
     return tuple(None if d in unknown else d for d in result)
 
 
 class GetItem(Op):
-    __slots__ = ("spec",)
+    """x[index]. ``checked`` = (op name, axis, description) makes the first index array accept
+    only [0, size) along ``axis``, as PyTorch's embedding and index_select do (NumPy would wrap
+    negative indices around)."""
+    __slots__ = ("spec", "checked")
     saves_inputs = False
 
-    def __init__(self, spec):
+    def __init__(self, spec, checked=None):
         self.spec = spec
+        self.checked = checked
 
     def forward(self, backend, x, *arrays):
-        return x[_build(self.spec, arrays)]
+        if self.checked is not None:
+            op_name, axis, what = self.checked
+            check_index_range(op_name, arrays[0], x.shape[axis], axis, what=what)
+        try:
+            return x[_build(self.spec, arrays)]
+        except IndexError as error:
+            raise _index_error("getitem", error, x.shape) from None
 
     def vjp(self, out, grad, needs):
         x, *arrays = out._inputs
         return (apply(IndexAdd(self.spec), grad, x, *arrays),) + (None,) * len(arrays)
 
     def infer(self, x, *arrays):
+        if self.checked is not None:
+            # x[:, ..., index] along the checked axis: worked out directly, since the NumPy
+            # stand-in below would fail first (with getitem's message) on a dimension of size 0.
+            axis = self.checked[1]
+            return TensorType(x.dtype, tuple(x.shape[:axis]) + tuple(arrays[0].shape)
+                              + tuple(x.shape[axis + 1:]))
         return TensorType(x.dtype, _index_shape("getitem", x.shape, self.spec, arrays))
 
 
@@ -137,7 +212,7 @@ class IndexPut(Op):
 
     def forward(self, backend, x, value, *arrays):
         out = x.copy()
-        out[_build(self.spec, arrays)] = value
+        _assign(out, _build(self.spec, arrays), value)
         return out
 
     def vjp(self, out, grad, needs):
@@ -149,8 +224,27 @@ class IndexPut(Op):
         return (gx, gv) + (None,) * len(arrays)
 
     def infer(self, x, value, *arrays):
-        _index_shape("setitem", x.shape, self.spec, arrays)
+        region = _index_shape("setitem", x.shape, self.spec, arrays)
+        if None not in region + tuple(value.shape):
+            try:
+                fits = broadcast_shapes("setitem", tuple(value.shape), region) == region
+            except ShapeError:
+                fits = False
+            if not fits:
+                raise _assignment_shape_error(x.shape, region, value.shape)
         return TensorType(x.dtype, x.shape)
+
+
+def _assign(array, index, value):
+    """array[index] = value, with NumPy's errors restated (NumPy checks the whole index before
+    writing anything, so a failed assignment leaves ``array`` as it was)."""
+    try:
+        array[index] = value
+    except IndexError as error:
+        raise _index_error("setitem", error, array.shape) from None
+    except ValueError:
+        region = array[index].shape
+        raise _assignment_shape_error(array.shape, region, getattr(value, "shape", ())) from None
 
 
 def _gather_view(x, index, axis):
@@ -160,36 +254,36 @@ def _gather_view(x, index, axis):
     return x[tuple(slice(None) if k == axis else slice(0, i) for k, i in enumerate(index.shape))]
 
 
-def _check_range(op_name, index, size, axis):
-    """PyTorch's bounds for gather / scatter indices: 0 <= index < size (NumPy would wrap
-    negative ones around silently)."""
-    if index.size and (index.min() < 0 or index.max() >= size):
-        raise IndexError(f"{op_name}: index values must be in [0, {size}) for dimension {axis} "
-                         f"of size {size}, got values from {index.min()} to {index.max()}")
-
-
 class Gather(Op):
-    """out[i][j][k] = x[i][index[i][j][k]][k] for axis 1: PyTorch's gather, NumPy's take_along_axis."""
-    __slots__ = ("axis",)
+    """out[i][j][k] = x[i][index[i][j][k]][k] for axis 1: PyTorch's gather, NumPy's take_along_axis.
+    Indices must be in [0, size) as in PyTorch's gather, or in [-size, size) with
+    ``allow_negative`` (NumPy's take_along_axis, PyTorch's take_along_dim)."""
+    __slots__ = ("axis", "allow_negative")
     saves_inputs = False
 
-    def __init__(self, axis):
+    def __init__(self, axis, allow_negative=False):
         self.axis = axis
+        self.allow_negative = allow_negative
+
+    @property
+    def name(self):
+        return "take_along_axis" if self.allow_negative else "gather"
 
     def forward(self, backend, x, index):
-        _check_range("gather", index, x.shape[self.axis], self.axis)
+        check_index_range(self.name, index, x.shape[self.axis], self.axis, self.allow_negative)
         return backend.xp.take_along_axis(_gather_view(x, index, self.axis), index, self.axis)
 
     def vjp(self, out, grad, needs):
         x, index = out._inputs
+        # put_along_axis_add wraps negative indices as NumPy does, so they need no rewriting.
         return (apply(ScatterAddInto(self.axis), grad, x, index), None)
 
     def infer(self, x, index):
         if len(index.shape) != len(x.shape):
-            raise ValueError(f"gather: index of shape {format_shape(index.shape)} must have as many "
+            raise ShapeError(f"{self.name}: index of shape {format_shape(index.shape)} must have as many "
                              f"dimensions as the input {format_shape(x.shape)}")
         if index.dtype.category != 1:
-            raise TypeError(f"gather: index must be an integer tensor, got {index.dtype}")
+            raise IndexTypeError(f"{self.name}: index must be an integer tensor, got {index.dtype}")
         return TensorType(x.dtype, index.shape)
 
 
@@ -221,7 +315,7 @@ class ScatterAdd(Op):
         self.axis = axis
 
     def forward(self, backend, x, index, src):
-        _check_range("scatter_add", index, x.shape[self.axis], self.axis)
+        check_index_range("scatter_add", index, x.shape[self.axis], self.axis)
         src = src[tuple(slice(0, i) for i in index.shape)]
         return x + backend.put_along_axis_add(x.shape, x.dtype, index, src, self.axis)
 
@@ -236,7 +330,7 @@ class ScatterAdd(Op):
 
     def infer(self, x, index, src):
         if not (len(x.shape) == len(index.shape) == len(src.shape)):
-            raise ValueError(f"scatter_add: input {format_shape(x.shape)}, index "
+            raise ShapeError(f"scatter_add: input {format_shape(x.shape)}, index "
                              f"{format_shape(index.shape)} and src {format_shape(src.shape)} must "
                              "have the same number of dimensions")
         return TensorType(x.dtype, x.shape)
@@ -252,15 +346,14 @@ class OneHot(Op):
     def forward(self, backend, x):
         xp = backend.xp
         if x.dtype.kind not in "iu":
-            raise TypeError("one_hot of a non-integer array")
-        if x.size and (x.min() < 0 or x.max() >= self.num_classes):
-            raise ValueError(f"one_hot: class values must be in [0, {self.num_classes}), got values "
-                             f"from {x.min()} to {x.max()}")
+            raise IndexTypeError(f"one_hot: expected an integer array of class indices, got {x.dtype}")
+        check_index_range("one_hot", x, self.num_classes, -1,
+                          what=f"num_classes={self.num_classes}", noun="class value")
         return (x[..., None] == xp.arange(self.num_classes)).astype(xp.int64)
 
     def infer(self, x):
         if x.dtype.category != 1:
-            raise TypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
+            raise IndexTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
         return TensorType(int64, tuple(x.shape) + (self.num_classes,))
 
 
@@ -314,7 +407,7 @@ def setitem_(x, index, value):
         value = tensor(value, dtype=x.dtype)
     spec, arrays = _split_index(index)
     if x.data is not None and not (grad_enabled[0] and (x.requires_grad or value.requires_grad)):
-        x.data[_build(spec, [a.data for a in arrays])] = value.data
+        _assign(x.data, _build(spec, [a.data for a in arrays]), value.data)
         bump_storage(x.data)
         return x
     if x.is_leaf and x.requires_grad and grad_enabled[0]:
@@ -337,7 +430,7 @@ def _int_index(name, index):
     if not isinstance(index, Tensor):
         index = _as_tensor(index)
     if index.dtype.category != 1:
-        raise TypeError(f"{name}: index must be an integer tensor, got {index.dtype}")
+        raise IndexTypeError(f"{name}: index must be an integer tensor, got {index.dtype}")
     return index
 
 
@@ -357,7 +450,7 @@ def take_along_axis(x, indices, axis):
         x = flatten(x)
         axis = 0
     if indices.ndim != x.ndim:
-        raise ValueError(f"take_along_axis: indices of shape {format_shape(indices.shape)} must have "
+        raise ShapeError(f"take_along_axis: indices of shape {format_shape(indices.shape)} must have "
                          f"as many dimensions as the input {format_shape(x.shape)}")
     axis = normalize_axes("take_along_axis", axis, x.ndim)[0]
     others = [d for k, d in enumerate(x.shape) if k != axis]
@@ -369,7 +462,7 @@ def take_along_axis(x, indices, axis):
         x = expand(x, x_shape)
     if tuple(indices.shape) != index_shape:
         indices = expand(indices, index_shape)
-    return apply(Gather(axis), x, indices)
+    return apply(Gather(axis, allow_negative=True), x, indices)
 
 
 def scatter_add(x, dim, index, src):
@@ -378,23 +471,38 @@ def scatter_add(x, dim, index, src):
 
 
 def index_select(x, dim, index):
+    """The entries of ``x`` at ``index`` (1-D, or 0-d as one index) along ``dim``. Indices must
+    be in [0, size): PyTorch refuses negative ones."""
     index = _int_index("index_select", index)
+    if index.ndim == 0:
+        from ganglion.core.ops.shape import reshape
+        index = reshape(index, (1,))
     if index.ndim != 1:
-        raise ValueError(f"index_select: index must be 1-D, got shape {format_shape(index.shape)}")
+        raise ShapeError(f"index_select: index must be 1-D (or 0-d), got shape "
+                         f"{format_shape(index.shape)}")
     axis = normalize_axes("index_select", dim, x.ndim)[0]
     spec = (slice(None),) * axis + (Slot(0),)
-    return apply(GetItem(spec), x, index)
+    return apply(GetItem(spec, checked=("index_select", axis, None)), x, index)
 
 
 def one_hot(x, num_classes=-1):
-    """Class indices to one-hot int64 vectors along a new last axis, as PyTorch's one_hot."""
-    if num_classes < 0:
+    """Class indices to one-hot int64 vectors along a new last axis, as PyTorch's one_hot:
+    ``num_classes=-1`` means max(x) + 1 (which an empty ``x`` cannot tell)."""
+    num_classes = int(num_classes)
+    if num_classes == -1:
         if x.dtype.category != 1:
-            raise TypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
+            raise IndexTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
         if x.data is None:
             raise ValueError("one_hot: num_classes must be given for a symbolic input")
-        num_classes = int(x.data.max()) + 1 if x.data.size else 0
-    return apply(OneHot(int(num_classes)), x)
+        if not x.data.size:
+            raise IndexRangeError("one_hot: cannot infer the number of classes from an empty "
+                                  "tensor; pass num_classes")
+        num_classes = max(int(x.data.max()) + 1, 0)
+    elif num_classes < 0 or num_classes == 0 and x.data is not None and not x.data.size:
+        # PyTorch refuses these too (an empty tensor with num_classes=0: as with -1).
+        raise IndexRangeError(f"one_hot: num_classes must be positive (or -1 to infer it from the "
+                              f"values), got {num_classes}")
+    return apply(OneHot(num_classes), x)
 
 
 def nonzero(x, as_tuple=False):

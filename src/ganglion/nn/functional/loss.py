@@ -10,7 +10,7 @@ from ganglion.core import ops
 from ganglion.core.creation import as_tensor
 from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape
 from ganglion.core.ops.elementwise import cast, maximum, where
-from ganglion.core.ops.indexing import one_hot
+from ganglion.core.ops.indexing import IndexTypeError, one_hot
 from ganglion.core.ops.shape import permute, reshape, reshape_as, unsqueeze
 from ganglion.core.ops.unary import to_float
 from ganglion.core.tensor import Tensor, TensorType
@@ -21,6 +21,11 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy
            "hinge_embedding_loss", "perceptron_loss", "one_hot"]
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+class LossArgumentError(ValueError, RuntimeError):
+    """A loss argument or value out of its range (label_smoothing above 1, probabilities outside
+    [0, 1], ...): a ValueError, and the RuntimeError that PyTorch raises for these."""
 
 
 def check_reduction(reduction, who, allowed=REDUCTIONS):
@@ -94,9 +99,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     (N,) / (N, d1, ...) / () or class probabilities (same shape as ``input``)."""
     check_reduction(reduction, who)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{who}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    input, target, weight = _class_operands(input, target, weight)
+        # Stricter than PyTorch, which lets negative and nan smoothing through.
+        raise LossArgumentError(f"{who}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    input, target, weight = _class_operands(input, target, weight, who)
     if target.dtype.is_floating_point:
+        if ignore_index != -100:
+            raise LossArgumentError(f"{who}: ignore_index={ignore_index} works only with class-"
+                                    "index targets, not with class-probability (float) targets")
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, who)
     return _class_index_loss(input, target, weight, True, ignore_index, reduction,
                              label_smoothing, who)
@@ -106,21 +115,32 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", wh
     """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at the
     class indices ``target``."""
     check_reduction(reduction, who)
-    input, target, weight = _class_operands(input, target, weight)
+    input, target, weight = _class_operands(input, target, weight, who)
     return _class_index_loss(input, target, weight, False, ignore_index, reduction, 0.0, who)
 
 
-def _class_operands(input, target, weight):
-    """Float input, target as a tensor, and weight in the input's dtype."""
+def _class_operands(input, target, weight, who):
+    """Float input, target as a tensor, and weight in the input's dtype, one per class."""
     input = to_float(input)
     if not isinstance(target, Tensor):
         target = as_tensor(target)
     if weight is not None:
         weight = cast(to_float(weight), input.dtype)
+        classes = input.shape[0 if input.ndim == 1 else 1] if input.ndim else None
+        if classes is not None and None not in weight.shape and tuple(weight.shape) != (classes,):
+            raise ShapeError(f"{who}: weight must have shape ({classes},), one weight per class "
+                             f"of the input {format_shape(input.shape)}, got "
+                             f"{format_shape(weight.shape)}")
     return input, target, weight
 
 
 def _class_index_loss(input, target, weight, from_logits, ignore_index, reduction, smoothing, who):
+    if target.dtype.category != 1:
+        # PyTorch takes int64 and uint8 targets and refuses bool (a mask is not class indices).
+        raise IndexTypeError(f"{who}: class-index targets must be an integer tensor, got "
+                             f"{target.dtype}" + (" (float targets are class probabilities, which "
+                                                  "only cross_entropy takes)"
+                                                  if target.dtype.is_floating_point else ""))
     ndim = input.ndim
     expected = "(N,)" if ndim == 2 else "(N, d1, ...) with input (N, C, d1, ...)"
     if ndim == 0 or target.ndim != ndim - 1:
@@ -206,15 +226,42 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean", who="bina
     if tuple(input.shape) != tuple(target.shape):
         raise ShapeError(f"{who}: target {format_shape(target.shape)} must have the input's shape "
                          f"{format_shape(input.shape)}")
-    data = input.data
-    if data is not None and data.size and (data.min() < 0 or data.max() > 1):
-        raise ValueError(f"{who}: input values must be probabilities in [0, 1], got values from "
-                         f"{data.min()} to {data.max()} (use binary_cross_entropy_with_logits "
-                         "for raw scores)")
+    check_reduction(reduction, who)
+    _check_probabilities(input, "input", who, " (use binary_cross_entropy_with_logits for raw "
+                                              "scores)")
+    _check_probabilities(target, "target", who, "")
     loss = apply(BinaryCrossEntropy(), input, target)
     if weight is not None:
-        loss = loss * weight
+        loss = loss * _elementwise_weight(weight, input, "weight", who)
     return reduce(loss, reduction, who)
+
+
+def _check_probabilities(tensor, role, who, hint):
+    """Refuse values outside [0, 1], nan included, as PyTorch does (min and max only: nan makes
+    both comparisons false)."""
+    data = tensor.data
+    if data is not None and data.size:
+        low, high = data.min(), data.max()
+        if not (low >= 0 and high <= 1):
+            raise LossArgumentError(f"{who}: {role} values must be probabilities in [0, 1], got "
+                                    f"values from {low} to {high}{hint}")
+
+
+def _elementwise_weight(weight, input, role, who):
+    """``weight`` as a tensor that broadcasts to the input's shape (PyTorch's rule), checked
+    here so that the error names the loss rather than the multiplication inside it."""
+    if not isinstance(weight, Tensor):
+        weight = as_tensor(weight)
+    shape, weight_shape = tuple(input.shape), tuple(weight.shape)
+    if None not in shape + weight_shape:
+        try:
+            fits = broadcast_shapes(who, weight_shape, shape) == shape
+        except ShapeError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"{who}: {role} of shape {format_shape(weight_shape)} must broadcast "
+                             f"to the input's shape {format_shape(shape)}")
+    return weight
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -225,12 +272,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if tuple(input.shape) != tuple(target.shape):
         raise ShapeError(f"{who}: target {format_shape(target.shape)} must have the input's shape "
                          f"{format_shape(input.shape)}")
+    check_reduction(reduction, who)
     negative_log_sigmoid = ops.softplus(-input)
     if pos_weight is not None:
+        pos_weight = _elementwise_weight(pos_weight, input, "pos_weight", who)
         negative_log_sigmoid = negative_log_sigmoid * ((pos_weight - 1) * target + 1)
     loss = (1 - target) * input + negative_log_sigmoid
     if weight is not None:
-        loss = loss * weight
+        loss = loss * _elementwise_weight(weight, input, "weight", who)
     return reduce(loss, reduction, who)
 
 

@@ -11,8 +11,10 @@ and GRU then run their time loops as one fused op each (``ganglion.core.ops.recu
 and direction (layer-major, forward before reverse), biases None when absent.
 """
 from ganglion.core.creation import zeros
+from ganglion.core.op import apply
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
                                sigmoid, stack, tanh, transpose, unsqueeze, where)
+from ganglion.core.ops.indexing import GetItem, IndexTypeError, Slot
 from ganglion.core.ops.recurrent_gru import gru_sequence
 from ganglion.core.ops.recurrent_rnn import rnn_sequence
 from ganglion.nn.functional.dropout import dropout as dropout_function
@@ -251,14 +253,21 @@ def embedding(input, weight, padding_idx=None):
     Repeated indices accumulate their gradients. Positions equal to ``padding_idx`` read the
     row as it is but send it no gradient, as in PyTorch."""
     if input.dtype.category != 1:
-        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
-    rows = getitem(weight, input)
+        raise IndexTypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    count = weight.shape[0]
+    # PyTorch refuses indices outside [0, count), where NumPy would wrap -1 to the last row:
+    # the lookup op checks the indices' min and max when it runs (eager or symbolic).
+    lookup = GetItem((Slot(0),), checked=("embedding", 0, f"an embedding of {count} rows"))
+    rows = apply(lookup, weight, input)
     if padding_idx is None:
         return rows
+    if count is not None and not -count <= padding_idx < count:
+        raise ValueError(f"embedding: padding_idx must be in [-{count}, {count}) for an embedding "
+                         f"of {count} rows, got {padding_idx}")
     if padding_idx < 0:
-        padding_idx += weight.shape[0]
+        padding_idx += count
     keep = unsqueeze(ne(input, padding_idx), -1)
     # The padding positions read the same rows from the detached table. (Detaching the weight,
     # which always has a value, rather than the looked-up rows keeps this valid in symbolic
     # graphs, where the rows are symbolic.)
-    return where(keep, rows, getitem(weight.detach(), input))
+    return where(keep, rows, apply(lookup, weight.detach(), input))
