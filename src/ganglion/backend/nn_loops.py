@@ -26,26 +26,30 @@ Importing this module imports numba; ``backend.numpy_backend`` does so only when
 ``fused_loops.available()`` (numba installed, ``GANGLION_FUSION`` not 0), and otherwise keeps
 the NumPy kernels, which give the same results (except the argmax of a pooling window holding
 a NaN: the NumPy kernel drops that window's gradient, see backend/pool.py). Loops are compiled
-on first use and cached on disk by numba (``cache=True``).
+on first use and cached on disk in ganglion's checked per-user kernel cache
+(``backend.kernel_cache.njit_cached``; numba's ``cache=True`` would write into the package).
 """
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
 from ganglion.backend import array_cache, matmul
+from ganglion.backend.kernel_cache import njit_cached
 
 __all__ = ["relu_backward", "fast_tanh", "tanh", "lstm_step_forward", "lstm_step_backward",
            "gru_step_forward", "gru_step_backward",
            "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam"]
 
 # "contract" lets LLVM fuse a multiply and an add into one FMA (one rounding instead of two),
-# which halves the cost of fast_tanh's polynomials; it allows no other reordering.
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+# which halves the cost of fast_tanh's polynomials; it allows no other reordering. The loops are
+# cached on disk by njit_cached, in the checked per-user folder (not numba's cache=True, which
+# writes next to this file, into the installed package).
+_OPTIONS = dict(nogil=True, error_model="numpy", fastmath={"contract"})
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _relu_backward_loop(grad, out, result):
     zero = result.dtype.type(0)
     for i in range(result.shape[0]):
@@ -119,13 +123,13 @@ def _fast_tanh_typed(x):
     return lambda x: math.tanh(x)
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _tanh_loop(x, out):
     for i in range(x.shape[0]):
         out[i] = fast_tanh(x[i])
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _tanh_rows_loop(x, out):
     for r in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -152,7 +156,7 @@ def tanh(x, out=None):
 # which no longer fits in a core's cache beside the step's own arrays. With ``fast_tanh`` a
 # step's whole elementwise part is one loop forward and one backward.
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def lstm_step_forward(gates, x_proj, bias, c_prev, c, h):
     """One LSTM step after its recurrent GEMM: ``gates`` holds h_prev @ W_hh^T on entry and the
     activations i, f, g, o on exit; writes c = f * c_prev + i * g and h = o * tanh(c).
@@ -173,7 +177,7 @@ def lstm_step_forward(gates, x_proj, bias, c_prev, c, h):
             h[n, j] = gates[n, 3 * hidden + j] * fast_tanh(cell)
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def lstm_step_backward(gates, c, c_prev, grad_h, d_h, d_c, d_gates, first):
     """One LSTM step backward up to its recurrent GEMM. ``gates``: the step's activations;
     ``c``: its cell state; ``grad_h``: the gradient of this step's output; ``d_h``: the
@@ -205,7 +209,7 @@ def lstm_step_backward(gates, c, c_prev, grad_h, d_h, d_c, d_gates, first):
 # 0.5 tanh(0.5 x) + 0.5) in one loop each way instead of about fifteen NumPy calls forward and
 # twenty backward. ``step`` is the step's packed row block [r | z | n | gh_n | h'] (N, 5H).
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def gru_step_forward(h_gates, x_gates, b_hh, h_prev, step):
     """One GRU step after its recurrent GEMM (``h_gates`` = h_prev @ W_hh^T, without b_hh)."""
     batch, width = h_gates.shape
@@ -225,7 +229,7 @@ def gru_step_forward(h_gates, x_gates, b_hh, h_prev, step):
             step[n, 4 * hidden + j] = (h_prev[n, j] - new) * z + new
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def gru_step_backward(step, grad_h, h_prev, d_h, d_step, first):
     """One GRU step backward up to its recurrent GEMM. ``grad_h``: the gradient of the step's
     output h; ``d_h``: the gradient from the step after (ignored when ``first``), replaced by
@@ -253,7 +257,7 @@ def gru_step_backward(step, grad_h, h_prev, d_h, d_step, first):
 # one, reading param, grad and the moments once and writing them once. Scalars come in the
 # arrays' dtype, so that float32 arithmetic stays float32 as in the NumPy form.
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _adam_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, maximize, decay,
                weight_decay, one_minus_beta1, beta2, one_minus_beta2, eps, step_size):
     for i in range(param.shape[0]):
@@ -287,7 +291,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, maximize, decay, weig
 # argmax is the window tap 0-3 in row-major order that PyTorch picks: the first maximum, or the
 # last NaN of a window that holds one (its forward output is then NaN).
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _max_2x2_loop(x, out):
     planes, oh, ow = out.shape
     for p in range(planes):
@@ -300,7 +304,7 @@ def _max_2x2_loop(x, out):
                 row[j] = upper if (upper >= lower or upper != upper) else lower
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _argmax_2x2_loop(x, out, arg):
     """The first tap equal to the window's max ``out`` (the forward result), or the last NaN
     tap where the max is NaN. Comparing with the known max is branch-free, so LLVM vectorizes
@@ -321,7 +325,7 @@ def _argmax_2x2_loop(x, out, arg):
                 row[j] = last_nan if m != m else tap
 
 
-@njit(**_OPTIONS)
+@njit_cached(**_OPTIONS)
 def _scatter_2x2_loop(grad_bits, arg, result_bits):
     """The gradient (as integers of its width) to each window's argmax tap, 0 to the others;
     every input position is written. grad_bits and arg are (rows, OW), result_bits is
