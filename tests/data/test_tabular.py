@@ -20,7 +20,7 @@ def _write_housing(path, rows):
 
 def test_read_csv_columns_types_and_missing(tmp_path):
     path = _write_housing(tmp_path / "h.csv", ["1,2,3,A", "4,,6,B"])
-    columns = read_csv_columns(path)
+    columns = read_csv_columns(path, text_columns=["ocean_proximity"])
     assert columns["rooms"].tolist() == [1.0, 4.0]
     assert np.isnan(columns["bedrooms"][1])
     assert columns["ocean_proximity"].tolist() == ["A", "B"]

@@ -30,28 +30,55 @@ def _stack(arrays, what):
     return np.stack(arrays)
 
 
+def _type_names(batch):
+    return sorted({type(sample).__name__ for sample in batch})
+
+
+def _numbers(batch):
+    # NumPy infers one dtype for the whole batch, as torch.tensor does: [1, 1.5] is a float
+    # batch, not the int64 batch [1, 1] that casting to the first sample's type would give.
+    array = np.array(batch)
+    kind = array.dtype.kind
+    if kind == "b":
+        return make_tensor(array)
+    if kind == "u" and array.dtype.itemsize == 8 and array.max() > np.iinfo(np.int64).max:
+        raise OverflowError(f"default_collate: {array.max()} does not fit in int64")
+    if kind in "iu":
+        return make_tensor(array.astype(np.int64, copy=False))
+    if kind == "f":
+        dtype = get_default_dtype().np if array.dtype == np.float64 else array.dtype
+        return make_tensor(array.astype(dtype, copy=False))
+    raise TypeError(f"default_collate: samples mix numbers with other types "
+                    f"{_type_names(batch)}; every sample must have the same kind of value")
+
+
 def default_collate(batch):
     """Stack a list of samples into a batch (see the module docstring for the rules)."""
     first = batch[0]
     if isinstance(first, Tensor):
+        if not all(isinstance(t, Tensor) for t in batch):
+            raise TypeError(f"default_collate: samples mix tensors with {_type_names(batch)}")
         return tensor_from_array(_stack([t.data for t in batch], "tensors"))
     if isinstance(first, np.ndarray):
-        return tensor_from_array(_stack(batch, "arrays"))
-    if isinstance(first, (bool, np.bool_)):
-        return make_tensor(np.array(batch, dtype=np.bool_))
-    if isinstance(first, (numbers.Integral, np.integer)):
-        return make_tensor(np.array(batch, dtype=np.int64))
-    if isinstance(first, np.floating) and first.dtype != np.float64:
-        return make_tensor(np.array(batch, dtype=first.dtype))
-    if isinstance(first, numbers.Real):
-        return make_tensor(np.array(batch, dtype=get_default_dtype().np))
+        return tensor_from_array(_stack([np.asarray(a) for a in batch], "arrays"))
+    if isinstance(first, (bool, np.bool_, numbers.Real)):
+        return _numbers(batch)
     if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, dict):
+        keys = set(first)
+        for sample in batch:
+            if not isinstance(sample, dict) or set(sample) != keys:
+                found = sorted(sample) if isinstance(sample, dict) else type(sample).__name__
+                # KeyError, as PyTorch's default_collate raises for a missing key.
+                raise KeyError(f"default_collate: samples have different keys: {sorted(keys)} "
+                               f"and {found}")
         return {key: default_collate([sample[key] for sample in batch]) for key in first}
     if isinstance(first, (tuple, list)):
         if any(len(sample) != len(first) for sample in batch):
-            raise ValueError("default_collate: samples in a batch have different numbers of fields")
+            counts = sorted({len(sample) for sample in batch})
+            raise ValueError(f"default_collate: samples in a batch have different numbers of "
+                             f"fields {counts}")
         fields = [default_collate(list(column)) for column in zip(*batch)]
         return fields if isinstance(first, list) else tuple(fields)
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "

@@ -7,6 +7,8 @@ when present and no custom ``collate_fn`` is given; that is what makes array-bac
 """
 import bisect
 import math
+import numbers
+import operator
 
 import numpy as np
 
@@ -33,7 +35,13 @@ class Dataset:
 def check_index(index, length, owner):
     """``index`` as a non-negative int below ``length`` (negative counts from the end), else an
     IndexError naming ``owner``; for the datasets' ``__getitem__``."""
-    index = int(index)
+    try:
+        # operator.index, not int(): int(1.5) would silently serve sample 1. PyTorch's tensor
+        # indexing raises IndexError for a float index too.
+        index = operator.index(index)
+    except TypeError:
+        raise IndexError(f"{owner}: index must be an integer, got {index!r} of type "
+                         f"{type(index).__name__}") from None
     if not -length <= index < length:
         raise IndexError(f"{owner}: index {index} is out of range for {length} samples")
     return index + length if index < 0 else index
@@ -72,7 +80,17 @@ class Subset(Dataset):
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        given = np.asarray(indices).reshape(-1)
+        if given.size and given.dtype.kind not in "iu":
+            # Casting would truncate 1.5 to 1 and turn a boolean mask into indices 0 and 1.
+            raise IndexError(f"Subset: indices must be integers, got an array of {given.dtype} "
+                             f"(for a boolean mask use np.flatnonzero(mask))")
+        self.indices = given.astype(np.int64)
+        n = len(dataset)
+        if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
+            bad = self.indices[(self.indices < -n) | (self.indices >= n)][0]
+            raise IndexError(f"Subset: index {bad} is out of range for a dataset of {n} samples "
+                             f"(indices must lie in [-{n}, {n}))")
         if hasattr(dataset, "get_batch"):
             # Keep the loader's batch fast path through random_split: only when the wrapped
             # dataset has one, since the loader picks the path by the attribute's presence.
@@ -112,6 +130,16 @@ def _split_lengths(lengths, total):
         for i in range(total - sum(counts)):
             counts[i % len(counts)] += 1
         return counts
+    for v in lengths:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"random_split: lengths must be numbers, got {v!r} in {lengths}")
+        if v < 0:
+            raise ValueError(f"random_split: lengths must be non-negative, got {v!r} in "
+                             f"{lengths}")
+        if v != int(v):
+            # PyTorch also raises TypeError here (randperm of a float).
+            raise TypeError(f"random_split: lengths must be whole counts or fractions summing "
+                            f"to 1, got {v!r} in {lengths}")
     if sum(lengths) != total:
         raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, but the dataset "
                          f"has {total} samples (give counts that sum to it, or fractions that "

@@ -10,6 +10,7 @@ ahead while the training step runs. Threads (not processes) suffice because the 
 loading (NumPy indexing and copies, JPEG decoding, gzip) release the GIL.
 """
 import math
+import numbers
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +21,10 @@ from ganglion.data.collate import default_collate
 from ganglion.data.rng import using_generator
 
 __all__ = ["DataLoader"]
+
+
+def _is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class DataLoader:
@@ -36,11 +41,17 @@ class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
                  seed=None, generator=None, num_workers=0, prefetch_factor=2,
                  batch_transform=None):
-        if batch_size is None or int(batch_size) < 1:
+        # int() would turn 1.5 into 1 and True into 1; PyTorch rejects both with ValueError.
+        if not _is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        if not _is_integer(num_workers):
+            raise TypeError(f"DataLoader: num_workers must be an integer, got {num_workers!r}")
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
+        if not _is_integer(prefetch_factor) or prefetch_factor < 1:
+            raise ValueError(f"DataLoader: prefetch_factor must be a positive integer, got "
+                             f"{prefetch_factor!r}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
         self.dataset = dataset
@@ -49,7 +60,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.collate_fn = collate_fn
         self.num_workers = num_workers
-        self.prefetch_factor = max(1, int(prefetch_factor))
+        self.prefetch_factor = int(prefetch_factor)
         self.batch_transform = batch_transform
         self.generator = np.random.default_rng(seed) if seed is not None else generator
 

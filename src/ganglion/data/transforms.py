@@ -50,11 +50,24 @@ def _is_pil(image):
 
 
 def _pair(size, what):
-    if isinstance(size, numbers.Integral):
-        return int(size), int(size)
-    if len(size) != 2:
-        raise ValueError(f"{what}: size must be an int or (height, width), got {size!r}")
-    return int(size[0]), int(size[1])
+    pair = (size, size) if isinstance(size, numbers.Integral) else tuple(size)
+    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                 and v > 0 for v in pair):
+        raise ValueError(f"{what}: size must be a positive int or (height, width) of positive "
+                         f"ints, got {size!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _padding(padding, what):
+    if not isinstance(padding, numbers.Integral) or isinstance(padding, bool) or padding < 0:
+        raise ValueError(f"{what}: padding must be a non-negative int, got {padding!r}")
+    return int(padding)
+
+
+def _probability(p, what):
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"{what}: p must be a probability in [0, 1], got {p!r}")
+    return p
 
 
 class ToTensor:
@@ -62,6 +75,10 @@ class ToTensor:
     converted to float32 without scaling."""
 
     def __call__(self, image):
+        if isinstance(image, Tensor):
+            # A tensor is already CHW: reading it as HWC would scramble the axes silently.
+            raise TypeError("ToTensor: expected a PIL image or an HWC NumPy array, got a Tensor "
+                            f"of shape {tuple(image.shape)} (it is already converted)")
         array = np.asarray(image)
         if array.ndim == 2:
             array = array[:, :, None]
@@ -81,8 +98,10 @@ def _channel_stats(mean, std, channels, what):
     std = np.asarray(std, np.float32).reshape(-1)
     if mean.size not in (1, channels) or std.size not in (1, channels):
         raise ValueError(f"{what}: {mean.size} means and {std.size} stds for {channels} channels")
-    if np.any(std == 0):
-        raise ValueError(f"{what}: std must be non-zero, got {std.tolist()}")
+    if np.any(std == 0) or not np.isfinite(std).all() or not np.isfinite(mean).all():
+        raise ValueError(f"{what}: std must be finite and non-zero (after conversion to "
+                         f"float32) and mean finite, got mean {mean.tolist()}, std "
+                         f"{std.tolist()}")
     return mean, std
 
 
@@ -94,6 +113,8 @@ class Normalize:
 
     def __call__(self, image):
         array = image.data if isinstance(image, Tensor) else np.asarray(image, np.float32)
+        if array.ndim < 3:
+            raise ValueError(f"Normalize: expected a (C, H, W) image, got shape {array.shape}")
         mean, std = _channel_stats(self.mean, self.std, array.shape[-3], "Normalize")
         out = (array - mean[:, None, None]) / std[:, None, None]
         return make_tensor(out) if isinstance(image, Tensor) else out
@@ -118,7 +139,7 @@ class RandomCrop:
 
     def __init__(self, size, padding=0, fill=0):
         self.size = _pair(size, "RandomCrop")
-        self.padding = int(padding)
+        self.padding = _padding(padding, "RandomCrop")
         self.fill = fill
 
     def __call__(self, image):
@@ -146,7 +167,7 @@ class RandomHorizontalFlip:
     """Mirror the image left-right with probability ``p``."""
 
     def __init__(self, p=0.5):
-        self.p = p
+        self.p = _probability(p, "RandomHorizontalFlip")
 
     def __call__(self, image):
         if current_generator().random() >= self.p:
@@ -187,6 +208,11 @@ class RandomResizedCrop:
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
         self.size = _pair(size, "RandomResizedCrop")
+        for name, (low, high) in (("scale", scale), ("ratio", ratio)):
+            if not 0 < low <= high:
+                # Out of order or non-positive bounds give NaN crop sizes (log, sqrt) later.
+                raise ValueError(f"RandomResizedCrop: {name} must be (min, max) with "
+                                 f"0 < min <= max, got {(low, high)}")
         self.scale, self.ratio = scale, ratio
 
     def _region(self, height, width):
@@ -242,6 +268,10 @@ class BatchToTensor:
 
     @staticmethod
     def _convert(array):
+        if array.dtype != np.uint8:
+            # Scaling a float batch by 1/255 again (say, one already converted) is silent.
+            raise TypeError(f"BatchToTensor: expected a uint8 batch, got {array.dtype} of shape "
+                            f"{array.shape}; use BatchNormalize or a Lambda for other dtypes")
         if array.ndim == 3:
             array = array[:, :, :, None]
         if array.ndim != 4:
@@ -280,7 +310,7 @@ class BatchRandomCrop:
 
     def __init__(self, size, padding=0, fill=0):
         self.size = _pair(size, "BatchRandomCrop")
-        self.padding = int(padding)
+        self.padding = _padding(padding, "BatchRandomCrop")
         self.fill = fill
 
     def __call__(self, batch):
@@ -313,7 +343,7 @@ class BatchRandomHorizontalFlip:
     """Mirror each image of an (N, C, H, W) batch left-right with probability ``p``."""
 
     def __init__(self, p=0.5):
-        self.p = p
+        self.p = _probability(p, "BatchRandomHorizontalFlip")
 
     def __call__(self, batch):
         return _batch_apply(batch, self._flip)

@@ -9,6 +9,13 @@ at construction, in threads, into one uint8 array (the DataLoader's fast path), 
 array with its labels as ``.npy`` files in a cache folder, keyed by the folder's listing (names,
 sizes, modification times), so the next construction loads two files instead of decoding
 thousands of images. Loading uses ``allow_pickle=False``: a cache file can never run code.
+A cache file is trusted only if it matches the folder: the image array must have the dtype the
+``mode`` decodes to and the shape (number of files, height, width[, bands]) of the first image's
+header, and the labels must equal the folder's. Anything else (a stale, truncated or foreign
+file under the same name) is rebuilt from the images with a warning that says why.
+
+Pillow refuses images over ``2 * PIL.Image.MAX_IMAGE_PIXELS`` pixels (decompression bombs);
+that is a ValueError naming the file, its size and the limit.
 """
 import hashlib
 import os
@@ -35,16 +42,42 @@ def _pillow():
     return Image
 
 
+def _bomb_error(path, error):
+    Image = _pillow()
+    return ValueError(f"{path}: refused to decode the image: {error} (the limit is "
+                      f"2 * PIL.Image.MAX_IMAGE_PIXELS = {2 * Image.MAX_IMAGE_PIXELS} pixels, to "
+                      "stop decompression bombs; raise PIL.Image.MAX_IMAGE_PIXELS if the file is "
+                      "trusted)")
+
+
 def decode_image(path, mode="RGB"):
     """The image at ``path`` as a uint8 array (H, W, C), or (H, W) for mode 'L'."""
     Image = _pillow()
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert(mode))
+    except Image.DecompressionBombError as error:
+        # Not an OSError: without this it escapes as Pillow's own exception type.
+        raise _bomb_error(path, error) from None
     except (OSError, SyntaxError, ValueError) as error:
         # Pillow raises UnidentifiedImageError (an OSError) for non-images and OSError for
         # truncated data.
         raise ValueError(f"{path}: not a readable image ({error})") from None
+
+
+def _expected_array(path, mode, count):
+    """(shape, dtype) that ``count`` images like the one at ``path``, decoded in ``mode``, stack
+    into; from the file's header and a 1x1 image of that mode, without decoding the file."""
+    Image = _pillow()
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(path, error) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable image ({error})") from None
+    probe = np.asarray(Image.new(mode, (1, 1)))
+    return (count, height, width) + probe.shape[2:], probe.dtype
 
 
 def _image_files(folder):
@@ -119,17 +152,33 @@ class ImageFolder(ImageArrayDataset):
             try:
                 images = np.load(images_file, allow_pickle=False)
                 labels = np.load(labels_file, allow_pickle=False)
-                if len(images) == len(self.samples) and np.array_equal(labels, self.targets):
-                    return images
             except (OSError, ValueError) as error:
-                warnings.warn(f"ImageFolder: ignoring unreadable cache {images_file} ({error})")
-            # A cache that does not match the listing is rebuilt below.
+                warnings.warn(f"ImageFolder: ignoring unreadable cache {images_file} ({error})",
+                              stacklevel=3)
+            else:
+                problem = self._cache_mismatch(images, labels)
+                if problem is None:
+                    return images
+                warnings.warn(f"ImageFolder: ignoring cache {images_file}: {problem}; rebuilding "
+                              "it from the images", stacklevel=3)
         images = self._decode_all(num_threads)
         if cache:
             cache_dir.mkdir(parents=True, exist_ok=True)
             _save_atomically(labels_file, self.targets)
             _save_atomically(images_file, images)
         return images
+
+    def _cache_mismatch(self, images, labels):
+        """Why cached arrays do not belong to this folder, or None if they do."""
+        shape, dtype = _expected_array(self.samples[0][0], self.mode, len(self.samples))
+        if images.dtype != dtype or images.shape != shape:
+            return (f"it holds a {images.dtype} array of shape {images.shape}, but the folder's "
+                    f"{len(self.samples)} images decode to {dtype} {shape}")
+        if labels.dtype != np.int64 or labels.shape != self.targets.shape \
+                or not np.array_equal(labels, self.targets):
+            return (f"its labels ({labels.dtype} {labels.shape}) differ from the folder's "
+                    f"{len(self.targets)} labels")
+        return None
 
     def _decode_all(self, num_threads):
         paths = [path for path, _ in self.samples]

@@ -5,6 +5,7 @@ The IDX header is validated before any pixel is used: the magic number says what
 follow exactly. Every failure is a ValueError that names the file; nothing is half-loaded.
 """
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -35,24 +36,30 @@ def read_idx(path, expected_magic):
     """The array in an IDX file of uint8 data, after checking its magic number and sizes."""
     raw = _read_bytes(path)
     kind = _KIND.get(expected_magic, "IDX")
+    # For a .gz file the sizes that matter are those of the decompressed data.
+    size = f"{len(raw)} bytes" + (" decompressed" if str(path).endswith(".gz") else "")
     if len(raw) < 4:
-        raise ValueError(f"{path}: truncated: {len(raw)} bytes, too short for an IDX header")
+        raise ValueError(f"{path}: truncated: the file has {size}, too few for an IDX header")
     magic = int.from_bytes(raw[:4], "big")
     if magic != expected_magic:
         raise ValueError(f"{path}: wrong magic number {magic} (0x{magic:08x}); an IDX {kind} file "
-                         f"starts with {expected_magic} (0x{expected_magic:08x})")
+                         f"starts with {expected_magic} (0x{expected_magic:08x}) (file size "
+                         f"{size})")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise ValueError(f"{path}: truncated: the header needs {header} bytes, the file has "
-                         f"{len(raw)}")
+                         f"{size}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape, dtype=np.int64))
+    # Python integers: a product of four 32-bit sizes overflows int64 (2**31 * 2**31 * 4
+    # wraps to 0), which would let a forged header pass the size check.
+    expected = math.prod(shape)
     found = len(raw) - header
     if found != expected:
         problem = "truncated" if found < expected else "has trailing bytes"
-        raise ValueError(f"{path}: {problem}: the header declares shape {shape} ({expected} bytes "
-                         f"of data), but {found} bytes follow")
+        raise ValueError(f"{path}: {problem}: the header declares shape {shape}, which needs "
+                         f"{header} + {expected} = {header + expected} bytes, but the file has "
+                         f"{size} ({found} after the header)")
     # A copy, so that the array is writable and does not pin the decompressed buffer.
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()
 

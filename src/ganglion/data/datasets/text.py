@@ -53,11 +53,17 @@ class CharVocabulary:
 
 
 def _read_text(path):
+    """The file's text, decoded as UTF-8; a byte-order mark is dropped (it would otherwise be
+    a character of the vocabulary)."""
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not UTF-8 text ({error})") from None
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}: not UTF-8 text: byte {raw[error.start:error.end]!r} at byte "
+                         f"offset {error.start} (line {line}) cannot be decoded ({error.reason}); "
+                         "expected a UTF-8 text file") from None
 
 
 class TextFile(Dataset):
@@ -72,6 +78,8 @@ class TextFile(Dataset):
             raise ValueError(f"TextFile: split must be 'train', 'val' or 'all', got {split!r}")
         if not 0 <= val_fraction < 1:
             raise ValueError(f"TextFile: val_fraction must lie in [0, 1), got {val_fraction}")
+        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
+            raise ValueError(f"TextFile: seq_len must be a positive integer, got {seq_len!r}")
         self.path = path
         text = _read_text(path)
         self.vocab = vocab if vocab is not None else CharVocabulary(text)
@@ -93,7 +101,15 @@ class TextFile(Dataset):
 
     def get_batch(self, indices):
         """(inputs, targets), each (len(indices), seq_len) int64, gathered in one call."""
-        positions = np.asarray(indices)[:, None] * self.seq_len + np.arange(self.seq_len)
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if indices.size and (indices.min() < -n or indices.max() >= n):
+            bad = indices[(indices < -n) | (indices >= n)][0]
+            raise IndexError(f"TextFile: index {bad} is out of range for {n} samples")
+        # Negative indices count from the end, as in __getitem__; left as they are, the last
+        # target of window -1 would wrap around to the file's first character.
+        indices = np.where(indices < 0, indices + n, indices)
+        positions = indices[:, None] * self.seq_len + np.arange(self.seq_len)
         return make_tensor(self.ids[positions]), make_tensor(self.ids[positions + 1])
 
     def encode(self, text):
@@ -122,6 +138,10 @@ def sequence_batches(ids, batch_size, seq_len):
     carry its hidden state from batch to batch. The tail that does not fill the streams is
     dropped.
     """
+    for name, value in (("batch_size", batch_size), ("seq_len", seq_len)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"sequence_batches: {name} must be a positive integer, got "
+                             f"{value!r}")
     ids = np.asarray(ids, dtype=np.int64).reshape(-1)
     stream_len = (len(ids) - 1) // batch_size
     if stream_len < 1:
