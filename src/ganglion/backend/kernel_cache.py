@@ -293,8 +293,8 @@ def _numba_classes():
             # renamed into place so that no process reads half a file.
             temporary = f"{filepath}.tmp.{uuid.uuid4().hex[:16]}"
             try:
-                with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
-                               "wb") as file:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+                with os.fdopen(os.open(temporary, flags, 0o600), "wb") as file:
                     yield file
                 os.replace(temporary, filepath)
             except BaseException:
