@@ -19,9 +19,10 @@ from bad_inputs import BadInput, bad_input_test
 from PIL import Image
 
 import ganglion as gn
-from ganglion.data import (CaliforniaHousing, DataLoader, ImageFolder, Subset, TensorDataset,
-                           TextFile, UnsafePickleError, default_collate, random_split,
-                           read_csv_columns, sequence_batches, transforms)
+from ganglion.data import (CaliforniaHousing, CharVocabulary, DataLoader, ImageFolder, Subset,
+                           TensorDataset, TextFile, UnsafePickleError, default_collate,
+                           make_spirals, make_xor, random_split, read_csv_columns,
+                           sequence_batches, transforms)
 from ganglion.data.datasets.cifar import load_batch
 from ganglion.data.datasets.mnist import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -88,6 +89,16 @@ _CODEC_PICKLE = (b"\x80\x02c_codecs\nencode\nq\x00X\x03\x00\x00\x00abcX\x05\x00\
 
 _TEN = TensorDataset(np.arange(10, dtype=np.float32))
 
+
+class _RaggedDataset:
+    """Sample i is a vector of i + 1 values: a per-sample dataset that forgot to pad."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return np.zeros(index + 1, np.float32), index
+
 CASES = [
     # ----- CSV / California housing: strict parsing -----------------------------------------
     BadInput("csv text in a numeric column", lambda: _housing("text_cell.csv", "7,abc,3,INLAND"),
@@ -149,6 +160,8 @@ CASES = [
     BadInput("image decompression bomb, in memory",
              lambda: ImageFolder(_bomb_folder("bomb_memory"), in_memory=True, cache=False),
              ValueError, ["0.png", "225000000 pixels", "MAX_IMAGE_PIXELS"]),
+    BadInput("image folder unknown mode", lambda: ImageFolder(_FOLDER.name, mode="XYZ"),
+             ValueError, ["ImageFolder", "mode", "'XYZ'", "'RGB'"]),
     # ----- MNIST IDX headers -------------------------------------------------------------------
     BadInput("idx dimensions overflow int64",
              lambda: read_idx(_idx("overflow-idx3-ubyte", IMAGES_MAGIC, (2**31, 2**31, 4), 0),
@@ -174,6 +187,17 @@ CASES = [
              ValueError, ["sequence_batches", "batch_size", "0"]),
     BadInput("sequence_batches seq_len 0", lambda: next(sequence_batches(np.arange(10), 2, 0)),
              ValueError, ["sequence_batches", "seq_len", "0"]),
+    BadInput("vocabulary decode float ids", lambda: CharVocabulary("abc").decode([0.5, 1.0]),
+             TypeError, ["CharVocabulary.decode", "integers", "float64"]),
+    # ----- synthetic problems ------------------------------------------------------------------
+    BadInput("make_xor negative n", lambda: make_xor(n=-1),
+             ValueError, ["make_xor", "n must be a positive integer", "-1"]),
+    BadInput("make_xor fractional n", lambda: make_xor(n=2.5),
+             ValueError, ["make_xor", "n", "2.5"]),
+    BadInput("make_spirals zero classes", lambda: make_spirals(classes=0),
+             ValueError, ["make_spirals", "classes", "0"]),
+    BadInput("make_xor negative noise", lambda: make_xor(noise=-0.1),
+             ValueError, ["make_xor", "noise", "-0.1"]),
     # ----- CIFAR pickles: the restricted unpickler -------------------------------------------
     BadInput("cifar pickle runs a command",
              lambda: load_batch(_pickle_file("system_batch", {b"data": _RunsCommand()})),
@@ -203,6 +227,9 @@ CASES = [
              TypeError, ["num_workers", "integer", "1.5"]),
     BadInput("loader prefetch_factor 0", lambda: DataLoader(_TEN, num_workers=1, prefetch_factor=0),
              ValueError, ["prefetch_factor", "positive", "0"]),
+    BadInput("loader over ragged samples",
+             lambda: next(iter(DataLoader(_RaggedDataset(), batch_size=2, num_workers=1))),
+             ValueError, ["default_collate", "different shapes", "(1,)", "(2,)", "collate_fn"]),
     # ----- datasets ----------------------------------------------------------------------------
     BadInput("tensor dataset first dims differ",
              lambda: TensorDataset(np.zeros((3, 2)), np.zeros(4)),

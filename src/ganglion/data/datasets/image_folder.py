@@ -130,6 +130,12 @@ class ImageFolder(ImageArrayDataset):
     def __init__(self, root, transform=None, target_transform=None, mode="RGB", in_memory=False,
                  cache=True, cache_dir=None, num_threads=None):
         self.root = Path(root).expanduser()
+        try:
+            _pillow().new(mode, (1, 1))
+        except (ValueError, TypeError, KeyError):
+            # Checked here: at decode time Pillow's error would read as a broken image file.
+            raise ValueError(f"ImageFolder: unknown Pillow mode {mode!r}; expected one such as "
+                             "'RGB', 'L', 'RGBA', '1', 'I' or 'F'") from None
         self.mode = mode
         classes, paths, labels, self._listing_key = _scan(self.root)
         self.samples = list(zip(paths, labels))

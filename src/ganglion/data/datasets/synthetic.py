@@ -13,6 +13,17 @@ __all__ = ["make_xor", "make_moons", "make_circles", "make_spirals", "make_sine"
            "logic_gate", "digit_panels", "GATES"]
 
 
+def _check(what, n, noise, classes=None):
+    """Reject sizes that NumPy would report as 'negative dimensions' or a division by zero."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{what}: n must be a positive integer, got {n!r}")
+    if not (isinstance(noise, (int, float, np.number)) and np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"{what}: noise must be a finite number >= 0, got {noise!r}")
+    if classes is not None and (isinstance(classes, bool)
+                                or not isinstance(classes, (int, np.integer)) or classes < 1):
+        raise ValueError(f"{what}: classes must be a positive integer, got {classes!r}")
+
+
 def _result(x, y, regression=False):
     x = make_tensor(np.asarray(x, np.float32))
     y = np.asarray(y, np.float32).reshape(-1, 1) if regression else np.asarray(y, np.int64)
@@ -22,6 +33,7 @@ def _result(x, y, regression=False):
 def make_xor(n=200, noise=0.1, seed=0):
     """Points around the four corners of the unit square; label 1 where exactly one coordinate
     is 1 (the XOR of the corner)."""
+    _check("make_xor", n, noise)
     rng = np.random.default_rng(seed)
     corners = rng.integers(0, 2, size=(n, 2))
     return _result(corners + noise * rng.standard_normal((n, 2)), corners[:, 0] ^ corners[:, 1])
@@ -29,6 +41,7 @@ def make_xor(n=200, noise=0.1, seed=0):
 
 def make_moons(n=200, noise=0.1, seed=0):
     """Two interleaving half circles (scikit-learn's layout); label = which moon."""
+    _check("make_moons", n, noise)
     rng = np.random.default_rng(seed)
     n_outer = n // 2
     t_outer = np.linspace(0, np.pi, n_outer)
@@ -42,6 +55,7 @@ def make_moons(n=200, noise=0.1, seed=0):
 
 def make_circles(n=200, noise=0.05, factor=0.5, seed=0):
     """Two concentric circles, the inner one ``factor`` times the outer's radius; 1 = inner."""
+    _check("make_circles", n, noise)
     if not 0 < factor < 1:
         raise ValueError(f"make_circles: factor must lie in (0, 1), got {factor}")
     rng = np.random.default_rng(seed)
@@ -54,6 +68,7 @@ def make_circles(n=200, noise=0.05, factor=0.5, seed=0):
 
 def make_spirals(n=300, classes=3, noise=0.2, seed=0):
     """``classes`` interleaved spiral arms (the CS231n toy problem); label = arm."""
+    _check("make_spirals", n, noise, classes)
     rng = np.random.default_rng(seed)
     y = np.arange(n) % classes
     radius = rng.uniform(0, 1, size=n)
@@ -65,6 +80,7 @@ def make_spirals(n=300, classes=3, noise=0.2, seed=0):
 
 def make_sine(n=200, noise=0.1, low=-np.pi, high=np.pi, seed=0):
     """y = sin(x) + Gaussian noise, x uniform in [low, high]."""
+    _check("make_sine", n, noise)
     rng = np.random.default_rng(seed)
     x = rng.uniform(low, high, size=n)
     return _result(x[:, None], np.sin(x) + noise * rng.standard_normal(n), regression=True)
@@ -72,6 +88,7 @@ def make_sine(n=200, noise=0.1, low=-np.pi, high=np.pi, seed=0):
 
 def make_quadratic(n=200, coefficients=(1.0, -2.0, 0.5), noise=0.1, low=-2.0, high=2.0, seed=0):
     """y = a x^2 + b x + c + Gaussian noise, with (a, b, c) = ``coefficients``."""
+    _check("make_quadratic", n, noise)
     rng = np.random.default_rng(seed)
     a, b, c = coefficients
     x = rng.uniform(low, high, size=n)

@@ -43,6 +43,8 @@ class CharVocabulary:
     def decode(self, ids):
         """The text of a sequence of ids (a list, array or tensor)."""
         ids = np.asarray(ids).reshape(-1)
+        if ids.size and ids.dtype.kind not in "iu":
+            raise TypeError(f"CharVocabulary.decode: ids must be integers, got {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise ValueError(f"CharVocabulary.decode: ids must lie in [0, {len(self)}), found "
                              f"[{ids.min()}, {ids.max()}]")
