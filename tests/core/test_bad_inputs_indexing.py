@@ -34,6 +34,14 @@ def _symbolic_getitem(indices):
     return gn.function([x, ids], x[ids])(np.zeros((3, 4), np.float32), np.array(indices))
 
 
+def _symbolic_minibatch(column, rows=None):
+    """x[i:i + 2, column] with a symbolic i (Theano's minibatches): an int part out of range is
+    refused when the graph is built if x's dimension is known, else when it runs."""
+    i = gn.placeholder(gn.int64, (), name="i")
+    x = gn.placeholder(gn.float32, (None, rows), name="x")
+    return gn.function([x, i], x[i:i + 2, column])(np.zeros((6, 4), np.float32), 1)
+
+
 _PROBS = gn.full((2, 3), 0.5)
 _LOGITS = gn.zeros(2, 3)
 
@@ -130,6 +138,12 @@ CASES = [
              IndexError, ["getitem", "index 3", "[-3, 3)"]),
     BadInput("getitem in a compiled graph", lambda: _symbolic_getitem([0, 5]),
              IndexError, ["getitem", "index 5", "[-3, 3)"]),
+    BadInput("getitem symbolic slice with an int out of a known dimension",
+             lambda: _symbolic_minibatch(4, rows=4),
+             IndexError, ["getitem", "index 4", "dimension 1 of size 4", "[-4, 4)"]),
+    BadInput("getitem symbolic slice with an int out of range when run",
+             lambda: _symbolic_minibatch(-5),
+             IndexError, ["getitem", "index -5", "size 4", "[-4, 4)"]),
     BadInput("getitem mask of the wrong length", lambda: _matrix()[gn.tensor([True, False])],
              IndexError, ["getitem", "boolean", "(3, 4)"]),
     BadInput("getitem float index", lambda: _matrix()[gn.tensor([1.0])],

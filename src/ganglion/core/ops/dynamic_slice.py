@@ -6,7 +6,7 @@ place); the rest of the index may hold ints, static slices, None and Ellipsis (b
 A dim cut by a slice with a symbolic bound is unknown (None) until run time.
 """
 from ganglion.core.op import Op, apply, format_shape
-from ganglion.core.ops.indexing import Slot
+from ganglion.core.ops.indexing import IndexRangeError, Slot, restate_index_error
 from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["dynamic_getitem"]
@@ -53,7 +53,10 @@ class DynamicGetItem(Op):
         self.spec = spec
 
     def forward(self, backend, x, *bounds):
-        return x[_build(self.spec, bounds)]
+        try:
+            return x[_build(self.spec, bounds)]
+        except IndexError as error:  # an int part out of range: name the op and the range
+            raise restate_index_error("getitem", error, x.shape) from None
 
     def vjp(self, out, grad, needs):
         x, *bounds = out._inputs
@@ -73,6 +76,11 @@ class DynamicGetItem(Op):
                 result.extend(shape[axis:axis + n])
                 axis += n
             elif isinstance(part, int):
+                d = shape[axis]
+                if d is not None and not -d <= part < d:
+                    raise IndexRangeError(f"getitem: index {part} is out of range for dimension "
+                                          f"{axis} of size {d} in a tensor of shape "
+                                          f"{format_shape(shape)} (indices must be in [-{d}, {d}))")
                 axis += 1
             else:
                 d = shape[axis]

@@ -22,7 +22,7 @@ from ganglion.core.versions import bump_storage
 
 __all__ = ["getitem", "setitem_", "gather", "scatter_add", "index_select", "one_hot", "nonzero",
            "slice_along", "take_along_axis", "IndexRangeError", "IndexTypeError",
-           "check_index_range"]
+           "check_index_range", "restate_index_error"]
 
 
 class IndexRangeError(IndexError, ValueError, RuntimeError):
@@ -56,7 +56,7 @@ def check_index_range(op_name, index, size, axis, allow_negative=False, what=Non
 _OUT_OF_BOUNDS = re.compile(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)")
 
 
-def _index_error(op_name, error, shape):
+def restate_index_error(op_name, error, shape):
     """NumPy's IndexError from x[index] restated for ganglion users: the op, the tensor's shape
     and, for an index out of bounds, the valid range."""
     message = str(error)
@@ -145,7 +145,7 @@ def _index_shape(op_name, shape, spec, array_types):
     try:
         result = dummy[_build(spec, stand_ins)].shape
     except IndexError as error:
-        raise _index_error(op_name, error, shape) from None
+        raise restate_index_error(op_name, error, shape) from None
     return tuple(None if d in unknown else d for d in result)
 
 
@@ -167,7 +167,7 @@ class GetItem(Op):
         try:
             return x[_build(self.spec, arrays)]
         except IndexError as error:
-            raise _index_error("getitem", error, x.shape) from None
+            raise restate_index_error("getitem", error, x.shape) from None
 
     def vjp(self, out, grad, needs):
         x, *arrays = out._inputs
@@ -241,7 +241,7 @@ def _assign(array, index, value):
     try:
         array[index] = value
     except IndexError as error:
-        raise _index_error("setitem", error, array.shape) from None
+        raise restate_index_error("setitem", error, array.shape) from None
     except ValueError:
         region = array[index].shape
         raise _assignment_shape_error(array.shape, region, getattr(value, "shape", ())) from None
