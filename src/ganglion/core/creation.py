@@ -5,18 +5,42 @@ give int64, bools give bool, and arrays and tensors keep their dtype, with one d
 exception: float64 NumPy input gives the default float dtype too, so that data prepared with
 NumPy does not silently turn a model into float64. ``from_numpy`` shares the array's memory and
 so keeps its dtype, float64 included.
+
+Bad arguments raise PyTorch's exception types with messages that name the function, the value
+and what was expected: TypeError for a size, count or fill value that is not a number of the
+right kind, and ``ArgumentError`` (a RuntimeError, as PyTorch raises, and a ValueError, as NumPy
+raises) for a value out of range (a negative size, a zero arange step, low >= high in randint).
+The checks are O(number of dimensions) Python comparisons, done before any array is allocated.
 """
+import math
 import numbers
+import operator
 
 from ganglion.backend import current as backend
 from ganglion.core import dtypes
 from ganglion.core.dtypes import as_dtype, from_numpy_dtype, get_default_dtype
+from ganglion.core.op import ShapeError
 from ganglion.core.random import generator
 from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn",
-           "randint", "randperm", "rand_like", "randn_like"]
+           "randint", "randperm", "rand_like", "randn_like", "ArgumentError"]
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument outside the values a function accepts (a zero arange step, a negative count).
+    A RuntimeError, as PyTorch raises for these, and a ValueError, as NumPy raises."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """Data or a tensor of the wrong type where PyTorch raises RuntimeError: None or an object
+    given to ``tensor()`` ("Could not infer dtype of NoneType"), a mask that is not bool."""
+
+
+class UnsupportedDTypeError(TypeError, NotImplementedError):
+    """A dtype a function cannot produce (``rand`` of int64): PyTorch's NotImplementedError,
+    and a TypeError, since the dtype is the wrong kind."""
 
 
 def _finish(data, requires_grad):
@@ -26,7 +50,7 @@ def _finish(data, requires_grad):
     return t
 
 
-def _infer_dtype(array):
+def _infer_dtype(array, data=None):
     kind = array.dtype.kind
     if kind == "f":
         # Python floats arrive as float64; float16 and float32 arrays keep their width.
@@ -36,9 +60,51 @@ def _infer_dtype(array):
     if kind in "iu":
         return from_numpy_dtype(array.dtype)
     if kind == "O" or kind in "SUV":
-        raise TypeError(f"tensor: cannot make a tensor from data of NumPy dtype {array.dtype} "
-                        "(expected numbers, nested lists of numbers, or arrays)")
+        raise DTypeError(f"tensor: cannot make a tensor from {_not_a_number(array, data)} "
+                            "(expected numbers, nested lists of numbers, or arrays)")
     raise TypeError(f"tensor: unsupported data dtype {array.dtype}")
+
+
+def _not_a_number(array, data):
+    """Words for the first element of the data that is not a number (looked for in the
+    original lists, since NumPy turns [1, 'a'] into the strings '1' and 'a')."""
+    if isinstance(data, (list, tuple)):
+        items = _flat(data)
+    elif isinstance(data, backend.ndarray):
+        items = iter(array.reshape(-1)[:1000])
+    else:
+        items = (data,)
+    for item in items:
+        if not isinstance(item, (numbers.Number, backend.xp.bool_, Tensor)):
+            return f"an element of type {type(item).__name__} ({item!r:.40})"
+    return f"data of NumPy dtype {array.dtype}"
+
+
+def _ragged_message(data):
+    """Why nested sequences do not form a rectangular array: the first dimension at which two
+    entries differ in length (PyTorch's "expected sequence of length 2 at dim 1 (got 1)").
+    Only called once NumPy has refused the data, so the walk costs nothing on success."""
+    level = [data]
+    for dim in range(64):
+        lengths = [len(v) if _is_sequence(v) else None for v in level]
+        expected = lengths[0]
+        for got in lengths:
+            if got != expected:
+                if expected is None or got is None:
+                    return (f"tensor: a number and a sequence at the same depth (dim {dim}): "
+                            "nested lists must be rectangular, like [[1, 2], [3, 4]]")
+                return (f"tensor: expected sequence of length {expected} at dim {dim} (got {got}): "
+                        "nested lists must be rectangular, like [[1, 2], [3, 4]]")
+        if expected is None:
+            break
+        level = [item for v in level for item in v]
+    return "tensor: nested lists must be rectangular, like [[1, 2], [3, 4]]"
+
+
+def _is_sequence(value):
+    if isinstance(value, (list, tuple)):
+        return True
+    return getattr(value, "ndim", 0) > 0 and hasattr(value, "__len__")
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
@@ -50,8 +116,14 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         data = data._value("tensor()")
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
         data = [tensor(v).data if isinstance(v, Tensor) else v for v in data]
-    array = backend.asarray(data)
-    dtype = as_dtype(dtype) if dtype is not None else _infer_dtype(array)
+    try:
+        array = backend.asarray(data)
+    except ValueError:
+        # NumPy's "inhomogeneous shape" error names neither the call nor the lengths.
+        if isinstance(data, (list, tuple)):
+            raise ValueError(_ragged_message(data)) from None
+        raise
+    dtype = as_dtype(dtype) if dtype is not None else _infer_dtype(array, data)
     return _finish(array.astype(dtype.np, copy=True), requires_grad)
 
 
@@ -89,13 +161,49 @@ def _check_device(device):
         make_device(device)
 
 
-def _size(size):
+def _size(name, size):
+    """``size`` (ints, or one tuple or list of ints) as a tuple, checked as PyTorch checks it:
+    TypeError naming ``name`` for a dimension that is not an integer (2.5, '3'; NumPy integers
+    and 0-d integer tensors pass), ShapeError (a RuntimeError) for a negative one."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     try:
-        return tuple(int(d) for d in size)
+        dims = tuple(d if type(d) is int else _integer(d) for d in size)
     except TypeError:
-        raise TypeError(f"expected a size as integers, got {size!r}") from None
+        raise TypeError(f"{name}: expected a size as integers, got {tuple(size)!r}") from None
+    if dims and min(dims) < 0:
+        raise ShapeError(f"{name}: size {dims} has negative dimension {min(dims)}; dimensions "
+                         "must be non-negative")
+    return dims
+
+
+def _integer(value):
+    """``value`` as an int if it is an integer (not a bool, not a float such as 2.0)."""
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a size")
+    return operator.index(value)
+
+
+def _count(name, what, value):
+    """A non-negative integer argument (eye's n, linspace's steps, randperm's n)."""
+    try:
+        value = value if type(value) is int else _integer(value)
+    except TypeError:
+        raise TypeError(f"{name}: {what} must be an integer, got {value!r} of type "
+                        f"{type(value).__name__}") from None
+    if value < 0:
+        raise ArgumentError(f"{name}: {what} must be non-negative, got {value}")
+    return value
+
+
+def _fill_number(name, value):
+    """A fill value: a Python or NumPy number, or a 0-d tensor (taken as its number)."""
+    if isinstance(value, Tensor) and value.data is not None and value.ndim == 0:
+        return value.item()
+    if not isinstance(value, (numbers.Number, backend.xp.bool_)) or isinstance(value, complex):
+        raise TypeError(f"{name}: fill_value must be a number, got {value!r} of type "
+                        f"{type(value).__name__}")
+    return value
 
 
 def _float_dtype(dtype):
@@ -104,25 +212,26 @@ def _float_dtype(dtype):
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     _check_device(device)
-    return _finish(backend.xp.zeros(_size(size), _float_dtype(dtype).np), requires_grad)
+    return _finish(backend.xp.zeros(_size("zeros", size), _float_dtype(dtype).np), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     _check_device(device)
-    return _finish(backend.xp.ones(_size(size), _float_dtype(dtype).np), requires_grad)
+    return _finish(backend.xp.ones(_size("ones", size), _float_dtype(dtype).np), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     _check_device(device)
-    return _finish(backend.xp.empty(_size(size), _float_dtype(dtype).np), requires_grad)
+    return _finish(backend.xp.empty(_size("empty", size), _float_dtype(dtype).np), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value's type."""
     _check_device(device)
+    fill_value = _fill_number("full", fill_value)
     if dtype is None:
         dtype = dtypes.as_dtype(type(fill_value)) if isinstance(fill_value, (bool, int, float)) else None
-    size = (size,) if isinstance(size, int) else tuple(size)
+    size = _size("full", (size,))
     return _finish(backend.xp.full(size, fill_value, _float_dtype(dtype).np), requires_grad)
 
 
@@ -130,30 +239,43 @@ def _like_type(like, dtype):
     return as_dtype(dtype) if dtype is not None else like.dtype
 
 
-def _like_shape(like):
+def _like_tensor(name, like):
+    if not isinstance(like, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(like).__name__}")
+    return like
+
+
+def _like_shape(like, name):
     if like.data is None and None in like.shape:
-        raise ValueError("*_like of a symbolic tensor with unknown dimensions: use the symbolic ops")
+        raise ValueError(f"{name} of a symbolic tensor with unknown dimensions: use the symbolic ops")
     return like.shape
 
 
 def zeros_like(like, dtype=None, requires_grad=False):
-    if like.data is None:
+    if _like_tensor("zeros_like", like).data is None:
         return like * 0
-    return _finish(backend.xp.zeros(_like_shape(like), _like_type(like, dtype).np), requires_grad)
+    return _finish(backend.xp.zeros(_like_shape(like, "zeros_like"), _like_type(like, dtype).np),
+                   requires_grad)
 
 
 def ones_like(like, dtype=None, requires_grad=False):
-    if like.data is None:
+    if _like_tensor("ones_like", like).data is None:
         return like * 0 + 1
-    return _finish(backend.xp.ones(_like_shape(like), _like_type(like, dtype).np), requires_grad)
+    return _finish(backend.xp.ones(_like_shape(like, "ones_like"), _like_type(like, dtype).np),
+                   requires_grad)
 
 
 def full_like(like, fill_value, dtype=None, requires_grad=False):
-    return _finish(backend.xp.full(_like_shape(like), fill_value, _like_type(like, dtype).np), requires_grad)
+    _like_tensor("full_like", like)
+    fill_value = _fill_number("full_like", fill_value)
+    return _finish(backend.xp.full(_like_shape(like, "full_like"), fill_value,
+                                   _like_type(like, dtype).np), requires_grad)
 
 
 def empty_like(like, dtype=None, requires_grad=False):
-    return _finish(backend.xp.empty(_like_shape(like), _like_type(like, dtype).np), requires_grad)
+    _like_tensor("empty_like", like)
+    return _finish(backend.xp.empty(_like_shape(like, "empty_like"), _like_type(like, dtype).np),
+                   requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
@@ -161,11 +283,30 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     _check_device(device)
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
     if dtype is None:
         is_int = all(_is_integer(v) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else get_default_dtype()
     dtype = as_dtype(dtype)
     return _finish(backend.xp.arange(start, end, step).astype(dtype.np), requires_grad)
+
+
+def _check_range(start, end, step):
+    """PyTorch's arange checks: numbers, finite bounds, a nonzero step pointing from start
+    towards end (arange(10, 0, 1) is refused, not empty; arange(5, 5) is empty)."""
+    try:
+        lo, hi, by = float(start), float(end), float(step)
+    except (TypeError, ValueError):
+        raise TypeError(f"arange: start, end and step must be numbers, got start={start!r}, "
+                        f"end={end!r}, step={step!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(by)):
+        raise ArgumentError(f"arange: unsupported range {start} -> {end} with step {step}: "
+                            "start, end and step must be finite")
+    if by == 0:
+        raise ArgumentError(f"arange: step must be nonzero, got {step} (range {start} -> {end})")
+    if (hi - lo) * by < 0:
+        raise ArgumentError(f"arange: step {step} points away from end: cannot go from {start} "
+                            f"to {end} (upper bound and lower bound inconsistent with step sign)")
 
 
 def _is_integer(value):
@@ -176,17 +317,25 @@ def _is_integer(value):
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     _check_device(device)
-    data = backend.xp.linspace(start, end, int(steps)).astype(_float_dtype(dtype).np)
+    steps = _count("linspace", "the number of steps", steps)
+    data = backend.xp.linspace(start, end, steps).astype(_float_dtype(dtype).np)
     return _finish(data, requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    """The n x m identity matrix (n x n without ``m``)."""
     _check_device(device)
+    n = _count("eye", "n (the number of rows)", n)
+    if m is not None:
+        m = _count("eye", "m (the number of columns)", m)
     return _finish(backend.xp.eye(n, m, dtype=_float_dtype(dtype).np), requires_grad)
 
 
-def _random_float(method, size, dtype):
+def _random_float(name, method, size, dtype):
     dtype = _float_dtype(dtype)
+    if not dtype.is_floating_point:
+        raise UnsupportedDTypeError(f"{name}: samples a floating-point dtype, got {dtype}; "
+                                    f"use randint for integers or cast the result")
     if dtype.np.itemsize >= 4:
         return getattr(generator(), method)(size, dtype=dtype.np)
     return getattr(generator(), method)(size, dtype=backend.xp.float32).astype(dtype.np)
@@ -195,21 +344,24 @@ def _random_float(method, size, dtype):
 def rand(*size, dtype=None, requires_grad=False, device=None):
     """Uniform samples from [0, 1)."""
     _check_device(device)
-    return _finish(_random_float("random", _size(size), dtype), requires_grad)
+    return _finish(_random_float("rand", "random", _size("rand", size), dtype), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None):
     """Standard normal samples."""
     _check_device(device)
-    return _finish(_random_float("standard_normal", _size(size), dtype), requires_grad)
+    return _finish(_random_float("randn", "standard_normal", _size("randn", size), dtype),
+                   requires_grad)
 
 
 def rand_like(like, dtype=None):
-    return rand(like.shape, dtype=_like_type(like, dtype))
+    return rand(_like_shape(_like_tensor("rand_like", like), "rand_like"),
+                dtype=_like_type(like, dtype))
 
 
 def randn_like(like, dtype=None):
-    return randn(like.shape, dtype=_like_type(like, dtype))
+    return randn(_like_shape(_like_tensor("randn_like", like), "randn_like"),
+                 dtype=_like_type(like, dtype))
 
 
 def randint(low, high=None, size=None, dtype=None, device=None):
@@ -221,12 +373,18 @@ def randint(low, high=None, size=None, dtype=None, device=None):
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
-    size = (size,) if isinstance(size, int) else tuple(size)
+    if not (_is_integer(low) and _is_integer(high)):
+        raise TypeError(f"randint: low and high must be integers, got low={low!r}, high={high!r}")
+    if low >= high:
+        raise ArgumentError(f"randint: expected low < high, got low={low}, high={high} (the "
+                            "samples are drawn from [low, high))")
+    size = _size("randint", (size,))
     dtype = as_dtype(dtype) if dtype is not None else dtypes.int64
     return make_tensor(generator().integers(low, high, size).astype(dtype.np))
 
 
 def randperm(n, dtype=None, device=None):
     _check_device(device)
+    n = _count("randperm", "n", n)
     dtype = as_dtype(dtype) if dtype is not None else dtypes.int64
     return make_tensor(generator().permutation(n).astype(dtype.np))

@@ -6,8 +6,10 @@ imports Tensor). Each method is the function of the same name: ``x.sum(1)`` is
 """
 from ganglion.core import dtypes
 from ganglion.core import ops
+from ganglion.core.creation import DTypeError
 from ganglion.core.dtypes import as_dtype
 from ganglion.core.inplace import inplace
+from ganglion.core.op import ShapeError, broadcast_shapes
 from ganglion.core.ops import elementwise as ew
 from ganglion.core.ops import indexing, reduce, shape, unary
 from ganglion.core.ops.softmax import log_softmax, softmax
@@ -37,6 +39,7 @@ def _matmul(a, b):
 
 
 def ops_tensor(value, dtype):
+    """``value`` (a number or nested lists) as a tensor of ``dtype``."""
     from ganglion.core.creation import tensor
     return tensor(value, dtype=dtype)
 
@@ -100,7 +103,7 @@ Tensor.multiply = ew.mul
 Tensor.divide = ew.div
 Tensor.subtract = ew.sub
 Tensor.true_divide = ew.div
-Tensor.view = shape.reshape
+Tensor.view = shape.view
 Tensor.swapaxes = shape.transpose
 Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))
 Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
@@ -115,7 +118,7 @@ def _reshape_as(self, other):
 
 
 def _view_as(self, other):
-    return shape.reshape(self, tuple(other.shape))
+    return shape.view(self, tuple(other.shape))
 
 
 Tensor.expand_as = _expand_as
@@ -174,7 +177,19 @@ def _filled(x, value):
 
 
 def _fill_(self, value):
+    _check_fill_value("fill_", value)
     return inplace(self, _filled, value, name="fill_")
+
+
+def _check_fill_value(name, value):
+    """A fill value is a number or a 0-d tensor (PyTorch's rule for fill_ and masked_fill)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ShapeError(f"{name}: the value must be a number or a 0-d tensor, got a tensor "
+                             f"of shape {tuple(value.shape)}")
+    elif not isinstance(value, (int, float, bool)) and not hasattr(type(value), "__float__"):
+        raise TypeError(f"{name}: the value must be a number or a 0-d tensor, got {value!r} of "
+                        f"type {type(value).__name__}")
 
 
 def _zero_(self):
@@ -184,6 +199,10 @@ def _zero_(self):
 def _copy_(self, source):
     if not isinstance(source, Tensor):
         source = ops_tensor(source, self.dtype)
+    elif source.shape != self.shape:
+        # The source broadcasts to the destination; check here so that the error names copy_
+        # (the where() that does the copy would name itself).
+        broadcast_shapes("copy_", tuple(self.shape), tuple(source.shape))
     return inplace(self, _filled, source, name="copy_")
 
 
@@ -191,7 +210,13 @@ def _clamp_(self, min=None, max=None):
     return inplace(self, lambda x, lo, hi: ew.clamp(x, lo, hi), min, max, name="clamp_")
 
 
-def _masked_fill(self, mask, value):
+def _masked_fill(self, mask, value, name="masked_fill"):
+    if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool_:
+        what = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise DTypeError(f"{name}: the mask must be a bool tensor, got {what}")
+    if mask.shape != self.shape:
+        broadcast_shapes(name, tuple(self.shape), tuple(mask.shape))
+    _check_fill_value(name, value)
     return ew.where(mask, value, self)
 
 
@@ -205,4 +230,5 @@ Tensor.zero_ = _zero_
 Tensor.copy_ = _copy_
 Tensor.clamp_ = _clamp_
 Tensor.masked_fill = _masked_fill
-Tensor.masked_fill_ = lambda self, mask, value: inplace(self, _masked_fill, mask, value, name="masked_fill_")
+Tensor.masked_fill_ = lambda self, mask, value: inplace(
+    self, lambda x, m, v: _masked_fill(x, m, v, "masked_fill_"), mask, value, name="masked_fill_")

@@ -4,6 +4,10 @@ Operands may be Tensors or Python numbers; the result dtype follows PyTorch's pr
 (``dtypes.result_type``). A Python number becomes a 0-d constant of the result dtype, so a scalar
 never widens a tensor (float32 * 2.5 stays float32). Gradients of broadcast operands are summed
 back to the operand's shape.
+
+Integer floor division, truncating division and remainder by zero raise
+``IntegerDivisionByZero`` (a ZeroDivisionError, and a RuntimeError as PyTorch raises on the CPU)
+instead of NumPy's silent 0: one vectorised ``divisor.all()`` per call, integer dtypes only.
 """
 from ganglion.core import dtypes
 from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
@@ -13,7 +17,20 @@ from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 
 __all__ = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
            "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
-           "logical_not", "cast", "where", "clamp", "constant"]
+           "logical_not", "cast", "where", "clamp", "constant", "IntegerDivisionByZero"]
+
+
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """An integer tensor divided by a zero element. PyTorch raises a RuntimeError (its message
+    is "ZeroDivisionError"); this is both, so either ``except`` clause catches it."""
+
+
+def _check_integer_divisor(op_name, a, b):
+    """Refuse a zero in an integer divisor (NumPy would give 0 and a warning)."""
+    if b.dtype.kind in "iu" and not b.all():
+        raise IntegerDivisionByZero(
+            f"{op_name}: integer division by zero (the divisor of shape {tuple(b.shape)} and "
+            f"dtype {b.dtype} holds a 0; integer tensors have no inf or nan to give)")
 
 
 def constant(value, dtype):
@@ -169,7 +186,25 @@ class FloorDivide(Binary):
     differentiable = False
 
     def forward(self, backend, a, b):
+        _check_integer_divisor("floor_divide", a, b)
         return a // b
+
+
+class TruncDivide(Binary):
+    """Division rounded toward zero (``div(rounding_mode='trunc')``): -7 / 2 gives -3."""
+    __slots__ = ()
+    differentiable = False
+
+    def forward(self, backend, a, b):
+        xp = backend.xp
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+            _check_integer_divisor("div(rounding_mode='trunc')", a, b)
+            # Floor division rounds down; where the exact quotient is negative and not whole
+            # it is one below the truncated one. (Exact for int64, unlike trunc(a / b).)
+            quotient = a // b
+            inexact_negative = (a % b != 0) & ((a < 0) != (b < 0))
+            return quotient + inexact_negative.astype(quotient.dtype)
+        return xp.trunc(xp.true_divide(a, b))
 
 
 class Remainder(Binary):
@@ -177,6 +212,7 @@ class Remainder(Binary):
     __slots__ = ()
 
     def forward(self, backend, a, b):
+        _check_integer_divisor("remainder", a, b)
         return a % b
 
     def vjp(self, out, grad, needs):
@@ -336,12 +372,17 @@ def mul(a, b):
 
 
 def div(a, b, rounding_mode=None):
-    """True division (integers give the default float dtype), or floor division with
-    ``rounding_mode='floor'``."""
+    """True division (integers give the default float dtype), or division rounded down with
+    ``rounding_mode='floor'`` or toward zero with ``rounding_mode='trunc'`` (these keep an
+    integer dtype, and refuse an integer divisor holding 0)."""
     if rounding_mode == "floor":
         return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return _binary(TruncDivide(), a, b, "div")
     if rounding_mode is not None:
-        raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
+        from ganglion.core.creation import ArgumentError
+        raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                            f"{rounding_mode!r}")
     a, b, out_dtype = _operands("div", a, b)
     if out_dtype is None:
         out_dtype = a.dtype

@@ -37,15 +37,22 @@ class Reshape(Op):
 
     def infer(self, x):
         target = list(self.shape)
+        _check_reshape_sizes(self.shape)
         if target.count(-1) > 1:
-            raise ShapeError(f"reshape: only one dimension can be -1, got {tuple(self.shape)}")
+            raise ShapeError(f"reshape: only one dimension can be -1 (inferred), got "
+                             f"{tuple(self.shape)}")
         if -1 in target:
             rest = _product(d for d in target if d != -1)
             if _known(x.shape):
                 total = _product(x.shape)
-                if rest == 0 or total % rest:
+                if rest == 0:
+                    raise ShapeError(f"reshape: cannot reshape {format_shape(x.shape)} ({total} "
+                                     f"elements) into {tuple(self.shape)}: the other sizes "
+                                     "multiply to 0, so the -1 could be any size (ambiguous)")
+                if total % rest:
                     raise ShapeError(f"reshape: cannot reshape {format_shape(x.shape)} "
-                                     f"({total} elements) into {tuple(self.shape)}")
+                                     f"({total} elements) into {tuple(self.shape)}: {total} is "
+                                     f"not a multiple of {rest}")
                 target[target.index(-1)] = total // rest
             else:
                 target[target.index(-1)] = None
@@ -264,24 +271,59 @@ class Flip(Op):
 
 def _dim(op_name, dim, ndim):
     """One dimension index, negatives counted from the end (a 0-d tensor takes 0 and -1)."""
-    dim = int(dim)
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
+    if type(dim) is not int:
+        dim = _integer(op_name, "dimension", dim)
+    extent = max(ndim, 1)
+    if not -extent <= dim < extent:
         raise IndexError(f"{op_name}: dimension {dim} is out of range for a tensor of {ndim} "
-                         "dimensions")
+                         f"dimension{'' if ndim == 1 else 's'} (expected to be in range of "
+                         f"[{-extent}, {extent - 1}], but got {dim})")
     return dim % ndim if ndim else 0
 
 
-def _shape_arg(shape):
+def _integer(op_name, what, value):
+    """``value`` as an int, or a TypeError naming the op: floats (2.5, and 2.0 as in PyTorch),
+    strings and bools are refused; NumPy integers and 0-d integer tensors pass."""
+    index = getattr(type(value), "__index__", None)
+    if index is None or isinstance(value, bool):
+        raise TypeError(f"{op_name}: {what} must be an integer, got {value!r} of type "
+                        f"{type(value).__name__}")
+    return index(value)
+
+
+def _shape_arg(op_name, shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(d) for d in shape)
+    return tuple(d if type(d) is int else _integer(op_name, "each size", d) for d in shape)
 
 
 def reshape(x, *shape):
-    shape = _shape_arg(shape)
+    shape = _shape_arg("reshape", shape)
     if shape == x.shape:
         return x
+    if shape and min(shape) < -1:
+        _check_reshape_sizes(shape)
     return apply(Reshape(shape), x)
+
+
+def view(x, *shape):
+    """Tensor.view: reshape under its own name in errors (ganglion's tensors are always
+    contiguous, so a view never fails for a layout reason as PyTorch's can)."""
+    shape = _shape_arg("view", shape)
+    if shape == x.shape:
+        return x
+    if shape and min(shape) < -1:
+        _check_reshape_sizes(shape, "view")
+    return apply(Reshape(shape), x)
+
+
+def _check_reshape_sizes(shape, op_name="reshape"):
+    """NumPy takes any negative size as "infer this one"; PyTorch refuses all but -1."""
+    for i, d in enumerate(shape):
+        if d < -1:
+            raise ShapeError(f"{op_name}: invalid shape dimension {d} at index {i} of "
+                             f"{format_shape(shape)} (sizes must be non-negative, or -1 for the "
+                             "one size to infer)")
 
 
 def reshape_as(x, like):
@@ -291,7 +333,7 @@ def reshape_as(x, like):
 
 
 def permute(x, *axes):
-    axes = _shape_arg(axes)
+    axes = _shape_arg("permute", axes)
     ndim = x.ndim
     axes = tuple(_dim("permute", a, ndim) for a in axes)
     if axes == tuple(range(ndim)):
@@ -311,7 +353,7 @@ def transpose(x, dim0=-2, dim1=-1):
 
 
 def expand(x, *shape):
-    shape = _shape_arg(shape)
+    shape = _shape_arg("expand", shape)
     if shape == x.shape:
         return x
     return apply(Expand(shape), x)
@@ -333,6 +375,7 @@ def sum_to(x, like):
 def concatenate(tensors, axis=0, dim=None):
     from ganglion.core.ops.elementwise import common_dtype_tensors
     axis = dim if dim is not None else axis
+    _check_sequence("cat", tensors)
     tensors = common_dtype_tensors("cat", tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -344,11 +387,22 @@ def concatenate(tensors, axis=0, dim=None):
     return apply(Concatenate(axis), *tensors)
 
 
+def _check_sequence(op_name, tensors):
+    """cat and stack take a sequence of tensors; a tensor is iterable, but joining its rows
+    is not what cat(x) means (PyTorch refuses it too)."""
+    from ganglion.core.tensor import Tensor
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op_name}: expected a sequence (list or tuple) of tensors, got a single "
+                        f"tensor of shape {format_shape(tensors.shape)}; write {op_name}([x, y])")
+
+
 def stack(tensors, axis=0, dim=None):
     axis = dim if dim is not None else axis
+    _check_sequence("stack", tensors)
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        # PyTorch raises RuntimeError here (and ValueError for cat); a ShapeError is both.
+        raise ShapeError("stack: expected a non-empty sequence of tensors")
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise ShapeError("stack: all tensors must have the same shape, got "
@@ -370,9 +424,13 @@ def squeeze(x, axis=None, dim=None):
 
 def unsqueeze(x, axis=None, dim=None):
     axis = dim if dim is not None else axis
+    if type(axis) is not int:
+        axis = _integer("unsqueeze", "dim", axis)
     ndim = x.ndim + 1
     if not -ndim <= axis < ndim:
-        raise IndexError(f"unsqueeze: dimension {axis} is out of range for a result of {ndim} dimensions")
+        raise IndexError(f"unsqueeze: dimension {axis} is out of range for a result of {ndim} "
+                         f"dimensions (expected to be in range of [{-ndim}, {ndim - 1}], but got "
+                         f"{axis})")
     axis %= ndim
     shape = list(x.shape)
     shape.insert(axis, 1)
@@ -420,7 +478,7 @@ def flatten(x, start_dim=0, end_dim=-1):
         return reshape(x, 1)
     start, end = _dim("flatten", start_dim, ndim), _dim("flatten", end_dim, ndim)
     if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
                          f"tensor of shape {format_shape(x.shape)}")
     shape = x.shape
     middle = None if None in shape[start:end + 1] else _product(shape[start:end + 1])
@@ -454,9 +512,9 @@ def flip(x, axis=None, dims=None):
 
 def tile(x, reps):
     """Repeat the whole tensor ``reps`` times along each dimension (NumPy's tile)."""
-    reps = (int(reps),) if isinstance(reps, int) else tuple(int(r) for r in reps)
+    reps = _shape_arg("tile", reps if isinstance(reps, (tuple, list)) else (reps,))
     if any(r < 0 for r in reps):
-        raise ValueError(f"tile: repeat counts must not be negative, got {reps}")
+        raise ShapeError(f"tile: repeat counts must not be negative, got {reps}")
     ndim = max(x.ndim, len(reps))
     reps = (1,) * (ndim - len(reps)) + reps
     shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
@@ -473,12 +531,12 @@ def tile(x, reps):
 
 def repeat(x, *sizes):
     """PyTorch's Tensor.repeat: tile the tensor ``sizes`` times along each dimension."""
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg("repeat", sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: {len(sizes)} repeat counts for a {x.ndim}-d tensor; give at "
-                         "least one per dimension")
+        raise ShapeError(f"repeat: {len(sizes)} repeat counts for a {x.ndim}-d tensor of shape "
+                         f"{format_shape(x.shape)}; give at least one per dimension")
     if any(s < 0 for s in sizes):
-        raise ValueError(f"repeat: repeat counts must not be negative, got {sizes}")
+        raise ShapeError(f"repeat: repeat counts must not be negative, got {sizes}")
     return tile(x, sizes)
 
 
