@@ -41,11 +41,8 @@ class ClassIndexLoss(Op):
     def forward(self, backend, scores, target, weight=None):
         xp = backend.xp
         classes = scores.shape[1]
-        if self.from_logits:
-            logp = scores - scores.max(axis=1, keepdims=True)
-            logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
-        else:
-            logp = scores
+        # Targets first: with no classes at all, log-softmax below would fail with NumPy's
+        # message about an empty reduction instead of naming the bad target.
         valid = target != self.ignore_index
         safe = xp.where(valid, target, 0)
         if safe.size and (safe.min() < 0 or safe.max() >= classes):
@@ -53,6 +50,11 @@ class ClassIndexLoss(Op):
             raise IndexError(f"{self.who}: target {bad} is out of range for {classes} classes "
                              f"(expected 0 <= target < {classes}, or ignore_index="
                              f"{self.ignore_index})")
+        if self.from_logits:
+            logp = scores - scores.max(axis=1, keepdims=True)
+            logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
+        else:
+            logp = scores
         picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
         row_weight = valid.astype(scores.dtype) if weight is None else weight[safe] * valid
         loss = picked * row_weight

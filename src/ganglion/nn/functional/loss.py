@@ -71,7 +71,7 @@ def l1_loss(input, target, reduction="mean", who="l1_loss"):
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0, who="smooth_l1_loss"):
     """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (L1 when beta is 0)."""
     if beta < 0:
-        raise ValueError(f"{who}: beta must be non-negative, got {beta}")
+        raise LossArgumentError(f"{who}: beta must be non-negative, got {beta}")
     input, target = _pair(input, target, who)
     distance = ops.abs(input - target)
     if beta == 0:
@@ -84,7 +84,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, who="huber_loss"):
     """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere; that is
     delta * smooth_l1(beta=delta)."""
     if delta <= 0:
-        raise ValueError(f"{who}: delta must be positive, got {delta}")
+        raise LossArgumentError(f"{who}: delta must be positive, got {delta}")
     input, target = _pair(input, target, who)
     distance = ops.abs(input - target)
     linear = (distance - 0.5 * delta) * delta

@@ -11,7 +11,7 @@ and GRU then run their time loops as one fused op each (``ganglion.core.ops.recu
 and direction (layer-major, forward before reverse), biases None when absent.
 """
 from ganglion.core.creation import zeros
-from ganglion.core.op import apply
+from ganglion.core.op import ShapeError, apply, format_shape
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
                                sigmoid, stack, tanh, transpose, unsqueeze, where)
 from ganglion.core.ops.indexing import GetItem, IndexTypeError, Slot
@@ -254,6 +254,9 @@ def embedding(input, weight, padding_idx=None):
     row as it is but send it no gradient, as in PyTorch."""
     if input.dtype.category != 1:
         raise IndexTypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                         f"shape {format_shape(weight.shape)}")
     count = weight.shape[0]
     # PyTorch refuses indices outside [0, count), where NumPy would wrap -1 to the last row:
     # the lookup op checks the indices' min and max when it runs (eager or symbolic).
