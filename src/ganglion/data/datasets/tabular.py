@@ -211,6 +211,10 @@ class CaliforniaHousing(TensorDataset):
         order = np.random.default_rng(seed).permutation(n)
         n_test = int(round(n * test_fraction))
         train_rows, test_rows = order[n_test:], order[:n_test]
+        if len(train_rows) == 0:
+            # The training statistics (median, mean, std) would be NaN and so every feature.
+            raise ValueError(f"{path}: test_fraction={test_fraction} of {n} rows leaves no "
+                             "training rows to compute the fill and scaling statistics from")
         rows = train_rows if split == "train" else test_rows
         self.filled_counts = {k: int(c) for k, c in zip(numeric, empty[rows].sum(axis=0)) if c}
 
