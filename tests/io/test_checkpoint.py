@@ -80,6 +80,12 @@ def test_nested_values_keep_their_types(tmp_path):
     assert back["dotted.key"].item() == 1.0 and back["dotted"]["key"].item() == 0.0
 
 
+def test_the_deepest_object_save_accepts_loads_back(tmp_path):
+    # Dicts with int keys nest 3 JSON levels per level: the worst case of load's depth limit.
+    obj = functools.reduce(lambda v, _: {1: v}, range(checkpoint._MAX_SAVE_DEPTH), 0)
+    assert load(save(obj, tmp_path / "deep.safetensors")) == obj
+
+
 def test_unsupported_values_are_refused_naming_where_they_are(tmp_path):
     with pytest.raises(TypeError, match=r"model\.fn is a builtin_function_or_method"):
         save({"model": {"fn": len}}, tmp_path / "x.safetensors")

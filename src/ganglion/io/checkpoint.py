@@ -46,6 +46,12 @@ _TENSOR, _ARRAY, _TUPLE, _ITEMS = "__tensor__", "__ndarray__", "__tuple__", "__i
 _MARKERS = {_TENSOR, _ARRAY, _TUPLE, _ITEMS}
 # A header larger than this is not a checkpoint (safetensors itself caps it at 100 MB).
 _MAX_HEADER_BYTES = 100_000_000
+# save() refuses objects nested deeper than _MAX_SAVE_DEPTH (a training state nests about 5
+# levels); load() refuses metadata deeper than _MAX_DEPTH, room for the markers save adds (up to
+# 3 JSON levels per level of a dict with non-string keys). Fixed limits, so that neither depends
+# on how much of Python's stack the caller already uses.
+_MAX_SAVE_DEPTH = 100
+_MAX_DEPTH = 3 * _MAX_SAVE_DEPTH + 2
 #: A temporary file not written to for this long is stale whoever wrote it (see the docstring).
 STALE_TEMP_SECONDS = 3600
 # Written in pieces so that a long write keeps refreshing the temporary file's mtime.
@@ -82,6 +88,9 @@ class _Encoder:
     def encode(self, value, path):
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
+        if len(path) > _MAX_SAVE_DEPTH:
+            raise ValueError(f"save: the object nests more than {_MAX_SAVE_DEPTH} levels deep "
+                             f"(at {'.'.join(path[:3])}...); a checkpoint cannot hold that")
         if isinstance(value, Tensor):
             if value.data is None:
                 raise TypeError(f"save: {'.'.join(path) or 'the object'} is a symbolic tensor "
@@ -321,14 +330,17 @@ def _bad(path, message):
     return CheckpointError(f"{path}: corrupt checkpoint metadata: {message}")
 
 
-def _decode(value, tensors, path):
+def _decode(value, tensors, path, depth=0):
+    if depth > _MAX_DEPTH:
+        raise _bad(path, f"nested too deeply (more than {_MAX_DEPTH} levels)")
+    depth += 1
     if isinstance(value, list):
-        return [_decode(v, tensors, path) for v in value]
+        return [_decode(v, tensors, path, depth) for v in value]
     if not isinstance(value, dict):
         return value
     markers = _MARKERS.intersection(value)
     if not markers:
-        return {k: _decode(v, tensors, path) for k, v in value.items()}
+        return {k: _decode(v, tensors, path, depth) for k, v in value.items()}
     if len(value) != 1:
         # save() writes a marker alone in its object (a dict with such a key goes as __items__).
         raise _bad(path, f"a {sorted(markers)[0]!r} object with other keys "
@@ -346,17 +358,17 @@ def _decode(value, tensors, path):
     if not isinstance(content, list):
         raise _bad(path, f"{marker!r} holds a {type(content).__name__}, not a list")
     if marker == _TUPLE:
-        return tuple(_decode(v, tensors, path) for v in content)
+        return tuple(_decode(v, tensors, path, depth) for v in content)
     decoded = {}
     for pair in content:
         if not (isinstance(pair, list) and len(pair) == 2):
             raise _bad(path, f"an {_ITEMS!r} entry is {_short(pair)}, not a [key, value] pair")
-        key = _hashable(_decode(pair[0], tensors, path))
+        key = _hashable(_decode(pair[0], tensors, path, depth))
         try:
             hash(key)
         except TypeError:
             raise _bad(path, f"a dict key is a {type(key).__name__} (unhashable)") from None
-        decoded[key] = _decode(pair[1], tensors, path)
+        decoded[key] = _decode(pair[1], tensors, path, depth)
     return decoded
 
 

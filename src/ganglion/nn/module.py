@@ -8,6 +8,7 @@ costs nothing per call; all changes go through ``__setattr__`` / ``__delattr__``
 which keep the two in step.
 """
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 from ganglion.backend import current as backend
 from ganglion.core.device import device as make_device
@@ -348,8 +349,12 @@ class Module:
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values in by name. With ``strict``, missing or unexpected keys are an error;
-        a shape mismatch is always an error naming the key and both shapes. Nothing is changed
-        unless every value fits."""
+        a shape mismatch or a value that is not a tensor is always an error naming the key.
+        Every problem is listed in one RuntimeError (PyTorch's type), and nothing is changed
+        unless every value fits: all values are checked and converted before any is copied."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected state_dict to be "
+                            f"dict-like ({{name: tensor}}), got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -363,7 +368,13 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = _as_array(state_dict[key], key)
+            value = _as_array(state_dict[key])
+            if value is None:
+                given = state_dict[key]
+                what = ("a symbolic Tensor with no value" if isinstance(given, Tensor)
+                        else f"a {type(given).__name__}")
+                problems.append(f"{key!r} is {what}, expected a tensor or an array of numbers")
+                continue
             if tuple(value.shape) != tuple(target.shape):
                 problems.append(f"size mismatch for {key!r}: the checkpoint has shape "
                                 f"{tuple(value.shape)}, the model has shape {tuple(target.shape)}")
@@ -399,10 +410,10 @@ class Module:
         return sorted(set(super().__dir__()) | registered)
 
 
-def _as_array(value, key):
+def _as_array(value):
+    """The array of numbers in ``value`` (a Tensor with a value, a PyTorch tensor, an array or
+    nested lists), or None when it holds none (a symbolic tensor, a string, an object)."""
     if isinstance(value, Tensor):
-        if value.data is None:
-            raise TypeError(f"load_state_dict: {key!r} is symbolic and has no value")
         return value.data
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         # A PyTorch tensor (perhaps a Parameter that requires grad), read without importing torch.
@@ -410,8 +421,5 @@ def _as_array(value, key):
     try:
         array = backend.asarray(value)
     except (TypeError, ValueError):
-        array = None
-    if array is None or array.dtype.kind not in "biuf":
-        raise TypeError(f"load_state_dict: {key!r} is a {type(value).__name__}, expected a tensor "
-                        "or an array of numbers")
-    return array
+        return None
+    return array if array.dtype.kind in "biuf" else None
