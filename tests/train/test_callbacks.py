@@ -116,3 +116,24 @@ def test_a_resumed_run_remembers_the_best_value_of_the_epochs_before(tmp_path):
     fit(net, train, nn.CrossEntropyLoss(), optimizer, 3, val_loader=val, verbose=0,
         callbacks=[checkpoint, stopper], resume=tmp_path / "last.safetensors")
     assert checkpoint.tracker.best == stopper.tracker.best == min(history["val_loss"])
+
+
+def test_model_checkpoint_removes_a_killed_runs_temp_files_when_training_starts(tmp_path):
+    import subprocess
+    import sys
+
+    from ganglion.io.checkpoint import _HOST
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leaked = [tmp_path / f".last.safetensors.{_HOST}.{dead.pid}.0123abcd.tmp",
+              tmp_path / f".best.safetensors.{_HOST}.{dead.pid}.89abcdef.tmp"]
+    kept = [tmp_path / "notes.tmp", tmp_path / f".other.safetensors.{_HOST}.{dead.pid}.0123abcd.tmp"]
+    for path in leaked + kept:
+        path.write_bytes(b"partial checkpoint")
+    seen = {}
+    _fit(1, [ModelCheckpoint(tmp_path),
+             LambdaCallback(on_train_begin=lambda logs: seen.update(
+                 names=sorted(p.name for p in tmp_path.iterdir())))])
+    assert seen["names"] == sorted(p.name for p in kept)  # before any save of this run
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["best.safetensors", "last.safetensors"] + [p.name for p in kept])

@@ -6,6 +6,7 @@ import train_problem as problem
 
 import ganglion as gn
 from ganglion import nn
+from ganglion.io import CheckpointError
 from ganglion.train import ModelCheckpoint, fit
 
 
@@ -66,6 +67,6 @@ def test_resume_from_a_checkpoint_of_another_model_names_the_file_key_and_shapes
         callbacks=[ModelCheckpoint(tmp_path)], verbose=0)
     other = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
     path = tmp_path / "last.safetensors"
-    with pytest.raises(RuntimeError, match=rf"(?s){path}.*'0\.weight'.*\(32, 10\).*\(16, 10\)"):
+    with pytest.raises(CheckpointError, match=rf"(?s){path}.*'0\.weight'.*\(32, 10\).*\(16, 10\)"):
         fit(other, train, nn.CrossEntropyLoss(), gn.optim.Adam(other.parameters()), 2,
             resume=path, verbose=0)

@@ -10,7 +10,7 @@ import csv
 import math
 from pathlib import Path
 
-from ganglion.io.checkpoint import save
+from ganglion.io.checkpoint import remove_stale_temp_files, save
 from ganglion.optim.lr_scheduler import ReduceLROnPlateau
 from ganglion.train.state import training_state
 
@@ -151,7 +151,8 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the training state (resumable with ``fit(resume=...)``) into ``directory``:
     ``last.safetensors`` after every epoch and ``best.safetensors`` whenever ``monitor``
-    improves. Writes are atomic, so an interrupted run keeps its previous checkpoints."""
+    improves. Writes are atomic, so an interrupted run keeps its previous checkpoints; the
+    temporary files that a killed run's writes left are removed when training starts."""
 
     def __init__(self, directory, monitor="val_loss", mode="auto", save_best=True,
                  save_last=True):
@@ -160,6 +161,8 @@ class ModelCheckpoint(Callback):
         self.save_last = save_last
 
     def on_train_begin(self, logs=None):
+        for path in (self.best_path, self.last_path):
+            remove_stale_temp_files(path)
         # A resumed run must not replace best.safetensors with a worse epoch.
         if self.tracker is not None:
             for value in self.tracker.past_values(self.run):
