@@ -36,5 +36,6 @@ def categorical_crossentropy(coding_dist, true_dist):
     -sum(true_dist * log(coding_dist), axis=1) for one-hot (or soft) targets."""
     if true_dist.dtype.is_floating_point:
         return -gn.sum(true_dist * gn.log(coding_dist), axis=1)
-    picked = gn.take_along_axis(coding_dist, gn.unsqueeze(true_dist.long(), 1), 1)
+    # gather, not take_along_axis: a label of -1 is out of range (as in Theano), not the last class.
+    picked = gn.gather(coding_dist, 1, gn.unsqueeze(true_dist.long(), 1))
     return -gn.log(gn.squeeze(picked, 1))
