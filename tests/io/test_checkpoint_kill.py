@@ -15,11 +15,19 @@ from ganglion.io.checkpoint import remove_stale_temp_files
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and pid checks are POSIX")
 
 # Saves versions 1, 2, 3, ... of a 24 MB checkpoint (every element equal to the version) to
-# argv[1] for ever, saying "ready" once imported so that the parent kills it mid-loop.
+# argv[1] for ever, saying "ready" once imported and "writing" as each write starts, so that the
+# parent can kill it at any moment of the loop or just after a write began.
 _CHILD = """
 import sys
 import numpy as np
-from ganglion.io import save
+from ganglion.io import checkpoint, save
+write_bytes = checkpoint._write_bytes
+
+def announced_write(file, data):
+    print("writing", flush=True)
+    write_bytes(file, data)
+
+checkpoint._write_bytes = announced_write
 print("ready", flush=True)
 version = 0
 while True:
@@ -45,7 +53,11 @@ def test_random_sigkills_keep_the_previous_checkpoint_and_the_next_save_cleans_u
                                  stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout.readline().strip() == "ready"
-            time.sleep(rng.uniform(0.0, 0.4))
+            if kills % 2:  # somewhere in the write, its fsync, the rename or just after
+                assert child.stdout.readline().strip() == "writing"
+                time.sleep(rng.uniform(0.0, 0.05))
+            else:  # anywhere in the loop
+                time.sleep(rng.uniform(0.0, 0.4))
         finally:
             os.kill(child.pid, signal.SIGKILL)
             child.wait()  # reaped, so that its pid no longer counts as running

@@ -8,7 +8,9 @@ Each epoch trains on every batch of ``train_loader`` (model in train mode), then
 ``val_loader`` (eval mode, no gradients), logs ``lr``, steps the scheduler, appends the epoch's
 logs to the history and calls the callbacks. ``resume=path`` loads a checkpoint written by
 ``ModelCheckpoint`` and continues with the epoch after the saved one; ``epochs`` is the total,
-as with Keras's ``initial_epoch``.
+as with Keras's ``initial_epoch``. A checkpoint that does not fit the run (another model,
+optimizer or scheduler, an edited epoch or history) is refused with a ``CheckpointError`` that
+names the file and every mismatch, before anything is changed.
 """
 from ganglion import metrics as metric_functions
 from ganglion.train.callbacks import CallbackList, LRSchedulerCallback
