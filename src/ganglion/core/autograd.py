@@ -195,7 +195,7 @@ def _accumulate(t, g, create_graph, foreign):
         return
     if g.dtype is not t.dtype:
         g = g.to(t.dtype)
-    old = t.grad
+    old = t._grad
     if g.data is None and tracing.active:  # jit restores this .grad when its trace ends
         tracing.active[-1].saw_grad(t)
     if create_graph or g.data is None:  # a symbolic gradient (backward of a symbolic loss) stays one
@@ -209,21 +209,25 @@ def _accumulate(t, g, create_graph, foreign):
             foreign.add(id(owner(t.grad.data)))
         return
     data = g.data
+    if data.shape != t.data.shape:
+        # A hook returned a gradient of another shape (or a vjp is wrong): refused by the
+        # checked assignment, with the shapes named, rather than broadcast into .grad.
+        t.grad = make_tensor(data)
     if old is not None:
         old_data = old.data
         if (not old.requires_grad and old_data is not None and old_data.flags.writeable
                 and old_data.shape == data.shape and old_data.dtype == data.dtype):
             old_data += data
             bump_storage(old_data)
-        else:
+        else:  # through the checked assignment: old.data may have been replaced by the user
             t.grad = make_tensor(old_data + data)
         return
     base = owner(data)
-    if not data.flags.writeable or id(base) in foreign or data.shape != t.data.shape:
+    if not data.flags.writeable or id(base) in foreign:
         data = data.copy()
         base = data
     foreign.add(id(base))
-    t.grad = make_tensor(data)
+    t._grad = make_tensor(data)  # shape checked above, dtype converted: no need to check again
 
 
 def _run_hooks(t, g, foreign):

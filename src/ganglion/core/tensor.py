@@ -61,7 +61,7 @@ class GradFn:
 class Tensor:
     """An n-dimensional array that can record how it was computed, for gradients."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_own_version", "_saved_versions",
+    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_own_version", "_saved_versions",
                  "_type", "_hooks", "_retains_grad", "name", "__weakref__")
 
     # NumPy must defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
@@ -70,7 +70,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, name=None):
         self.data = data
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self._op = None
         self._inputs = None
         self._own_version = 0
@@ -165,6 +165,20 @@ class Tensor:
         return (self[i] for i in range(self.shape[0]))
 
     # ----- autograd -----------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward()`` (None until then), or one assigned."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Checked here, as in PyTorch, so that a wrong gradient is refused where it is made, not
+        # broadcast into the parameter by an optimizer step later. The autograd engine writes
+        # ``_grad`` itself where the shape and dtype are known to fit.
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
         from ganglion.core import autograd
@@ -302,14 +316,48 @@ class Tensor:
         copy.requires_grad = self.requires_grad
         copy._type = self._type
         copy.name = self.name
-        if self.grad is not None:
-            copy.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            copy._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = copy
         return copy
 
     def __reduce__(self):
         raise TypeError("ganglion tensors are not pickled: save them with ganglion's safetensors "
                         "checkpoints")
+
+
+def _known_shape(t):
+    """``t``'s shape (None for a dimension that is not known yet), or None if nothing is known."""
+    data = t.data
+    if data is not None:
+        return data.shape
+    return None if t._type is None else t._type.shape
+
+
+def _check_grad(tensor, grad):
+    """Raise unless ``grad`` can be ``tensor``'s gradient: a Tensor (not ``tensor`` itself) of
+    its shape and dtype. A symbolic shape's unknown dimensions (None) fit any size."""
+    if not isinstance(grad, Tensor):
+        raise TypeError("Tensor.grad: assigned grad expected to be a Tensor or None but got grad "
+                        f"of type {type(grad).__name__}")
+    if grad is tensor:
+        raise RuntimeError("Tensor.grad: can't assign a tensor as its own grad")
+    grad_shape, shape = _known_shape(grad), _known_shape(tensor)
+    if grad_shape != shape and grad_shape is not None and shape is not None and (
+            len(grad_shape) != len(shape)
+            or any(g != s and g is not None and s is not None for g, s in zip(grad_shape, shape))):
+        raise RuntimeError(f"Tensor.grad: attempting to assign a gradient of shape "
+                           f"{_shape_text(grad_shape)} to a tensor of shape {_shape_text(shape)}: "
+                           "the gradient must have the tensor's shape")
+    if grad_shape is not None and shape is not None and grad.dtype is not tensor.dtype:
+        raise RuntimeError(f"Tensor.grad: attempting to assign a gradient with dtype "
+                           f"{grad.dtype.name} to a tensor with dtype {tensor.dtype.name}: the "
+                           "gradient must have the tensor's dtype (convert it with .to())")
+
+
+def _shape_text(shape):
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims}{',' if len(shape) == 1 else ''})"
 
 
 class _HookHandle:
@@ -339,7 +387,7 @@ def make_tensor(data, requires_grad=False, cls=Tensor):
     t = _new(cls)
     t.data = data
     t.requires_grad = requires_grad
-    t.grad = None
+    t._grad = None
     t._op = None
     t._inputs = None
     t._own_version = 0

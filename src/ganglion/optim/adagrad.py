@@ -22,6 +22,7 @@ class Adagrad(Optimizer):
 
     update_rule = staticmethod(adagrad_update)
     scratch_buffers = 2
+    state_names = ("sum",)
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
@@ -35,3 +36,6 @@ class Adagrad(Optimizer):
 
     def _initial_state(self, param_array, group):
         return {"sum": backend.xp.full_like(param_array, group["initial_accumulator_value"])}
+
+    def _state_names(self, group):
+        return ("sum",)

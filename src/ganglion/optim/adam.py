@@ -86,27 +86,41 @@ class Adam(Optimizer):
     update_rule = staticmethod(adam_update)
     scratch_buffers = 2
     decoupled = False
+    state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_pair(type(self).__name__, betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
                                       decoupled_weight_decay=self.decoupled))
 
     def _check_options(self, group):
         check_nonnegative(self, group, "lr", "eps", "weight_decay")
-        betas = group["betas"]
+        betas = group["betas"] = _pair(type(self).__name__, group["betas"])
         if len(betas) != 2:
             raise ValueError(f"{type(self).__name__}: invalid betas {betas!r}: expected two "
                              "values (beta1, beta2)")
         check_fraction(self, "betas[0]", betas[0])
         check_fraction(self, "betas[1]", betas[1])
 
+    def _label(self, group):
+        return f"{type(self).__name__} with amsgrad" if group["amsgrad"] else type(self).__name__
+
     def _state_names(self, group):
         if group["amsgrad"]:
             return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
         return ("exp_avg", "exp_avg_sq")
+
+
+def _pair(optimizer_name, betas):
+    """``betas`` as a tuple (a list after a JSON round trip), or a TypeError naming it."""
+    if type(betas) is tuple:
+        return betas
+    if not isinstance(betas, (list, tuple)):
+        raise TypeError(f"{optimizer_name}: invalid betas {betas!r}: expected a pair of numbers "
+                        "(beta1, beta2)")
+    return tuple(betas)
 
 
 class AdamW(Adam):

@@ -8,6 +8,7 @@ as it does, so both forms are kept here. ``state_dict()`` holds plain values onl
 lists, dicts), ready for JSON.
 """
 import math
+from numbers import Real
 
 from ganglion.optim.optimizer import Optimizer
 
@@ -72,7 +73,72 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key not in self._not_saved}
 
     def load_state_dict(self, state_dict):
+        """Load what ``state_dict()`` returned. Every entry is checked first against this
+        scheduler's own state (the same keys; numbers, flags, texts and lists where it has
+        them; one learning rate per parameter group), and nothing changes unless all fit."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"{where}: expected a dict (what state_dict() returns), got a "
+                             f"{type(state_dict).__name__}")
+        current = self.state_dict()
+        unknown = sorted(set(state_dict) - set(current), key=str)
+        missing = sorted(set(current) - set(state_dict))
+        if unknown or missing:
+            problems = ([f"has keys {unknown} that {type(self).__name__} does not keep"]
+                        if unknown else []) + ([f"lacks the keys {missing}"] if missing else [])
+            raise ValueError(f"{where}: the state dict {' and '.join(problems)} (was it saved "
+                             "by another scheduler?)")
+        groups = len(self.optimizer.param_groups)
+        for key, value in state_dict.items():
+            _check_like(where, key, value, current[key], groups)
         self.__dict__.update(state_dict)
+
+
+#: Entries of a scheduler's state that hold one value per parameter group.
+_PER_GROUP = frozenset({"base_lrs", "_last_lr", "min_lrs"})
+#: Entries that take one of a few texts.
+_CHOICES = {"mode": ("min", "max"), "threshold_mode": ("rel", "abs"),
+            "anneal_strategy": ("cos", "linear")}
+
+
+def _kind(value):
+    """What kind of value a state entry holds, as load_state_dict compares them."""
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, Real):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a dict"
+    return None if value is None else type(value).__name__
+
+
+def _check_like(where, key, value, reference, groups):
+    """ValueError unless the saved ``value`` of entry ``key`` is of the kind of ``reference``,
+    this scheduler's own value (lists element by element)."""
+    expected = _kind(reference)
+    if expected is None:  # an entry not set yet (None) takes any value
+        return
+    got = _kind(value)
+    if got != expected:
+        raise ValueError(f"{where}: {key!r} is {got or 'None'} ({value!r}), expected "
+                         f"{expected}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ValueError(f"{where}: {key!r} is {value!r}, expected one of {_CHOICES[key]}")
+    if expected != "a list":
+        return
+    if key in _PER_GROUP and len(value) != groups:
+        raise ValueError(f"{where}: {key!r} has {len(value)} values, but the optimizer has "
+                         f"{groups} parameter groups (one value per group)")
+    if len(value) == len(reference):
+        for k, (item, like) in enumerate(zip(value, reference)):
+            _check_like(where, f"{key}[{k}]", item, like, groups)
+    elif reference:
+        for k, item in enumerate(value):
+            _check_like(where, f"{key}[{k}]", item, reference[0], groups)
 
 
 class LambdaLR(LRScheduler):

@@ -35,6 +35,7 @@ class RMSprop(Optimizer):
 
     update_rule = staticmethod(rmsprop_update)
     scratch_buffers = 2
+    state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False):
@@ -43,6 +44,10 @@ class RMSprop(Optimizer):
 
     def _check_options(self, group):
         check_nonnegative(self, group, "lr", "eps", "momentum", "weight_decay", "alpha")
+
+    def _label(self, group):
+        options = [o for o in ("momentum", "centered") if group[o]]
+        return "RMSprop" + (" with " + " and ".join(options) if options else "")
 
     def _state_names(self, group):
         names = ["square_avg"]

@@ -4,7 +4,7 @@ The update rule is PyTorch's: with momentum, the buffer starts as a copy of the 
 and then follows ``buf = momentum * buf + (1 - dampening) * grad``.
 """
 from ganglion.backend import current as backend
-from ganglion.optim.optimizer import Optimizer, check_nonnegative
+from ganglion.optim.optimizer import Optimizer, check_nonnegative, check_number
 from ganglion.symbolic.shared import shared
 
 __all__ = ["SGD", "sgd_update"]
@@ -40,6 +40,9 @@ class SGD(Optimizer):
     update_rule = staticmethod(sgd_update)
     scratch_buffers = 2
     counts_steps = False
+    state_names = ("momentum_buffer",)
+    scalar_state_names = frozenset()
+    state_starts_empty = True  # the momentum buffer is made by the first step
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False):
@@ -49,6 +52,7 @@ class SGD(Optimizer):
 
     def _check_options(self, group):
         check_nonnegative(self, group, "lr", "momentum", "weight_decay")
+        check_number(self, "dampening", group["dampening"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov momentum requires a momentum > 0 and zero dampening, "
                              f"got momentum={group['momentum']!r}, "
@@ -56,6 +60,12 @@ class SGD(Optimizer):
 
     def _initial_state(self, param_array, group):
         return {}  # the momentum buffer is made from the first gradient
+
+    def _state_names(self, group):
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _label(self, group):
+        return "SGD with momentum" if group["momentum"] != 0 else "SGD"
 
     def _symbolic_state(self, param, group):
         variables = super()._symbolic_state(param, group)
