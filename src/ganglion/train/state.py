@@ -75,7 +75,8 @@ def restore_training_state(run, path):
     """Load the checkpoint at ``path`` (from ``ModelCheckpoint``) into ``run``, or change
     nothing and raise a CheckpointError naming the file and everything that does not fit."""
     state = load(path)
-    path = getattr(path, "name", None) or path  # an open file: its name in the messages
+    if callable(getattr(path, "read", None)):  # an open file: its name in the messages
+        path = getattr(path, "name", None) or f"<{type(path).__name__}>"
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise CheckpointError(f"{path}: not a training checkpoint (it has no model weights and "
                               "epoch); save one with ModelCheckpoint to resume from it")
