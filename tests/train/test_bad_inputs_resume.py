@@ -200,3 +200,16 @@ def test_a_valid_resume_still_loads_everything():
     for key, value in state["model"].items():
         np.testing.assert_array_equal(resume.net.state_dict()[key].numpy(), value.numpy())
     assert resume.scheduler.last_epoch == state["scheduler"]["last_epoch"] == 2
+
+
+def test_resuming_from_an_open_file_works_and_a_misfit_names_it():
+    resume = _Resume("open file", _no_change)
+    resume._build()
+    run = TrainingRun(resume.net, resume.optimizer, resume.scheduler, resume.train, resume.val, 4)
+    with open(resume.path, "rb") as f:
+        restore_training_state(run, f)
+    assert run.epoch == 2
+    run.epochs = 1
+    with open(resume.path, "rb") as f, pytest.raises(CheckpointError,
+                                                      match=f"{resume.path}: .*epochs=1"):
+        restore_training_state(run, f)
