@@ -169,17 +169,49 @@ def bool_type(shape):
 
 
 def normalize_axes(op_name, axis, ndim):
-    """``axis`` (None, int or sequence, negatives allowed) as a sorted tuple, or None for all."""
+    """``axis`` (None, int or sequence, negatives allowed) as a sorted tuple, or None for all.
+
+    Raises PyTorch's error types, naming ``op_name``: TypeError for a dim that is not an integer
+    (a float such as 1.5, a bool, a string), IndexError for one out of range, and a ShapeError
+    (a RuntimeError, as PyTorch raises, and a ValueError, as NumPy raises) for a repeated dim."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if type(axis) is int:  # the common case, without the checks below
+        axes = (axis,)
+    elif (isinstance(axis, str)
+          or hasattr(type(axis), "__index__") and getattr(axis, "ndim", 0) == 0):
+        axes = (axis,)
+    else:
+        try:
+            axes = tuple(axis)  # a tuple, list, range or 1-d integer array of dims
+        except TypeError:
+            axes = (axis,)  # a float or another non-integer: refused below, by name
+    # A 0-d tensor accepts dim 0 and -1, as in PyTorch.
+    extent = max(ndim, 1)
     out = []
     for a in axes:
-        a = int(a)
-        # A 0-d tensor accepts axis 0 and -1, as in PyTorch.
-        if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise IndexError(f"{op_name}: axis {a} is out of range for a tensor of {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op_name}: repeated axis in {axes}")
+        if type(a) is not int:
+            # __index__ takes NumPy integers and anything else that is an integer, and refuses
+            # floats (1.5, but also 1.0, as PyTorch does); a bool is an int but not a dim.
+            index = getattr(type(a), "__index__", None)
+            if index is None or isinstance(a, bool):
+                raise TypeError(f"{op_name}: dim (axis) must be an integer or a tuple of integers, "
+                                f"got {a!r} of type {type(a).__name__}")
+            a = index(a)
+        if not -extent <= a < extent:
+            raise IndexError(f"{op_name}: axis {a} is out of range for a tensor of {ndim} "
+                             f"dimension{'' if ndim == 1 else 's'} (expected to be in range of "
+                             f"[{-extent}, {extent - 1}], but got {a})")
+        out.append(a % extent)
+    if len(out) > 1 and len(set(out)) != len(out):
+        raise ShapeError(f"{op_name}: repeated axis in {axes} (dim {_first_repeat(out)} "
+                         "appears multiple times; each dim may be given once)")
     return tuple(sorted(out))
+
+
+def _first_repeat(values):
+    seen = set()
+    for v in values:
+        if v in seen:
+            return v
+        seen.add(v)

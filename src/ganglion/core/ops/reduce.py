@@ -8,7 +8,7 @@ from collections import namedtuple
 
 from ganglion.core import dtypes
 from ganglion.core.dtypes import bool_, int64
-from ganglion.core.op import Op, apply, normalize_axes
+from ganglion.core.op import Op, apply, format_shape, normalize_axes
 from ganglion.core.ops.elementwise import cast, eq
 from ganglion.core.ops.shape import expand_as, flip, reshape, reshape_or_symbolic
 from ganglion.core.tensor import TensorType
@@ -86,7 +86,8 @@ class Mean(Reduction):
             from ganglion.core.ops.elementwise import constant
             count = apply(Sum(self.axes, True), expand_as(constant(1, grad.dtype), x))
             return (expand_as(self._grad_keepdims(grad, x), x) / count,)
-        return (expand_as(self._grad_keepdims(grad, x) * (1.0 / n), x),)
+        # An empty reduction's mean is nan (0 / 0), and so is its gradient, as in PyTorch.
+        return (expand_as(self._grad_keepdims(grad, x) * (1.0 / n if n else float("nan")), x),)
 
 
 class Prod(Reduction):
@@ -105,6 +106,22 @@ class Prod(Reduction):
         return int64 if dtype.category < 2 else dtype
 
 
+def check_empty_reduction(name, shape, axes, whole_error):
+    """A reduction without an identity (max, min, argmax, argmin) on an empty tensor of
+    ``shape``: as in PyTorch, fine over dims that are not empty (the result is empty too), an
+    IndexError over an empty dim, and ``whole_error`` (RuntimeError for max/min, IndexError for
+    argmax/argmin, PyTorch's types) over the whole tensor."""
+    if axes is None:
+        raise whole_error(f"{name}: expected a reduction dim to be given for an empty tensor of "
+                          f"shape {format_shape(shape)} (the {name} of no elements is undefined); "
+                          "give dim= to reduce over a dim that is not empty")
+    for axis in axes:
+        if shape[axis] == 0:
+            raise IndexError(f"{name}: expected reduction dim {axis} to have non-zero size, got "
+                             f"a tensor of shape {format_shape(shape)} (the {name} of no "
+                             "elements is undefined)")
+
+
 class Extreme(Reduction):
     """max or min over axes (values only). The gradient is shared evenly among ties, as
     PyTorch's amax/amin do."""
@@ -121,8 +138,7 @@ class Extreme(Reduction):
 
     def forward(self, backend, x):
         if x.size == 0:
-            raise ValueError(f"{self.kind}: reduction over an empty tensor of shape {x.shape} has "
-                             "no identity; give a non-empty tensor")
+            check_empty_reduction(self.kind, x.shape, self.axes, RuntimeError)
         return getattr(x, self.kind)(axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, out, grad, needs):
@@ -145,6 +161,8 @@ class ArgExtreme(Reduction):
         return self.kind
 
     def forward(self, backend, x):
+        if x.size == 0:
+            check_empty_reduction(self.kind, x.shape, self.axes, IndexError)
         axis = None if self.axes is None else self.axes[0]
         result = getattr(x, self.kind)(axis=axis, keepdims=self.keepdims)
         return backend.xp.asarray(result, dtype=backend.xp.int64)
@@ -184,6 +202,11 @@ class LogSumExp(Reduction):
 
     def forward(self, backend, x):
         xp = backend.xp
+        if x.size == 0:
+            # max has no identity; the sum of no exponentials is 0, whose log is -inf (PyTorch).
+            with xp.errstate(divide="ignore"):
+                total = xp.log(xp.exp(x).sum(axis=self.axes, keepdims=self.keepdims))
+            return xp.asarray(total, dtype=x.dtype)
         peak = x.max(axis=self.axes, keepdims=True)
         # Rows that are all -inf would give inf - inf; shift them by 0 instead.
         peak = xp.where(xp.isfinite(peak), peak, 0)
@@ -239,7 +262,7 @@ def _args(name, x, axis, dim, keepdims, keepdim):
     axis = dim if dim is not None else axis
     if axis is not None and x.ndim == 0:
         # PyTorch reduces a 0-d tensor over dim 0 or -1 as if it were 1-d: over its one element.
-        normalize_axes(name, axis, 1)
+        normalize_axes(name, axis, 0)
         axis = None
     return normalize_axes(name, axis, x.ndim), bool(keepdims or keepdim)
 
@@ -364,7 +387,7 @@ def cumsum(x, axis=None, dim=None):
         x, axis = flatten(x), 0
     if x.ndim == 0:
         # A 0-d tensor is scanned as a 1-d one of one element and keeps its shape (PyTorch).
-        normalize_axes("cumsum", axis, 1)
+        normalize_axes("cumsum", axis, 0)
         return reshape(apply(CumSum(0), reshape(x, 1)), ())
     axis = normalize_axes("cumsum", axis, x.ndim)[0]
     return apply(CumSum(axis), x)

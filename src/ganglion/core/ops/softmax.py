@@ -19,6 +19,8 @@ class Softmax(Op):
 
     def forward(self, backend, x):
         xp = backend.xp
+        if x.size == 0:
+            return xp.empty_like(x)  # an empty result (max has no identity over an empty axis)
         # asarray: on a 0-d input NumPy's arithmetic gives a scalar, which cannot be an out=.
         shifted = xp.asarray(x - x.max(axis=self.axis, keepdims=True))
         e = xp.exp(shifted, out=shifted)
@@ -39,6 +41,8 @@ class LogSoftmax(Softmax):
 
     def forward(self, backend, x):
         xp = backend.xp
+        if x.size == 0:
+            return xp.empty_like(x)
         shifted = xp.asarray(x - x.max(axis=self.axis, keepdims=True))
         total = xp.exp(shifted).sum(axis=self.axis, keepdims=True)
         shifted -= xp.log(total)
