@@ -47,6 +47,9 @@ class MaxPool2d(Pool2d):
     saves_output = True
 
     def forward(self, backend, x):
+        if x.size == 0:
+            # An empty batch: an empty result (the compiled 2x2 loops assume a first plane).
+            return backend.empty(self.out_shape(x.shape, "max_pool2d"), x.dtype)
         return backend.max_pool2d(x, *self.geometry)
 
     def vjp(self, out, grad, needs):
@@ -64,6 +67,8 @@ class MaxPool2dArgmax(Pool2d):
     differentiable = False
 
     def forward(self, backend, x, out):
+        if x.size == 0:
+            return backend.empty(out.shape, self.infer(x, out).dtype.np)
         return backend.max_pool2d_argmax(x, out, *self.geometry)
 
     def infer(self, x, out):
@@ -77,6 +82,8 @@ class MaxPool2dScatter(Pool2d):
     saves_inputs = False
 
     def forward(self, backend, grad, arg, like):
+        if grad.size == 0:
+            return backend.xp.zeros(like.shape, grad.dtype)
         return backend.max_pool2d_scatter(grad, arg, like.shape, *self.geometry)
 
     def vjp(self, out, grad, needs):

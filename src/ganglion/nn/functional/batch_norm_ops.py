@@ -12,6 +12,8 @@ ops, arranged so that the full-size arrays are few (see the comment in ``vjp``).
 nodes of x, so when the vjp itself is differentiated (``create_graph=True``) the paths through
 them are followed, and second derivatives are right.
 """
+import math
+
 from ganglion.core.creation import ones, zeros
 from ganglion.core.op import Op, ShapeError, apply, format_shape
 from ganglion.core.ops.elementwise import constant
@@ -48,7 +50,8 @@ class ChannelSum(Op):
     __slots__ = ()
 
     def forward(self, backend, *arrays):
-        rows = [a.reshape(a.shape[0], a.shape[1], -1) for a in arrays]
+        # The trailing size is given, not -1, which NumPy cannot infer for an empty batch.
+        rows = [a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:])) for a in arrays]
         if len(rows) == 1:
             return backend.xp.einsum("ncl->c", rows[0])
         # NumPy's einsum without optimize=: its optimized path is ten times slower here.

@@ -2,6 +2,7 @@
 group_norm and local_response_norm (compositions of core ops). ``who`` is the name that error
 messages give (a layer passes its own)."""
 from ganglion.core import ops, tracing
+from ganglion.core.creation import ones, zeros
 from ganglion.core.grad_mode import no_grad
 from ganglion.core.inplace import inplace
 from ganglion.core.op import ShapeError, format_shape
@@ -39,7 +40,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return batch_normalize(input, running_mean, running_var, weight, bias, eps, False)
     axes = (0,) + tuple(range(2, input.ndim))
     count = element_count(input, axes)
-    if isinstance(count, int) and count <= 1:
+    if isinstance(count, int) and count == 0:
+        # An empty batch, as in PyTorch: an empty result, the running estimates unchanged, and
+        # zero gradients for the weight and bias (through a normalization that uses constants).
+        channels = input.shape[1]
+        return batch_normalize(input, zeros(channels, dtype=input.dtype),
+                               ones(channels, dtype=input.dtype), weight, bias, eps, False)
+    if isinstance(count, int) and count == 1:
         raise ValueError(f"{who}: expected more than 1 value per channel when training, got input "
                          f"of shape {format_shape(input.shape)}")
     statistics = batch_statistics(input)

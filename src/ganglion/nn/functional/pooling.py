@@ -33,6 +33,19 @@ def expect_spatial_input(name, input, spatial_dims):
         raise TypeError(f"{name}: expected a floating-point input, got {input.dtype}")
 
 
+def expect_non_empty(name, input, spatial_dims, empty_channels=False):
+    """As in PyTorch, an empty batch (N = 0) pools to an empty result, but a zero-size spatial
+    dim is refused, and so are zero channels unless ``empty_channels`` (adaptive average
+    pooling takes them). O(1): only the shape is read."""
+    shape = input.shape
+    non_batch = shape[1:] if input.ndim == spatial_dims + 2 else shape
+    if 0 in (non_batch[1:] if empty_channels else non_batch):
+        what, may = (("spatial sizes", "the batch and channel dimensions") if empty_channels
+                     else ("channels and spatial sizes", "the batch dimension"))
+        raise ShapeError(f"{name}: expected an input whose {what} are not zero (only {may} "
+                         f"may be empty), got shape {format_shape(shape)}")
+
+
 def _pair(name, what, value):
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) == 1:
@@ -68,6 +81,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max pooling over (N, C, H, W) or (C, H, W). Ties go to the first maximum in row-major
     window order, as in PyTorch; ``return_indices`` gives flat positions in each H*W plane."""
     expect_spatial_input("max_pool2d", input, 2)
+    expect_non_empty("max_pool2d", input, 2)
     geometry = _pool_args("max_pool2d", kernel_size, stride, padding, dilation) + (bool(ceil_mode),)
     x, added = _to_batch(input, 2)
     out = max_pool2d_values(x, *geometry)
@@ -82,6 +96,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Max pooling over (N, C, L) or (C, L), as a 2-D pool over a height of one."""
     expect_spatial_input("max_pool1d", input, 1)
+    expect_non_empty("max_pool1d", input, 1)
     kernel, stride, padding, dilation = (
         _pool_args("max_pool1d", (1, _single(kernel_size)), None if stride is None else
                    (1, _single(stride)), (0, _single(padding)), (1, _single(dilation))))
@@ -106,6 +121,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     ``divisor_override`` if given, else by its size counting padding (``count_include_pad``)
     or not; windows that ceil mode adds past the padding count only what they cover."""
     expect_spatial_input("avg_pool2d", input, 2)
+    expect_non_empty("avg_pool2d", input, 2)
     kernel, stride, padding, _ = _pool_args("avg_pool2d", kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:
         raise ValueError("avg_pool2d: divisor_override must not be zero")
@@ -144,6 +160,7 @@ def _separable(x, rows, cols):
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
     expect_spatial_input("adaptive_avg_pool2d", input, 2)
+    expect_non_empty("adaptive_avg_pool2d", input, 2, empty_channels=True)
     x, added = _to_batch(input, 2)
     h, w = x.shape[2:]
     out_hw = _output_pair("adaptive_avg_pool2d", output_size, (h, w))
@@ -162,6 +179,7 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows; ties go to the first maximum (row-major)."""
     expect_spatial_input("adaptive_max_pool2d", input, 2)
+    expect_non_empty("adaptive_max_pool2d", input, 2)
     x, added = _to_batch(input, 2)
     n, c, h, w = x.shape
     out_hw = _output_pair("adaptive_max_pool2d", output_size, (h, w))

@@ -147,6 +147,17 @@ def _rnn_direction(nonlinearity):
     return run
 
 
+def _empty_batch_direction(x, states, weights, reverse):
+    """Any runner on a batch of 0 sequences (x is (T, 0, in)): the output is (T, 0, H) and the
+    final states are the (empty) initial ones, as in PyTorch. The fused ops cannot take this
+    batch (their (T*N, G*H) input loses T), so the output is built from the input projection
+    and h0's, which are empty too but involve every weight: each weight then gets a zero
+    gradient of its own shape, as PyTorch gives."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    gates = _linear(x, w_ih, b_ih) + _linear(states[0], w_hh, b_hh)
+    return getitem(gates, (_ALL, _ALL, slice(0, w_hh.shape[1]))), states
+
+
 _DIRECTIONS = {
     "lstm": _lstm_direction,
     "gru": _gru_direction,
@@ -165,12 +176,17 @@ def _run(kind, input, states, weights, num_layers, dropout, training, bidirectio
         raise ValueError(f"{kind}: expected {num_layers * directions} weight tuples for "
                          f"{num_layers} layers and {directions} directions, got {len(weights)}")
     unbatched = input.ndim == 2
+    original_shape = input.shape
     if unbatched:
         input = unsqueeze(input, 1)
         states = tuple(unsqueeze(s, 1) for s in states)
     elif batch_first:
         input = transpose(input, 0, 1)
-    run_direction = _DIRECTIONS[kind]
+    if input.shape[0] == 0:
+        raise RuntimeError(f"{kind}: expected sequence length to be larger than 0, got an input "
+                           f"of shape {format_shape(original_shape)} with no time steps")
+    # A batch of 0 sequences gives empty results, as in PyTorch, through a runner of its own.
+    run_direction = _empty_batch_direction if input.shape[1] == 0 else _DIRECTIONS[kind]
     x = input
     finals = [[] for _ in states]
     for layer in range(num_layers):
