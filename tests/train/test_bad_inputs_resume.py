@@ -211,5 +211,5 @@ def test_resuming_from_an_open_file_works_and_a_misfit_names_it():
     assert run.epoch == 2
     run.epochs = 1
     with open(resume.path, "rb") as f, pytest.raises(CheckpointError,
-                                                      match=f"{resume.path}: .*epochs=1"):
+                                                      match=f"(?s){resume.path}: .*epochs=1"):
         restore_training_state(run, f)
