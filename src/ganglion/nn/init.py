@@ -8,6 +8,7 @@ of shape (out, in, *kernel), fan_in = in * prod(kernel) and fan_out = out * prod
 import math
 
 from ganglion.backend import current as backend
+from ganglion.core.creation import ArgumentError
 from ganglion.core.random import generator
 from ganglion.core.versions import bump_storage
 
@@ -93,12 +94,17 @@ def _normal(shape, mean, std, np_dtype):
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples from U(a, b)."""
+    if a > b:
+        raise ArgumentError(f"uniform_: expected a <= b (the range [a, b) to draw from), got "
+                            f"a={a}, b={b}")
     data = _array(tensor, "uniform_")
     return _fill(tensor, _uniform(data.shape, a, b, data.dtype), "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples from N(mean, std^2)."""
+    if std < 0:
+        raise ArgumentError(f"normal_: expected std >= 0, got std={std}")
     data = _array(tensor, "normal_")
     return _fill(tensor, _normal(data.shape, mean, std, data.dtype), "normal_")
 
@@ -107,7 +113,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     """Fill with N(mean, std^2) samples restricted to [a, b] (redrawn until they fall inside)."""
     data = _array(tensor, "trunc_normal_")
     if not a < b:
-        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+        raise ArgumentError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
     values = _normal(data.shape, mean, std, data.dtype)
     outside = (values < a) | (values > b)
     while outside.any():

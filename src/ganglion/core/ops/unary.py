@@ -3,7 +3,12 @@
 Each op's vjp is written with Tensor ops (tanh' = 1 - tanh**2 through the output, and so on), so
 that second derivatives come from the same rules. Functions that are only defined on real
 numbers (exp, log, tanh, ...) turn integer input into the default float dtype, as PyTorch does.
+
+An activation's parameter (a slope, alpha, beta, bounds) must be a number: a string or None
+raises TypeError naming the function and the parameter, as PyTorch does, instead of failing
+later inside ``float()``. Functions that need a tensor refuse other input by name.
 """
+import numbers
 import math
 
 from ganglion.core import dtypes
@@ -22,6 +27,22 @@ class Unary(Op):
 
     def infer(self, x):
         return TensorType(x.dtype, x.shape)
+
+
+def _tensor(name, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor as input, got {type(x).__name__}")
+    return x
+
+
+def _number(name, what, value):
+    """An activation parameter as a float; TypeError naming it if it is not a real number."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, Tensor) and value.data is not None and value.ndim == 0:
+        return float(value)
+    raise TypeError(f"{name}: {what} must be a number, got {value!r} of type "
+                    f"{type(value).__name__}")
 
 
 def to_float(x):
@@ -320,13 +341,14 @@ _NEG, _ABS, _RELU = Neg(), Abs(), Relu()
 
 
 def neg(x):
-    if x.dtype.category == 0:
-        raise TypeError("neg: negation of a bool tensor is not supported; use ~ or logical_not")
+    if _tensor("neg", x).dtype.category == 0:
+        from ganglion.core.creation import DTypeError
+        raise DTypeError("neg: negation of a bool tensor is not supported; use ~ or logical_not")
     return apply(_NEG, x)
 
 
 def abs(x):
-    return apply(_ABS, x)
+    return apply(_ABS, _tensor("abs", x))
 
 
 def square(x):
@@ -341,7 +363,7 @@ def rsqrt(x):
 
 
 def relu(x):
-    return apply(_RELU, x)
+    return apply(_RELU, _tensor("relu", x))
 
 
 def relu6(x):
@@ -349,15 +371,19 @@ def relu6(x):
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
-    return apply(Hardtanh(float(min_val), float(max_val)), x)
+    low, high = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
+                         f"max_val={max_val}")
+    return apply(Hardtanh(low, high), _tensor("hardtanh", x))
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return apply(LeakyRelu(float(negative_slope)), to_float(x))
+    return apply(LeakyRelu(_number("leaky_relu", "negative_slope", negative_slope)), to_float(x))
 
 
 def elu(x, alpha=1.0):
-    return apply(Elu(float(alpha)), to_float(x))
+    return apply(Elu(_number("elu", "alpha", alpha)), to_float(x))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -375,12 +401,14 @@ def gelu(x, approximate="none"):
         inner = (x + 0.044715 * x * x * x) * math.sqrt(2 / math.pi)
         return 0.5 * x * (1 + tanh(inner))
     if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        from ganglion.core.creation import ArgumentError
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    return apply(Softplus(float(beta), float(threshold)), to_float(x))
+    return apply(Softplus(_number("softplus", "beta", beta),
+                          _number("softplus", "threshold", threshold)), to_float(x))
 
 
 def logsigmoid(x):

@@ -1,5 +1,6 @@
 """Activation layers: the module form of ``nn.functional.activation``, printed as PyTorch prints
 them (``LeakyReLU(negative_slope=0.01)``), plus the perceptron's ``Step`` neuron."""
+from ganglion.core.creation import ArgumentError
 from ganglion.nn.functional import activation as F
 from ganglion.nn.module import Module
 
@@ -61,6 +62,11 @@ class ELU(_Activation):
 class Hardtanh(_Activation):
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__(inplace)
+        if min_val > max_val:
+            # PyTorch asserts this in its constructor (an AssertionError); F.hardtanh raises
+            # ValueError, which is what both raise here.
+            raise ValueError(f"Hardtanh: min_val cannot be greater than max_val, got "
+                             f"min_val={min_val}, max_val={max_val}")
         self.min_val = min_val
         self.max_val = max_val
 
@@ -76,7 +82,7 @@ class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ArgumentError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, input):

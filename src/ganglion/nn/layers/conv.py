@@ -14,14 +14,14 @@ from ganglion.core.device import device as check_device
 from ganglion.core.dtypes import as_dtype, get_default_dtype
 from ganglion.core.op import ShapeError, format_shape
 from ganglion.nn import init
+from ganglion.nn.layers.arguments import count, sizes
 from ganglion.nn.functional.conv import conv1d, conv2d, conv_transpose2d
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 
-def _tuple(value, n):
-    return (value,) * n if isinstance(value, int) else tuple(value)
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -34,22 +34,33 @@ class _ConvNd(Module):
                  bias, padding_mode, device, dtype, output_padding=0):
         super().__init__()
         name = f"{type(self).__name__}({in_channels}, {out_channels})"
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels and out_channels must both be divisible by "
-                             f"groups={groups}")
+        n = self._spatial
+        # Every argument is checked here, before any parameter exists: PyTorch checks the
+        # kernel, stride, padding and dilation only at the first forward call.
+        in_channels = count(name, "in_channels", in_channels)
+        out_channels = count(name, "out_channels", out_channels)
+        groups = count(name, "groups", groups)
+        if groups < 1:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+        for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % groups:
+                raise ValueError(f"{name}: {what} ({channels}) must be divisible by "
+                                 f"groups={groups}")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
+                             f"{padding_mode!r}")
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        n = self._spatial
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _tuple(kernel_size, n)
-        self.stride = _tuple(stride, n)
-        self.padding = padding if isinstance(padding, str) else _tuple(padding, n)
-        self.dilation = _tuple(dilation, n)
+        self.kernel_size = sizes(name, "kernel_size", kernel_size, n, 1)
+        self.stride = sizes(name, "stride", stride, n, 1)
+        self.padding = self._padding(name, padding, n)
+        self.dilation = sizes(name, "dilation", dilation, n, 1)
         self.groups = groups
         self.padding_mode = padding_mode
         if self._transposed:
-            self.output_padding = _tuple(output_padding, n)
+            self.output_padding = sizes(name, "output_padding", output_padding, n, 0)
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
@@ -62,6 +73,17 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _padding(self, name, padding, n):
+        if not isinstance(padding, str):
+            return sizes(name, "padding", padding, n, 0)
+        if padding not in ("same", "valid"):
+            raise ValueError(f"{name}: invalid padding string {padding!r}, should be 'same', "
+                             "'valid', an integer or a tuple of integers")
+        if padding == "same" and any(s != 1 for s in self.stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
+                             f"(stride={self.stride}); give the padding as numbers")
+        return padding
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

@@ -3,6 +3,7 @@ from ganglion.core.op import format_shape
 from ganglion.core.random import generator
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.nn.functional.recurrent import embedding
+from ganglion.nn.layers.arguments import count
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["Embedding"]
@@ -20,6 +21,8 @@ class Embedding(Module):
                  _freeze=False):
         super().__init__()
         name = f"Embedding({num_embeddings}, {embedding_dim})"
+        num_embeddings = count(name, "num_embeddings", num_embeddings)
+        embedding_dim = count(name, "embedding_dim", embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"{name}: padding_idx must be in [-{num_embeddings}, "

@@ -13,6 +13,7 @@ from ganglion.core.op import ShapeError, format_shape
 from ganglion.core.creation import empty
 from ganglion.core.ops.shape import flatten, reshape_or_symbolic
 from ganglion.nn import init
+from ganglion.nn.layers.arguments import count
 from ganglion.nn.functional.linear import bilinear, linear
 from ganglion.nn.module import Module, Parameter
 
@@ -44,8 +45,11 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        # 0 is allowed for either (an empty layer), as in PyTorch.
+        name = f"Linear({in_features}, {out_features})"
+        self.in_features = count(name, "in_features", in_features)
+        self.out_features = count(name, "out_features", out_features)
+        in_features, out_features = self.in_features, self.out_features
         self.weight = _new_parameter((out_features, in_features), dtype, device)
         if bias:
             self.bias = _new_parameter((out_features,), dtype, device)
@@ -80,9 +84,12 @@ class Bilinear(Module):
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in1_features = in1_features
-        self.in2_features = in2_features
-        self.out_features = out_features
+        name = f"Bilinear({in1_features}, {in2_features}, {out_features})"
+        self.in1_features = count(name, "in1_features", in1_features)
+        self.in2_features = count(name, "in2_features", in2_features)
+        self.out_features = count(name, "out_features", out_features)
+        in1_features, in2_features = self.in1_features, self.in2_features
+        out_features = self.out_features
         self.weight = _new_parameter((out_features, in1_features, in2_features), dtype, device)
         if bias:
             self.bias = _new_parameter((out_features,), dtype, device)

@@ -5,6 +5,7 @@ from ganglion.core.dtypes import get_default_dtype
 from ganglion.core.op import ShapeError, format_shape
 from ganglion.core.tensor import make_tensor
 from ganglion.nn.functional import normalization as F
+from ganglion.nn.layers.arguments import ArgumentError, count
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
@@ -23,6 +24,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, bias=True):
         super().__init__()
+        num_features = count(f"{type(self).__name__}({num_features})", "num_features", num_features)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -89,8 +91,10 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
-        self.normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
-                                 else tuple(normalized_shape))
+        shape = ((normalized_shape,) if not isinstance(normalized_shape, (tuple, list))
+                 else tuple(normalized_shape))
+        self.normalized_shape = tuple(count(f"LayerNorm({normalized_shape})", "normalized_shape",
+                                            d) for d in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter("weight", Parameter(_filled(self.normalized_shape, 1.0))
@@ -110,6 +114,13 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
         super().__init__()
+        name = f"GroupNorm({num_groups}, {num_channels})"
+        num_channels = count(name, "num_channels", num_channels)
+        num_groups = count(name, "num_groups", num_groups, minimum=-2**63)
+        if num_groups <= 0:
+            # PyTorch's own check is num_channels % num_groups: a ZeroDivisionError for 0.
+            error = ZeroDivisionError if num_groups == 0 else ArgumentError
+            raise error(f"{name}: num_groups must be positive, got {num_groups}")
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")

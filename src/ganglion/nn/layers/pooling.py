@@ -4,6 +4,7 @@ Each layer is the module form of a function in ``nn.functional.pooling``, with P
 constructor signature and repr; a wrong input rank is reported with the layer's name.
 """
 from ganglion.nn.functional import pooling as F
+from ganglion.nn.layers.arguments import count, padding_sizes, sizes
 from ganglion.nn.module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
@@ -16,6 +17,7 @@ class _MaxPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
+        _check_window(type(self).__name__, self.spatial_dims, kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -28,7 +30,30 @@ class _MaxPoolNd(Module):
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
+def _check_window(layer, n, kernel_size, stride, padding, dilation=1):
+    """A pooling window's arguments, checked when the layer is built (PyTorch checks them at
+    the first forward call, with the same exception type)."""
+    name = f"{layer}({kernel_size!r})"
+    kernel = sizes(name, "kernel_size", kernel_size, n, 1)
+    if stride is not None:
+        sizes(name, "stride", stride, n, 1)
+    sizes(name, "dilation", dilation, n, 1)
+    padding_sizes(name, padding, kernel, n)
+
+
+def _check_output_size(layer, output_size):
+    """An adaptive pooling size: an int or a pair, each non-negative or None (keep the input's)."""
+    values = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(values) != 2:
+        raise ValueError(f"{layer}: output_size must be an integer or a pair, got {output_size!r}")
+    for v in values:
+        if v is not None:
+            count(f"{layer}({output_size!r})", "output_size", v)
+
+
 class MaxPool1d(_MaxPoolNd):
+    spatial_dims = 1
+
     def forward(self, input):
         F.expect_spatial_input("MaxPool1d", input, 1)
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -46,6 +71,9 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
+        _check_window("AvgPool2d", 2, kernel_size, stride, padding)
+        if divisor_override is not None:
+            count(f"AvgPool2d({kernel_size!r})", "divisor_override", divisor_override, 1)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -65,6 +93,7 @@ class AvgPool2d(Module):
 class AdaptiveAvgPool2d(Module):
     def __init__(self, output_size):
         super().__init__()
+        _check_output_size("AdaptiveAvgPool2d", output_size)
         self.output_size = output_size
 
     def forward(self, input):
@@ -78,6 +107,7 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveMaxPool2d(Module):
     def __init__(self, output_size, return_indices=False):
         super().__init__()
+        _check_output_size("AdaptiveMaxPool2d", output_size)
         self.output_size = output_size
         self.return_indices = return_indices
 

@@ -11,6 +11,7 @@ from ganglion.core.op import format_shape
 from ganglion.core.random import generator
 from ganglion.core.tensor import make_tensor
 from ganglion.nn.functional import recurrent as F
+from ganglion.nn.layers.arguments import count
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
@@ -26,10 +27,12 @@ class RNNCellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias=True):
         super().__init__()
-        self.input_size = input_size
-        self.hidden_size = hidden_size
+        name = f"{type(self).__name__}({input_size}, {hidden_size})"
+        self.input_size = input_size = count(name, "input_size", input_size)
+        self.hidden_size = hidden_size = count(name, "hidden_size", hidden_size)
         self.bias = bias
-        bound = 1 / math.sqrt(hidden_size)
+        # hidden_size 0 is an empty cell (as in PyTorch), with nothing to draw.
+        bound = 1 / math.sqrt(hidden_size) if hidden_size else 0.0
         rows = self.gates * hidden_size
         shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
         if bias:
