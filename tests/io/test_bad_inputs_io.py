@@ -89,6 +89,8 @@ CASES = [
              ValueError, ["save", "more than 100 levels"], unchanged=_files),
     BadInput("save to a number", lambda: save({"w": gn.ones(1)}, 3), TypeError,
              ["save", "path", "binary file object", "int"], unchanged=_files),
+    BadInput("save to a folder", lambda: save({"w": gn.ones(1)}, _folder), IsADirectoryError,
+             [str(_folder), "is a folder", "model.safetensors"], unchanged=_files),
     BadInput("save to a text file", _save_to_text_file, TypeError, ["save", "text mode", "'wb'"]),
     # loading: arguments and files
     BadInput("load weights_only not a bool", lambda: load(_folder / "good.st", weights_only="yes"),

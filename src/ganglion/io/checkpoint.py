@@ -150,6 +150,10 @@ def save(obj, f):
         _write_bytes(f, _safetensors_numpy().save(encoder.arrays, metadata=metadata))
         return f
     path = _as_path("save", f)
+    if path.is_dir():
+        # Checked first: the temporary file would otherwise go to the folder's parent.
+        raise IsADirectoryError(f"save: {path} is a folder; save to a file in it, such as "
+                                f"{path / 'model.safetensors'}")
     payload = _safetensors_numpy().save(encoder.arrays, metadata=metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path)
