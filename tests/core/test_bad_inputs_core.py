@@ -21,6 +21,11 @@ def _state(t):
 
 
 _ints = gn.tensor([4, 5, 6])
+
+
+def _compiled_division():
+    a, b = gn.placeholder(gn.int64, (None,), name="a"), gn.placeholder(gn.int64, (None,), name="b")
+    return gn.function([a, b], a // b)
 _fill_target = gn.ones(2, 3)
 
 CASES = [
@@ -90,6 +95,8 @@ CASES = [
     BadInput("tensor None", lambda: gn.tensor(None), RuntimeError, ["tensor", "NoneType", "numbers"]),
     BadInput("tensor None in list", lambda: gn.tensor([1.0, None]), RuntimeError, ["tensor", "NoneType"]),
     BadInput("tensor object", lambda: gn.tensor(object()), TypeError, ["tensor", "object", "numbers"]),
+    BadInput("tensor None with a dtype", lambda: gn.tensor(None, dtype=gn.float32), TypeError,
+             ["tensor", "NoneType"]),
     BadInput("tensor dict", lambda: gn.tensor({}), RuntimeError, ["tensor", "dict"]),
     BadInput("tensor nested tensors of mixed shape", lambda: gn.tensor([gn.ones(2), gn.ones(3)]), ValueError,
              ["tensor", "length 2", "dim 1", "got 3"]),
@@ -99,7 +106,11 @@ CASES = [
     BadInput("copy_ larger source", lambda: _fill_target.copy_(gn.ones(3, 2, 3)), RuntimeError,
              ["copy_", "(3, 2, 3)", "(2, 3)"], unchanged=lambda: _state(_fill_target)),
     BadInput("copy_ ragged list", lambda: _fill_target.copy_([[1, 2], [3]]), ValueError,
-             ["tensor", "length 2"], unchanged=lambda: _state(_fill_target)),
+             ["copy_", "length 2", "dim 1"], unchanged=lambda: _state(_fill_target)),
+    BadInput("copy_ None", lambda: _fill_target.copy_(None), RuntimeError,
+             ["copy_", "NoneType"], unchanged=lambda: _state(_fill_target)),
+    BadInput("masked_fill list mask", lambda: _fill_target.masked_fill([True, False, True], 0.0), TypeError,
+             ["masked_fill", "bool tensor", "list"]),
     BadInput("fill_ with a vector", lambda: _fill_target.fill_(gn.ones(3)), RuntimeError,
              ["fill_", "0-d", "(3,)"], unchanged=lambda: _state(_fill_target)),
     BadInput("fill_ with a string", lambda: _fill_target.fill_("a"), TypeError,
@@ -202,6 +213,10 @@ CASES = [
              ["floor_divide", "division by zero"], unchanged=lambda: _state(_ints)),
     BadInput("in-place %= 0 leaves the tensor", lambda: _ints.__imod__(gn.tensor([1, 0, 1])),
              ZeroDivisionError, ["remainder"], unchanged=lambda: _state(_ints)),
+    BadInput("compiled floor_divide by a zero element", lambda: _compiled_division()(
+                 np.array([7, -7]), np.array([2, 0])), ZeroDivisionError, ["floor_divide", "division by zero"]),
+    BadInput("symbolic reshape -2", lambda: gn.placeholder(gn.float32, (None, 6)).reshape(-2, 3), RuntimeError,
+             ["reshape", "-2"]),
     BadInput("div unknown rounding mode", lambda: gn.div(gn.tensor([4, 5]), 2, rounding_mode="round"),
              RuntimeError, ["div", "rounding_mode", "'round'", "'trunc'", "'floor'"]),
 ]
@@ -246,6 +261,9 @@ TORCH = {
     "tensor None in list": lambda: torch.tensor([1.0, None]),
     "tensor object": lambda: torch.tensor(object()),
     "tensor dict": lambda: torch.tensor({}),
+    "tensor None with a dtype": lambda: torch.tensor(None, dtype=torch.float32),
+    "copy_ None": lambda: torch.ones(2, 3).copy_(None),
+    "masked_fill list mask": lambda: torch.ones(3).masked_fill([True, False, True], 0.0),
     "tensor nested tensors of mixed shape": lambda: torch.tensor([torch.ones(2), torch.ones(3)]),
     "copy_ wrong shape": lambda: torch.ones(2, 3).copy_(torch.ones(4)),
     "copy_ larger source": lambda: torch.ones(2, 3).copy_(torch.ones(3, 2, 3)),

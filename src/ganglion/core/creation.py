@@ -123,7 +123,12 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         if isinstance(data, (list, tuple)):
             raise ValueError(_ragged_message(data)) from None
         raise
-    dtype = as_dtype(dtype) if dtype is not None else _infer_dtype(array, data)
+    if dtype is None:
+        dtype = _infer_dtype(array, data)
+    else:
+        if array.dtype.kind in "OSUV":
+            _infer_dtype(array, data)  # refuses None, strings, objects: NumPy casts None to nan
+        dtype = as_dtype(dtype)
     return _finish(array.astype(dtype.np, copy=True), requires_grad)
 
 

@@ -198,7 +198,11 @@ def _zero_(self):
 
 def _copy_(self, source):
     if not isinstance(source, Tensor):
-        source = ops_tensor(source, self.dtype)
+        try:
+            source = ops_tensor(source, self.dtype)
+        except (TypeError, ValueError) as error:
+            # Same exception type (DTypeError, ValueError...), with the call that failed named.
+            raise type(error)(f"copy_: {error}") from None
     elif source.shape != self.shape:
         # The source broadcasts to the destination; check here so that the error names copy_
         # (the where() that does the copy would name itself).
