@@ -27,6 +27,15 @@ def _compiled_amax_over_dim_0():
     return gn.function([rows], gn.amax(rows, dim=0))
 
 
+def _compiled_recurrent_layer_on_an_empty_batch(kind):
+    """A layer compiled for an unknown batch size, run on a batch of 0 sequences."""
+    layer = getattr(nn, kind)(4, 5).double()
+    x = gn.placeholder(gn.float64, (3, None, 4))
+    h0 = gn.placeholder(gn.float64, (1, None, 5))
+    run = gn.function([x, h0], layer(x, (h0, h0) if kind == "LSTM" else h0)[0])
+    return run(np.zeros((3, 0, 4)), np.zeros((1, 0, 5)))
+
+
 _RANGE_2D = ["out of range", "2 dimensions", "[-2, 1]"]
 
 CASES = [
@@ -135,6 +144,10 @@ CASES = [
     BadInput("GRU over zero steps, batch first",
              lambda: nn.GRU(4, 5, batch_first=True)(gn.zeros(2, 0, 4)), RuntimeError,
              ["gru", "sequence length", "(2, 0, 4)", "no time steps"]),
+    *[BadInput(f"compiled {kind} on an empty batch",
+               lambda kind=kind: _compiled_recurrent_layer_on_an_empty_batch(kind), RuntimeError,
+               [f"{kind.lower()}_sequence", "batch of 0", "unknown batch size", "eagerly"])
+      for kind in ("LSTM", "GRU", "RNN")],
     BadInput("RNN over zero steps, unbatched", lambda: nn.RNN(4, 5)(gn.zeros(0, 4)), RuntimeError,
              ["rnn_tanh", "sequence length", "(0, 4)"]),
 ]

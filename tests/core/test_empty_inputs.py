@@ -249,3 +249,13 @@ def test_pooling_layers_on_an_empty_batch():
         assert layer(gn.zeros(0, 2, 8, 8)).shape == tuple(reference(torch.zeros(0, 2, 8, 8)).shape)
     # adaptive average pooling also takes zero channels, as PyTorch's does
     assert nn.AdaptiveAvgPool2d(3)(gn.zeros(2, 0, 8, 8)).shape == (2, 0, 3, 3)
+
+
+def test_mean_and_var_of_nothing_are_nan_without_warnings():
+    """NumPy warns "Mean of empty slice"; PyTorch gives the nan silently, and so does ganglion."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(gn.zeros(0, 3).mean().item())
+        assert np.isnan(gn.zeros(0, 3).var(dim=0).numpy()).all()
+        assert gn.zeros(0, 3).std(dim=1).shape == (0,)

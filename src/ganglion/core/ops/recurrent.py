@@ -47,6 +47,20 @@ def double_backward_error(layer):
                         "for higher-order gradients")
 
 
+def sequence_length(op_name, rows, batch):
+    """The number of time steps of a fused loop's (T*N, G*H) input projection of ``rows`` rows.
+
+    A batch of 0 sequences has no rows whatever T is, so T is lost: the recurrent layers
+    (``nn.functional.recurrent``) handle an empty batch before reaching a fused op, and only a
+    compiled graph whose batch size was unknown when it was built gets here with one."""
+    if batch == 0:
+        raise RuntimeError(f"{op_name}: a batch of 0 sequences reached the fused loop of a graph "
+                           "built for an unknown batch size, which cannot tell the number of "
+                           "time steps; skip empty batches, or run the layer eagerly (it gives "
+                           "PyTorch's empty results)")
+    return rows // batch
+
+
 def visiting_order(length, reverse):
     """Time indices in the order the forward pass visits them."""
     return list(range(length - 1, -1, -1) if reverse else range(length))
@@ -82,7 +96,7 @@ class LSTMSequence(Op):
     def forward(self, backend, x_proj, bias, h0, c0, w_hh):
         xp = backend.xp
         batch, hidden = h0.shape
-        length = x_proj.shape[0] // batch if batch else 0
+        length = sequence_length("lstm_sequence", x_proj.shape[0], batch)
         dtype = x_proj.dtype
         x_proj = x_proj.reshape(length, batch, 4 * hidden)
         out = backend.empty((6, length, batch, hidden), dtype)

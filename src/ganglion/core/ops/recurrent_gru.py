@@ -22,7 +22,8 @@ from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
 from ganglion.core.ops.recurrent import (check_shapes, double_backward_error, over_batch_rows,
-                                         previous_hidden, visiting_order)
+                                         previous_hidden, sequence_length,
+                                         visiting_order)
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import concatenate, reshape, transpose
 from ganglion.core.tensor import TensorType
@@ -53,7 +54,7 @@ class GRUSequence(Op):
     def forward(self, backend, x_gates, b_hh, h0, w_hh):
         xp = backend.xp
         batch, hidden = h0.shape
-        length = x_gates.shape[0] // batch if batch else 0
+        length = sequence_length("gru_sequence", x_gates.shape[0], batch)
         dtype = x_gates.dtype
         x_gates = x_gates.reshape(length, batch, 3 * hidden)
         out = backend.empty((length, batch, 5 * hidden), dtype)

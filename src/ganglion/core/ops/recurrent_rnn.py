@@ -15,7 +15,8 @@ from ganglion.core.op import Op, apply
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.linalg import matmul
 from ganglion.core.ops.recurrent import (check_shapes, double_backward_error, over_batch_rows,
-                                         previous_hidden, visiting_order)
+                                         previous_hidden, sequence_length,
+                                         visiting_order)
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import reshape, transpose
 from ganglion.core.tensor import TensorType
@@ -36,7 +37,7 @@ class RNNSequence(Op):
     def forward(self, backend, x_gates, b_hh, h0, w_hh):
         xp = backend.xp
         batch, hidden = h0.shape
-        length = x_gates.shape[0] // batch if batch else 0
+        length = sequence_length("rnn_sequence", x_gates.shape[0], batch)
         x_gates = x_gates.reshape(length, batch, hidden)
         out = backend.empty((length, batch, hidden), x_gates.dtype)
         w_hh_t = xp.ascontiguousarray(w_hh.T)

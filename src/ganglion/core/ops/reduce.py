@@ -4,6 +4,7 @@ and the scan cumsum.
 Every reduction accepts ``axis=`` or PyTorch's ``dim=``, and ``keepdims=`` or ``keepdim=``.
 Gradients are broadcast back over the reduced axes through a keepdims-shaped view of the grad.
 """
+import warnings
 from collections import namedtuple
 
 from ganglion.core import dtypes
@@ -25,6 +26,14 @@ def _reduced_shape(shape, axes, keepdims):
     if keepdims:
         return tuple(1 if i in axes else d for i, d in enumerate(shape))
     return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _quietly(reduce, axes, keepdims, **options):
+    """NumPy's mean or var of an empty tensor without its RuntimeWarnings ("Mean of empty
+    slice", "invalid value encountered"): PyTorch gives the same nan (0 / 0) silently."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return reduce(axis=axes, keepdims=keepdims, **options)
 
 
 def _count(shape, axes):
@@ -77,6 +86,8 @@ class Mean(Reduction):
     saves_inputs = False
 
     def forward(self, backend, x):
+        if x.size == 0:
+            return _quietly(x.mean, self.axes, self.keepdims)
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, out, grad, needs):
@@ -179,6 +190,8 @@ class Var(Reduction):
         self.ddof = ddof
 
     def forward(self, backend, x):
+        if x.size == 0:
+            return _quietly(x.var, self.axes, self.keepdims, ddof=self.ddof)
         return x.var(axis=self.axes, keepdims=self.keepdims, ddof=self.ddof)
 
     def vjp(self, out, grad, needs):
