@@ -27,7 +27,8 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
 
 def _check_integer_divisor(op_name, a, b):
     """Refuse a zero in an integer divisor (NumPy would give 0 and a warning)."""
-    if b.dtype.kind in "iu" and not b.all():
+    # bool() of a 0-d divisor (the usual `x // 2`) costs far less than a reduction.
+    if b.dtype.kind in "iu" and not (bool(b) if b.ndim == 0 else b.all()):
         raise IntegerDivisionByZero(
             f"{op_name}: integer division by zero (the divisor of shape {tuple(b.shape)} and "
             f"dtype {b.dtype} holds a 0; integer tensors have no inf or nan to give)")
