@@ -18,7 +18,12 @@ def generator():
 
 def manual_seed(seed):
     """Reseed the global generator; the same seed gives the same random numbers."""
-    seed = int(seed)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        # PyTorch raises ValueError for a string seed; a TypeError (None, a list) stays one.
+        error = ValueError if isinstance(seed, str) else TypeError
+        raise error(f"manual_seed: the seed must be an integer, got {seed!r}") from None
     if seed < 0:
         raise ValueError(f"manual_seed: the seed must be non-negative, got {seed}")
     _generator[0] = backend.seeded_generator(seed)
@@ -36,4 +41,13 @@ def get_rng_state():
 
 
 def set_rng_state(state):
-    _generator[0].bit_generator.state = state
+    """Restore a state returned by ``get_rng_state``; the generator is untouched if it is not one."""
+    if not isinstance(state, dict):
+        raise TypeError(f"set_rng_state: expected the dict that get_rng_state() returns, got "
+                        f"{type(state).__name__}")
+    try:
+        _generator[0].bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as error:
+        expected = _generator[0].bit_generator.state["bit_generator"]
+        raise ValueError(f"set_rng_state: not a state of this generator ({expected}) as "
+                         f"get_rng_state() returns it: {error}") from None
