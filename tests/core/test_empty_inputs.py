@@ -238,7 +238,7 @@ def test_compiled_reduction_over_an_empty_dim():
     amax, soft, lse = [np.asarray(v) for v in run(np.zeros((0, 3)))]
     assert amax.shape == (0,) and soft.shape == (0, 3)
     np.testing.assert_array_equal(lse, [-np.inf] * 3)
-    with pytest.raises(IndexError, match=r"max: expected reduction dim 0 to have non-zero size"):
+    with pytest.raises(IndexError, match=r"amax: expected reduction dim 0 to have non-zero size"):
         gn.function([x], gn.amax(x, dim=0))(np.zeros((0, 3)))
 
 

@@ -136,20 +136,21 @@ def check_empty_reduction(name, shape, axes, whole_error):
 class Extreme(Reduction):
     """max or min over axes (values only). The gradient is shared evenly among ties, as
     PyTorch's amax/amin do."""
-    __slots__ = ("kind",)
+    __slots__ = ("kind", "label")
     saves_output = True
 
-    def __init__(self, axes, keepdims, kind):
+    def __init__(self, axes, keepdims, kind, label=None):
         super().__init__(axes, keepdims)
         self.kind = kind
+        self.label = label or kind  # the function the user called (amax computes a max)
 
     @property
     def name(self):
-        return self.kind
+        return self.label
 
     def forward(self, backend, x):
         if x.size == 0:
-            check_empty_reduction(self.kind, x.shape, self.axes, RuntimeError)
+            check_empty_reduction(self.label, x.shape, self.axes, RuntimeError)
         return getattr(x, self.kind)(axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, out, grad, needs):
@@ -335,12 +336,12 @@ def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 def amax(x, axis=None, keepdims=False, dim=None, keepdim=False):
     axes, keep = _args("amax", x, axis, dim, keepdims, keepdim)
-    return apply(Extreme(axes, keep, "max"), x)
+    return apply(Extreme(axes, keep, "max", "amax"), x)
 
 
 def amin(x, axis=None, keepdims=False, dim=None, keepdim=False):
     axes, keep = _args("amin", x, axis, dim, keepdims, keepdim)
-    return apply(Extreme(axes, keep, "min"), x)
+    return apply(Extreme(axes, keep, "min", "amin"), x)
 
 
 def _arg(kind, x, axis, keepdims, dim, keepdim):
