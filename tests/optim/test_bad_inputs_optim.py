@@ -248,6 +248,9 @@ def load_rows():
     row("load something that is not a state dict", _target("Adam", dict(lr=0.01)),
         {"weights": adam["state"]}, ValueError,
         ["Adam.load_state_dict", "'state'", "'param_groups'", "['weights']"])
+    row("load a symbolic state tensor", _target("Adam", dict(lr=0.01)),
+        _edited(adam, lambda d: d["state"][0].update(exp_avg=gn.placeholder(shape=(4, 3)))),
+        ValueError, ["'exp_avg'", "parameter 0", "symbolic"])
     row("load a list", _target("Adam", dict(lr=0.01)), [adam], ValueError,
         ["Adam.load_state_dict", "got a list"])
     return rows
@@ -289,6 +292,27 @@ def scheduler_rows():
     return rows
 
 
+def _one_cycle_at_the_end():
+    scheduler = _scheduler("OneCycleLR", max_lr=1.0, total_steps=4)
+    for _ in range(3):
+        scheduler.step()
+    return scheduler
+
+
+def _scheduler_snapshot(scheduler):
+    return {"scheduler": scheduler.state_dict(),
+            "groups": [{k: v for k, v in g.items() if k != "params"}
+                       for g in scheduler.optimizer.param_groups]}
+
+
+ONE_CYCLE = _one_cycle_at_the_end()
+SCHEDULER_STEP_ROWS = [
+    BadInput("scheduler: one-cycle stepped past total_steps", ONE_CYCLE.step, ValueError,
+             ["OneCycleLR", "5 times", "total_steps is 4"],
+             unchanged=lambda: _scheduler_snapshot(ONE_CYCLE)),
+]
+
+
 def _scheduler_two_groups():
     params = make_params()
     optimizer = gn.optim.SGD([{"params": params[:1]}, {"params": params[1:], "lr": 0.5}], lr=0.1)
@@ -327,7 +351,7 @@ CONSTRUCTOR_ROWS = [
 ]
 
 CASES = GRAD_ROWS + step_rows() + step_state_rows() + load_rows() + scheduler_rows() \
-    + CONSTRUCTOR_ROWS
+    + SCHEDULER_STEP_ROWS + CONSTRUCTOR_ROWS
 test_bad_input = bad_input_test(CASES)
 
 
@@ -341,6 +365,20 @@ def test_grad_assignment_errors_have_pytorchs_types(make_grad, error):
     p = torch.zeros(3, 4, requires_grad=True)
     with pytest.raises(error):
         p.grad = make_grad()
+
+
+def test_step_refuses_a_symbolic_gradient_outside_jit():
+    params = make_params()
+    optimizer = gn.optim.SGD(params, lr=0.1)
+    give_grads(params)
+    x = gn.placeholder(shape=(None, 4), name="x")
+    (x @ params[0]).sum().backward()   # a symbolic gradient, added to the value one
+    assert params[0].grad.data is None
+    before = snapshot(optimizer)["params"]
+    with pytest.raises(RuntimeError, match="parameter 0 of group 0 is symbolic"):
+        optimizer.step()
+    for a, b in zip(before, snapshot(optimizer)["params"]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_valid_grad_assignments_are_kept():

@@ -54,14 +54,21 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one epoch (or jump to ``epoch``) and set the groups' learning rates."""
+        # get_lr reads the new epoch, but a step it refuses (OneCycleLR past total_steps) must
+        # leave the counters as they were.
+        previous = self._step_count, self.last_epoch
         self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed_form = getattr(self, "_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed_form = getattr(self, "_closed_form_lr", None)
+                values = closed_form() if closed_form is not None else self.get_lr()
+        except BaseException:
+            self._step_count, self.last_epoch = previous
+            raise
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

@@ -225,6 +225,11 @@ class Optimizer:
     def _refuse_gradient(self, group_index, index, param, grad):
         where = (f"{type(self).__name__}.step: the gradient of parameter {index} of group "
                  f"{group_index}")
+        if grad is None:
+            raise RuntimeError(f"{where} is symbolic (the gradient of a symbolic loss): step() "
+                               "updates values; compile the step instead with "
+                               "ganglion.function(..., updates=optimizer.updates(cost)) or "
+                               "ganglion.jit; nothing was updated")
         if not isinstance(grad, xp.ndarray):
             raise TypeError(f"{where} holds a {type(grad).__name__}, not an array (was .grad.data "
                             "replaced?); nothing was updated")
@@ -233,7 +238,8 @@ class Optimizer:
                                f"shape {tuple(param.shape)} (was .grad.data replaced?); nothing "
                                "was updated")
         raise RuntimeError(f"{where} has dtype {grad.dtype}, but the parameter has dtype "
-                           f"{param.dtype} (was .grad.data replaced?); nothing was updated")
+                           f"{param.dtype} (was .grad.data or the parameter's data replaced?); "
+                           "nothing was updated")
 
     def _scratch(self, array):
         """``scratch_buffers`` temporaries shaped like ``array``: views of one flat buffer."""
@@ -454,6 +460,9 @@ def _loaded_array(where, key, name, value, param, scalar):
     """The array of state entry ``name`` of parameter ``key``, as the optimizer keeps it: a copy,
     of the parameter's dtype and shape (float32 and one element for a step count)."""
     if isinstance(value, Tensor):
+        if value.data is None and not isinstance(value, SharedVariable):
+            raise ValueError(f"{where}: state {name!r} of parameter {key} is a symbolic tensor "
+                             "with no value")
         value = _array_of(value)
     param_array = _array_of(param)
     dtype = xp.float32 if name == "step" else param_array.dtype
