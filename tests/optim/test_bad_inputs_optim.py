@@ -116,6 +116,23 @@ def _option_set_later(option, value, name="Adam", options=None):
     return optimizer
 
 
+def _symbolic_updates_with_lr(lr):
+    params = make_params()
+    optimizer = gn.optim.RMSprop(params, lr=0.01)
+    optimizer.param_groups[0]["lr"] = lr
+    x = gn.placeholder(shape=(None, 4), name="x")
+    cost = ((x @ params[0]) @ params[2]).sum() + params[1].sum()
+    return optimizer, cost
+
+
+UPDATES_OPTIMIZER, UPDATES_COST = _symbolic_updates_with_lr("0.01")
+UPDATES_ROWS = [
+    BadInput("updates() with lr set to text", lambda: UPDATES_OPTIMIZER.updates(UPDATES_COST),
+             TypeError, ["RMSprop", "lr", "'0.01'", "real number"],
+             unchanged=lambda: snapshot(UPDATES_OPTIMIZER)),
+]
+
+
 def step_state_rows():
     """Steps that fail on what was changed behind the optimizer's back after construction."""
     rows = []
@@ -351,7 +368,7 @@ CONSTRUCTOR_ROWS = [
 ]
 
 CASES = GRAD_ROWS + step_rows() + step_state_rows() + load_rows() + scheduler_rows() \
-    + SCHEDULER_STEP_ROWS + CONSTRUCTOR_ROWS
+    + UPDATES_ROWS + SCHEDULER_STEP_ROWS + CONSTRUCTOR_ROWS
 test_bad_input = bad_input_test(CASES)
 
 

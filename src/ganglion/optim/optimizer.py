@@ -264,6 +264,8 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__}.updates(cost): cost must be a symbolic Tensor "
                             f"(built from placeholders), got {got}; for eager training call "
                             "loss.backward() and step()")
+        for group in self.param_groups:  # the options are built into the graph: check them now
+            self._check_options(group)
         trainable = [(p, group) for group in self.param_groups for p in group["params"]
                      if p.requires_grad]
         grads = symbolic_grad(cost, [p for p, _ in trainable], allow_unused=True)
@@ -351,19 +353,20 @@ class Optimizer:
                 raise ValueError(f"{where}: parameter group {k} has {len(saved['params'])} "
                                  f"parameters in the state dict but {len(group['params'])} in the "
                                  "optimizer")
+            options = {key: (tuple(v) if isinstance(v, list) else v)
+                       for key, v in saved.items() if key != "params"}
+            new_groups.append({**options, "params": group["params"]})
+            # The state a parameter needs is judged with the group's options, the current ones
+            # filling those the saved group lacks (one saved by another optimizer), so that the
+            # state's keys are named before the group's missing options.
+            judged = {**group, **options}
             for index, param in zip(saved["params"], group["params"]):
                 index = _parameter_index(where, index, f"parameter group {k} lists")
                 if index in by_index:
                     raise ValueError(f"{where}: parameter index {index} is listed twice in the "
                                      "state dict's parameter groups")
                 by_index[index] = param
-            options = {key: (tuple(v) if isinstance(v, list) else v)
-                       for key, v in saved.items() if key != "params"}
-            new_groups.append({**options, "params": group["params"]})
-            # What a group without some option (from another optimizer) would need of the state:
-            # judged with the current options, so the state's keys are named first.
-            group_of.update((index, {**group, **options}) for index in
-                            (_parameter_index(where, i, "") for i in saved["params"]))
+                group_of[index] = judged
         # 2. The state of each parameter: its keys, and arrays that fit the parameter.
         state = {}
         allowed = set(self.state_names) | ({"step"} if self.counts_steps else set())
