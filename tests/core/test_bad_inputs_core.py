@@ -229,6 +229,25 @@ CASES = [
                  np.array([7, -7]), np.array([2, 0])), ZeroDivisionError, ["floor_divide", "division by zero"]),
     BadInput("symbolic reshape -2", lambda: gn.placeholder(gn.float32, (None, 6)).reshape(-2, 3), RuntimeError,
              ["reshape", "-2"]),
+    # ----- other elementwise arguments ---------------------------------------------------------
+    BadInput("where float condition", lambda: gn.where(gn.tensor([1.0, 0.0]), 1.0, 2.0), RuntimeError,
+             ["where", "condition", "bool", "float32"]),
+    BadInput("where int condition", lambda: gn.where(gn.tensor([1, 0]), gn.ones(2), gn.zeros(2)), TypeError,
+             ["where", "bool", "int64"]),
+    BadInput("bitwise and of floats", lambda: gn.ones(2) & gn.ones(2), NotImplementedError,
+             ["bitwise_and", "bool or integer", "float32"]),
+    BadInput("add string alpha", lambda: gn.add(gn.ones(2), gn.ones(2), alpha="a"), TypeError,
+             ["add", "alpha", "'a'", "number"]),
+    BadInput("sub None alpha", lambda: gn.sub(gn.ones(2), gn.ones(2), alpha=None), TypeError, ["sub", "alpha", "None"]),
+    BadInput("clamp string bound", lambda: gn.clamp(gn.ones(2), min="a"), TypeError, ["clamp", "min", "'a'"]),
+    BadInput("relu of bool", lambda: gn.relu(gn.tensor([True])), RuntimeError, ["relu", "bool"]),
+    BadInput("type_as a number", lambda: gn.ones(2).type_as(3), TypeError, ["type_as", "Tensor", "int"]),
+    BadInput("expand_as a list", lambda: gn.ones(2).expand_as([1, 2]), TypeError, ["expand_as", "Tensor", "list"]),
+    BadInput("reshape_as a list", lambda: gn.ones(2).reshape_as([1, 2]), TypeError, ["reshape_as", "Tensor", "list"]),
+    BadInput("view_as a list", lambda: gn.ones(2).view_as([1, 2]), TypeError, ["view_as", "Tensor", "list"]),
+    BadInput("pad odd length", lambda: gn.pad(gn.ones(2, 3), (1,)), RuntimeError, ["pad", "even", "(1,)"]),
+    BadInput("pad too long", lambda: gn.pad(gn.ones(3), (1, 1, 1, 1)), RuntimeError, ["pad", "at most 2", "1-d"]),
+    BadInput("pad float width", lambda: gn.pad(gn.ones(3), (1.5, 1)), TypeError, ["pad", "1.5", "integer"]),
     BadInput("div unknown rounding mode", lambda: gn.div(gn.tensor([4, 5]), 2, rounding_mode="round"),
              RuntimeError, ["div", "rounding_mode", "'round'", "'trunc'", "'floor'"]),
 ]
@@ -325,6 +344,19 @@ TORCH = {
     "div trunc int by zero": lambda: torch.div(torch.tensor([4, 5]), torch.tensor([0, 1]), rounding_mode="trunc"),
     "uint8 // 0": lambda: torch.tensor([4, 5], dtype=torch.uint8) // 0,
     "in-place //= 0 leaves the tensor": lambda: torch.tensor([4, 5, 6]).__ifloordiv__(0),
+    "where float condition": lambda: torch.where(torch.tensor([1.0, 0.0]), 1.0, 2.0),
+    "where int condition": lambda: torch.where(torch.tensor([1, 0]), torch.ones(2), torch.zeros(2)),
+    "bitwise and of floats": lambda: torch.ones(2) & torch.ones(2),
+    "add string alpha": lambda: torch.add(torch.ones(2), torch.ones(2), alpha="a"),
+    "clamp string bound": lambda: torch.clamp(torch.ones(2), min="a"),
+    "relu of bool": lambda: torch.relu(torch.tensor([True])),
+    "type_as a number": lambda: torch.ones(2).type_as(3),
+    "expand_as a list": lambda: torch.ones(2).expand_as([1, 2]),
+    "reshape_as a list": lambda: torch.ones(2).reshape_as([1, 2]),
+    "view_as a list": lambda: torch.ones(2).view_as([1, 2]),
+    "pad odd length": lambda: torch.nn.functional.pad(torch.ones(2, 3), (1,)),
+    "pad too long": lambda: torch.nn.functional.pad(torch.ones(3), (1, 1, 1, 1)),
+    "pad float width": lambda: torch.nn.functional.pad(torch.ones(3), (1.5, 1)),
     "div unknown rounding mode": lambda: torch.div(torch.tensor([4, 5]), 2, rounding_mode="round"),
 }
 _ROWS = {case.id: case for case in CASES}
@@ -352,6 +384,14 @@ def test_integer_division_still_exact_where_the_divisor_has_no_zero():
                                   expected.astype(np.float32))
     # Float division by zero is not an error (inf / nan, as in PyTorch).
     assert gn.floor_divide(gn.tensor([1.0]), 0.0).numpy().tolist() == [float("inf")]
+
+
+def test_equality_with_none_or_a_string_is_false_not_an_error():
+    # As in PyTorch and Python: `x == None` is False, so `x in [None, y]` and `x != None` work.
+    x = gn.ones(2)
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert (x == "a") is False and x not in [None, "a"]
+    assert (torch.ones(2) == None) is False  # noqa: E711  (the oracle agrees)
 
 
 def test_valid_calls_next_to_the_refused_ones_still_work():

@@ -66,8 +66,21 @@ Tensor.__neg__ = unary.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = unary.abs
 Tensor.__invert__ = ew.invert
-Tensor.__eq__ = ew.eq
-Tensor.__ne__ = ew.ne
+
+
+def _equality(compare):
+    def operator(self, other):
+        # x == None or x == "a" is False (and x != None True), as in PyTorch and Python, not an
+        # error: `tensor in [None, ...]` and `if x == None` keep working.
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return compare(self, other)
+    operator.__name__ = f"__{compare.__name__}__"
+    return operator
+
+
+Tensor.__eq__ = _equality(ew.eq)
+Tensor.__ne__ = _equality(ew.ne)
 Tensor.__lt__ = ew.lt
 Tensor.__le__ = ew.le
 Tensor.__gt__ = ew.gt
@@ -109,16 +122,23 @@ Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.n
 Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
 
 
+def _other_tensor(name, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}: expected a Tensor to take the shape or dtype of, got "
+                        f"{type(other).__name__}")
+    return other
+
+
 def _expand_as(self, other):
-    return shape.expand(self, tuple(other.shape))
+    return shape.expand(self, tuple(_other_tensor("expand_as", other).shape))
 
 
 def _reshape_as(self, other):
-    return shape.reshape(self, tuple(other.shape))
+    return shape.reshape(self, tuple(_other_tensor("reshape_as", other).shape))
 
 
 def _view_as(self, other):
-    return shape.view(self, tuple(other.shape))
+    return shape.view(self, tuple(_other_tensor("view_as", other).shape))
 
 
 Tensor.expand_as = _expand_as
@@ -149,7 +169,7 @@ _DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int6
 
 Tensor.to = _to
 Tensor.astype = lambda self, dtype: ew.cast(self, as_dtype(dtype))
-Tensor.type_as = lambda self, other: ew.cast(self, other.dtype)
+Tensor.type_as = lambda self, other: ew.cast(self, _other_tensor("type_as", other).dtype)
 Tensor.float = lambda self: ew.cast(self, dtypes.float32)
 Tensor.double = lambda self: ew.cast(self, dtypes.float64)
 Tensor.half = lambda self: ew.cast(self, dtypes.float16)

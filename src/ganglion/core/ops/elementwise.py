@@ -292,7 +292,9 @@ class Bitwise(Binary):
     def infer(self, a, b):
         for t in (a, b):
             if t.dtype.is_floating_point:
-                raise TypeError(f"{self.kind}: expected bool or integer tensors, got {t.dtype}")
+                from ganglion.core.creation import UnsupportedDTypeError
+                raise UnsupportedDTypeError(f"{self.kind}: expected bool or integer tensors, got "
+                                            f"{t.dtype}")
         return Binary.infer(self, a, b)
 
 
@@ -356,14 +358,22 @@ class Where(Op):
 _ADD, _SUB, _MUL, _DIV, _POW = Add(), Sub(), Mul(), Div(), Pow()
 
 
+def _check_alpha(name, alpha):
+    if not isinstance(alpha, (int, float)):
+        raise TypeError(f"{name}: alpha must be a number, got {alpha!r} of type "
+                        f"{type(alpha).__name__}")
+
+
 def add(a, b, alpha=1):
     if alpha != 1:
+        _check_alpha("add", alpha)
         b = mul(b, alpha)
     return _binary(_ADD, a, b, "add")
 
 
 def sub(a, b, alpha=1):
     if alpha != 1:
+        _check_alpha("sub", alpha)
         b = mul(b, alpha)
     return _binary(_SUB, a, b, "sub")
 
@@ -470,7 +480,9 @@ def where(condition, a=None, b=None):
     if not isinstance(condition, Tensor):
         condition = _convert("where", condition)
     if condition.dtype is not bool_:
-        condition = cast(condition, bool_)
+        from ganglion.core.creation import DTypeError
+        raise DTypeError(f"where: expected condition to be a bool tensor, got {condition.dtype} "
+                         "(compare it first, e.g. where(mask != 0, a, b))")
     tensors = [v for v in (a, b) if isinstance(v, Tensor)]
     if not tensors:
         a, b = common_dtype_tensors("where", [a, b])
@@ -489,6 +501,10 @@ def clamp(x, min=None, max=None):
     """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    for what, bound in (("min", min), ("max", max)):
+        if bound is not None and not isinstance(bound, (int, float, Tensor)):
+            raise TypeError(f"clamp: {what} must be a number or a tensor, got {bound!r} of type "
+                            f"{type(bound).__name__}")
     out = cast(x, result_type(x, *[b for b in (min, max) if b is not None]))
     if min is not None:
         out = where(lt(out, min), min, out)

@@ -492,14 +492,17 @@ def pad(x, pad, mode="constant", value=0.0):
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     ndim = x.ndim
     if pad and isinstance(pad[0], (tuple, list)):
-        widths = tuple((int(b), int(a)) for b, a in pad)
+        widths = tuple(_shape_arg("pad", (tuple(w),)) for w in pad)
+        if any(len(w) != 2 for w in widths):
+            raise ShapeError(f"pad: expected (before, after) pairs, got {tuple(pad)}")
     else:
+        pad = _shape_arg("pad", (tuple(pad),))
         if len(pad) % 2 or len(pad) // 2 > ndim:
-            raise ValueError(f"pad: expected an even number of at most {2 * ndim} values for a "
+            raise ShapeError(f"pad: expected an even number of at most {2 * ndim} values for a "
                              f"{ndim}-d tensor, got {tuple(pad)}")
         widths = [(0, 0)] * ndim
         for i in range(len(pad) // 2):
-            widths[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+            widths[ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
         widths = tuple(widths)
     return apply(Pad(widths, value), x)
 

@@ -363,7 +363,11 @@ def rsqrt(x):
 
 
 def relu(x):
-    return apply(_RELU, _tensor("relu", x))
+    if _tensor("relu", x).dtype is dtypes.bool_:
+        from ganglion.core.creation import DTypeError
+        raise DTypeError("relu: bool tensors are not supported (as in PyTorch); cast to a number "
+                         "dtype first")
+    return apply(_RELU, x)
 
 
 def relu6(x):

@@ -41,6 +41,12 @@ def dot(a, b):
 
 
 def switch(condition, then, otherwise):
+    """Theano's switch: any nonzero condition selects ``then`` (ganglion.where, like PyTorch's,
+    takes only a bool condition)."""
+    if not isinstance(condition, _gn.Tensor):
+        condition = _gn.tensor(condition)
+    if condition.dtype is not _gn.bool:
+        condition = _gn.ne(condition, 0)
     return _gn.where(condition, then, otherwise)
 
 
