@@ -8,7 +8,8 @@ of shape (out, in, *kernel), fan_in = in * prod(kernel) and fan_out = out * prod
 import math
 
 from ganglion.backend import current as backend
-from ganglion.core.creation import ArgumentError
+from ganglion.core.creation import ArgumentError, UnsupportedDTypeError
+from ganglion.core.tensor import Tensor
 from ganglion.core.random import generator
 from ganglion.core.versions import bump_storage
 
@@ -63,12 +64,22 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _number(where, what, value):
+    """A bound, mean, std or fill value: a real number (TypeError naming it otherwise)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(type(value), "__float__"):
+        return value
+    raise TypeError(f"{where}: {what} must be a number, got {value!r} of type {type(value).__name__}")
+
+
 def _array(tensor, where):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{where}: expected a Tensor to initialize, got {type(tensor).__name__}")
     if tensor.data is None:
         raise TypeError(f"{where}: cannot initialize a symbolic tensor (it has no value); "
                         "initialize the shared variable or parameter it stands for")
     if not tensor.dtype.is_floating_point:
-        raise TypeError(f"{where}: expected a floating-point tensor, got {tensor.dtype}")
+        # PyTorch raises NotImplementedError ("not implemented for 'Long'"); this is both.
+        raise UnsupportedDTypeError(f"{where}: expected a floating-point tensor, got {tensor.dtype}")
     return tensor.data
 
 
@@ -94,6 +105,7 @@ def _normal(shape, mean, std, np_dtype):
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples from U(a, b)."""
+    a, b = _number("uniform_", "a", a), _number("uniform_", "b", b)
     if a > b:
         raise ArgumentError(f"uniform_: expected a <= b (the range [a, b) to draw from), got "
                             f"a={a}, b={b}")
@@ -103,6 +115,7 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples from N(mean, std^2)."""
+    mean, std = _number("normal_", "mean", mean), _number("normal_", "std", std)
     if std < 0:
         raise ArgumentError(f"normal_: expected std >= 0, got std={std}")
     data = _array(tensor, "normal_")
@@ -124,7 +137,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
 
 def constant_(tensor, val):
     """Fill with the value ``val``."""
-    return _fill(tensor, val, "constant_")
+    return _fill(tensor, _number("constant_", "val", val), "constant_")
 
 
 def zeros_(tensor):

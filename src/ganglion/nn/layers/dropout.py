@@ -8,6 +8,9 @@ __all__ = ["Dropout", "Dropout2d"]
 class _DropoutLayer(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
+        if not isinstance(p, (int, float)) or isinstance(p, bool):
+            raise TypeError(f"{type(self).__name__}: p must be a number between 0 and 1, got {p!r} "
+                            f"of type {type(p).__name__}")
         check_probability(p, type(self).__name__)
         self.p = p
         self.inplace = inplace

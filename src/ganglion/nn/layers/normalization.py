@@ -24,7 +24,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, bias=True):
         super().__init__()
-        num_features = count(f"{type(self).__name__}({num_features})", "num_features", num_features)
+        name = f"{type(self).__name__}({num_features})"
+        num_features = count(name, "num_features", num_features)
+        for what, value in (("eps", eps), ("momentum", momentum)):
+            # momentum=None is PyTorch's cumulative average.
+            if not isinstance(value, (int, float)) and not (what == "momentum" and value is None):
+                raise TypeError(f"{name}: {what} must be a number, got {value!r} of type "
+                                f"{type(value).__name__}")
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -148,7 +154,7 @@ class GroupNorm(Module):
 class LocalResponseNorm(Module):
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
-        self.size = size
+        self.size = count(f"LocalResponseNorm({size})", "size", size, 1)
         self.alpha = alpha
         self.beta = beta
         self.k = k
