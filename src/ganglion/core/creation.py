@@ -25,7 +25,8 @@ from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn",
-           "randint", "randperm", "rand_like", "randn_like", "ArgumentError"]
+           "randint", "randperm", "rand_like", "randn_like", "ArgumentError", "DTypeError",
+           "UnsupportedDTypeError"]
 
 
 class ArgumentError(ValueError, RuntimeError):

@@ -66,7 +66,7 @@ def _calculate_correct_fan(tensor, mode):
 
 def _number(where, what, value):
     """A bound, mean, std or fill value: a real number (TypeError naming it otherwise)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(type(value), "__float__"):
+    if hasattr(type(value), "__float__"):  # Python and NumPy numbers, 0-d tensors
         return value
     raise TypeError(f"{where}: {what} must be a number, got {value!r} of type {type(value).__name__}")
 

@@ -10,6 +10,7 @@ Integer floor division, truncating division and remainder by zero raise
 instead of NumPy's silent 0: one vectorised ``divisor.all()`` per call, integer dtypes only.
 """
 from ganglion.core import dtypes
+from ganglion.core.creation import ArgumentError, DTypeError, UnsupportedDTypeError
 from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
 from ganglion.core.op import Op, apply, bool_type, broadcast_shapes
 from ganglion.core.ops.shape import sum_to
@@ -292,7 +293,6 @@ class Bitwise(Binary):
     def infer(self, a, b):
         for t in (a, b):
             if t.dtype.is_floating_point:
-                from ganglion.core.creation import UnsupportedDTypeError
                 raise UnsupportedDTypeError(f"{self.kind}: expected bool or integer tensors, got "
                                             f"{t.dtype}")
         return Binary.infer(self, a, b)
@@ -391,7 +391,6 @@ def div(a, b, rounding_mode=None):
     if rounding_mode == "trunc":
         return _binary(TruncDivide(), a, b, "div")
     if rounding_mode is not None:
-        from ganglion.core.creation import ArgumentError
         raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                             f"{rounding_mode!r}")
     a, b, out_dtype = _operands("div", a, b)
@@ -480,7 +479,6 @@ def where(condition, a=None, b=None):
     if not isinstance(condition, Tensor):
         condition = _convert("where", condition)
     if condition.dtype is not bool_:
-        from ganglion.core.creation import DTypeError
         raise DTypeError(f"where: expected condition to be a bool tensor, got {condition.dtype} "
                          "(compare it first, e.g. where(mask != 0, a, b))")
     tensors = [v for v in (a, b) if isinstance(v, Tensor)]

@@ -12,6 +12,7 @@ import numbers
 import math
 
 from ganglion.core import dtypes
+from ganglion.core.creation import ArgumentError, DTypeError
 from ganglion.core.op import Op, ShapeError, apply
 from ganglion.core.ops.elementwise import cast, gt, logical_and, lt, mul, where
 from ganglion.core.tensor import Tensor, TensorType
@@ -342,7 +343,6 @@ _NEG, _ABS, _RELU = Neg(), Abs(), Relu()
 
 def neg(x):
     if _tensor("neg", x).dtype.category == 0:
-        from ganglion.core.creation import DTypeError
         raise DTypeError("neg: negation of a bool tensor is not supported; use ~ or logical_not")
     return apply(_NEG, x)
 
@@ -364,7 +364,6 @@ def rsqrt(x):
 
 def relu(x):
     if _tensor("relu", x).dtype is dtypes.bool_:
-        from ganglion.core.creation import DTypeError
         raise DTypeError("relu: bool tensors are not supported (as in PyTorch); cast to a number "
                          "dtype first")
     return apply(_RELU, x)
@@ -405,7 +404,6 @@ def gelu(x, approximate="none"):
         inner = (x + 0.044715 * x * x * x) * math.sqrt(2 / math.pi)
         return 0.5 * x * (1 + tanh(inner))
     if approximate != "none":
-        from ganglion.core.creation import ArgumentError
         raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
 
