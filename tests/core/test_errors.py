@@ -1,7 +1,7 @@
 """Error messages: each names the op, the shapes and what was expected, so a user can fix the call
 without reading ganglion's source. Where PyTorch raises, ganglion raises too, with the same
-exception type, except for shape errors: those are ``ganglion.core.op.ShapeError``, a ValueError
-(PyTorch raises RuntimeError)."""
+exception type; shape errors are ``ganglion.core.op.ShapeError``, both a RuntimeError (PyTorch's
+type) and a ValueError (NumPy's). The bad-input tables are in test_bad_inputs_*.py."""
 import re
 
 import numpy as np
