@@ -1,6 +1,6 @@
 """Bad inputs to indexing, embedding, one_hot and the class-index / probability losses: each row
-is one wrong call, the exception PyTorch raises for it (ganglion's IndexRangeError, IndexTypeError,
-LossArgumentError and ShapeError are also the other type a NumPy user would expect), and the
+is one wrong call, the exception PyTorch raises for it (ganglion's IndexRangeError, DTypeError,
+ArgumentError and ShapeError are also the other type a NumPy user would expect), and the
 words the message must contain: the op, the bad value or shape, and the valid range."""
 import numpy as np
 

@@ -19,29 +19,14 @@ import operator
 from ganglion.backend import current as backend
 from ganglion.core import dtypes
 from ganglion.core.dtypes import as_dtype, from_numpy_dtype, get_default_dtype
+from ganglion.core.errors import ArgumentError, DTypeError, UnsupportedDTypeError
 from ganglion.core.op import ShapeError
 from ganglion.core.random import generator
 from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn",
-           "randint", "randperm", "rand_like", "randn_like", "ArgumentError", "DTypeError",
-           "UnsupportedDTypeError"]
-
-
-class ArgumentError(ValueError, RuntimeError):
-    """An argument outside the values a function accepts (a zero arange step, a negative count).
-    A RuntimeError, as PyTorch raises for these, and a ValueError, as NumPy raises."""
-
-
-class DTypeError(TypeError, RuntimeError):
-    """Data or a tensor of the wrong type where PyTorch raises RuntimeError: None or an object
-    given to ``tensor()`` ("Could not infer dtype of NoneType"), a mask that is not bool."""
-
-
-class UnsupportedDTypeError(TypeError, NotImplementedError):
-    """A dtype a function cannot produce (``rand`` of int64): PyTorch's NotImplementedError,
-    and a TypeError, since the dtype is the wrong kind."""
+           "randint", "randperm", "rand_like", "randn_like"]
 
 
 def _finish(data, requires_grad):

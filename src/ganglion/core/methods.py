@@ -6,8 +6,8 @@ imports Tensor). Each method is the function of the same name: ``x.sum(1)`` is
 """
 from ganglion.core import dtypes
 from ganglion.core import ops
-from ganglion.core.creation import DTypeError
 from ganglion.core.dtypes import as_dtype
+from ganglion.core.errors import DTypeError
 from ganglion.core.inplace import inplace
 from ganglion.core.op import ShapeError, broadcast_shapes
 from ganglion.core.ops import elementwise as ew

@@ -16,17 +16,13 @@ called to turn the backend's error into one that names the op, the shapes and wh
 """
 from ganglion.backend import current as backend
 from ganglion.core.dtypes import bool_
+from ganglion.core.errors import ShapeError
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core import tracing
 from ganglion.core.tensor import TensorType, make_tensor
 from ganglion.core.versions import version_of
 
 __all__ = ["Op", "apply", "broadcast_shapes", "ShapeError"]
-
-
-class ShapeError(ValueError, RuntimeError):
-    """Shapes that an op cannot take. A ValueError for NumPy-style code and a RuntimeError for
-    code ported from PyTorch, which raises RuntimeError for shape mismatches."""
 
 
 class Op:

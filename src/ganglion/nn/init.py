@@ -8,7 +8,7 @@ of shape (out, in, *kernel), fan_in = in * prod(kernel) and fan_out = out * prod
 import math
 
 from ganglion.backend import current as backend
-from ganglion.core.creation import ArgumentError, UnsupportedDTypeError
+from ganglion.core.errors import ArgumentError, UnsupportedDTypeError
 from ganglion.core.tensor import Tensor
 from ganglion.core.random import generator
 from ganglion.core.versions import bump_storage

@@ -5,8 +5,9 @@ Symbolic bounds are 0-d integer tensors and become inputs of the op (``Slot`` ma
 place); the rest of the index may hold ints, static slices, None and Ellipsis (basic indexing).
 A dim cut by a slice with a symbolic bound is unknown (None) until run time.
 """
+from ganglion.core.errors import IndexRangeError
 from ganglion.core.op import Op, apply, format_shape
-from ganglion.core.ops.indexing import IndexRangeError, Slot, restate_index_error
+from ganglion.core.ops.indexing import Slot, restate_index_error
 from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["dynamic_getitem"]

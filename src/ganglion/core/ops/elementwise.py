@@ -10,20 +10,16 @@ Integer floor division, truncating division and remainder by zero raise
 instead of NumPy's silent 0: one vectorised ``divisor.all()`` per call, integer dtypes only.
 """
 from ganglion.core import dtypes
-from ganglion.core.creation import ArgumentError, DTypeError, UnsupportedDTypeError
 from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
+from ganglion.core.errors import (ArgumentError, DTypeError, IntegerDivisionByZero,
+                                   UnsupportedDTypeError)
 from ganglion.core.op import Op, apply, bool_type, broadcast_shapes
 from ganglion.core.ops.shape import sum_to
 from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 
 __all__ = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
            "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
-           "logical_not", "cast", "where", "clamp", "constant", "IntegerDivisionByZero"]
-
-
-class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
-    """An integer tensor divided by a zero element. PyTorch raises a RuntimeError (its message
-    is "ZeroDivisionError"); this is both, so either ``except`` clause catches it."""
+           "logical_not", "cast", "where", "clamp", "constant"]
 
 
 def _check_integer_divisor(op_name, a, b):

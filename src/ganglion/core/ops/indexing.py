@@ -15,26 +15,15 @@ the dimension and the valid range.
 import re
 
 from ganglion.core.dtypes import bool_, int64
+from ganglion.core.errors import DTypeError, IndexRangeError
 from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape, normalize_axes
 from ganglion.core.ops.shape import expand, flatten, pad
 from ganglion.core.tensor import Tensor, TensorType
 from ganglion.core.versions import bump_storage
 
 __all__ = ["getitem", "setitem_", "gather", "scatter_add", "index_select", "one_hot", "nonzero",
-           "slice_along", "take_along_axis", "IndexRangeError", "IndexTypeError",
+           "slice_along", "take_along_axis",
            "check_index_range", "restate_index_error"]
-
-
-class IndexRangeError(IndexError, ValueError, RuntimeError):
-    """An index (or class value) outside its dimension. PyTorch raises IndexError for some ops
-    (x[idx], embedding, cross-entropy targets) and RuntimeError for others (gather, scatter_add,
-    index_select on a matrix, one_hot); ganglion's one_hot raised ValueError. This error is all
-    three, so code written against any of them catches it."""
-
-
-class IndexTypeError(TypeError, RuntimeError):
-    """An index tensor of the wrong dtype: a TypeError for Python code, and the RuntimeError that
-    PyTorch raises (e.g. float indices given to embedding or index_select)."""
 
 
 def check_index_range(op_name, index, size, axis, allow_negative=False, what=None, noun="index"):
@@ -283,7 +272,7 @@ class Gather(Op):
             raise ShapeError(f"{self.name}: index of shape {format_shape(index.shape)} must have as many "
                              f"dimensions as the input {format_shape(x.shape)}")
         if index.dtype.category != 1:
-            raise IndexTypeError(f"{self.name}: index must be an integer tensor, got {index.dtype}")
+            raise DTypeError(f"{self.name}: index must be an integer tensor, got {index.dtype}")
         return TensorType(x.dtype, index.shape)
 
 
@@ -346,14 +335,14 @@ class OneHot(Op):
     def forward(self, backend, x):
         xp = backend.xp
         if x.dtype.kind not in "iu":
-            raise IndexTypeError(f"one_hot: expected an integer array of class indices, got {x.dtype}")
+            raise DTypeError(f"one_hot: expected an integer array of class indices, got {x.dtype}")
         check_index_range("one_hot", x, self.num_classes, -1,
                           what=f"num_classes={self.num_classes}", noun="class value")
         return (x[..., None] == xp.arange(self.num_classes)).astype(xp.int64)
 
     def infer(self, x):
         if x.dtype.category != 1:
-            raise IndexTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
+            raise DTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
         return TensorType(int64, tuple(x.shape) + (self.num_classes,))
 
 
@@ -430,7 +419,7 @@ def _int_index(name, index):
     if not isinstance(index, Tensor):
         index = _as_tensor(index)
     if index.dtype.category != 1:
-        raise IndexTypeError(f"{name}: index must be an integer tensor, got {index.dtype}")
+        raise DTypeError(f"{name}: index must be an integer tensor, got {index.dtype}")
     return index
 
 
@@ -491,7 +480,7 @@ def one_hot(x, num_classes=-1):
     num_classes = int(num_classes)
     if num_classes == -1:
         if x.dtype.category != 1:
-            raise IndexTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
+            raise DTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
         if x.data is None:
             raise ValueError("one_hot: num_classes must be given for a symbolic input")
         if not x.data.size:

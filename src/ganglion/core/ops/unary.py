@@ -12,7 +12,7 @@ import numbers
 import math
 
 from ganglion.core import dtypes
-from ganglion.core.creation import ArgumentError, DTypeError
+from ganglion.core.errors import ArgumentError, DTypeError
 from ganglion.core.op import Op, ShapeError, apply
 from ganglion.core.ops.elementwise import cast, gt, logical_and, lt, mul, where
 from ganglion.core.tensor import Tensor, TensorType

@@ -12,8 +12,8 @@ For one row with target t, weights w (all ones without ``weight``), smoothing e 
 and rows whose target is ``ignore_index`` count zero. 'mean' divides the sum by sum(w[t]) over
 the rows that count (PyTorch's weighted mean; nan when every row is ignored, as in PyTorch).
 """
+from ganglion.core.errors import DTypeError
 from ganglion.core.op import Op, ShapeError, apply, format_shape
-from ganglion.core.ops.indexing import IndexTypeError
 from ganglion.core.ops.shape import unsqueeze
 from ganglion.core.ops.softmax import softmax
 from ganglion.core.tensor import TensorType
@@ -92,7 +92,7 @@ class ClassIndexLoss(Op):
         if not scores.dtype.is_floating_point:
             raise TypeError(f"{self.who}: expected floating-point scores, got {scores.dtype}")
         if target.dtype.category != 1:
-            raise IndexTypeError(f"{self.who}: class-index targets must be integers, got "
+            raise DTypeError(f"{self.who}: class-index targets must be integers, got "
                                  f"{target.dtype}")
         rows, classes = scores.shape
         if None not in (rows, target.shape[0]) and rows != target.shape[0]:

@@ -8,9 +8,10 @@ exactly 0 or 1 (a sigmoid saturates there in float32, as GAN discriminators do).
 """
 from ganglion.core import ops
 from ganglion.core.creation import as_tensor
+from ganglion.core.errors import ArgumentError, DTypeError
 from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape
 from ganglion.core.ops.elementwise import cast, maximum, where
-from ganglion.core.ops.indexing import IndexTypeError, one_hot
+from ganglion.core.ops.indexing import one_hot
 from ganglion.core.ops.shape import permute, reshape, reshape_as, unsqueeze
 from ganglion.core.ops.unary import to_float
 from ganglion.core.tensor import Tensor, TensorType
@@ -21,11 +22,6 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy
            "hinge_embedding_loss", "perceptron_loss", "one_hot"]
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-class LossArgumentError(ValueError, RuntimeError):
-    """A loss argument or value out of its range (label_smoothing above 1, probabilities outside
-    [0, 1], ...): a ValueError, and the RuntimeError that PyTorch raises for these."""
 
 
 def check_reduction(reduction, who, allowed=REDUCTIONS):
@@ -71,7 +67,7 @@ def l1_loss(input, target, reduction="mean", who="l1_loss"):
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0, who="smooth_l1_loss"):
     """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (L1 when beta is 0)."""
     if beta < 0:
-        raise LossArgumentError(f"{who}: beta must be non-negative, got {beta}")
+        raise ArgumentError(f"{who}: beta must be non-negative, got {beta}")
     input, target = _pair(input, target, who)
     distance = ops.abs(input - target)
     if beta == 0:
@@ -84,7 +80,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, who="huber_loss"):
     """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere; that is
     delta * smooth_l1(beta=delta)."""
     if delta <= 0:
-        raise LossArgumentError(f"{who}: delta must be positive, got {delta}")
+        raise ArgumentError(f"{who}: delta must be positive, got {delta}")
     input, target = _pair(input, target, who)
     distance = ops.abs(input - target)
     linear = (distance - 0.5 * delta) * delta
@@ -100,11 +96,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     check_reduction(reduction, who)
     if not 0.0 <= label_smoothing <= 1.0:
         # Stricter than PyTorch, which lets negative and nan smoothing through.
-        raise LossArgumentError(f"{who}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise ArgumentError(f"{who}: label_smoothing must be in [0, 1], got {label_smoothing}")
     input, target, weight = _class_operands(input, target, weight, who)
     if target.dtype.is_floating_point:
         if ignore_index != -100:
-            raise LossArgumentError(f"{who}: ignore_index={ignore_index} works only with class-"
+            raise ArgumentError(f"{who}: ignore_index={ignore_index} works only with class-"
                                     "index targets, not with class-probability (float) targets")
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, who)
     return _class_index_loss(input, target, weight, True, ignore_index, reduction,
@@ -137,7 +133,7 @@ def _class_operands(input, target, weight, who):
 def _class_index_loss(input, target, weight, from_logits, ignore_index, reduction, smoothing, who):
     if target.dtype.category != 1:
         # PyTorch takes int64 and uint8 targets and refuses bool (a mask is not class indices).
-        raise IndexTypeError(f"{who}: class-index targets must be an integer tensor, got "
+        raise DTypeError(f"{who}: class-index targets must be an integer tensor, got "
                              f"{target.dtype}" + (" (float targets are class probabilities, which "
                                                   "only cross_entropy takes)"
                                                   if target.dtype.is_floating_point else ""))
@@ -243,7 +239,7 @@ def _check_probabilities(tensor, role, who, hint):
     if data is not None and data.size:
         low, high = data.min(), data.max()
         if not (low >= 0 and high <= 1):
-            raise LossArgumentError(f"{who}: {role} values must be probabilities in [0, 1], got "
+            raise ArgumentError(f"{who}: {role} values must be probabilities in [0, 1], got "
                                     f"values from {low} to {high}{hint}")
 
 

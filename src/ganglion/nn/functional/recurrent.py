@@ -11,10 +11,11 @@ and GRU then run their time loops as one fused op each (``ganglion.core.ops.recu
 and direction (layer-major, forward before reverse), biases None when absent.
 """
 from ganglion.core.creation import zeros
+from ganglion.core.errors import DTypeError
 from ganglion.core.op import ShapeError, apply, format_shape
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
                                sigmoid, stack, tanh, transpose, unsqueeze, where)
-from ganglion.core.ops.indexing import GetItem, IndexTypeError, Slot
+from ganglion.core.ops.indexing import GetItem, Slot
 from ganglion.core.ops.recurrent_gru import gru_sequence
 from ganglion.core.ops.recurrent_rnn import rnn_sequence
 from ganglion.nn.functional.dropout import dropout as dropout_function
@@ -269,7 +270,7 @@ def embedding(input, weight, padding_idx=None):
     Repeated indices accumulate their gradients. Positions equal to ``padding_idx`` read the
     row as it is but send it no gradient, as in PyTorch."""
     if input.dtype.category != 1:
-        raise IndexTypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+        raise DTypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {format_shape(weight.shape)}")

@@ -1,6 +1,6 @@
 """Activation layers: the module form of ``nn.functional.activation``, printed as PyTorch prints
 them (``LeakyReLU(negative_slope=0.01)``), plus the perceptron's ``Step`` neuron."""
-from ganglion.core.creation import ArgumentError
+from ganglion.core.errors import ArgumentError
 from ganglion.nn.functional import activation as F
 from ganglion.nn.module import Module
 

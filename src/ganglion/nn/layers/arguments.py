@@ -7,9 +7,9 @@ A value that is not an integer raises TypeError; one out of range raises ``Argum
 RuntimeError as PyTorch raises for these (at construction or at the first forward call) and a
 ValueError as NumPy raises.
 """
-from ganglion.core.creation import ArgumentError
+from ganglion.core.errors import ArgumentError
 
-__all__ = ["count", "sizes", "padding_sizes", "ArgumentError"]
+__all__ = ["count", "sizes", "padding_sizes"]
 
 
 def count(layer, what, value, minimum=0):

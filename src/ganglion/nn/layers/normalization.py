@@ -2,10 +2,11 @@
 GroupNorm and LocalResponseNorm, with PyTorch's parameter and buffer names and reprs."""
 from ganglion.backend import current as backend
 from ganglion.core.dtypes import get_default_dtype
+from ganglion.core.errors import ArgumentError
 from ganglion.core.op import ShapeError, format_shape
 from ganglion.core.tensor import make_tensor
 from ganglion.nn.functional import normalization as F
-from ganglion.nn.layers.arguments import ArgumentError, count
+from ganglion.nn.layers.arguments import count
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
