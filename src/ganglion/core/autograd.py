@@ -31,7 +31,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
                            "mark an input with requires_grad=True before computing it")
     if retain_graph is None:
         # A symbolic graph is a program to compile later: backward must not free it.
-        retain_graph = create_graph or tensor.data is None
+        retain_graph = create_graph or tensor._data is None
     seed = _seed_gradient(tensor, gradient, "backward()")
     only = None if inputs is None else {id(t) for t in _as_list(inputs)}
     _run([tensor], [seed], retain_graph, create_graph, accumulate=True, capture=only)
@@ -48,7 +48,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = _as_list(outputs)
     input_list = _as_list(inputs)
     for i, t in enumerate(input_list):
-        if t.data is not None and not t.requires_grad:
+        if t._data is not None and not t.requires_grad:
             raise RuntimeError(f"grad(): input {i}{' ' + repr(t.name) if t.name else ''} (shape "
                                f"{tuple(t.shape)}) does not require grad")
     if grad_outputs is None:
@@ -57,9 +57,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     for i, out in enumerate(outputs):
-        if not out.requires_grad and out.data is not None:
+        if not out.requires_grad and out._data is not None:
             raise RuntimeError(f"grad(): output {i} does not require grad and has no grad_fn")
-    symbolic = any(out.data is None for out in outputs)
+    symbolic = any(out._data is None for out in outputs)
     if retain_graph is None:
         retain_graph = create_graph or symbolic
     seeds = [_seed_gradient(out, g, "grad()") for out, g in zip(outputs, grad_outputs)]
@@ -83,19 +83,19 @@ def _as_list(x):
 
 def _seed_gradient(tensor, gradient, where):
     if gradient is None:
-        if tensor.data is None:
+        if tensor._data is None:
             from ganglion.core.creation import ones_like
             return ones_like(tensor)
-        if tensor.data.size != 1:
+        if tensor._data.size != 1:
             raise RuntimeError(
                 f"{where}: grad can be created implicitly only for a one-element output, got "
                 f"shape {tuple(tensor.shape)}: pass gradient= (a tensor of that shape), or "
                 "reduce the output first (e.g. loss.sum())")
-        return make_tensor(backend.xp.ones_like(tensor.data))
+        return make_tensor(backend.xp.ones_like(tensor._data))
     if not isinstance(gradient, Tensor):
         from ganglion.core.creation import tensor as to_tensor
         gradient = to_tensor(gradient, dtype=tensor.dtype)
-    if tensor.data is not None and gradient.data is not None and gradient.shape != tensor.shape:
+    if tensor._data is not None and gradient._data is not None and gradient.shape != tensor.shape:
         raise RuntimeError(f"{where}: gradient has shape {tuple(gradient.shape)} but the output "
                            f"has shape {tuple(tensor.shape)}")
     return gradient
@@ -135,7 +135,7 @@ def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
     captured = {}
     # Arrays that a .grad must not take over without a copy: the caller's seeds, hook results,
     # retained non-leaf grads and every .grad already assigned in this walk.
-    foreign = {id(owner(s.data)) for s in seeds if s.data is not None}
+    foreign = {id(owner(s._data)) for s in seeds if s._data is not None}
     with set_grad_enabled(create_graph):
         for root in roots:
             if root._op is None:
@@ -191,35 +191,35 @@ def _accumulate(t, g, create_graph, foreign):
     caller holds (a seed, a hook's result), so in-place edits (clipping, optimizer steps) are
     safe. A second first-order backward adds into the existing .grad in place, so references
     to it see the sum."""
-    if t.data is None:
+    if t._data is None:
         return
     if g.dtype is not t.dtype:
         g = g.to(t.dtype)
     old = t._grad
-    if g.data is None and tracing.active:  # jit restores this .grad when its trace ends
+    if g._data is None and tracing.active:  # jit restores this .grad when its trace ends
         tracing.active[-1].saw_grad(t)
-    if create_graph or g.data is None:  # a symbolic gradient (backward of a symbolic loss) stays one
+    if create_graph or g._data is None:  # a symbolic gradient (backward of a symbolic loss) stays one
         if old is not None:
             t.grad = old + g
-        elif g.data is not None and id(owner(g.data)) in foreign:
+        elif g._data is not None and id(owner(g._data)) in foreign:
             t.grad = g.clone()
         else:
             t.grad = g
-        if t.grad.data is not None:
-            foreign.add(id(owner(t.grad.data)))
+        if t.grad._data is not None:
+            foreign.add(id(owner(t.grad._data)))
         return
-    data = g.data
-    if data.shape != t.data.shape:
+    data = g._data
+    if data.shape != t._data.shape:
         # A hook returned a gradient of another shape (or a vjp is wrong): refused by the
         # checked assignment, with the shapes named, rather than broadcast into .grad.
         t.grad = make_tensor(data)
     if old is not None:
-        old_data = old.data
+        old_data = old._data
         if (not old.requires_grad and old_data is not None and old_data.flags.writeable
                 and old_data.shape == data.shape and old_data.dtype == data.dtype):
             old_data += data
             bump_storage(old_data)
-        else:  # through the checked assignment: old.data may have been replaced by the user
+        else:  # through the checked assignment: old._data may have been replaced by the user
             t.grad = make_tensor(old_data + data)
         return
     base = owner(data)
@@ -234,8 +234,8 @@ def _run_hooks(t, g, foreign):
     for hook in list(t._hooks):
         result = hook(g)
         if result is not None and result is not g:
-            if result.data is not None:
-                foreign.add(id(owner(result.data)))
+            if result._data is not None:
+                foreign.add(id(owner(result._data)))
             g = result
     return g
 
@@ -282,14 +282,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     def projected_value():
         with set_grad_enabled(False):
-            return sum(float((np.asarray(o.data, np.float64) * p).sum()) for o, p in zip(outputs(), projections))
+            return sum(float((np.asarray(o._data, np.float64) * p).sum()) for o, p in zip(outputs(), projections))
 
-    seeds = [make_tensor(p.astype(o.data.dtype)) for o, p in zip(outs, projections)]
+    seeds = [make_tensor(p.astype(o._data.dtype)) for o, p in zip(outs, projections)]
     analytic = grad(outs, checked, seeds, allow_unused=True)
     for index, (t, a) in enumerate(zip(checked, analytic)):
-        a = np.zeros(t.shape) if a is None else np.asarray(a.data, np.float64)
+        a = np.zeros(t.shape) if a is None else np.asarray(a._data, np.float64)
         numeric = np.zeros(t.shape)
-        data = t.data
+        data = t._data
         # Index the array itself: reshape(-1) of a non-contiguous array would perturb a copy.
         for k in np.ndindex(*t.shape):
             original = data[k]

@@ -101,7 +101,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             dtype = data.dtype
         data = data._value("tensor()")
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
-        data = [tensor(v).data if isinstance(v, Tensor) else v for v in data]
+        data = [tensor(v)._data if isinstance(v, Tensor) else v for v in data]
     try:
         array = backend.asarray(data)
     except ValueError:
@@ -189,7 +189,7 @@ def _count(name, what, value):
 
 def _fill_number(name, value):
     """A fill value: a Python or NumPy number, or a 0-d tensor (taken as its number)."""
-    if isinstance(value, Tensor) and value.data is not None and value.ndim == 0:
+    if isinstance(value, Tensor) and value._data is not None and value.ndim == 0:
         return value.item()
     if not isinstance(value, (numbers.Number, backend.xp.bool_)) or isinstance(value, complex):
         raise TypeError(f"{name}: fill_value must be a number, got {value!r} of type "
@@ -237,20 +237,20 @@ def _like_tensor(name, like):
 
 
 def _like_shape(like, name):
-    if like.data is None and None in like.shape:
+    if like._data is None and None in like.shape:
         raise ValueError(f"{name} of a symbolic tensor with unknown dimensions: use the symbolic ops")
     return like.shape
 
 
 def zeros_like(like, dtype=None, requires_grad=False):
-    if _like_tensor("zeros_like", like).data is None:
+    if _like_tensor("zeros_like", like)._data is None:
         return like * 0
     return _finish(backend.xp.zeros(_like_shape(like, "zeros_like"), _like_type(like, dtype).np),
                    requires_grad)
 
 
 def ones_like(like, dtype=None, requires_grad=False):
-    if _like_tensor("ones_like", like).data is None:
+    if _like_tensor("ones_like", like)._data is None:
         return like * 0 + 1
     return _finish(backend.xp.ones(_like_shape(like, "ones_like"), _like_type(like, dtype).np),
                    requires_grad)

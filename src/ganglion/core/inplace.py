@@ -20,7 +20,7 @@ def inplace(x, fn, *args, name="in-place op"):
     """``x = fn(x, *args)`` performed in place on x (see the module docstring)."""
     if tracing.active:  # jit is tracing: the change becomes an update of the compiled function
         return tracing.active[-1].inplace(x, fn, args, name)
-    if x.data is None:
+    if x._data is None:
         return fn(x, *args)
     records = grad_enabled[0] and (x.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in args))
@@ -37,13 +37,13 @@ def inplace(x, fn, *args, name="in-place op"):
         return rebind(x, new)
     with no_grad():
         new = fn(x, *args)
-    if new.data is None:
+    if new._data is None:
         raise TypeError(f"{name}: a tensor holding a value cannot be changed in place by a symbolic "
                         "expression outside ganglion.jit; compile the change as an update "
                         "instead: ganglion.function(..., updates=[(tensor, new_value)])")
     _check_result(name, x, new)
-    x.data[...] = new.data
-    bump_storage(x.data)
+    x._data[...] = new._data
+    bump_storage(x._data)
     return x
 
 
@@ -59,7 +59,7 @@ def _check_result(name, x, new):
 
 def rebind(x, new):
     """Make ``x`` hold ``new``'s value and node; x's old value and node move to a hidden tensor."""
-    old = make_tensor(x.data)
+    old = make_tensor(x._data)
     old.requires_grad = x.requires_grad
     old._op = x._op
     old._inputs = x._inputs
@@ -68,7 +68,7 @@ def rebind(x, new):
     old._hooks = x._hooks
     if new._inputs:
         new._inputs = tuple(old if i is x else i for i in new._inputs)
-    x.data = new.data
+    x._data = new._data
     x.requires_grad = new.requires_grad
     x._op = new._op
     x._inputs = new._inputs

@@ -84,12 +84,12 @@ def apply(op, *inputs):
     """Run ``op`` on Tensors: compute now (eager) or record a node (any input symbolic)."""
     requires_grad = False
     for t in inputs:
-        if t.data is None:
+        if t._data is None:
             return _apply_symbolic(op, inputs)
         if t.requires_grad:
             requires_grad = True
     try:
-        data = op.forward(backend, *[t.data for t in inputs])
+        data = op.forward(backend, *[t._data for t in inputs])
     except (ValueError, TypeError, IndexError) as error:
         # Let infer() name the op, the shapes and what was expected; if it accepts the types,
         # the backend's own message is the best we have.
@@ -125,7 +125,7 @@ def _apply_symbolic(op, inputs):
     out._type = out_type
     out._op = op
     out._inputs = inputs
-    out.requires_grad = op.differentiable and any(t.requires_grad or t.data is None for t in inputs)
+    out.requires_grad = op.differentiable and any(t.requires_grad or t._data is None for t in inputs)
     if tracing.active:  # jit is tracing: an in-place change later may have to redirect this node
         tracing.active[-1].nodes.append(out)
     return out

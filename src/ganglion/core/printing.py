@@ -122,12 +122,12 @@ def _add_suffixes(text, suffixes, indent):
 
 
 def tensor_repr(t):
-    if t.data is None:
+    if t._data is None:
         name = f"{t.name!r}, " if t.name else ""
         dims = ", ".join("?" if d is None else str(d) for d in t.shape)
         return f"Symbolic({name}shape=({dims}{',' if t.ndim == 1 else ''}), dtype=ganglion.{t.dtype.name})"
     from ganglion.backend import current
-    array = current.to_numpy(t.data)
+    array = current.to_numpy(t._data)
     prefix = "tensor("
     dtype = t.dtype
     suffixes = []

@@ -61,14 +61,14 @@ class GradFn:
 class Tensor:
     """An n-dimensional array that can record how it was computed, for gradients."""
 
-    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_own_version", "_saved_versions",
+    __slots__ = ("_data", "requires_grad", "_grad", "_op", "_inputs", "_own_version", "_saved_versions",
                  "_type", "_hooks", "_retains_grad", "name", "__weakref__")
 
     # NumPy must defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, name=None):
-        self.data = data
+        self._data = data
         self.requires_grad = bool(requires_grad)
         self._grad = None
         self._op = None
@@ -83,27 +83,27 @@ class Tensor:
     # ----- what the tensor is -------------------------------------------------------------
     @property
     def dtype(self):
-        data = self.data
+        data = self._data
         if data is None:
             return self._type.dtype
         return from_numpy_dtype(data.dtype)
 
     @property
     def shape(self):
-        data = self.data
+        data = self._data
         return self._type.shape if data is None else data.shape
 
     @property
     def ndim(self):
-        data = self.data
+        data = self._data
         return len(self._type.shape) if data is None else data.ndim
 
     @property
     def type(self):
         """The TensorType: dtype and (for symbolic values, partly unknown) shape."""
-        if self.data is None:
+        if self._data is None:
             return self._type
-        return TensorType(from_numpy_dtype(self.data.dtype), self.data.shape)
+        return TensorType(from_numpy_dtype(self._data.dtype), self._data.shape)
 
     @property
     def device(self):
@@ -112,7 +112,7 @@ class Tensor:
 
     @property
     def is_symbolic(self):
-        return self.data is None
+        return self._data is None
 
     @property
     def _version(self):
@@ -164,6 +164,15 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
+    @property
+    def data(self):
+        """The tensor's backend array (None for a symbolic value). Internal code uses ``_data``."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
+
     # ----- autograd -----------------------------------------------------------------------
     @property
     def grad(self):
@@ -194,11 +203,11 @@ class Tensor:
 
     def detach(self):
         """The same values, cut from the graph (shares memory, as in PyTorch)."""
-        if self.data is None:
+        if self._data is None:
             from ganglion.core.op import apply
             from ganglion.core.ops.unary import StopGradient
             return apply(StopGradient(), self)
-        return Tensor(self.data)
+        return Tensor(self._data)
 
     def detach_(self):
         self._op = None
@@ -230,14 +239,14 @@ class Tensor:
     # ----- conversion ---------------------------------------------------------------------
     def numpy(self):
         """The values as a NumPy array (shares memory on the CPU, as in PyTorch)."""
-        if self.data is None:
+        if self._data is None:
             raise RuntimeError(f"numpy(): {self._describe()} is symbolic and has no value; "
                                "compile it with ganglion.function to compute it")
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a tensor that requires grad: use "
                                "tensor.detach().numpy()")
         from ganglion.backend import current
-        return current.to_numpy(self.data)
+        return current.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):
         # NumPy 2's protocol: np.array(t) passes copy=True and trusts the result to be a copy;
@@ -279,7 +288,7 @@ class Tensor:
     def __index__(self):
         if self.dtype.category == 2 or self._value("index").size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self._data.item())
 
     def __bool__(self):
         data = self._value("bool()")
@@ -289,10 +298,10 @@ class Tensor:
         return bool(data)
 
     def _value(self, what):
-        if self.data is None:
+        if self._data is None:
             raise RuntimeError(f"{what}: {self._describe()} is symbolic and has no value yet; "
                                "compile it with ganglion.function")
-        return self.data
+        return self._data
 
     def _describe(self):
         return f"tensor {self.name!r}" if self.name else "this tensor"
@@ -312,7 +321,7 @@ class Tensor:
         if self._op is not None:
             raise RuntimeError("deepcopy: only leaf tensors can be copied; this one was computed "
                                "by an op: detach() it first")
-        copy = make_tensor(None if self.data is None else self.data.copy(), cls=type(self))
+        copy = make_tensor(None if self._data is None else self._data.copy(), cls=type(self))
         copy.requires_grad = self.requires_grad
         copy._type = self._type
         copy.name = self.name
@@ -328,7 +337,7 @@ class Tensor:
 
 def _known_shape(t):
     """``t``'s shape (None for a dimension that is not known yet), or None if nothing is known."""
-    data = t.data
+    data = t._data
     if data is not None:
         return data.shape
     return None if t._type is None else t._type.shape
@@ -385,7 +394,7 @@ _new = object.__new__
 def make_tensor(data, requires_grad=False, cls=Tensor):
     """A Tensor around a backend array, without the checks of the public constructors."""
     t = _new(cls)
-    t.data = data
+    t._data = data
     t.requires_grad = requires_grad
     t._grad = None
     t._op = None

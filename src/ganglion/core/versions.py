@@ -28,7 +28,7 @@ def owner(array):
 
 
 def version_of(t):
-    data = t.data
+    data = t._data
     if data is None or not _storage_versions:
         return t._own_version
     return t._own_version + _storage_versions.get(id(owner(data)), 0)

@@ -58,7 +58,7 @@ def default_collate(batch):
     if isinstance(first, Tensor):
         if not all(isinstance(t, Tensor) for t in batch):
             raise TypeError(f"default_collate: samples mix tensors with {_type_names(batch)}")
-        return tensor_from_array(_stack([t.data for t in batch], "tensors"))
+        return tensor_from_array(_stack([t._data for t in batch], "tensors"))
     if isinstance(first, np.ndarray):
         return tensor_from_array(_stack([np.asarray(a) for a in batch], "arrays"))
     if isinstance(first, (bool, np.bool_, numbers.Real)):

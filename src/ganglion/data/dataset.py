@@ -60,7 +60,7 @@ class TensorDataset(Dataset):
             shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
             raise ValueError(f"TensorDataset: all tensors need the same first dimension, got "
                              f"shapes {shapes}")
-        self._arrays = tuple(t.data for t in self.tensors)
+        self._arrays = tuple(t._data for t in self.tensors)
 
     def __len__(self):
         return self._arrays[0].shape[0]

@@ -112,7 +112,7 @@ class Normalize:
         self.mean, self.std = mean, std
 
     def __call__(self, image):
-        array = image.data if isinstance(image, Tensor) else np.asarray(image, np.float32)
+        array = image._data if isinstance(image, Tensor) else np.asarray(image, np.float32)
         if array.ndim < 3:
             raise ValueError(f"Normalize: expected a (C, H, W) image, got shape {array.shape}")
         mean, std = _channel_stats(self.mean, self.std, array.shape[-3], "Normalize")
@@ -129,7 +129,7 @@ def _as_hwc(image):
         from PIL import Image
         return np.asarray(image), (0, 1), Image.fromarray
     if isinstance(image, Tensor):
-        return image.data, (-2, -1), make_tensor
+        return image._data, (-2, -1), make_tensor
     array = np.asarray(image)
     return array, (0, 1), lambda a: a
 
@@ -251,7 +251,7 @@ def _batch_apply(batch, fn):
     if isinstance(batch, (tuple, list)):
         return type(batch)([_batch_apply(batch[0], fn), *batch[1:]])
     if isinstance(batch, Tensor):
-        return make_tensor(fn(batch.data))
+        return make_tensor(fn(batch._data))
     return fn(np.asarray(batch))
 
 

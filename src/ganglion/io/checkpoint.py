@@ -92,11 +92,11 @@ class _Encoder:
             raise ValueError(f"save: the object nests more than {_MAX_SAVE_DEPTH} levels deep "
                              f"(at {'.'.join(path[:3])}...); a checkpoint cannot hold that")
         if isinstance(value, Tensor):
-            if value.data is None:
+            if value._data is None:
                 raise TypeError(f"save: {'.'.join(path) or 'the object'} is a symbolic tensor "
                                 "with no value")
             key = self._key(path)
-            self.arrays[key] = _contiguous(value.data)
+            self.arrays[key] = _contiguous(value._data)
             return {_TENSOR: key}
         if isinstance(value, np.ndarray):
             key = self._key(path)

@@ -74,13 +74,13 @@ def _number(where, what, value):
 def _array(tensor, where):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor to initialize, got {type(tensor).__name__}")
-    if tensor.data is None:
+    if tensor._data is None:
         raise TypeError(f"{where}: cannot initialize a symbolic tensor (it has no value); "
                         "initialize the shared variable or parameter it stands for")
     if not tensor.dtype.is_floating_point:
         # PyTorch raises NotImplementedError ("not implemented for 'Long'"); this is both.
         raise UnsupportedDTypeError(f"{where}: expected a floating-point tensor, got {tensor.dtype}")
-    return tensor.data
+    return tensor._data
 
 
 def _fill(tensor, values, where):

@@ -31,7 +31,7 @@ class Parameter(Tensor):
         if data is None:
             array = backend.xp.empty((0,), backend.xp.float32)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         else:
             array = backend.asarray(data)
         param = make_tensor(array, cls=cls)
@@ -281,8 +281,8 @@ class Module:
                 param.grad = None
             else:
                 grad = param.grad.detach_()
-                grad.data[...] = 0
-                bump_storage(grad.data)
+                grad._data[...] = 0
+                bump_storage(grad._data)
 
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module (children first) and on self."""
@@ -298,9 +298,9 @@ class Module:
                 for store in (module._parameters, module._buffers):
                     for tensor in store.values():
                         if tensor is not None:
-                            tensor.data = convert(tensor.data)
+                            tensor._data = convert(tensor._data)
                             if tensor.grad is not None:
-                                tensor.grad.data = convert(tensor.grad.data)
+                                tensor.grad._data = convert(tensor.grad._data)
         return self
 
     def to(self, *args, **kwargs):
@@ -380,12 +380,12 @@ class Module:
                                 f"{tuple(value.shape)}, the model has shape {tuple(target.shape)}")
                 continue
             # Converted before anything is written, so that a failure leaves the model unchanged.
-            arrays[key] = value.astype(target.data.dtype, copy=True)
+            arrays[key] = value.astype(target._data.dtype, copy=True)
         if problems:
             raise RuntimeError(f"error loading the state dict into {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
         for key, value in arrays.items():
-            target = own[key].data
+            target = own[key]._data
             target[...] = value
             bump_storage(target)
         return IncompatibleKeys(missing, unexpected)
@@ -414,7 +414,7 @@ def _as_array(value):
     """The array of numbers in ``value`` (a Tensor with a value, a PyTorch tensor, an array or
     nested lists), or None when it holds none (a symbolic tensor, a string, an object)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         # A PyTorch tensor (perhaps a Parameter that requires grad), read without importing torch.
         value = value.detach().cpu().numpy()

@@ -28,7 +28,7 @@ def _update_grad(param, fn):
     references to it see the change (as in PyTorch). A symbolic gradient (in a train step that
     jit traces) has no storage to write: the parameter's ``.grad`` is rebound instead."""
     grad = param.grad
-    if grad.data is None:
+    if grad._data is None:
         param.grad = fn(grad)
     else:
         inplace(grad, fn, name="gradient clipping")
@@ -67,7 +67,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
         total = sqrt(total)
     elif norm_type != 1 and norm_type != float("inf"):
         total = total ** (1.0 / norm_type)
-    if error_if_nonfinite and total.data is not None and not abs(float(total)) < float("inf"):
+    if error_if_nonfinite and total._data is not None and not abs(float(total)) < float("inf"):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is {float(total)}, "
                            "so they cannot be clipped; pass error_if_nonfinite=False to clip anyway")
     return total
@@ -109,7 +109,7 @@ def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-D tensor ``vec`` into ``parameters``, in place."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
-    if vec.data is None:
+    if vec._data is None:
         raise TypeError("vector_to_parameters: the vector is symbolic and has no value")
     tensors = _tensors(parameters)
     total = sum(p.numel() for p in tensors)
@@ -119,6 +119,6 @@ def vector_to_parameters(vec, parameters):
     offset = 0
     for p in tensors:
         n = p.numel()
-        p.data[...] = vec.data[offset:offset + n].reshape(p.shape)
-        bump_storage(p.data)
+        p._data[...] = vec._data[offset:offset + n].reshape(p.shape)
+        bump_storage(p._data)
         offset += n

@@ -113,13 +113,13 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif (g._op is None and g.data is not None and g.data.flags.writeable
-                      and g.data.shape == p.shape and g.data.dtype == _array_of(p).dtype):
-                    g.data.fill(0)
-                    bump_storage(g.data)
+                elif (g._op is None and g._data is not None and g._data.flags.writeable
+                      and g._data.shape == p.shape and g._data.dtype == _array_of(p).dtype):
+                    g._data.fill(0)
+                    bump_storage(g._data)
                 else:
                     # Fresh zeros where the gradient cannot be zeroed in place (a graph, a
-                    # read-only array) or no longer fits the parameter (.grad.data replaced).
+                    # read-only array) or no longer fits the parameter (.grad._data replaced).
                     param_array = _array_of(p)
                     p.grad = make_tensor(xp.zeros(param_array.shape, param_array.dtype))
 
@@ -150,7 +150,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        if tracing.active and any(p.grad is not None and p.grad.data is None
+        if tracing.active and any(p.grad is not None and p.grad._data is None
                                   for group in self.param_groups for p in group["params"]):
             # ganglion.jit is tracing a train step: the gradients are symbolic, and the step
             # becomes updates of the compiled function, from the same update rule.
@@ -197,10 +197,10 @@ class Optimizer:
                 if not options_checked:
                     self._check_options(group)
                     options_checked = True
-                param = p.data
+                param = p._data
                 if param is None:
                     param = p.storage
-                grad = g.data
+                grad = g._data
                 if (type(grad) is not array_type and not isinstance(grad, array_type)) or (
                         grad.shape != param.shape or grad.dtype != param.dtype):
                     self._refuse_gradient(k, index, param, grad)
@@ -209,7 +209,7 @@ class Optimizer:
                 if state is not None:
                     values = {}
                     for name, t in state.items():
-                        array = t.data
+                        array = t._data
                         if array is None:
                             array = t.storage
                         if array.shape != param.shape and name not in scalar_names:
@@ -259,7 +259,7 @@ class Optimizer:
     def updates(self, cost):
         """The ``(variable, new value)`` pairs of one step on the symbolic ``cost``: every
         parameter that requires grad, and the optimizer's state, for ``function(updates=)``."""
-        if not isinstance(cost, Tensor) or cost.data is not None:
+        if not isinstance(cost, Tensor) or cost._data is not None:
             got = "a computed tensor" if isinstance(cost, Tensor) else type(cost).__name__
             raise TypeError(f"{type(self).__name__}.updates(cost): cost must be a symbolic Tensor "
                             f"(built from placeholders), got {got}; for eager training call "
@@ -300,7 +300,7 @@ class Optimizer:
         state = self._state_for(param, group)
         for name, t in state.items():
             if not isinstance(t, SharedVariable):
-                state[name] = shared(t.data, name=name, borrow=True)
+                state[name] = shared(t._data, name=name, borrow=True)
         return dict(state)
 
     # ----- checkpoints ------------------------------------------------------------------------
@@ -438,7 +438,7 @@ class Optimizer:
 
 def _array_of(t):
     """A tensor's array: ``data``, or ``storage`` for a shared variable."""
-    data = t.data
+    data = t._data
     return t.storage if data is None else data
 
 
@@ -463,7 +463,7 @@ def _loaded_array(where, key, name, value, param, scalar):
     """The array of state entry ``name`` of parameter ``key``, as the optimizer keeps it: a copy,
     of the parameter's dtype and shape (float32 and one element for a step count)."""
     if isinstance(value, Tensor):
-        if value.data is None and not isinstance(value, SharedVariable):
+        if value._data is None and not isinstance(value, SharedVariable):
             raise ValueError(f"{where}: state {name!r} of parameter {key} is a symbolic tensor "
                              "with no value")
         value = _array_of(value)

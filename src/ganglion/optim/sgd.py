@@ -70,7 +70,7 @@ class SGD(Optimizer):
     def _symbolic_state(self, param, group):
         variables = super()._symbolic_state(param, group)
         if group["momentum"] != 0 and "momentum_buffer" not in variables:
-            buffer = shared(backend.xp.zeros_like(param.data if param.data is not None
+            buffer = shared(backend.xp.zeros_like(param._data if param._data is not None
                                                   else param.storage), name="momentum_buffer")
             self.state[param]["momentum_buffer"] = variables["momentum_buffer"] = buffer
             if group["dampening"] != 0:  # zero is then not the same as a copy of the gradient

@@ -150,7 +150,7 @@ def _updates(updates):
     seen = set()
     for target, value in _pairs(updates, "updates"):
         if not isinstance(target, Tensor) or isinstance(target, Constant) or (
-                target.data is None and not isinstance(target, SharedVariable)):
+                target._data is None and not isinstance(target, SharedVariable)):
             label = describe(target) if isinstance(target, Tensor) else repr(target)
             raise TypeError(f"function: update target {label} is not a shared variable (a tensor "
                             "that holds a value, e.g. made by shared() or a Parameter); only those "

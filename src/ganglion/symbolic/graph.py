@@ -96,12 +96,12 @@ def _convert(root, memo, replacement):
 def _leaf(t):
     if isinstance(t, SharedVariable):
         return Node("shared", t.type, tensor=t)
-    if t.data is None:
+    if t._data is None:
         raise MissingInputError(
             f"function: the outputs depend on the placeholder {describe(t)}, which is not in the "
             "list of inputs; add it to the inputs, or replace it with givens=")
     if isinstance(t, Constant):
-        return Node("constant", t.type, value=t.data, tensor=t)
+        return Node("constant", t.type, value=t._data, tensor=t)
     return Node("shared", TensorType(t.dtype, t.shape), tensor=t)
 
 

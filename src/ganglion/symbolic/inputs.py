@@ -18,7 +18,7 @@ class In:
     """A function input with a default ``value`` and the keyword ``name`` that overrides it."""
 
     def __init__(self, variable, value=None, name=None):
-        if (not isinstance(variable, Tensor) or variable.data is not None or variable._op is not None
+        if (not isinstance(variable, Tensor) or variable._data is not None or variable._op is not None
                 or isinstance(variable, SharedVariable)):
             raise TypeError(f"function: inputs must be placeholders (e.g. dscalar('x')), got "
                             f"{variable!r}; shared variables and computed tensors are read "

@@ -35,7 +35,7 @@ def tensor(dtype=None, shape=None, name=None):
 
 
 def is_placeholder(t):
-    return t.data is None and t._op is None
+    return t._data is None and t._op is None
 
 
 def _constructor(rank_name, ndim, fixed_dtype):

@@ -32,8 +32,8 @@ def pp(expr):
 
 
 def _leaf(t):
-    if isinstance(t, Constant) or (t.data is not None and t.name is None and t.data.size == 1):
-        value = t.data.item() if t.data.size == 1 else "array"
+    if isinstance(t, Constant) or (t._data is not None and t.name is None and t._data.size == 1):
+        value = t._data.item() if t._data.size == 1 else "array"
         return repr(value)
     if t.name:
         return t.name

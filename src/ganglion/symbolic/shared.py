@@ -53,5 +53,5 @@ def shared(value, name=None, borrow=False):
 
 
 def value_attribute(t):
-    """Where a compiled function reads and writes the value of ``t``: ``storage`` or ``data``."""
-    return "storage" if isinstance(t, SharedVariable) else "data"
+    """Where a compiled function reads and writes the value of ``t``: ``storage`` or ``_data``."""
+    return "storage" if isinstance(t, SharedVariable) else "_data"

@@ -50,13 +50,13 @@ class Trace:
 
     def _stand_in(self, x):
         """A tensor for x's current value, which earlier readers of x keep reading."""
-        if x.data is not None:
+        if x._data is not None:
             # Symbolic, so that ops on it are recorded rather than computed once at trace time;
             # when the trace ends its readers read x itself, at call time.
             original = make_tensor(None, x.requires_grad)
             original._type = x.type
             original.name = x.name
-            self._changed[id(x)] = (x, original, (x.data, x.requires_grad, x._op, x._inputs))
+            self._changed[id(x)] = (x, original, (x._data, x.requires_grad, x._op, x._inputs))
             return original
         stand_in = make_tensor(None)
         _copy_node(x, stand_in)
@@ -81,7 +81,7 @@ class Trace:
             mapping[id(original)] = x
         self._redirect(mapping)
         for x, original, (data, requires_grad, op, inputs) in self._changed.values():
-            x.data, x.requires_grad, x._op, x._inputs, x._type = data, requires_grad, op, inputs, None
+            x._data, x.requires_grad, x._op, x._inputs, x._type = data, requires_grad, op, inputs, None
             self.updates.append((x, finals[id(x)]))
         self.final_values = finals
         for leaf, grad in self._grads.values():
@@ -89,7 +89,7 @@ class Trace:
 
 
 def _copy_node(source, target):
-    target.data = None
+    target._data = None
     target._type = source.type
     target._op = source._op
     target._inputs = source._inputs

@@ -128,7 +128,7 @@ def _dtype_kind(array):
 
 def _array_of(value):
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     return value if isinstance(value, np.ndarray) else None
 
 
@@ -152,12 +152,12 @@ def _model_mismatches(model, saved):
         array = _array_of(saved[key])
         if array is None:
             problems.append(f"model: {key!r} is a {type(saved[key]).__name__}, not a tensor")
-        elif array.shape != target.data.shape:
+        elif array.shape != target._data.shape:
             problems.append(f"model: {key!r} has shape {tuple(array.shape)} in the checkpoint, "
-                            f"{tuple(target.data.shape)} in the model")
-        elif _dtype_kind(array) != _dtype_kind(target.data):
+                            f"{tuple(target._data.shape)} in the model")
+        elif _dtype_kind(array) != _dtype_kind(target._data):
             problems.append(f"model: {key!r} is {array.dtype} in the checkpoint, "
-                            f"{target.data.dtype} in the model")
+                            f"{target._data.dtype} in the model")
     return problems
 
 
@@ -223,9 +223,9 @@ def _optimizer_mismatches(optimizer, saved, check_shapes=True):
                 problems.append(f"optimizer: state {entry!r} of parameter {key} is "
                                 f"{_describe(value)}, not a tensor")
             elif (check_shapes and entry != "step" and array is not None
-                  and array.shape != param.data.shape):
+                  and array.shape != param._data.shape):
                 problems.append(f"optimizer: state {entry!r} of parameter {key} has shape "
-                                f"{tuple(array.shape)}, the parameter {tuple(param.data.shape)}")
+                                f"{tuple(array.shape)}, the parameter {tuple(param._data.shape)}")
     return problems
 
 
@@ -332,14 +332,14 @@ class _Snapshot:
     in place (the same objects, so that anything holding them keeps working)."""
 
     def __init__(self, run):
-        self.model = [(t, t.data.copy()) for t in run.model.state_dict(keep_vars=True).values()]
+        self.model = [(t, t._data.copy()) for t in run.model.state_dict(keep_vars=True).values()]
         self.optimizer = run.optimizer
         if run.optimizer is not None:
             self.optimizer_attributes = dict(run.optimizer.__dict__)
             self.groups = [(g, dict(g)) for g in run.optimizer.param_groups]
-            self.optimizer_state = [(t, t.data.copy()) for entries in run.optimizer.state.values()
+            self.optimizer_state = [(t, t._data.copy()) for entries in run.optimizer.state.values()
                                     for t in entries.values()
-                                    if isinstance(t, Tensor) and t.data is not None]
+                                    if isinstance(t, Tensor) and t._data is not None]
         self.scheduler = run.scheduler
         if run.scheduler is not None:
             kept = getattr(run.scheduler, "_not_saved", ("optimizer",))
@@ -350,11 +350,11 @@ class _Snapshot:
     @staticmethod
     def _put_back(pairs):
         for tensor, array in pairs:
-            if tensor.data is not None and tensor.data.shape == array.shape:
-                tensor.data[...] = array
-                bump_storage(tensor.data)
+            if tensor._data is not None and tensor._data.shape == array.shape:
+                tensor._data[...] = array
+                bump_storage(tensor._data)
             else:
-                tensor.data = array
+                tensor._data = array
 
     def restore(self):
         self._put_back(self.model)

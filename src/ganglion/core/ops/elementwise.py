@@ -50,8 +50,8 @@ def _operands(name, a, b):
     a_is_tensor = isinstance(a, Tensor)
     b_is_tensor = isinstance(b, Tensor)
     if a_is_tensor and b_is_tensor:
-        ad = a.data
-        bd = b.data
+        ad = a._data
+        bd = b._data
         if ad is not None and bd is not None and ad.dtype == bd.dtype:
             return a, b, None
         return a, b, result_type(a, b)
@@ -167,7 +167,7 @@ class Pow(Binary):
         ga = gb = None
         if needs[0]:
             da = grad * b * a ** (b - 1)
-            if not (isinstance(b, Constant) and b.data != 0):
+            if not (isinstance(b, Constant) and b._data != 0):
                 # x ** 0 is constant: PyTorch gives 0, also at x = 0 where 0 * 0 ** -1 is nan.
                 da = where(b == 0, 0.0, da)
             ga = sum_to(da, a)

@@ -374,7 +374,7 @@ class SymbolicSliceBound(Exception):
 
 def _slice_bound(value):
     if isinstance(value, Tensor):
-        if value.data is None:
+        if value._data is None:
             raise SymbolicSliceBound
         return int(value)
     return value
@@ -395,9 +395,9 @@ def setitem_(x, index, value):
         from ganglion.core.creation import tensor
         value = tensor(value, dtype=x.dtype)
     spec, arrays = _split_index(index)
-    if x.data is not None and not (grad_enabled[0] and (x.requires_grad or value.requires_grad)):
-        _assign(x.data, _build(spec, [a.data for a in arrays]), value.data)
-        bump_storage(x.data)
+    if x._data is not None and not (grad_enabled[0] and (x.requires_grad or value.requires_grad)):
+        _assign(x._data, _build(spec, [a._data for a in arrays]), value._data)
+        bump_storage(x._data)
         return x
     if x.is_leaf and x.requires_grad and grad_enabled[0]:
         raise RuntimeError("setitem: a leaf tensor that requires grad cannot be assigned to in "
@@ -481,13 +481,13 @@ def one_hot(x, num_classes=-1):
     if num_classes == -1:
         if x.dtype.category != 1:
             raise DTypeError(f"one_hot: expected an integer tensor of class indices, got {x.dtype}")
-        if x.data is None:
+        if x._data is None:
             raise ValueError("one_hot: num_classes must be given for a symbolic input")
-        if not x.data.size:
+        if not x._data.size:
             raise IndexRangeError("one_hot: cannot infer the number of classes from an empty "
                                   "tensor; pass num_classes")
-        num_classes = max(int(x.data.max()) + 1, 0)
-    elif num_classes < 0 or num_classes == 0 and x.data is not None and not x.data.size:
+        num_classes = max(int(x._data.max()) + 1, 0)
+    elif num_classes < 0 or num_classes == 0 and x._data is not None and not x._data.size:
         # PyTorch refuses these too (an empty tensor with num_classes=0: as with -1).
         raise IndexRangeError(f"one_hot: num_classes must be positive (or -1 to infer it from the "
                               f"values), got {num_classes}")

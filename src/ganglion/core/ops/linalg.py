@@ -217,7 +217,7 @@ _MATMUL = MatMul()
 
 
 def matmul(a, b):
-    if a.dtype is not b.dtype and a.data is not None and b.data is not None:
+    if a.dtype is not b.dtype and a._data is not None and b._data is not None:
         from ganglion.core.ops.elementwise import common_dtype_tensors
         # Mixed number types promote as in a + b (int64 @ float32 is float32, not NumPy's
         # float64); bool stays an error, which infer() explains.

@@ -40,7 +40,7 @@ def _number(name, what, value):
     """An activation parameter as a float; TypeError naming it if it is not a real number."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, Tensor) and value.data is not None and value.ndim == 0:
+    if isinstance(value, Tensor) and value._data is not None and value.ndim == 0:
         return float(value)
     raise TypeError(f"{name}: {what} must be a number, got {value!r} of type "
                     f"{type(value).__name__}")

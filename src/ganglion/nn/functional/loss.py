@@ -235,7 +235,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean", who="bina
 def _check_probabilities(tensor, role, who, hint):
     """Refuse values outside [0, 1], nan included, as PyTorch does (min and max only: nan makes
     both comparisons false)."""
-    data = tensor.data
+    data = tensor._data
     if data is not None and data.size:
         low, high = data.min(), data.max()
         if not (low >= 0 and high <= 1):
