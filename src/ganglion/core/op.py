@@ -93,7 +93,7 @@ def apply(op, *inputs):
     except (ValueError, TypeError, IndexError) as error:
         # Let infer() name the op, the shapes and what was expected; if it accepts the types,
         # the backend's own message is the best we have.
-        op.infer(*[t.type for t in inputs])
+        op.infer(*[t.tensor_type for t in inputs])
         raise error
     out = make_tensor(data)
     if requires_grad and grad_enabled[0] and op.differentiable:
@@ -120,7 +120,7 @@ def record(out, op, inputs):
 
 
 def _apply_symbolic(op, inputs):
-    out_type = op.infer(*[t.type for t in inputs])
+    out_type = op.infer(*[t.tensor_type for t in inputs])
     out = make_tensor(None)
     out._type = out_type
     out._op = op

@@ -99,8 +99,9 @@ class Tensor:
         return len(self._type.shape) if data is None else data.ndim
 
     @property
-    def type(self):
-        """The TensorType: dtype and (for symbolic values, partly unknown) shape."""
+    def tensor_type(self):
+        """The TensorType: dtype and (for symbolic values, partly unknown) shape. (Not ``type``,
+        which is PyTorch's method giving or converting to a legacy type name.)"""
         if self._data is None:
             return self._type
         return TensorType(from_numpy_dtype(self._data.dtype), self._data.shape)

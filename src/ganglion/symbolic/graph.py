@@ -53,7 +53,7 @@ def extract(outputs, inputs, givens):
     memo = {}
     input_nodes = []
     for t in inputs:
-        node = Node("input", t.type, tensor=t)
+        node = Node("input", t.tensor_type, tensor=t)
         memo[id(t)] = node
         input_nodes.append(node)
     replacement = {id(old): new for old, new in givens}
@@ -88,20 +88,20 @@ def _convert(root, memo, replacement):
             stack.extend(pending)
             continue
         stack.pop()
-        memo[key] = Node("apply", t.type, op=t._op, inputs=tuple(memo[id(i)] for i in t._inputs),
+        memo[key] = Node("apply", t.tensor_type, op=t._op, inputs=tuple(memo[id(i)] for i in t._inputs),
                          tensor=t)
     return memo[id(root)]
 
 
 def _leaf(t):
     if isinstance(t, SharedVariable):
-        return Node("shared", t.type, tensor=t)
+        return Node("shared", t.tensor_type, tensor=t)
     if t._data is None:
         raise MissingInputError(
             f"function: the outputs depend on the placeholder {describe(t)}, which is not in the "
             "list of inputs; add it to the inputs, or replace it with givens=")
     if isinstance(t, Constant):
-        return Node("constant", t.type, value=t._data, tensor=t)
+        return Node("constant", t.tensor_type, value=t._data, tensor=t)
     return Node("shared", TensorType(t.dtype, t.shape), tensor=t)
 
 

@@ -52,7 +52,7 @@ def debugprint(obj, file=None):
 def _schedule_lines(schedule):
     lines = []
     for slot, tensor, _, _ in schedule.shared:
-        lines.append(f"v{slot} = shared {tensor.name or ''} {_type(tensor.type)}")
+        lines.append(f"v{slot} = shared {tensor.name or ''} {_type(tensor.tensor_type)}")
     for index, instruction in enumerate(schedule.instructions):
         node = instruction.node
         args = ", ".join(f"v{a}" for a in instruction.args)
@@ -68,7 +68,7 @@ def _schedule_lines(schedule):
 def _expression_lines(expr, depth=0, seen=None):
     seen = set() if seen is None else seen
     label = pp(expr) if expr._op is None else repr(expr._op)
-    lines = [f"{'|' * bool(depth)}{' ' * depth}{label}  {_type(expr.type)}"]
+    lines = [f"{'|' * bool(depth)}{' ' * depth}{label}  {_type(expr.tensor_type)}"]
     if expr._op is not None and id(expr) not in seen:
         seen.add(id(expr))
         for i in expr._inputs:

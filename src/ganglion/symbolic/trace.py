@@ -54,7 +54,7 @@ class Trace:
             # Symbolic, so that ops on it are recorded rather than computed once at trace time;
             # when the trace ends its readers read x itself, at call time.
             original = make_tensor(None, x.requires_grad)
-            original._type = x.type
+            original._type = x.tensor_type
             original.name = x.name
             self._changed[id(x)] = (x, original, (x._data, x.requires_grad, x._op, x._inputs))
             return original
@@ -90,7 +90,7 @@ class Trace:
 
 def _copy_node(source, target):
     target._data = None
-    target._type = source.type
+    target._type = source.tensor_type
     target._op = source._op
     target._inputs = source._inputs
     target.requires_grad = source.requires_grad
