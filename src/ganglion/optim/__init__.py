@@ -8,8 +8,10 @@ from ganglion.optim import lr_scheduler
 from ganglion.optim.adadelta import Adadelta
 from ganglion.optim.adagrad import Adagrad
 from ganglion.optim.adam import Adam, AdamW
+from ganglion.optim.lbfgs import LBFGS
 from ganglion.optim.optimizer import Optimizer
 from ganglion.optim.rmsprop import RMSprop
 from ganglion.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "LBFGS",
+           "lr_scheduler"]
