@@ -39,5 +39,6 @@ __version__ = "0.1.0"
 from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: function, shared, In, placeholders, pp, jit)
 from ganglion import nn, optim  # noqa: E402,F401
 from ganglion import data, metrics  # noqa: E402,F401
+from ganglion import utils  # noqa: E402,F401  (torch.utils.data: the same objects as ganglion.data)
 from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)
 import ganglion.train  # noqa: E402,F401  (fit loop, callbacks)

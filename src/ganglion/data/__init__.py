@@ -5,16 +5,19 @@
                         batch_transform=transforms.BatchToTensor())
 """
 from ganglion.data import transforms
-from ganglion.data.collate import default_collate
-from ganglion.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from ganglion.data.collate import default_collate, default_convert
+from ganglion.data.dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset,
+                                   TensorDataset, random_split)
 from ganglion.data.datasets import (CIFAR10, CIFAR100, KMNIST, MNIST, CaliforniaHousing,
                                     CharVocabulary, ChecksumError, Digits, DownloadError,
                                     FashionMNIST, ImageArrayDataset, ImageFolder, TextFile,
                                     TinyShakespeare, UnsafePickleError, digit_panels, logic_gate,
                                     make_circles, make_moons, make_quadratic, make_sine,
                                     make_spirals, make_xor, read_csv_columns, sequence_batches)
-from ganglion.data.loader import DataLoader
+from ganglion.data.loader import DataLoader, WorkerInfo, get_worker_info
 from ganglion.data.paths import data_root
+from ganglion.data.samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler,
+                                    SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
 
 __all__ = ["transforms", "default_collate", "Dataset", "TensorDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "data_root", "ImageArrayDataset", "MNIST", "FashionMNIST",
@@ -22,4 +25,6 @@ __all__ = ["transforms", "default_collate", "Dataset", "TensorDataset", "Subset"
            "TinyShakespeare", "CharVocabulary", "sequence_batches", "CaliforniaHousing",
            "read_csv_columns", "Digits", "ChecksumError", "DownloadError", "make_xor",
            "make_moons", "make_circles", "make_spirals", "make_sine", "make_quadratic",
-           "logic_gate", "digit_panels"]
+           "logic_gate", "digit_panels", "default_convert", "IterableDataset", "ChainDataset",
+           "get_worker_info", "WorkerInfo", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]

@@ -12,7 +12,7 @@ import numpy as np
 from ganglion.core.dtypes import get_default_dtype
 from ganglion.core.tensor import Tensor, make_tensor
 
-__all__ = ["default_collate", "tensor_from_array"]
+__all__ = ["default_collate", "default_convert", "tensor_from_array"]
 
 
 def tensor_from_array(array):
@@ -84,3 +84,20 @@ def default_collate(batch):
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "
                     "expected tensors, arrays, numbers, strings, tuples, lists or dicts "
                     "(or give a collate_fn)")
+
+
+def default_convert(data):
+    """NumPy arrays (and NumPy scalars) to tensors, inside tuples, lists and dicts too; other
+    values as they are. What a DataLoader with ``batch_size=None`` applies to each sample,
+    which it does not batch. Arrays keep their dtype, as in PyTorch."""
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind not in "USO":
+        return make_tensor(np.asarray(data))
+    if isinstance(data, dict):
+        return {key: default_convert(value) for key, value in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # a namedtuple keeps its type
+        return type(data)(*(default_convert(value) for value in data))
+    if isinstance(data, (tuple, list)):
+        return type(data)(default_convert(value) for value in data)
+    return data

@@ -16,7 +16,8 @@ from ganglion.core.random import generator as global_generator
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.data.collate import tensor_from_array
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset", "ConcatDataset",
+           "random_split"]
 
 
 class Dataset:
@@ -30,6 +31,40 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__`` (``__len__`` is optional). A
+    DataLoader batches the stream in order; it has no indices, so no shuffle or sampler."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self):
+        # TypeError, as len() of an object without __len__ (and PyTorch's IterableDataset)
+        # raises: list() and length hints then simply go without a length.
+        raise TypeError(f"object of type {type(self).__name__!r} has no len() (a stream has "
+                        "no length unless its class defines __len__)")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError(f"ChainDataset: only IterableDatasets can be chained, got "
+                                f"{type(dataset).__name__}")
+            yield from dataset
+
+    def __len__(self):
+        return sum(len(dataset) for dataset in self.datasets)
 
 
 def check_index(index, length, owner):
