@@ -1,9 +1,12 @@
-"""Shape ops: reshape, permute, broadcasting and its inverse, concatenation, padding, flipping.
+"""Shape ops: reshape, permute, broadcasting and its inverse, concatenation, padding (constant,
+reflect, replicate, circular), flipping.
 
 Gradients of broadcasting ops sum back to the input's shape. The vjps use the ``*As`` ops, which
 take the tensor whose shape they match as a second (non-differentiated) input: in symbolic mode a
 shape may be partly unknown until run time, and this way one rule serves both modes.
 """
+import numpy as np
+
 from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape, normalize_axes
 from ganglion.core.tensor import TensorType
 
@@ -249,6 +252,91 @@ class Pad(Op):
         return TensorType(x.dtype, shape)
 
 
+def _mode_pad_index(mode, size, before, after):
+    """The input positions that the padded axis reads, for one axis of ``size`` entries.
+
+    reflect and replicate map each output position through the whole input (so a negative
+    width crops, and the other side may still reflect into the cropped part, as in PyTorch);
+    circular crops first and wraps around what is left, as PyTorch does."""
+    if mode == "circular":
+        kept = size + min(before, 0) + min(after, 0)
+        return max(-before, 0) + np.arange(-max(before, 0), kept + max(after, 0)) % max(kept, 1)
+    positions = np.arange(-before, size + after)
+    if mode == "reflect":
+        return (size - 1) - np.abs((size - 1) - np.abs(positions))
+    return np.clip(positions, 0, size - 1)
+
+
+class ModePad(Op):
+    """reflect / replicate / circular padding of the trailing ``len(widths)`` dimensions;
+    ``widths`` is ((before, after), ...) for those dimensions, first to last. Each padded axis
+    is one gather (``take``) of the positions ``_mode_pad_index`` gives."""
+    __slots__ = ("mode", "widths")
+    saves_inputs = False
+    returns_new_array = True
+
+    def __init__(self, mode, widths):
+        self.mode = mode
+        self.widths = widths
+
+    def forward(self, backend, x):
+        first = x.ndim - len(self.widths)
+        for i, (before, after) in enumerate(self.widths):
+            axis = first + i
+            index = backend.xp.asarray(_mode_pad_index(self.mode, x.shape[axis], before, after))
+            x = x.take(index, axis=axis)
+        return x
+
+    def vjp(self, out, grad, needs):
+        return (apply(ModePadBackward(self.mode, self.widths), grad, out._inputs[0]),)
+
+    def infer(self, x):
+        first = len(x.shape) - len(self.widths)
+        shape = list(x.shape)
+        for i, (before, after) in enumerate(self.widths):
+            if shape[first + i] is not None:
+                shape[first + i] += before + after
+        return TensorType(x.dtype, tuple(shape))
+
+
+class ModePadBackward(Op):
+    """ModePad's gradient: each output position's gradient added back to the input position it
+    read (the centre is one slice copy; only the padded borders need a scatter-add). ``like``
+    (not differentiated) gives the input's shape. Linear, so its own vjp is ModePad again."""
+    __slots__ = ("mode", "widths")
+    saves_inputs = False
+    returns_new_array = True
+
+    def __init__(self, mode, widths):
+        self.mode = mode
+        self.widths = widths
+
+    def forward(self, backend, grad, like):
+        xp = backend.xp
+        first = like.ndim - len(self.widths)
+        for i, (before, after) in enumerate(self.widths):
+            axis = first + i
+            size = like.shape[axis]
+            index = xp.asarray(_mode_pad_index(self.mode, size, before, after))
+            moved = xp.moveaxis(grad, axis, 0)
+            folded = xp.zeros((size,) + moved.shape[1:], dtype=grad.dtype)
+            # The centre reads a contiguous run of the input, one position each.
+            lead = max(before, 0)
+            kept = size + min(before, 0) + min(after, 0)
+            start = max(-before, 0)
+            folded[start:start + kept] = moved[lead:lead + kept]
+            border = xp.asarray(np.r_[0:lead, lead + kept:len(index)])
+            xp.add.at(folded, index[border], moved[border])
+            grad = xp.moveaxis(folded, 0, axis)
+        return grad
+
+    def vjp(self, out, grad, needs):
+        return (apply(ModePad(self.mode, self.widths), grad) if needs[0] else None, None)
+
+    def infer(self, grad, like):
+        return TensorType(grad.dtype, like.shape)
+
+
 class Flip(Op):
     __slots__ = ("axes",)
     saves_inputs = False
@@ -485,13 +573,26 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape_or_symbolic(x, shape[:start] + (middle,) + shape[end + 1:])
 
 
-def pad(x, pad, mode="constant", value=0.0):
-    """Constant padding. ``pad`` is PyTorch's flat form (last dim first: (left, right, top,
-    bottom, ...)) or NumPy's ((before, after), ...) per dimension."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(x, pad, mode="constant", value=None):
+    """PyTorch's F.pad. ``pad`` is the flat form (last dim first: (left, right, top, bottom,
+    ...)) or NumPy's ((before, after), ...) per dimension (constant mode only). A negative
+    width crops.
+
+    ``mode`` is 'constant' (``value``, default 0, any number of dims), or 'reflect',
+    'replicate' and 'circular', which pad the last 1, 2 or 3 dims of a batched or unbatched
+    input, as PyTorch allows: 2 values for 2-D or 3-D input, 4 for 3-D or 4-D, 6 for 4-D or 5-D.
+    """
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r} (expected one of "
+                                  f"{', '.join(map(repr, _PAD_MODES))})")
     ndim = x.ndim
     if pad and isinstance(pad[0], (tuple, list)):
+        if mode != "constant":
+            raise ValueError(f"pad: (before, after) pairs per dimension are only taken by "
+                             f"mode='constant'; give mode={mode!r} PyTorch's flat form")
         widths = tuple(_shape_arg("pad", (tuple(w),)) for w in pad)
         if any(len(w) != 2 for w in widths):
             raise ShapeError(f"pad: expected (before, after) pairs, got {tuple(pad)}")
@@ -500,11 +601,58 @@ def pad(x, pad, mode="constant", value=0.0):
         if len(pad) % 2 or len(pad) // 2 > ndim:
             raise ShapeError(f"pad: expected an even number of at most {2 * ndim} values for a "
                              f"{ndim}-d tensor, got {tuple(pad)}")
+        if mode != "constant":
+            return _mode_pad(x, pad, mode, value)
         widths = [(0, 0)] * ndim
         for i in range(len(pad) // 2):
             widths[ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
         widths = tuple(widths)
-    return apply(Pad(widths, value), x)
+    return apply(Pad(widths, 0.0 if value is None else value), x)
+
+
+def _mode_pad(x, pad, mode, value):
+    """reflect / replicate / circular padding, with PyTorch's checks and exception types."""
+    if value is not None and value != 0:
+        raise RuntimeError(f"pad: padding mode {mode!r} doesn't take in a value argument "
+                           f"(got value={value})")
+    count = len(pad) // 2
+    ndim = x.ndim
+    if ndim not in (count + 1, count + 2) or not 1 <= count <= 3:
+        raise NotImplementedError(
+            f"pad: mode={mode!r} with {len(pad)} padding values is not supported for a "
+            f"{ndim}-d input of shape {format_shape(x.shape)}; supported: 2 values for 2-D or "
+            "3-D input (pads the last dim), 4 for 3-D or 4-D input (the last 2 dims), 6 for "
+            "4-D or 5-D input (the last 3 dims)")
+    # First to last padded dim: PyTorch's flat form lists the last dim first.
+    widths = tuple((pad[2 * i], pad[2 * i + 1]) for i in reversed(range(count)))
+    for i, (before, after) in enumerate(widths):
+        axis = ndim - count + i
+        size = x.shape[axis]
+        if size is None:
+            continue
+        if mode == "circular":
+            if before > size or after > size:
+                raise RuntimeError(f"pad: circular padding {(before, after)} of dim {axis} of "
+                                   f"the input of shape {format_shape(x.shape)} wraps around "
+                                   f"more than once (each width must be at most {size})")
+        elif size == 0:
+            raise RuntimeError(f"pad: mode={mode!r} needs non-empty padded dims, got dim {axis} "
+                               f"of size 0 in the input of shape {format_shape(x.shape)}")
+        elif mode == "reflect" and (before >= size or after >= size):
+            raise RuntimeError(f"pad: reflect padding {(before, after)} of dim {axis} of the "
+                               f"input of shape {format_shape(x.shape)} must be less than the "
+                               f"dim's size {size}")
+        padded = size + before + after
+        kept = size + min(before, 0) + min(after, 0)
+        # PyTorch refuses an empty reflect / replicate result; circular's output would read
+        # nothing (PyTorch returns uninitialized memory there), so it is refused too.
+        if padded < 0 or (padded == 0 and mode != "circular") or (mode == "circular"
+                                                                   and kept <= 0 < padded):
+            raise RuntimeError(f"pad: padding {(before, after)} of dim {axis} of the input of "
+                               f"shape {format_shape(x.shape)} leaves too little: the "
+                               f"{mode}-padded size would be {padded}"
+                               + (f" from {kept} kept entries" if mode == "circular" else ""))
+    return apply(ModePad(mode, widths), x)
 
 
 def flip(x, axis=None, dims=None):

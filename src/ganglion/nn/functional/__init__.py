@@ -5,5 +5,8 @@ from ganglion.nn.functional.dropout import *  # noqa: F401,F403
 from ganglion.nn.functional.linear import *  # noqa: F401,F403
 from ganglion.nn.functional.loss import *  # noqa: F401,F403
 from ganglion.nn.functional.normalization import *  # noqa: F401,F403
+from ganglion.nn.functional.padding import *  # noqa: F401,F403
+from ganglion.nn.functional.pixel_shuffle import *  # noqa: F401,F403
 from ganglion.nn.functional.pooling import *  # noqa: F401,F403
 from ganglion.nn.functional.recurrent import *  # noqa: F401,F403
+from ganglion.nn.functional.attention import *  # noqa: F401,F403

@@ -6,11 +6,15 @@ for scripts ported from PyTorch, but the result is always a new tensor: ganglion
 make an out-of-place activation as cheap as an in-place one.
 """
 from ganglion.core import ops
-from ganglion.core.ops.elementwise import cast, ge
-from ganglion.core.ops.unary import to_float
+from ganglion.core.op import apply, format_shape
+from ganglion.core.ops.elementwise import cast, ge, gt, where
+from ganglion.core.ops.shape import reshape
+from ganglion.core.ops.unary import Unary, hardtanh as _hardtanh, to_float
+from ganglion.core.tensor import Tensor
 
 __all__ = ["relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax",
-           "log_softmax", "softplus", "hardtanh", "relu6", "logsigmoid", "step", "sign"]
+           "log_softmax", "softplus", "hardtanh", "relu6", "logsigmoid", "step", "sign", "silu",
+           "mish", "hardswish", "hardsigmoid", "prelu"]
 
 sigmoid = ops.sigmoid
 tanh = ops.tanh
@@ -75,3 +79,75 @@ def step(input, threshold=0.0):
     """
     input = to_float(input)
     return cast(ge(input, threshold), input.dtype)
+
+
+class Silu(Unary):
+    """x * sigmoid(x), one pass forward; the vjp, sigmoid(x) * (1 + x * (1 - sigmoid(x))), is
+    written with Tensor ops so that second derivatives follow."""
+    __slots__ = ()
+    returns_new_array = True
+
+    def forward(self, backend, x):
+        xp = backend.xp
+        e = xp.exp(-xp.abs(x))  # never overflows; the two branches keep precision in both tails
+        return (x * xp.where(x >= 0, 1 / (1 + e), e / (1 + e))).astype(x.dtype, copy=False)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        s = ops.sigmoid(x)
+        return (grad * (s * (1 + x * (1 - s))),)
+
+
+_SILU = Silu()
+
+
+def _activation_input(name, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor as input, got {type(input).__name__}")
+    return to_float(input)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (the swish activation)."""
+    return apply(_SILU, _activation_input("silu", input))
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    input = _activation_input("mish", input)
+    return input * ops.tanh(ops.softplus(input))
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    input = _activation_input("hardsigmoid", input)
+    return _hardtanh(input + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6 (MobileNetV3's)."""
+    input = _activation_input("hardswish", input)
+    return input * hardsigmoid(input)
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), with one learned slope (``weight`` of 1 element) or one
+    per channel (dim 1 of ``input``), as PyTorch's."""
+    input = _activation_input("prelu", input)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: expected a Tensor as weight, got {type(weight).__name__}")
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: expected weight to be a scalar or a 1-D tensor, got shape "
+                           f"{format_shape(weight.shape)}")
+    slopes = weight.numel() if weight.ndim else 1
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if slopes != 1 and slopes != channels:
+        raise RuntimeError(f"prelu: {slopes} slopes (weight of shape "
+                           f"{format_shape(weight.shape)}) for input of shape "
+                           f"{format_shape(input.shape)} with {channels} channels (dim 1); "
+                           f"expected 1 slope or one per channel")
+    if slopes != 1:
+        weight = reshape(weight, (channels,) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        weight = reshape(weight, ())
+    return where(gt(input, 0), input, weight * input)

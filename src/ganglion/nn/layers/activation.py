@@ -1,11 +1,17 @@
 """Activation layers: the module form of ``nn.functional.activation``, printed as PyTorch prints
 them (``LeakyReLU(negative_slope=0.01)``), plus the perceptron's ``Step`` neuron."""
+from ganglion.backend import current as backend
+from ganglion.core.dtypes import as_dtype, get_default_dtype
 from ganglion.core.errors import ArgumentError
+from ganglion.core.op import format_shape
 from ganglion.nn.functional import activation as F
-from ganglion.nn.module import Module
+from ganglion.nn.init import constant_
+from ganglion.nn.layers.arguments import count
+from ganglion.nn.module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-           "Softplus", "Hardtanh", "ReLU6", "Step"]
+           "Softplus", "Hardtanh", "ReLU6", "Step", "SiLU", "Mish", "Hardswish", "Hardsigmoid",
+           "PReLU", "Softmax2d"]
 
 
 class _Activation(Module):
@@ -151,3 +157,65 @@ class Step(Module):
 
     def extra_repr(self):
         return f"threshold={self.threshold}"
+
+
+class SiLU(_Activation):
+    """x * sigmoid(x)."""
+
+    def forward(self, input):
+        return F.silu(input)
+
+
+class Mish(_Activation):
+    """x * tanh(softplus(x))."""
+
+    def forward(self, input):
+        return F.mish(input)
+
+
+class Hardswish(_Activation):
+    """x * relu6(x + 3) / 6."""
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class Hardsigmoid(_Activation):
+    """relu6(x + 3) / 6."""
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class PReLU(Module):
+    """Leaky ReLU with a learned slope: one shared by all channels (``num_parameters=1``) or
+    one per channel (dim 1 of the input), each starting at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = count("PReLU", "num_parameters", num_parameters)
+        if not isinstance(init, (int, float)) or isinstance(init, bool):
+            raise TypeError(f"PReLU: init must be a number, got {init!r} of type "
+                            f"{type(init).__name__}")
+        self.init = init
+        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(backend.xp.full((self.num_parameters,), init, dtype=dtype.np))
+
+    def reset_parameters(self):
+        constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmax2d(Module):
+    """softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input of shape (N, C, H, W) or (C, H, W), got "
+                             f"{format_shape(input.shape)}")
+        return F.softmax(input, -3)

@@ -16,6 +16,7 @@ from ganglion.core.op import ShapeError, format_shape
 from ganglion.nn import init
 from ganglion.nn.layers.arguments import count, sizes
 from ganglion.nn.functional.conv import conv1d, conv2d, conv_transpose2d
+from ganglion.nn.functional.padding import pad
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
@@ -49,8 +50,9 @@ class _ConvNd(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
                              f"{padding_mode!r}")
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if padding_mode != "zeros" and self._transposed:
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported for "
+                             f"{type(self).__name__}, got {padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = sizes(name, "kernel_size", kernel_size, n, 1)
@@ -115,6 +117,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -128,8 +132,27 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         self._check_input(input)
+        if self.padding_mode != "zeros":
+            # PyTorch's way: pad in the layer's mode first, then convolve with no padding.
+            input = pad(input, self._mode_padding(), self.padding_mode)
+            return self._function(input, self.weight, self.bias, self.stride, 0, self.dilation,
+                                  self.groups)
         return self._function(input, self.weight, self.bias, self.stride, self.padding,
                               self.dilation, self.groups)
+
+    def _mode_padding(self):
+        """F.pad's flat (last dim first) widths for a non-zero padding_mode; 'same' puts the odd
+        one on the right, as PyTorch does."""
+        widths = []
+        for i in reversed(range(self._spatial)):
+            if self.padding == "valid":
+                widths += [0, 0]
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                widths += [total // 2, total - total // 2]
+            else:
+                widths += [self.padding[i], self.padding[i]]
+        return tuple(widths)
 
 
 class Conv1d(_Conv):
