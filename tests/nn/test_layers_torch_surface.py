@@ -233,4 +233,69 @@ CASES = [
     BadInput("Conv2d reflect padding too wide", lambda: nn.Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(
              gn.zeros(1, 1, 3, 3)), RuntimeError, ["reflect", "(3, 3)", "(1, 1, 3, 3)", "less than"]),
 ]
+
+
+# ----- instance norm ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (2, 3, 5)), ("InstanceNorm1d", (3, 4)),
+                                        ("InstanceNorm2d", (2, 3, 4, 3)), ("InstanceNorm2d", (3, 2, 5))])
+@pytest.mark.parametrize("affine", [False, True])
+def test_instance_norm_matches_torch(cls, shape, affine):
+    torch_module = getattr(torch.nn, cls)(3, affine=affine)
+    if affine:
+        with torch.no_grad():
+            torch_module.weight.uniform_(0.5, 1.5)
+            torch_module.bias.uniform_(-0.5, 0.5)
+    _check_module(getattr(nn, cls)(3, affine=affine), torch_module, _randn(*shape))
+
+
+def test_instance_norm_running_statistics_match_torch():
+    module = nn.InstanceNorm2d(3, affine=True, track_running_stats=True).double()
+    torch_module = torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True).double()
+    assert repr(module) == repr(torch_module)
+    for _ in range(2):
+        x = _randn(2, 3, 4, 4) * 2 + 1
+        module(gn.from_numpy(x))
+        torch_module(torch.tensor(x))
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(_np(getattr(module, name)), _np(getattr(torch_module, name)),
+                                   rtol=1e-6, err_msg=name)
+    module.eval()
+    torch_module.eval()
+    _check_module(module, torch_module, _randn(2, 3, 4, 4))
+
+
+def test_instance_norm_function_matches_torch():
+    x, w, b = _randn(2, 3, 4), rng.uniform(0.5, 1.5, 3), _randn(3)
+    check_op(lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+             lambda x, w, b: torch.nn.functional.instance_norm(x, weight=w, bias=b), [x, w, b],
+             atol=1e-5)
+
+
+def test_instance_norm_warns_on_a_channel_mismatch_without_affine():
+    x = _randn(2, 3)
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        out = nn.InstanceNorm1d(3)(gn.from_numpy(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = torch.nn.InstanceNorm1d(3)(torch.tensor(x))
+    np.testing.assert_allclose(_np(out), want.numpy(), atol=1e-6)
+
+
+def _tracked_instance_norm():
+    module = nn.InstanceNorm1d(3, track_running_stats=True)
+    return module, lambda: {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+
+
+_tracked, _tracked_state = _tracked_instance_norm()
+CASES += [
+    BadInput("InstanceNorm1d 4-d input", lambda: nn.InstanceNorm1d(3)(gn.zeros(2, 3, 4, 5)), ValueError,
+             ["InstanceNorm1d(3)", "2-D or 3-D", "(2, 3, 4, 5)"]),
+    BadInput("InstanceNorm2d affine channel mismatch", lambda: nn.InstanceNorm2d(3, affine=True)(gn.zeros(2, 4, 5, 5)),
+             ValueError, ["InstanceNorm2d(3)", "dim=1", "num_features (3)", "(2, 4, 5, 5)"]),
+    BadInput("InstanceNorm1d one spatial element", lambda: _tracked(gn.ones(2, 3, 1)), ValueError,
+             ["InstanceNorm1d(3)", "more than 1 spatial element", "(2, 3, 1)"], unchanged=_tracked_state),
+    BadInput("instance_norm 2-d input", lambda: F.instance_norm(gn.zeros(2, 3)), ValueError,
+             ["instance_norm", "(2, 3)", "spatial"]),
+]
 test_bad_input = bad_input_test(CASES)

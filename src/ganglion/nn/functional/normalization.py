@@ -1,5 +1,5 @@
 """Normalization functions: batch_norm (fused ops in ``batch_norm_ops``), layer_norm,
-group_norm and local_response_norm (compositions of core ops). ``who`` is the name that error
+group_norm, instance_norm and local_response_norm (compositions of core ops). ``who`` is the name that error
 messages give (a layer passes its own)."""
 from ganglion.core import ops, tracing
 from ganglion.core.creation import ones, zeros
@@ -10,7 +10,7 @@ from ganglion.core.ops.shape import pad, reshape, reshape_as
 from ganglion.core.ops.unary import rsqrt, to_float
 from ganglion.nn.functional.batch_norm_ops import batch_normalize, batch_statistics, element_count
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm", "instance_norm"]
 
 
 def updates_running_statistics(input):
@@ -129,3 +129,52 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0, who="local_re
     for offset in range(1, size):
         window = window + padded[:, offset:offset + channels]
     return input / (window * (alpha / size) + k) ** beta
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5, who="instance_norm"):
+    """Normalize each channel of each sample of ``input`` (N, C, ...) over its spatial dims.
+
+    With ``use_input_stats`` (the default) each instance's own statistics normalize, and
+    running estimates that are given are updated in place with the batch's average of them
+    (the variance unbiased), as in PyTorch; otherwise the running estimates normalize.
+    """
+    input = to_float(input)
+    if input.ndim < 3:
+        raise ValueError(f"{who}: expected input of shape (N, C, ...) with spatial dims, got "
+                         f"{format_shape(input.shape)}")
+    channels = input.shape[1]
+    view = (1, channels) + (1,) * (input.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{who}: running_mean and running_var are needed when "
+                             "use_input_stats=False")
+        out = (input - reshape(running_mean, view)) * rsqrt(reshape(running_var, view) + eps)
+    else:
+        axes = tuple(range(2, input.ndim))
+        spatial = element_count(input, axes)
+        if isinstance(spatial, int) and spatial <= 1:
+            raise ValueError(f"{who}: expected more than 1 spatial element when training, got "
+                             f"input of shape {format_shape(input.shape)}")
+        mean = ops.mean(input, axis=axes, keepdims=True)
+        centered = input - mean
+        variance = ops.mean(centered * centered, axis=axes, keepdims=True)
+        out = centered * rsqrt(variance + eps)
+        if (running_mean is not None or running_var is not None) and \
+                updates_running_statistics(input):
+            # The running estimates average the instances' statistics (as PyTorch's do).
+            with no_grad():
+                if running_mean is not None:
+                    batch_mean = ops.mean(reshape(mean, (-1, channels)), axis=0)
+                    inplace(running_mean, _moving_average, batch_mean, momentum,
+                            name="running_mean")
+                if running_var is not None:
+                    batch_var = ops.mean(reshape(variance, (-1, channels)), axis=0) * (
+                        spatial / (spatial - 1))
+                    inplace(running_var, _moving_average, batch_var, momentum,
+                            name="running_var")
+    if weight is not None:
+        out = out * reshape(weight, view)
+    if bias is not None:
+        out = out + reshape(bias, view)
+    return out

@@ -1,15 +1,19 @@
 """Normalization layers: BatchNorm1d/2d (running statistics as PyTorch keeps them), LayerNorm,
-GroupNorm and LocalResponseNorm, with PyTorch's parameter and buffer names and reprs."""
+GroupNorm, InstanceNorm1d/2d and LocalResponseNorm, with PyTorch's parameter and buffer names and reprs."""
+import warnings
+
 from ganglion.backend import current as backend
 from ganglion.core.dtypes import get_default_dtype
 from ganglion.core.errors import ArgumentError
 from ganglion.core.op import ShapeError, format_shape
+from ganglion.core.ops.shape import squeeze, unsqueeze
 from ganglion.core.tensor import make_tensor
 from ganglion.nn.functional import normalization as F
 from ganglion.nn.layers.arguments import count
 from ganglion.nn.module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "LocalResponseNorm",
+           "InstanceNorm1d", "InstanceNorm2d"]
 
 
 def _filled(shape, value, dtype=None):
@@ -81,6 +85,54 @@ class _BatchNorm(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance normalization: each channel of each sample over its spatial dims. PyTorch's
+    defaults differ from batch norm's (no affine parameters, no running statistics); with
+    ``track_running_stats`` the running estimates normalize in eval mode. As in PyTorch,
+    ``num_batches_tracked`` stays 0 and ``momentum=None`` leaves the estimates unchanged."""
+    #: the number of spatial dims, and the batched input rank is spatial + 2.
+    spatial = 1
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+
+    def forward(self, input):
+        name = f"{type(self).__name__}({self.num_features})"
+        batched = self.spatial + 2
+        if input.ndim not in (batched - 1, batched):
+            raise ValueError(f"{name}: expected {batched - 1}-D or {batched}-D input, got "
+                             f"{format_shape(input.shape)}")
+        channel_dim = input.ndim - self.spatial - 1
+        channels = input.shape[channel_dim]
+        if channels is not None and channels != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{name}: expected input's size at dim={channel_dim} to match "
+                                 f"num_features ({self.num_features}), got "
+                                 f"{format_shape(input.shape)}")
+            warnings.warn(f"{name}: input's size at dim={channel_dim} ({channels}) does not "
+                          "match num_features. You can silence this warning by not passing in "
+                          "num_features, which is not used because affine=False", stacklevel=2)
+        unbatched = input.ndim == batched - 1
+        if unbatched:
+            input = unsqueeze(input, 0)
+        uses_input_statistics = self.training or not self.track_running_stats
+        out = F.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                              self.bias, uses_input_statistics,
+                              0.0 if self.momentum is None else self.momentum, self.eps,
+                              who=name)
+        return squeeze(out, 0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) or (C, L) input over L."""
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) input over H and W."""
+    spatial = 2
 
 
 class BatchNorm1d(_BatchNorm):
