@@ -1,7 +1,6 @@
 """ganglion: a deep-learning framework with eager (PyTorch-style) and symbolic (Theano-style)
 code on one engine. This module lists the public API of the core."""
 from ganglion.core import methods as _methods  # noqa: F401  (binds Tensor's operators first)
-from ganglion.core import autograd
 from ganglion.core.autograd import grad
 from ganglion.core.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                                     full_like, linspace, ones, ones_like, rand, rand_like, randint,
@@ -38,6 +37,7 @@ absolute = abs
 __version__ = "0.1.0"
 from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: function, shared, In, placeholders, pp, jit)
 from ganglion import nn, optim  # noqa: E402,F401
+from ganglion import autograd  # noqa: E402,F401  (torch.autograd: Function, grad, functional, ...)
 from ganglion import data, metrics  # noqa: E402,F401
 from ganglion import utils  # noqa: E402,F401  (torch.utils.data: the same objects as ganglion.data)
 from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)

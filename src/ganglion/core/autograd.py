@@ -14,6 +14,10 @@ from ganglion.core.versions import bump_storage, owner, version_of
 
 __all__ = ["backward", "grad", "gradcheck"]
 
+#: Whether the walk now running keeps the graph (retain_graph): custom Functions read it to free
+#: their saved tensors after a backward that frees the graph (ganglion.autograd.function).
+graph_retained = [True]
+
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read values that backward "
     "already freed). Pass retain_graph=True to the first backward() or grad() call if you "
@@ -126,6 +130,15 @@ def _topological_order(roots):
 
 def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
     """The backward walk. Returns the captured gradients {id(tensor): gradient}."""
+    previous = graph_retained[0]
+    graph_retained[0] = retain_graph
+    try:
+        return _walk(roots, seeds, retain_graph, create_graph, accumulate, capture)
+    finally:
+        graph_retained[0] = previous
+
+
+def _walk(roots, seeds, retain_graph, create_graph, accumulate, capture):
     grads = {}
     for root, seed in zip(roots, seeds):
         key = id(root)
