@@ -685,6 +685,21 @@ CASES = [
              lambda: gn.autograd.grad((gn.ones(1, requires_grad=True) * 2).sum(),
                                       [gn.ones(1, requires_grad=True)]),
              RuntimeError, ["input 0", "allow_unused=True"]),
+    BadInput("autograd.grad empty inputs",
+             lambda: gn.autograd.grad((gn.ones(1, requires_grad=True) * 2).sum(), []),
+             RuntimeError, ["`inputs` argument to `grad()` cannot be empty"]),
+    BadInput("backward empty inputs",
+             lambda: (gn.ones(1, requires_grad=True) * 2).sum().backward(inputs=[]),
+             RuntimeError, ["`inputs` argument to `backward()` cannot be empty"]),
+    BadInput("autograd.grad number input",
+             lambda: gn.autograd.grad((gn.ones(1, requires_grad=True) * 2).sum(), [3.0]),
+             RuntimeError, ["grad()", "inputs have to be Tensors", "float", "index 0"]),
+    BadInput("backward number input",
+             lambda: (gn.ones(1, requires_grad=True) * 2).sum().backward(inputs=[3.0]),
+             RuntimeError, ["backward()", "inputs have to be Tensors", "float", "index 0"]),
+    BadInput("autograd.grad number output",
+             lambda: gn.autograd.grad([3.0], [gn.ones(1, requires_grad=True)]), TypeError,
+             ["grad()", "outputs must be Tensors", "float", "index 0"]),
     BadInput("Variable of a list", lambda: gn.autograd.Variable([1.0]), TypeError,
              ["Variable", "tensor", "list"]),
 ]
@@ -729,3 +744,20 @@ def test_symbolic_printing_names_the_function():
     x = gn.placeholder("float64", (2,), "x")
     y = GN["Exp"].apply(x)
     assert "Exp.apply" in gn.pp(y)
+
+
+def test_grad_and_backward_take_any_iterable_of_inputs_as_pytorch_does():
+    # model.parameters() is a generator: backward(inputs=...) used to capture nothing silently,
+    # and grad() failed with an AttributeError.
+    model = gn.nn.Linear(2, 1)
+    x = gn.ones(3, 2)
+    grads = gn.autograd.grad(model(x).sum(), model.parameters())
+    assert len(grads) == 2 and grads[1].item() == 3.0
+    grads = gn.grad(model(x).sum(), model.parameters(), allow_unused=True)
+    np.testing.assert_array_equal(_value(grads[0]), [[3.0, 3.0]])
+    grads = gn.autograd.grad(model(x).sum(), model.parameters(), materialize_grads=True)
+    assert len(grads) == 2
+    model(x).sum().backward(inputs=model.parameters())
+    np.testing.assert_array_equal(_value(model.weight.grad), [[3.0, 3.0]])
+    gn.autograd.backward(model(x).sum(), inputs=(p for p in [model.bias]))
+    assert model.bias.grad.item() == 6.0

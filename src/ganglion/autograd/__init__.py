@@ -35,21 +35,21 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
     allow = bool(allow_unused) or materialize_grads
+    inputs = _engine._as_list(inputs)  # once: a generator (model.parameters()) is read once
     if is_grads_batched:
         result = _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow)
     else:
         result = _engine.grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow)
     if materialize_grads:
         from ganglion.core.creation import zeros_like
-        input_list = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, input_list))
+        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, inputs))
     return result
 
 
 def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused):
     from ganglion.core.ops import stack
-    outputs_list = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    seeds = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+    outputs_list = _engine._as_list(outputs)
+    seeds = _engine._as_list(grad_outputs)
     if grad_outputs is None or any(s is None for s in seeds):
         raise RuntimeError("grad(): is_grads_batched=True needs a batch of grad_outputs for every "
                            "output (the first dimension of each is the batch)")
@@ -78,11 +78,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             raise RuntimeError("backward(): pass grad_tensors or its old name grad_variables, "
                                "not both")
         grad_tensors = grad_variables
-    roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
-    if grad_tensors is None:
-        seeds = [None] * len(roots)
-    else:
-        seeds = list(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else [grad_tensors]
+    roots = _engine._as_list(tensors)
+    seeds = [None] * len(roots) if grad_tensors is None else _engine._as_list(grad_tensors)
     if len(seeds) != len(roots):
         raise RuntimeError(f"backward(): got {len(roots)} tensors and {len(seeds)} gradients: give "
                            "one gradient (or None) per tensor")
@@ -100,9 +97,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if retain_graph is None:
         retain_graph = create_graph or any(t._data is None for t in roots)
     seeds = [_engine._seed_gradient(t, g, "backward()") for t, g in zip(roots, seeds)]
-    only = None
-    if inputs is not None:
-        only = {id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
+    only = None if inputs is None else {id(t) for t in _engine._checked_inputs(inputs, "backward")}
     _engine._run(roots, seeds, retain_graph, create_graph, accumulate=True, capture=only)
 
 

@@ -37,7 +37,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
         # A symbolic graph is a program to compile later: backward must not free it.
         retain_graph = create_graph or tensor._data is None
     seed = _seed_gradient(tensor, gradient, "backward()")
-    only = None if inputs is None else {id(t) for t in _as_list(inputs)}
+    only = None if inputs is None else {id(t) for t in _checked_inputs(inputs, "backward")}
     _run([tensor], [seed], retain_graph, create_graph, accumulate=True, capture=only)
 
 
@@ -50,7 +50,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     result is a symbolic graph, built from the same vjp rules.
     """
     outputs = _as_list(outputs)
-    input_list = _as_list(inputs)
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"grad(): outputs must be Tensors, got a {type(out).__name__} at index "
+                            f"{i}")
+    input_list = _checked_inputs(inputs, "grad")
     for i, t in enumerate(input_list):
         if t._data is not None and not t.requires_grad:
             raise RuntimeError(f"grad(): input {i}{' ' + repr(t.name) if t.name else ''} (shape "
@@ -82,7 +86,27 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    """A tensor, or any iterable of them (a list, a tuple, ``model.parameters()``), as a list."""
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    try:
+        return list(x)
+    except TypeError:
+        return [x]
+
+
+def _checked_inputs(inputs, where):
+    """``inputs`` of grad() or backward() as a non-empty list of Tensors (PyTorch's errors)."""
+    inputs = _as_list(inputs)
+    if not inputs:
+        raise RuntimeError(f"`inputs` argument to `{where}()` cannot be empty.")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"{where}(): all inputs have to be Tensors, but got "
+                               f"{type(t).__name__} at index {i}")
+    return inputs
 
 
 def _seed_gradient(tensor, gradient, where):
