@@ -9,3 +9,4 @@ from ganglion.nn.functional.padding import *  # noqa: F401,F403
 from ganglion.nn.functional.pixel_shuffle import *  # noqa: F401,F403
 from ganglion.nn.functional.pooling import *  # noqa: F401,F403
 from ganglion.nn.functional.recurrent import *  # noqa: F401,F403
+from ganglion.nn.functional.attention import *  # noqa: F401,F403

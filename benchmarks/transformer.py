@@ -1,0 +1,101 @@
+"""Transformer encoder layer train step: ganglion vs PyTorch eager in one process.
+
+One nn.TransformerEncoderLayer(d_model=256, nhead=8, dim_feedforward=1024, dropout=0.1,
+batch_first=True) in training mode on a batch of 32 sequences of 64 tokens, an MSE loss against
+a fixed target, backward, Adam. ganglion's layer loads the PyTorch layer's state dict, so both
+start from the same weights; the first losses agree (checked with dropout off, since the two
+frameworks draw different dropout masks). Median of N steps after warm-up, the two frameworks
+timed in alternating blocks (common.interleaved_medians). Target (issue 13): ratio <= 1.5.
+Run: python benchmarks/transformer.py [--repeats N] [--threads N]
+"""
+import argparse
+
+import numpy as np
+
+from common import interleaved_medians, machine, set_threads
+
+D_MODEL, HEADS, FEEDFORWARD, SEQUENCE, BATCH, DROPOUT = 256, 8, 1024, 64, 32, 0.1
+
+
+def batch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SEQUENCE, D_MODEL)).astype(np.float32)
+    return x, rng.standard_normal((BATCH, SEQUENCE, D_MODEL)).astype(np.float32)
+
+
+def layers(dropout=DROPOUT):
+    """The PyTorch layer and a ganglion layer with its weights."""
+    import torch
+    import ganglion.nn as gnn
+    torch.manual_seed(0)
+    arguments = dict(dim_feedforward=FEEDFORWARD, dropout=dropout, batch_first=True)
+    torch_layer = torch.nn.TransformerEncoderLayer(D_MODEL, HEADS, **arguments)
+    layer = gnn.TransformerEncoderLayer(D_MODEL, HEADS, **arguments)
+    layer.load_state_dict(torch_layer.state_dict())
+    return layer, torch_layer
+
+
+def torch_step(layer, x, target):
+    import torch
+    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-4)
+    x, target = torch.from_numpy(x), torch.from_numpy(target)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(layer(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def ganglion_step(layer, x, target):
+    import ganglion as gn
+    import ganglion.nn.functional as F
+    optimizer = gn.optim.Adam(layer.parameters(), lr=1e-4)
+    x, target = gn.from_numpy(x), gn.from_numpy(target)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.mse_loss(layer(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def check_same_loss():
+    """With dropout off, the first step's losses agree (same weights, same data)."""
+    layer, torch_layer = layers(dropout=0.0)
+    x, target = batch()
+    first = float(ganglion_step(layer, x, target)().item())
+    first_torch = float(torch_step(torch_layer, x, target)().item())
+    assert abs(first - first_torch) <= 1e-4 * abs(first_torch), (first, first_torch)
+    return first, first_torch
+
+
+def run(repeats=30, threads=None):
+    threads = set_threads(threads)
+    check_same_loss()
+    layer, torch_layer = layers()
+    x, target = batch()
+    medians = interleaved_medians({"ganglion": ganglion_step(layer, x, target),
+                                   "torch": torch_step(torch_layer, x, target)},
+                                  repeats=repeats, block=max(1, min(10, repeats // 3)))
+    ganglion_ms, torch_ms = medians["ganglion"], medians["torch"]
+    print(f"TransformerEncoderLayer train step (d_model={D_MODEL}, nhead={HEADS}, "
+          f"dim_feedforward={FEEDFORWARD}, seq {SEQUENCE}, batch {BATCH}, dropout {DROPOUT}, "
+          f"batch_first, MSE, Adam), float32, {threads} threads")
+    print(machine())
+    print(f"{'workload':<20}{'ganglion ms':>14}{'PyTorch ms':>14}{'ratio':>8}")
+    print(f"{'encoder layer':<20}{ganglion_ms:>14.1f}{torch_ms:>14.1f}"
+          f"{ganglion_ms / torch_ms:>8.2f}")
+    return ganglion_ms, torch_ms
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    run(args.repeats, args.threads)
