@@ -298,4 +298,89 @@ CASES += [
     BadInput("instance_norm 2-d input", lambda: F.instance_norm(gn.zeros(2, 3)), ValueError,
              ["instance_norm", "(2, 3)", "spatial"]),
 ]
+
+
+# ----- EmbeddingBag ----------------------------------------------------------------------------
+
+BAG_INDICES = np.array([1, 2, 4, 5, 4, 3, 2, 9, 4])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("offsets", [[0, 4], [0, 4, 4, 7], [0, 0, 9], [0, 9]])
+@pytest.mark.parametrize("padding_idx", [None, 4])
+def test_embedding_bag_offsets_match_torch(mode, offsets, padding_idx):
+    weight = _randn(10, 3)
+    check_op(lambda i, w, o: F.embedding_bag(i, w, o, mode=mode, padding_idx=padding_idx),
+             lambda i, w, o: torch.nn.functional.embedding_bag(i, w, o, mode=mode, padding_idx=padding_idx),
+             [BAG_INDICES, weight, np.array(offsets)], gradcheck=False)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_2d_input_and_last_offset_match_torch(mode):
+    weight = _randn(10, 4)
+    check_op(lambda i, w: F.embedding_bag(i, w, mode=mode),
+             lambda i, w: torch.nn.functional.embedding_bag(i, w, mode=mode),
+             [BAG_INDICES[:8].reshape(2, 4), weight], gradcheck=False)
+    # include_last_offset: the last offset is the input's length, not the start of a bag.
+    check_op(lambda i, w, o: F.embedding_bag(i, w, o, mode=mode, include_last_offset=True),
+             lambda i, w, o: torch.nn.functional.embedding_bag(i, w, o, mode=mode, include_last_offset=True),
+             [BAG_INDICES, weight, np.array([0, 3, 3, 9])], gradcheck=False)
+
+
+def test_embedding_bag_per_sample_weights_match_torch():
+    weight, scales = _randn(10, 3), _randn(9)
+    check_op(lambda i, w, o, s: F.embedding_bag(i, w, o, mode="sum", per_sample_weights=s, padding_idx=2),
+             lambda i, w, o, s: torch.nn.functional.embedding_bag(i, w, o, mode="sum", per_sample_weights=s,
+                                                                  padding_idx=2),
+             [BAG_INDICES, weight, np.array([0, 2, 6]), scales])
+
+
+def test_embedding_bag_module_matches_torch():
+    torch_bag = torch.nn.EmbeddingBag(10, 3, mode="sum", padding_idx=4).double()
+    bag = nn.EmbeddingBag(10, 3, mode="sum", padding_idx=4).double()
+    assert repr(bag) == repr(torch_bag)
+    np.testing.assert_array_equal(_np(bag.weight)[4], 0)
+    _copy_params(bag, torch_bag)
+    offsets, scales = np.array([0, 3]), _randn(9)
+    out = bag(gn.tensor(BAG_INDICES), gn.tensor(offsets), gn.from_numpy(scales))
+    want = torch_bag(torch.tensor(BAG_INDICES), torch.tensor(offsets), torch.tensor(scales))
+    np.testing.assert_allclose(_np(out), _np(want), rtol=1e-6)
+    out.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(_np(bag.weight.grad), _np(torch_bag.weight.grad), rtol=1e-6)
+    frozen = nn.EmbeddingBag.from_pretrained(gn.from_numpy(_randn(4, 2)), mode="max")
+    assert not frozen.weight.requires_grad and frozen.mode == "max"
+
+
+_bag_index = gn.tensor(BAG_INDICES)
+CASES += [
+    BadInput("embedding_bag index too large", lambda: F.embedding_bag(gn.tensor([1, 10]), gn.zeros(10, 3), gn.tensor([0])),
+             IndexError, ["embedding_bag", "index 10", "out of range", "10 rows", "[0, 10)"]),
+    BadInput("embedding_bag negative index", lambda: F.embedding_bag(gn.tensor([1, -1]), gn.zeros(10, 3), gn.tensor([0])),
+             RuntimeError, ["embedding_bag", "index -1", "out of range", "[0, 10)"]),
+    BadInput("embedding_bag first offset", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3), gn.tensor([1, 4])),
+             RuntimeError, ["embedding_bag", "offsets[0]", "0", "got 1"]),
+    BadInput("embedding_bag last offset past the end", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3), gn.tensor([0, 10])),
+             RuntimeError, ["embedding_bag", "offsets[-1]", "length 9", "got 10"]),
+    BadInput("embedding_bag decreasing offsets", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3), gn.tensor([0, 5, 3])),
+             RuntimeError, ["embedding_bag", "non-decreasing", "[0, 5, 3]"]),
+    BadInput("embedding_bag 1-d without offsets", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3)), ValueError,
+             ["embedding_bag", "1-D input", "offsets"]),
+    BadInput("embedding_bag 2-d with offsets", lambda: F.embedding_bag(gn.zeros(2, 3, dtype="int64"), gn.zeros(10, 3), gn.tensor([0])),
+             ValueError, ["embedding_bag", "(2, 3)", "offsets must be None"]),
+    BadInput("embedding_bag unknown mode", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3), gn.tensor([0]), mode="min"),
+             ValueError, ["embedding_bag", "'min'", "'sum'", "'max'"]),
+    BadInput("embedding_bag weights with mean", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3), gn.tensor([0]),
+                                                                        per_sample_weights=gn.ones(9)),
+             NotImplementedError, ["embedding_bag", "per_sample_weights", "'sum'", "'mean'"]),
+    BadInput("embedding_bag weights of another shape", lambda: F.embedding_bag(_bag_index, gn.zeros(10, 3), gn.tensor([0]),
+                                                                               mode="sum", per_sample_weights=gn.ones(8)),
+             ValueError, ["embedding_bag", "per_sample_weights", "(8,)", "(9,)"]),
+    BadInput("embedding_bag float indices", lambda: F.embedding_bag(gn.tensor([1.0]), gn.zeros(10, 3), gn.tensor([0])),
+             RuntimeError, ["embedding_bag", "integer", "float32"]),
+    BadInput("EmbeddingBag padding_idx out of range", lambda: nn.EmbeddingBag(10, 3, padding_idx=10), ValueError,
+             ["EmbeddingBag(10, 3)", "padding_idx", "[-10, 10)", "10"]),
+    BadInput("EmbeddingBag max_norm", lambda: nn.EmbeddingBag(10, 3, max_norm=1.0), NotImplementedError,
+             ["EmbeddingBag(10, 3)", "max_norm"]),
+]
 test_bad_input = bad_input_test(CASES)

@@ -10,18 +10,21 @@ and GRU then run their time loops as one fused op each (``ganglion.core.ops.recu
 ``weights`` of a sequence function is a list with one (w_ih, w_hh, b_ih, b_hh) tuple per layer
 and direction (layer-major, forward before reverse), biases None when absent.
 """
-from ganglion.core.creation import zeros
+import numpy as np
+
+from ganglion.core.creation import from_numpy, zeros
 from ganglion.core.errors import DTypeError
 from ganglion.core.op import ShapeError, apply, format_shape
+from ganglion.core.tensor import Tensor
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
-                               sigmoid, stack, tanh, transpose, unsqueeze, where)
-from ganglion.core.ops.indexing import GetItem, Slot
+                               sigmoid, stack, take_along_axis, tanh, transpose, unsqueeze, where)
+from ganglion.core.ops.indexing import GetItem, IndexAdd, Slot, check_index_range
 from ganglion.core.ops.recurrent_gru import gru_sequence
 from ganglion.core.ops.recurrent_rnn import rnn_sequence
 from ganglion.nn.functional.dropout import dropout as dropout_function
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn", "lstm", "gru",
-           "embedding"]
+           "embedding", "embedding_bag"]
 
 _ALL = slice(None)
 
@@ -291,3 +294,141 @@ def embedding(input, weight, padding_idx=None):
     # which always has a value, rather than the looked-up rows keeps this valid in symbolic
     # graphs, where the rows are symbolic.)
     return where(keep, rows, apply(lookup, weight.detach(), input))
+
+
+# ----- embedding bags ---------------------------------------------------------------------
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bag_bounds(input, offsets, include_last_offset):
+    """(indices, bag start positions, bag count) of the flat indices, from 2-D input (fixed-size
+    bags, one per row) or from 1-D input and ``offsets``, with PyTorch's checks."""
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"embedding_bag: 2-D input (of shape {format_shape(input.shape)}) "
+                             "is a batch of fixed-length bags, so offsets must be None")
+        bags, length = input.shape
+        return input._data.reshape(-1), np.arange(bags) * length, bags
+    if input.ndim != 1:
+        raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got shape "
+                         f"{format_shape(input.shape)}")
+    if offsets is None:
+        raise ValueError("embedding_bag: 1-D input needs offsets, a 1-D tensor of where each bag "
+                         "starts")
+    if not isinstance(offsets, Tensor) or offsets.ndim != 1 or offsets.dtype.category != 1:
+        what = (f"a tensor of shape {format_shape(offsets.shape)} and dtype {offsets.dtype}"
+                if isinstance(offsets, Tensor) else type(offsets).__name__)
+        raise ValueError(f"embedding_bag: offsets must be a 1-D integer tensor, got {what}")
+    starts = offsets._data
+    total = input.shape[0]
+    if starts.size:
+        if starts[0] != 0:
+            raise RuntimeError(f"embedding_bag: offsets[0] has to be 0 (the first bag starts at "
+                               f"position 0), got {int(starts[0])}")
+        if starts[-1] > total:
+            raise RuntimeError(f"embedding_bag: offsets[-1] can not be greater than the input's "
+                               f"length {total}, got {int(starts[-1])}")
+        if starts.size > 1 and (np.diff(starts) < 0).any():
+            raise RuntimeError(f"embedding_bag: offsets must be non-decreasing, got "
+                               f"{starts.tolist() if starts.size <= 10 else 'a decrease'}")
+    bags = starts.size - 1 if include_last_offset else starts.size
+    if include_last_offset and bags < 0:
+        raise ValueError("embedding_bag: include_last_offset=True needs at least one offset")
+    return input._data, starts[:bags], bags
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """The sum, mean or max of the ``weight`` rows of each bag of indices, without forming the
+    (indices, dim) lookups per bag: (bags, dim).
+
+    Bags are the rows of a 2-D ``input``, or the runs of a 1-D ``input`` that start at
+    ``offsets`` (with ``include_last_offset`` its last entry is the input's length, not a bag). Indices equal
+    to ``padding_idx`` are left out of every bag (of the mean's count too); an empty bag gives
+    zeros. ``per_sample_weights`` (the input's shape) scales each row, for mode 'sum' only.
+    """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"embedding_bag: expected Tensors as input and weight, got "
+                        f"{type(input).__name__} and {type(weight).__name__}")
+    if mode not in _BAG_MODES:
+        raise ValueError(f"embedding_bag: mode has to be one of 'sum', 'mean' or 'max', got "
+                         f"{mode!r}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported (the gradient is always dense)")
+    if input.dtype.category != 1:
+        raise DTypeError(f"embedding_bag: indices must be an integer tensor, got {input.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding_bag: weight must be 2-D (num_embeddings, embedding_dim), "
+                         f"got shape {format_shape(weight.shape)}")
+    if input._data is None or (offsets is not None and offsets._data is None):
+        raise TypeError("embedding_bag: the indices and offsets must have values (symbolic "
+                        "indices are not supported)")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"embedding_bag: per_sample_weights is only supported for "
+                                      f"mode='sum', got mode={mode!r}")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"embedding_bag: per_sample_weights of shape "
+                             f"{format_shape(per_sample_weights.shape)} must have the input's "
+                             f"shape {format_shape(input.shape)}")
+    rows_count, dim = weight.shape
+    if padding_idx is not None:
+        if not -rows_count <= padding_idx < rows_count:
+            raise ValueError(f"embedding_bag: padding_idx must be in [-{rows_count}, "
+                             f"{rows_count}) for an embedding of {rows_count} rows, got "
+                             f"{padding_idx}")
+        padding_idx %= rows_count
+    indices, starts, bags = _bag_bounds(input, offsets, include_last_offset)
+    check_index_range("embedding_bag", indices, rows_count, 0,
+                      what=f"an embedding of {rows_count} rows")
+    # Which bag each position belongs to; positions past the last bag's end (after the last
+    # offset with include_last_offset) and padding positions belong to none.
+    # The last bag runs to the end of the input, with include_last_offset too: PyTorch's
+    # documents the last offset as the input's length and reads it as such.
+    sizes = np.append(starts[1:], len(indices)).astype(np.int64)[:bags] - starts
+    bag_of = np.repeat(np.arange(bags), sizes)
+    # Each bag's positions are starts[b] .. starts[b] + sizes[b] - 1: a range over all bags
+    # shifted by how far each bag's start is from the running total of the sizes before it.
+    preceding = np.cumsum(sizes) - sizes
+    positions = np.arange(len(bag_of)) + np.repeat(starts - preceding, sizes)
+    if padding_idx is not None:
+        keep = indices[positions] != padding_idx
+        positions, bag_of = positions[keep], bag_of[keep]
+    counts = np.bincount(bag_of, minlength=bags)
+    picked = from_numpy(indices[positions])
+    rows = apply(GetItem((Slot(0),)), weight, picked)
+    if mode == "max":
+        return _bag_max(rows, bag_of, counts, bags, dim)
+    if per_sample_weights is not None:
+        scales = reshape(per_sample_weights, (-1,))
+        rows = rows * unsqueeze(getitem(scales, from_numpy(positions)), 1)
+    like = zeros(bags, dim, dtype=weight.dtype)
+    summed = apply(IndexAdd((Slot(0),)), rows, like, from_numpy(bag_of))
+    if mode == "sum":
+        return summed
+    # mean: an empty bag (count 0) stays zero.
+    inverse = (1.0 / np.maximum(counts, 1)).astype(weight.dtype.np)
+    return summed * from_numpy(inverse.reshape(-1, 1))
+
+
+def _bag_max(rows, bag_of, counts, bags, dim):
+    """The elementwise max of each bag's rows, as a gather of the winning rows (so that the
+    gradient goes to them only); empty bags give zeros."""
+    values = rows._data
+    nonempty = counts > 0
+    winners = np.zeros((bags, dim), np.int64)
+    if values.shape[0]:
+        # bag_of is sorted, so each bag is one run of rows: reduceat over the run starts.
+        run_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[nonempty]
+        best = np.maximum.reduceat(values, run_starts, axis=0)
+        is_best = values == np.repeat(best, counts[nonempty], axis=0)
+        candidates = np.where(is_best, np.arange(values.shape[0])[:, None], values.shape[0])
+        winners[nonempty] = np.minimum.reduceat(candidates, run_starts, axis=0)
+    out = take_along_axis(rows, from_numpy(winners), 0) if values.shape[0] else \
+        zeros(bags, dim, dtype=rows.dtype)
+    if nonempty.all():
+        return out
+    return where(from_numpy(nonempty.reshape(-1, 1)), out, 0.0)

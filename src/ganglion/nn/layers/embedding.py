@@ -1,12 +1,13 @@
-"""Embedding: a lookup table of learned vectors, indexed by integer ids (words, items)."""
+"""Embedding: a lookup table of learned vectors, indexed by integer ids (words, items);
+EmbeddingBag: the sum, mean or max of each bag of such vectors."""
 from ganglion.core.op import format_shape
 from ganglion.core.random import generator
 from ganglion.core.tensor import Tensor, make_tensor
-from ganglion.nn.functional.recurrent import embedding
+from ganglion.nn.functional.recurrent import embedding, embedding_bag
 from ganglion.nn.layers.arguments import count
 from ganglion.nn.module import Module, Parameter
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
 
 
 class Embedding(Module):
@@ -63,3 +64,77 @@ class Embedding(Module):
     def extra_repr(self):
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"
+
+
+class EmbeddingBag(Module):
+    """``num_embeddings`` vectors of size ``embedding_dim`` (from N(0, 1)), reduced per bag by
+    ``mode`` ('mean', 'sum' or 'max'): ``forward(input, offsets=None, per_sample_weights=None)``
+    takes 2-D input (one bag per row) or 1-D input with ``offsets``, and returns (bags, dim).
+
+    The row ``padding_idx`` starts at zero and is left out of every bag (see
+    ``F.embedding_bag``). ``max_norm``, ``scale_grad_by_freq`` and ``sparse`` are accepted with
+    their defaults only."""
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
+        super().__init__()
+        name = f"EmbeddingBag({num_embeddings}, {embedding_dim})"
+        num_embeddings = count(name, "num_embeddings", num_embeddings)
+        embedding_dim = count(name, "embedding_dim", embedding_dim)
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"{name}: mode has to be one of 'sum', 'mean' or 'max', got {mode!r}")
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError(f"{name}: max_norm, scale_grad_by_freq and sparse are not "
+                                      "supported (the gradient is always dense)")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"{name}: padding_idx must be in [-{num_embeddings}, "
+                                 f"{num_embeddings}), got {padding_idx}")
+            padding_idx %= num_embeddings
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.mode = mode
+        self.sparse = sparse
+        self.include_last_offset = include_last_offset
+        self.padding_idx = padding_idx
+        if _weight is None:
+            array = generator().standard_normal((num_embeddings, embedding_dim)).astype("float32")
+            if padding_idx is not None:
+                array[padding_idx] = 0
+            self.weight = Parameter(make_tensor(array))
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"{name}: expected a weight of shape "
+                                 f"{format_shape((num_embeddings, embedding_dim))}, got "
+                                 f"{format_shape(_weight.shape)}")
+            self.weight = Parameter(_weight)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding ``embeddings`` (2-D, shared); ``freeze`` stops its gradient."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            shape = format_shape(embeddings.shape) if hasattr(embeddings, "shape") else "?"
+            raise ValueError(f"EmbeddingBag.from_pretrained: expected a 2-D tensor, got {shape}")
+        rows, dim = embeddings.shape
+        bag = cls(rows, dim, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad_(not freeze)
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return embedding_bag(input, self.weight, offsets, mode=self.mode,
+                             per_sample_weights=per_sample_weights,
+                             include_last_offset=self.include_last_offset,
+                             padding_idx=self.padding_idx)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text
