@@ -700,6 +700,9 @@ CASES = [
     BadInput("autograd.grad number output",
              lambda: gn.autograd.grad([3.0], [gn.ones(1, requires_grad=True)]), TypeError,
              ["grad()", "outputs must be Tensors", "float", "index 0"]),
+    BadInput("gradcheck without an input requiring grad",
+             lambda: gn.autograd.gradcheck(lambda u: u * 2, (gn.ones(2, dtype=gn.float64),)),
+             ValueError, ["gradcheck", "at least one input", "requires_grad=True"]),
     BadInput("Variable of a list", lambda: gn.autograd.Variable([1.0]), TypeError,
              ["Variable", "tensor", "list"]),
 ]
@@ -761,3 +764,26 @@ def test_grad_and_backward_take_any_iterable_of_inputs_as_pytorch_does():
     np.testing.assert_array_equal(_value(model.weight.grad), [[3.0, 3.0]])
     gn.autograd.backward(model(x).sum(), inputs=(p for p in [model.bias]))
     assert model.bias.grad.item() == 6.0
+
+
+def test_gradcheck_outputs_without_a_graph_and_errors_match_pytorch():
+    x = gn.tensor([1.0, 2.0], dtype=gn.float64, requires_grad=True)
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    # A constant output has a zero Jacobian both ways (it used to raise "does not require grad").
+    assert gn.autograd.gradcheck(lambda u: gn.ones(2, dtype=gn.float64), (x,))
+    assert torch.autograd.gradcheck(lambda u: torch.ones(2, dtype=torch.float64), (tx,))
+    assert gn.autograd.gradcheck(lambda u: (u * 2, gn.ones(2, dtype=gn.float64)), (x,))
+
+    class WrongGrad(gn.autograd.Function):
+        @staticmethod
+        def forward(ctx, u):
+            return u * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(RuntimeError, match="input 0") as info:
+        gn.autograd.gradcheck(WrongGrad.apply, (x,))
+    assert isinstance(info.value, gn.autograd.GradcheckError)
+    assert isinstance(info.value, AssertionError)  # what ganglion raised before

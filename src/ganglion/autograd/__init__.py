@@ -12,11 +12,12 @@ The engine itself is ``ganglion.core.autograd``.
 from ganglion.autograd import functional
 from ganglion.autograd.function import Function, FunctionCtx, once_differentiable
 from ganglion.core import autograd as _engine
-from ganglion.core.autograd import gradcheck
+from ganglion.core.autograd import GradcheckError, gradcheck
 from ganglion.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ganglion.core.tensor import Tensor
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable", "grad", "backward", "gradcheck",
+           "GradcheckError",
            "functional", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "Variable", "set_detect_anomaly", "detect_anomaly", "is_anomaly_enabled"]
 

@@ -12,7 +12,12 @@ from ganglion.core.grad_mode import set_grad_enabled
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.core.versions import bump_storage, owner, version_of
 
-__all__ = ["backward", "grad", "gradcheck"]
+__all__ = ["backward", "grad", "gradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError, AssertionError):
+    """gradcheck's failure: a RuntimeError, as PyTorch's GradcheckError is, and an
+    AssertionError, as ganglion raised before."""
 
 #: Whether the walk now running keeps the graph (retain_graph): custom Functions read it to free
 #: their saved tensors after a backward that frees the graph (ganglion.autograd.function).
@@ -314,6 +319,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         out = fn(*inputs)
         return list(out) if isinstance(out, (list, tuple)) else [out]
 
+    if not checked:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of them have requires_grad=True.")
     outs = outputs()
     projections = [rng.standard_normal(o.shape) for o in outs]
 
@@ -321,8 +329,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         with set_grad_enabled(False):
             return sum(float((np.asarray(o._data, np.float64) * p).sum()) for o, p in zip(outputs(), projections))
 
-    seeds = [make_tensor(p.astype(o._data.dtype)) for o, p in zip(outs, projections)]
-    analytic = grad(outs, checked, seeds, allow_unused=True)
+    # Outputs without a graph (constants, integer results) have a zero analytic Jacobian; the
+    # numerical one must then be zero too, as in PyTorch.
+    differentiable = [(o, make_tensor(p.astype(o._data.dtype)))
+                      for o, p in zip(outs, projections) if o.requires_grad]
+    if differentiable:
+        analytic = grad([o for o, _ in differentiable], checked,
+                        [s for _, s in differentiable], allow_unused=True)
+    else:
+        analytic = [None] * len(checked)
     for index, (t, a) in enumerate(zip(checked, analytic)):
         a = np.zeros(t.shape) if a is None else np.asarray(a._data, np.float64)
         numeric = np.zeros(t.shape)
@@ -342,6 +357,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                        f"gradients differ; at index {tuple(int(i) for i in worst)} analytic "
                        f"{a[worst]:.6g} vs numerical {numeric[worst]:.6g}")
             if raise_exception:
-                raise AssertionError(message)
+                raise GradcheckError(message)
             return False
     return True
