@@ -5,9 +5,9 @@ from ganglion.core.autograd import grad
 from ganglion.core.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                                     full_like, linspace, ones, ones_like, rand, rand_like, randint,
                                     randn, randn_like, randperm, tensor, zeros, zeros_like)
-from ganglion.core.device import device
-from ganglion.core.dtypes import (DType, bool_, float16, float32, float64, get_default_dtype, int8,
-                                  int16, int32, int64, set_default_dtype, uint8)
+from ganglion.core.device import device, get_default_device, set_default_device
+from ganglion.core.dtypes import (DType, bool_, finfo, float16, float32, float64, get_default_dtype,
+                                  iinfo, int8, int16, int32, int64, set_default_dtype, uint8)
 from ganglion.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ganglion.core.ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, ceil,
                                chunk, clamp, clone, concatenate, cos, cumsum, div, dot, einsum, elu,
@@ -20,10 +20,21 @@ from ganglion.core.ops import (abs, add, all, amax, amin, any, argmax, argmin, b
                                scatter_add, selu, sigmoid, sign, sin, softmax, softplus, split,
                                sqrt, square, squeeze, stack, std, sub, sum, take_along_axis, tanh,
                                tile, transpose, unsqueeze, var, where)
-from ganglion.core.random import get_rng_state, manual_seed, seed, set_rng_state
+from ganglion.core.legacy_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,
+                                        FloatTensor, HalfTensor, IntTensor, LongTensor,
+                                        ShortTensor, is_floating_point, typename)
+from ganglion.core.random import (Generator, default_generator, get_rng_state, initial_seed,
+                                  manual_seed, seed, set_rng_state)
 from ganglion.core.tensor import Tensor
 
 bool = bool_  # noqa: A001  (ganglion.bool, as torch.bool)
+# PyTorch's second names for dtypes: the same objects (torch.float is torch.float32).
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
 cat = concatenate
 clip = clamp
 subtract = sub
@@ -39,6 +50,7 @@ from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: fu
 from ganglion import nn, optim  # noqa: E402,F401
 from ganglion import autograd  # noqa: E402,F401  (torch.autograd: Function, grad, functional, ...)
 from ganglion import data, metrics  # noqa: E402,F401
+from ganglion import accelerator, backends, cuda, mps  # noqa: E402,F401  (device queries: CPU only)
 from ganglion import utils  # noqa: E402,F401  (torch.utils.data: the same objects as ganglion.data)
 from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)
 import ganglion.train  # noqa: E402,F401  (fit loop, callbacks)

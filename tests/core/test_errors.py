@@ -165,7 +165,7 @@ def test_grad_outputs_count_must_match():
 
 def test_unknown_device_and_dtype():
     with pytest.raises(ValueError, match="'cuda' is not available.*cpu"):
-        gn.device("cuda")
+        gn.zeros(2, device="cuda")
     with pytest.raises(TypeError, match="unknown dtype name 'float128'"):
         gn.zeros(2, dtype="float128")
     with pytest.raises(TypeError, match="no dtype for NumPy dtype"):

@@ -21,7 +21,7 @@ from ganglion.core import dtypes
 from ganglion.core.dtypes import as_dtype, from_numpy_dtype, get_default_dtype
 from ganglion.core.errors import ArgumentError, DTypeError, UnsupportedDTypeError
 from ganglion.core.op import ShapeError
-from ganglion.core.random import generator
+from ganglion.core.random import numpy_generator
 from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
@@ -148,8 +148,8 @@ def from_numpy(array):
 
 def _check_device(device):
     if device is not None:
-        from ganglion.core.device import device as make_device
-        make_device(device)
+        from ganglion.core.device import check_available
+        check_available(device)
 
 
 def _size(name, size):
@@ -322,40 +322,42 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _finish(backend.xp.eye(n, m, dtype=_float_dtype(dtype).np), requires_grad)
 
 
-def _random_float(name, method, size, dtype):
+def _random_float(name, method, size, dtype, generator=None):
     dtype = _float_dtype(dtype)
     if not dtype.is_floating_point:
         raise UnsupportedDTypeError(f"{name}: samples a floating-point dtype, got {dtype}; "
                                     f"use randint for integers or cast the result")
+    source = numpy_generator(generator, name)
     if dtype.np.itemsize >= 4:
-        return getattr(generator(), method)(size, dtype=dtype.np)
-    return getattr(generator(), method)(size, dtype=backend.xp.float32).astype(dtype.np)
+        return getattr(source, method)(size, dtype=dtype.np)
+    return getattr(source, method)(size, dtype=backend.xp.float32).astype(dtype.np)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
-    """Uniform samples from [0, 1)."""
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+    """Uniform samples from [0, 1), from ``generator`` (a ganglion.Generator) or the global one."""
     _check_device(device)
-    return _finish(_random_float("rand", "random", _size("rand", size), dtype), requires_grad)
-
-
-def randn(*size, dtype=None, requires_grad=False, device=None):
-    """Standard normal samples."""
-    _check_device(device)
-    return _finish(_random_float("randn", "standard_normal", _size("randn", size), dtype),
+    return _finish(_random_float("rand", "random", _size("rand", size), dtype, generator),
                    requires_grad)
 
 
-def rand_like(like, dtype=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
+    """Standard normal samples, from ``generator`` or the global one."""
+    _check_device(device)
+    return _finish(_random_float("randn", "standard_normal", _size("randn", size), dtype,
+                                 generator), requires_grad)
+
+
+def rand_like(like, dtype=None, *, generator=None):
     return rand(_like_shape(_like_tensor("rand_like", like), "rand_like"),
-                dtype=_like_type(like, dtype))
+                dtype=_like_type(like, dtype), generator=generator)
 
 
-def randn_like(like, dtype=None):
+def randn_like(like, dtype=None, *, generator=None):
     return randn(_like_shape(_like_tensor("randn_like", like), "randn_like"),
-                 dtype=_like_type(like, dtype))
+                 dtype=_like_type(like, dtype), generator=generator)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None):
+def randint(low, high=None, size=None, dtype=None, device=None, *, generator=None):
     """Integers uniform in [low, high) (int64 unless ``dtype``); ``randint(high, size)`` too."""
     _check_device(device)
     if size is None:
@@ -371,11 +373,12 @@ def randint(low, high=None, size=None, dtype=None, device=None):
                             "samples are drawn from [low, high))")
     size = _size("randint", (size,))
     dtype = as_dtype(dtype) if dtype is not None else dtypes.int64
-    return make_tensor(generator().integers(low, high, size).astype(dtype.np))
+    source = numpy_generator(generator, "randint")
+    return make_tensor(source.integers(low, high, size).astype(dtype.np))
 
 
-def randperm(n, dtype=None, device=None):
+def randperm(n, dtype=None, device=None, *, generator=None):
     _check_device(device)
     n = _count("randperm", "n", n)
     dtype = as_dtype(dtype) if dtype is not None else dtypes.int64
-    return make_tensor(generator().permutation(n).astype(dtype.np))
+    return make_tensor(numpy_generator(generator, "randperm").permutation(n).astype(dtype.np))

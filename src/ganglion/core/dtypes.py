@@ -5,29 +5,45 @@ categories are ordered bool < integer < floating; inside a category the wider ty
 across categories the operand of the higher category decides (int64 + float16 -> float16);
 a Python scalar or a 0-d tensor never widens a dimensioned tensor of its own category; a float
 scalar combined with integer tensors gives the default float dtype, a 0-d float tensor its own.
+
+PyTorch's other names for the same dtypes are here too (``float`` is float32, ``long`` int64, ...),
+each dtype's legacy tensor-type name (``float32.legacy_name == 'torch.FloatTensor'``, the strings
+``Tensor.type()`` gives in PyTorch, kept verbatim so that ported code comparing them works), and
+``finfo`` / ``iinfo``, the numeric limits of a floating or integer dtype.
 """
 import numpy as np
 
 __all__ = [
     "DType", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
-    "as_dtype", "get_default_dtype", "set_default_dtype", "result_type",
+    "as_dtype", "get_default_dtype", "set_default_dtype", "result_type", "from_legacy_name",
+    "finfo", "iinfo",
 ]
 
 
 class DType:
     """A ganglion dtype: a name, a NumPy dtype and a category (0 bool, 1 integer, 2 floating)."""
 
-    __slots__ = ("name", "np", "category", "itemsize")
+    __slots__ = ("name", "np", "category", "itemsize", "legacy_name")
 
-    def __init__(self, name, np_dtype, category):
+    def __init__(self, name, np_dtype, category, legacy_name):
         self.name = name
         self.np = np.dtype(np_dtype)
         self.category = category
         self.itemsize = self.np.itemsize
+        self.legacy_name = legacy_name
 
     @property
     def is_floating_point(self):
         return self.category == 2
+
+    @property
+    def is_signed(self):
+        # PyTorch: bool and uint8 are unsigned, every other dtype here is signed.
+        return self.np.kind in "fi"
+
+    @property
+    def is_complex(self):
+        return False  # ganglion has no complex dtypes (yet)
 
     def __repr__(self):
         return f"ganglion.{self.name}"
@@ -36,24 +52,38 @@ class DType:
         return (as_dtype, (self.name,))
 
 
-float16 = DType("float16", np.float16, 2)
-float32 = DType("float32", np.float32, 2)
-float64 = DType("float64", np.float64, 2)
-int8 = DType("int8", np.int8, 1)
-int16 = DType("int16", np.int16, 1)
-int32 = DType("int32", np.int32, 1)
-int64 = DType("int64", np.int64, 1)
-uint8 = DType("uint8", np.uint8, 1)
-bool_ = DType("bool", np.bool_, 0)
+float16 = DType("float16", np.float16, 2, "torch.HalfTensor")
+float32 = DType("float32", np.float32, 2, "torch.FloatTensor")
+float64 = DType("float64", np.float64, 2, "torch.DoubleTensor")
+int8 = DType("int8", np.int8, 1, "torch.CharTensor")
+int16 = DType("int16", np.int16, 1, "torch.ShortTensor")
+int32 = DType("int32", np.int32, 1, "torch.IntTensor")
+int64 = DType("int64", np.int64, 1, "torch.LongTensor")
+uint8 = DType("uint8", np.uint8, 1, "torch.ByteTensor")
+bool_ = DType("bool", np.bool_, 0, "torch.BoolTensor")
 
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
 _BY_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
                  "bool_": bool_, "short": int16})
+_BY_LEGACY_NAME = {d.legacy_name: d for d in _ALL}
 _BY_PY = {float: None, int: int64, bool: bool_}  # float: None = the current default float dtype
 
 _default_float = float32
+
+
+def from_legacy_name(name):
+    """The dtype of a legacy tensor-type name, as ``Tensor.type()`` gives it:
+    ``from_legacy_name('torch.DoubleTensor')`` is float64 (``'ganglion.DoubleTensor'`` too).
+    ValueError for any other string, as PyTorch's ``x.type('foo')``."""
+    if isinstance(name, str):
+        key = "torch." + name[len("ganglion."):] if name.startswith("ganglion.") else name
+        found = _BY_LEGACY_NAME.get(key)
+        if found is not None:
+            return found
+    raise ValueError(f"invalid type: {name!r} (the legacy tensor types are "
+                     + ", ".join(repr(d.legacy_name) for d in _ALL) + ")")
 
 
 def get_default_dtype():
@@ -153,3 +183,75 @@ def result_type(*operands):
 
 def _default_for_category(category):
     return (bool_, int64, _default_float)[category]
+
+
+# ----- numeric limits --------------------------------------------------------------------
+def _limits_dtype(name, dtype, wanted):
+    """``dtype`` for finfo/iinfo: a ganglion dtype (as in PyTorch, not a name) of the right kind."""
+    if not isinstance(dtype, DType):
+        raise TypeError(f"{name}(): argument 'type' must be a ganglion dtype, not "
+                        f"{type(dtype).__name__}")
+    if dtype is bool_:
+        raise TypeError(f"{name}(): ganglion.bool is not supported (it has no numeric range)")
+    if dtype.category != wanted:
+        other = "finfo" if name == "iinfo" else "iinfo"
+        kind = "an integer" if name == "iinfo" else "a floating point"
+        raise TypeError(f"{name}() requires {kind} dtype, got {dtype}; use ganglion.{other} for it")
+    return dtype
+
+
+class finfo:
+    """The limits of a floating dtype (the default dtype if none is given), as Python floats:
+    ``bits``, ``eps``, ``max``, ``min``, ``tiny`` (= ``smallest_normal``), ``resolution``, and
+    ``dtype`` (its name, a string, as in PyTorch)."""
+
+    __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
+
+    def __init__(self, type=None):  # noqa: A002  (PyTorch's argument name)
+        dtype = _limits_dtype("finfo", _default_float if type is None else type, 2)
+        info = np.finfo(dtype.np)
+        self.bits = int(info.bits)
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        # 10 ** -precision exactly (NumPy's own float16 resolution is 0.0010004).
+        self.resolution = 10.0 ** -int(info.precision)
+        self.dtype = dtype.name
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """The limits of an integer dtype, as Python ints: ``bits``, ``max``, ``min``, and ``dtype``
+    (its name, a string, as in PyTorch)."""
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, type):  # noqa: A002  (PyTorch's argument name)
+        dtype = _limits_dtype("iinfo", type, 1)
+        info = np.iinfo(dtype.np)
+        self.bits = int(info.bits)
+        self.max = int(info.max)
+        self.min = int(info.min)
+        self.dtype = dtype.name
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+

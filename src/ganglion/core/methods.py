@@ -148,8 +148,9 @@ Tensor.contiguous = lambda self: self
 
 
 # ----- dtype conversion ---------------------------------------------------------------------
-def _to(self, *args, dtype=None, device=None, copy=False):
-    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+def _to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+    ``non_blocking`` is accepted and has no effect (copies on the CPU are synchronous)."""
     for arg in args:
         if isinstance(arg, Tensor):
             dtype = arg.dtype
@@ -158,8 +159,8 @@ def _to(self, *args, dtype=None, device=None, copy=False):
         else:
             device = arg
     if device is not None:
-        from ganglion.core.device import device as make_device
-        make_device(device)
+        from ganglion.core.device import check_available
+        check_available(device, "Tensor.to")
     out = self if dtype is None else ew.cast(self, as_dtype(dtype))
     return unary.clone(out) if copy and out is self else out
 
@@ -176,6 +177,9 @@ Tensor.half = lambda self: ew.cast(self, dtypes.float16)
 Tensor.long = lambda self: ew.cast(self, dtypes.int64)
 Tensor.int = lambda self: ew.cast(self, dtypes.int32)
 Tensor.bool = lambda self: ew.cast(self, dtypes.bool_)
+Tensor.short = lambda self: ew.cast(self, dtypes.int16)
+Tensor.char = lambda self: ew.cast(self, dtypes.int8)
+Tensor.byte = lambda self: ew.cast(self, dtypes.uint8)
 Tensor.cpu = lambda self: self
 
 

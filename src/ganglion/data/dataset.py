@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from ganglion.core.random import generator as global_generator
+from ganglion.core.random import numpy_generator
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.data.collate import tensor_from_array
 
@@ -186,8 +186,10 @@ def random_split(dataset, lengths, generator=None, seed=None):
     """Split ``dataset`` into non-overlapping random Subsets of the given lengths (counts, or
     fractions summing to 1). ``seed`` (or a NumPy ``generator``) makes the split reproducible;
     without either the global ganglion generator is used."""
-    if generator is None:
-        generator = np.random.default_rng(seed) if seed is not None else global_generator()
+    if generator is None and seed is not None:
+        generator = np.random.default_rng(seed)
+    else:
+        generator = numpy_generator(generator, "random_split")  # the global one for None
     counts = _split_lengths(lengths, len(dataset))
     order = generator.permutation(len(dataset))
     bounds = np.cumsum([0] + counts)

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ganglion.core.random import generator as global_generator
+from ganglion.core.random import numpy_generator
 from ganglion.data.collate import default_collate, default_convert
 from ganglion.data.dataset import IterableDataset
 from ganglion.data.rng import using_generator
@@ -73,6 +73,7 @@ class DataLoader:
                              f"{prefetch_factor!r}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
+        numpy_generator(generator, "DataLoader")  # a wrong generator is refused here, not at iter()
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout < 0:
             raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
         if persistent_workers and num_workers == 0:
@@ -201,7 +202,7 @@ class DataLoader:
     def __iter__(self):
         # One draw per epoch even without shuffling (as PyTorch does): random transforms need
         # the epoch seed too.
-        source = self.generator if self.generator is not None else global_generator()
+        source = numpy_generator(self.generator, "DataLoader")
         epoch_seed = int(source.integers(2**63))
         if isinstance(self.dataset, IterableDataset):
             return self._iterable_batches(epoch_seed)

@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ganglion.backend import current as backend
-from ganglion.core.device import device as make_device
+from ganglion.core.device import check_available as make_device
 from ganglion.core.dtypes import DType, as_dtype, float16, float32, float64
 from ganglion.core.grad_mode import no_grad
 from ganglion.core.tensor import Tensor, make_tensor
@@ -310,9 +310,9 @@ class Module:
             if isinstance(arg, DType) or arg is float:
                 dtype = arg
             else:
-                make_device(arg)
+                make_device(arg, "Module.to")
         if kwargs.get("device") is not None:
-            make_device(kwargs["device"])
+            make_device(kwargs["device"], "Module.to")
         if dtype is None:
             return self
         target = as_dtype(dtype).np
@@ -328,6 +328,12 @@ class Module:
         return self.to(float16)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        """Move to a GPU: refused with the devices this build has (it has no GPU backend)."""
+        make_device("cuda" if device is None else f"cuda:{device}" if isinstance(device, int)
+                    else device, "Module.cuda")
         return self
 
     # ----- state ----------------------------------------------------------------------------

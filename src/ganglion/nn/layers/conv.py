@@ -10,7 +10,7 @@ count with one comparison on the fast path and names itself in the error.
 import math
 
 from ganglion.core.creation import empty
-from ganglion.core.device import device as check_device
+from ganglion.core.device import check_available as check_device
 from ganglion.core.dtypes import as_dtype, get_default_dtype
 from ganglion.core.op import ShapeError, format_shape
 from ganglion.nn import init

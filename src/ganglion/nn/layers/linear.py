@@ -8,7 +8,7 @@ symbolic inputs (unknown dims are None) pass where the dims they know fit.
 import math
 
 from ganglion.core.dtypes import as_dtype, get_default_dtype
-from ganglion.core.device import device as check_device
+from ganglion.core.device import check_available as check_device
 from ganglion.core.op import ShapeError, format_shape
 from ganglion.core.creation import empty
 from ganglion.core.ops.shape import flatten, reshape_or_symbolic

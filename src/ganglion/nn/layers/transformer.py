@@ -14,7 +14,7 @@ import copy
 
 from ganglion.backend import current as backend
 from ganglion.core.creation import empty
-from ganglion.core.device import device as check_device
+from ganglion.core.device import check_available as check_device
 from ganglion.core.dtypes import as_dtype, get_default_dtype
 from ganglion.core.tensor import make_tensor
 from ganglion.nn import init
