@@ -50,6 +50,7 @@ from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: fu
 from ganglion import nn, optim  # noqa: E402,F401
 from ganglion import autograd  # noqa: E402,F401  (torch.autograd: Function, grad, functional, ...)
 from ganglion import data, metrics  # noqa: E402,F401
+from ganglion import distributions  # noqa: E402,F401  (torch.distributions)
 from ganglion import accelerator, backends, cuda, mps  # noqa: E402,F401  (device queries: CPU only)
 from ganglion import utils  # noqa: E402,F401  (torch.utils.data: the same objects as ganglion.data)
 from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)
