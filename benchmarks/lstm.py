@@ -37,7 +37,7 @@ def ganglion_step_fn():
     for module, reference in ((lstm, lstm_ref), (fc, fc_ref)):
         module.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
     params = list(lstm.parameters()) + list(fc.parameters())
-    moments = [adam_buffers(p.data) for p in params]
+    moments = [adam_buffers(p.detach().numpy()) for p in params]
     x_np, y_np = batch()
     x, y = gn.from_numpy(x_np), gn.from_numpy(y_np)
     state = {"t": 0}
@@ -48,7 +48,7 @@ def ganglion_step_fn():
         loss.backward()
         state["t"] += 1
         for p, buffers in zip(params, moments):
-            adam_update(p.data, p.grad.data, buffers, state["t"])
+            adam_update(p.detach().numpy(), p.grad.numpy(), buffers, state["t"])
             p.grad = None
         return loss
     return step

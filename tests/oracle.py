@@ -36,7 +36,7 @@ def _as_list(out):
 
 def _numpy(t):
     if isinstance(t, gn.Tensor):
-        return np.asarray(t.detach().data)
+        return np.asarray(t.detach())
     return t.detach().numpy()
 
 

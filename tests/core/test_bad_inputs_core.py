@@ -17,7 +17,7 @@ NAN, INF = float("nan"), float("inf")
 
 
 def _state(t):
-    return t.data.copy()
+    return t.detach().numpy().copy()
 
 
 _ints = gn.tensor([4, 5, 6])

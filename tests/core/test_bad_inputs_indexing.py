@@ -14,7 +14,7 @@ def _matrix():
 
 
 _X = _matrix()  # shared by the rows that assign into it: each must leave it unchanged
-_STATE = lambda: _X.data.copy()  # noqa: E731
+_STATE = lambda: _X.detach().numpy().copy()  # noqa: E731
 
 
 def _assign(x, index, value):

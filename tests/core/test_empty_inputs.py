@@ -160,7 +160,7 @@ def _torch_copy(layer, torch_class, **kwargs):
     reference = torch_class(layer.input_size, layer.hidden_size, **kwargs).double()
     with torch.no_grad():
         for name, parameter in reference.named_parameters():
-            parameter.copy_(torch.from_numpy(np.asarray(getattr(layer, name).data)))
+            parameter.copy_(torch.from_numpy(getattr(layer, name).detach().numpy()))
     return reference
 
 

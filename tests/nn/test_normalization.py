@@ -25,7 +25,7 @@ def _copy_parameters(gn_module, torch_module):
     with torch.no_grad():
         for name, param in torch_module.named_parameters():
             param.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, tuple(param.shape))))
-            getattr(gn_module, name).data[...] = param.numpy()
+            getattr(gn_module, name).data.copy_(gn.from_numpy(param.numpy()))
 
 
 def _compare_steps(gn_module, torch_module, shape, steps=3, rtol=1e-10):

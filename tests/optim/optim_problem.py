@@ -73,4 +73,4 @@ def train_torch(make_optimizer, steps):
 
 
 def values(params):
-    return [np.array(p.data) for p in params]
+    return [p.detach().numpy().copy() for p in params]

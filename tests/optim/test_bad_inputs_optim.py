@@ -24,7 +24,7 @@ def make_params(dtype=np.float32):
 def give_grads(params, seed=0):
     rng = np.random.default_rng(seed)
     for p in params:
-        p.grad = gn.from_numpy(rng.standard_normal(p.shape).astype(p.data.dtype))
+        p.grad = gn.from_numpy(rng.standard_normal(p.shape).astype(p.dtype.np))
 
 
 def snapshot(optimizer):
@@ -32,9 +32,10 @@ def snapshot(optimizer):
     values, every state entry (step counts included) and every group's options."""
     params = [p for group in optimizer.param_groups for p in group["params"]]
     return {
-        "params": [p.data.copy() for p in params],
-        "grads": [None if p.grad is None else np.array(p.grad.data, copy=True) for p in params],
-        "state": [sorted((name, np.array(t.data if t.data is not None else t.storage, copy=True))
+        "params": [p.detach().numpy().copy() for p in params],
+        "grads": [None if p.grad is None else "symbolic" if p.grad.is_symbolic
+                  else np.array(p.grad.numpy(), copy=True) for p in params],
+        "state": [sorted((name, np.array(t.storage if t.is_symbolic else t.numpy(), copy=True))
                          for name, t in optimizer.state.get(p, {}).items()) for p in params],
         "has_state": [p in optimizer.state for p in params],
         "groups": [{k: v for k, v in group.items() if k != "params"}
@@ -77,36 +78,38 @@ def fresh_optimizer(name, options):
 
 def step_rows():
     """For every optimizer: a step whose 2nd of 3 gradients went bad after it was assigned (its
-    array replaced by one of another shape or dtype, or by a list), with and without state."""
+    memory replaced through ``.data`` by a tensor of another shape or dtype), with and without
+    state; and assigning a list to ``.data``, which is refused there, leaving the optimizer as it
+    was."""
     rows = []
     for case_id, name, options in OPTIMIZERS:
         stepped, stepped_params = optimizer_after_one_step(name, options)
-        stepped_params[1].grad.data = np.ones((5,), np.float32)
+        stepped_params[1].grad.data = gn.ones(5)
         rows.append(BadInput(
             f"{case_id} step, 2nd grad.data wrong shape", stepped.step, RuntimeError,
             [f"{name}.step", "parameter 1", "(5,)", "(3,)", "nothing was updated"],
             unchanged=lambda o=stepped: snapshot(o)))
 
         fresh, fresh_params = fresh_optimizer(name, options)
-        fresh_params[1].grad.data = np.ones((3,), np.float64)
+        fresh_params[1].grad.data = gn.ones(3, dtype=gn.float64)
         rows.append(BadInput(
             f"{case_id} first step, 2nd grad.data float64", fresh.step, RuntimeError,
             [f"{name}.step", "parameter 1", "float64", "float32", "nothing was updated"],
             unchanged=lambda o=fresh: snapshot(o)))
 
         listed, listed_params = optimizer_after_one_step(name, options)
-        listed_params[1].grad.data = [1.0, 2.0, 3.0]
         rows.append(BadInput(
-            f"{case_id} step, 2nd grad.data a list", listed.step, TypeError,
-            [f"{name}.step", "parameter 1", "list", "nothing was updated"],
+            f"{case_id} step, 2nd grad.data a list",
+            lambda g=listed_params[1].grad: setattr(g, "data", [1.0, 2.0, 3.0]), TypeError,
+            ["Tensor.data", "has to be a Tensor", "list"],
             unchanged=lambda o=listed: snapshot(o)))
     return rows
 
 
 def _replaced_parameter_data():
     optimizer, params = optimizer_after_one_step("Adam", dict(lr=0.01))
-    params[2].data = np.zeros((2, 3), np.float32)   # a new shape: the moments no longer fit
-    params[2].grad.data = np.ones((2, 3), np.float32)
+    params[2].data = gn.zeros(2, 3)   # a new shape: the moments no longer fit
+    params[2].grad.data = gn.ones(2, 3)
     return optimizer
 
 
@@ -165,7 +168,7 @@ GRAD_PARAM.grad = gn.tensor(np.full((3, 4), 7.0, np.float32))
 
 
 def grad_state():
-    return np.array(GRAD_PARAM.grad.data, copy=True)
+    return np.array(GRAD_PARAM.grad.numpy(), copy=True)
 
 
 GRAD_ROWS = [
@@ -390,7 +393,7 @@ def test_step_refuses_a_symbolic_gradient_outside_jit():
     give_grads(params)
     x = gn.placeholder(shape=(None, 4), name="x")
     (x @ params[0]).sum().backward()   # a symbolic gradient, added to the value one
-    assert params[0].grad.data is None
+    assert params[0].grad.is_symbolic
     before = snapshot(optimizer)["params"]
     with pytest.raises(RuntimeError, match="parameter 0 of group 0 is symbolic"):
         optimizer.step()
@@ -411,7 +414,7 @@ def test_backward_still_accumulates_and_refuses_a_hook_of_another_shape():
     w = Parameter(np.ones((2, 3), np.float32))
     (w * 2).sum().backward()
     (w * 3).sum().backward()
-    np.testing.assert_array_equal(w.grad.data, np.full((2, 3), 5.0, np.float32))
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 5.0, np.float32))
     v = Parameter(np.ones((2, 3), np.float32))
     v.register_hook(lambda g: gn.ones(3))
     with pytest.raises(RuntimeError, match=r"shape \(3,\) to a tensor of shape \(2, 3\)"):
@@ -430,8 +433,8 @@ def test_adam_compiled_loop_step_is_all_or_nothing(monkeypatch):
                         lambda *args, **kw: (calls.append(1), real_loop(*args, **kw)))
     optimizer, params = optimizer_after_one_step("Adam", dict(lr=0.01), dtype=np.float64)
     assert len(calls) == 3
-    good_grads = [np.array(p.grad.data, copy=True) for p in params]
-    params[1].grad.data = np.ones((2,), np.float64)
+    good_grads = [np.array(p.grad.numpy(), copy=True) for p in params]
+    params[1].grad.data = gn.ones(2, dtype=gn.float64)
     before = snapshot(optimizer)
     with pytest.raises(RuntimeError, match="parameter 1"):
         optimizer.step()
@@ -441,11 +444,11 @@ def test_adam_compiled_loop_step_is_all_or_nothing(monkeypatch):
                     after["params"] + [s for entries in after["state"] for _, s in entries]):
         np.testing.assert_array_equal(a, b)
 
-    params[1].grad.data = good_grads[1]
+    params[1].grad.data = gn.from_numpy(good_grads[1])
     optimizer.step()
     assert len(calls) == 6
     torch_params = [torch.nn.Parameter(torch.from_numpy(w.copy())) for w in
-                    (p.data for p in make_params(np.float64))]
+                    (p.detach().numpy() for p in make_params(np.float64))]
     torch_optimizer = torch.optim.Adam(torch_params, lr=0.01)
     for seed in (0, 1):
         rng = np.random.default_rng(seed)
@@ -453,7 +456,7 @@ def test_adam_compiled_loop_step_is_all_or_nothing(monkeypatch):
             tp.grad = torch.from_numpy(rng.standard_normal(tuple(tp.shape)))
         torch_optimizer.step()
     for p, tp in zip(params, torch_params):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-12, atol=1e-12)
     assert float(optimizer.state[params[0]]["step"]) == 2.0
 
 
@@ -461,11 +464,11 @@ def test_zero_grad_without_none_replaces_a_gradient_that_no_longer_fits():
     params = make_params()
     optimizer = gn.optim.SGD(params, lr=0.1)
     give_grads(params)
-    params[0].grad.data = np.ones((7,), np.float32)
+    params[0].grad.data = gn.ones(7)
     optimizer.zero_grad(set_to_none=False)
-    assert params[0].grad.shape == (4, 3) and not params[0].grad.data.any()
+    assert params[0].grad.shape == (4, 3) and not params[0].grad.numpy().any()
     optimizer.step()    # zero gradients: a valid step again
-    np.testing.assert_array_equal(params[0].data, make_params()[0].data)
+    np.testing.assert_array_equal(params[0].detach().numpy(), make_params()[0].detach().numpy())
 
 
 def test_load_state_dict_into_compiled_state_updates_the_shared_variables():
@@ -481,7 +484,7 @@ def test_load_state_dict_into_compiled_state_updates_the_shared_variables():
     optimizer.load_state_dict(source.state_dict())
     assert optimizer.state[params[0]]["exp_avg"] is shared_moment
     np.testing.assert_array_equal(shared_moment.storage, source.state[source.param_groups[0]
-                                                                      ["params"][0]]["exp_avg"].data)
+                                                                      ["params"][0]]["exp_avg"].numpy())
 
 
 def test_scheduler_state_round_trips_through_json():

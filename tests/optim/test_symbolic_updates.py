@@ -62,7 +62,7 @@ def test_eager_then_compiled_steps_share_the_state(case):
     for index, entries in want_state.items():
         assert sorted(got_state[index]) == sorted(entries)
         for name, tensor in entries.items():
-            np.testing.assert_allclose(got_state[index][name].data, tensor.data, rtol=1e-4,
+            np.testing.assert_allclose(got_state[index][name].numpy(), tensor.numpy(), rtol=1e-4,
                                        atol=2e-6)
 
     # ... and eager steps continue from the state the compiled function left.
@@ -138,7 +138,7 @@ def test_jit_traces_a_train_step_that_calls_optimizer_step(name):
             return loss
         run_step = gn.jit(step) if compiled else step
         losses = [float(run_step(x, y)) for _ in range(5)]
-        return losses, model.weight.data.copy()
+        return losses, model.weight.detach().numpy().copy()
     eager_losses, eager_weight = run(False)
     compiled_losses, compiled_weight = run(True)
     np.testing.assert_allclose(compiled_losses, eager_losses, rtol=1e-5)

@@ -54,7 +54,8 @@ def test_compiled_adam_step_matches_eager():
             g = p.grad.numpy()
             m[...] = BETA1 * m + (1 - BETA1) * g
             v[...] = BETA2 * v + (1 - BETA2) * g * g
-            p.data -= LR * np.sqrt(1 - BETA2 ** step) / (1 - BETA1 ** step) * m / (np.sqrt(v) + EPS)
+            p.data -= gn.from_numpy(LR * np.sqrt(1 - BETA2 ** step) / (1 - BETA1 ** step) * m
+                                    / (np.sqrt(v) + EPS))
             p.grad = None
         np.testing.assert_allclose(compiled_loss, eager_loss.item(), rtol=1e-12)
     for p, e in zip(params, eager):

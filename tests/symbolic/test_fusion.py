@@ -137,7 +137,7 @@ def adam_graph(seed=0):
     rng = np.random.default_rng(seed)
     model = gn.nn.Sequential(gn.nn.Linear(20, 32), gn.nn.ReLU(), gn.nn.Linear(32, 3))
     for p in model.parameters():
-        p.data = rng.standard_normal(p.shape).astype(np.float32) * 0.3
+        p.data = gn.from_numpy(rng.standard_normal(p.shape).astype(np.float32) * 0.3)
     x = gn.placeholder(gn.float32, (16, 20), name="x")
     y = gn.placeholder(gn.int64, (16,), name="y")
     loss = gn.nn.functional.cross_entropy(model(x), y)
@@ -160,11 +160,11 @@ def test_adam_updates_fuse_into_one_loop_per_parameter_writing_in_place(small):
             assert len(multi) == len(list(model.parameters()))
             # parameter, first and second moment: all three written over their old storage
             assert all(isinstance(i.in_place, tuple) and len(i.in_place) == 3 for i in multi)
-            storage = [p.data for p in model.parameters()]
+            storage = [p.detach().numpy() for p in model.parameters()]
         losses = [float(train(data, labels)) for _ in range(5)]
         if fused:
-            assert all(p.data is s for p, s in zip(model.parameters(), storage))
-        results.append((losses, [p.data.copy() for p in model.parameters()]))
+            assert all(p.detach().numpy() is s for p, s in zip(model.parameters(), storage))
+        results.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
     (fused_losses, fused_params), (losses, params) = results
     np.testing.assert_allclose(fused_losses, losses, rtol=1e-5)
     for a, b in zip(fused_params, params):

@@ -2,15 +2,53 @@
 
 A Tensor is a node of the graph: ``_op`` and ``_inputs`` say how it was made. Ops have exactly
 one output, so the node's fields live on the output tensor itself: no separate Node object is
-allocated per op, which matters for small-model speed. ``data`` is ``None`` for a symbolic value
-(a placeholder, or anything computed from one); its dtype and shape then live in ``_type``.
+allocated per op, which matters for small-model speed. The value is the backend array in the
+private slot ``_data`` (always an array, a 0-d one for a scalar, never a NumPy scalar), ``None`` for
+a symbolic value (a placeholder, or anything computed from one), whose dtype and shape then live in
+``_type``. The public ``data`` is PyTorch's: a Tensor sharing the memory, cut from the graph, with
+its own version counter (see ``Tensor.data``).
 
 Methods and operators are attached in ``ganglion.core.methods`` once the op library is loaded,
 so that this file holds only the object itself and the parts of autograd that belong to it.
 """
+import numpy as np
+
+from ganglion.core import dtypes
 from ganglion.core.dtypes import from_numpy_dtype
 
-__all__ = ["Tensor", "TensorType", "Constant", "make_tensor"]
+__all__ = ["Tensor", "TensorType", "Constant", "Size", "make_tensor", "is_tensor", "numel"]
+
+_tuple_new = tuple.__new__
+
+
+class Size(tuple):
+    """A tensor's shape, as PyTorch's ``torch.Size``: a tuple of ints (equal to the plain tuple)
+    with ``numel()``. A symbolic tensor's shape holds None for a dimension not known yet."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        dims = tuple(sizes)
+        for k, d in enumerate(dims):
+            if type(d) is not int and (isinstance(d, bool) or not hasattr(type(d), "__index__")):
+                raise TypeError(f"Size() takes an iterable of 'int' (item {k} is "
+                                f"'{type(d).__name__}')")
+        return _tuple_new(cls, (d if type(d) is int else d.__index__() for d in dims))
+
+    def numel(self):
+        """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
+        n = 1
+        for d in self:
+            if d is None:
+                raise TypeError(f"numel(): shape {self!r} has dimensions that are not known yet "
+                                "(a symbolic tensor's)")
+            n *= d
+        return n
+
+    def __repr__(self):
+        return "ganglion.Size([" + ", ".join("None" if d is None else str(d) for d in self) + "])"
+
+    __str__ = __repr__
 
 
 class TensorType:
@@ -68,6 +106,8 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, name=None):
+        if type(data) is not _ndarray and isinstance(data, _np_scalar):
+            data = _asarray(data)  # a 0-d array, never a NumPy scalar (see make_tensor)
         self._data = data
         self.requires_grad = bool(requires_grad)
         self._grad = None
@@ -91,7 +131,7 @@ class Tensor:
     @property
     def shape(self):
         data = self._data
-        return self._type.shape if data is None else data.shape
+        return _tuple_new(Size, self._type.shape if data is None else data.shape)
 
     @property
     def ndim(self):
@@ -140,17 +180,93 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        ndim = self.ndim
+        shape = self._type.shape if self._data is None else self._data.shape
+        ndim = len(shape)
+        if type(dim) is not int and (isinstance(dim, bool) or not hasattr(type(dim), "__index__")):
+            raise TypeError(f"size(): dim must be an integer, got {dim!r} of type "
+                            f"{type(dim).__name__}")
         if not -ndim <= dim < ndim:
             raise IndexError(f"size(): dimension {dim} is out of range for a tensor of {ndim} "
                              "dimensions")
-        return self.shape[dim]
+        return shape[dim]
 
     def numel(self):
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        """The number of elements (TypeError for a symbolic shape with unknown dimensions)."""
+        data = self._data
+        if data is not None:
+            return data.size
+        return self.shape.numel()
+
+    nelement = numel
+
+    # ----- memory, as PyTorch describes it (ganglion runs on the CPU only) -------------------
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def itemsize(self):
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    def element_size(self):
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        """Bytes of the elements (the tensor's shape times its element size)."""
+        return self.numel() * self.dtype.itemsize
+
+    def is_contiguous(self, memory_format=None):
+        """Always True: every ganglion op accepts any memory layout, so ``view()`` never needs
+        ``contiguous()`` first (PyTorch says False for a transposed view)."""
+        return True
+
+    def data_ptr(self):
+        """The address of the first element (tensors that share memory share addresses)."""
+        return self._value("data_ptr()").__array_interface__["data"][0]
+
+    def storage_offset(self):
+        """How many elements into the memory it shares (a view's offset in its base)."""
+        data = self._value("storage_offset()")
+        root = data
+        while True:  # up the chain of views, and through a .data alias to the memory it aliases
+            base = root.base
+            if isinstance(base, memoryview):
+                base = base.obj
+            if not isinstance(base, np.ndarray):
+                break
+            root = base
+        offset = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return offset // data.itemsize
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """Without ``dtype``: PyTorch's legacy type name (``'torch.FloatTensor'`` for float32,
+        kept verbatim so that ported code comparing it works). With one (a dtype, or a legacy
+        name such as ``'torch.DoubleTensor'``): the tensor converted to it, itself if it has it."""
+        if dtype is None:
+            return self.dtype.legacy_name
+        if isinstance(dtype, str) and "Tensor" in dtype:
+            if ".cuda." in dtype:
+                raise RuntimeError(f"type(): {dtype!r} is a CUDA type; this build of ganglion "
+                                   "runs on the CPU only")
+            target = dtypes.from_legacy_name(dtype)
+        elif isinstance(dtype, (dtypes.DType, str)):
+            target = dtypes.as_dtype(dtype)
+        elif isinstance(getattr(dtype, "dtype", None), dtypes.DType):  # ganglion.FloatTensor and co.
+            target = dtype.dtype
+        else:
+            try:
+                target = dtypes.as_dtype(dtype)
+            except (TypeError, KeyError, ValueError):
+                raise TypeError(f"type(): dtype must be a dtype or a legacy type name such as "
+                                f"'torch.FloatTensor', got {dtype!r} of type "
+                                f"{type(dtype).__name__}") from None
+        if target is self.dtype:
+            return self
+        from ganglion.core.ops.elementwise import cast
+        return cast(self, target)
 
     def dim(self):
         return self.ndim
@@ -167,12 +283,43 @@ class Tensor:
 
     @property
     def data(self):
-        """The tensor's backend array (None for a symbolic value). Internal code uses ``_data``."""
-        return self._data
+        """PyTorch's ``.data``: a Tensor sharing this tensor's memory, with no history (a leaf
+        that does not require grad). Writes through it (``p.data.add_(u)``, ``p.data[0] = 5``,
+        ``p.data.copy_(q)``) change this tensor but not its version, as in PyTorch: its memory is
+        reached through an alias with a version counter of its own, so a backward that saved this
+        tensor silently uses the new values instead of refusing them. (Internal code reads the
+        array in ``_data``.) A symbolic tensor has no memory: its ``data`` is ``detach()``, whose
+        values follow it; an in-place change of that does not reach the tensor."""
+        data = self._data
+        if data is None:
+            return self.detach()
+        from ganglion.core.versions import detached_alias
+        return make_tensor(detached_alias(data))
 
     @data.setter
     def data(self, value):
-        self._data = value
+        """``t.data = other``: t now holds ``other``'s memory (any shape or dtype, as in PyTorch;
+        a tensor that requires grad must stay floating-point). Its version is unchanged."""
+        if not isinstance(value, Tensor):
+            hint = (": wrap a NumPy array with ganglion.from_numpy(array) (shares memory) or "
+                    "ganglion.tensor(array) (copies)" if isinstance(value, np.ndarray) else "")
+            raise TypeError(f"Tensor.data: data has to be a Tensor, but got "
+                            f"{type(value).__module__}.{type(value).__name__}{hint}")
+        if (self._data is None) != (value._data is None):
+            raise RuntimeError(
+                "Tensor.data: cannot give " + ("a symbolic tensor a value" if self._data is None
+                                               else "a tensor holding a value a symbolic value")
+                + " through .data; compile changes of values as updates of ganglion.function")
+        if value._data is None:
+            self._type = value.tensor_type
+            return
+        if self.requires_grad and not value.dtype.is_floating_point:
+            raise RuntimeError(f"Tensor.data: data set to a tensor that requires gradients must be "
+                               f"floating point, got {value.dtype}")
+        from ganglion.core.versions import version_of
+        version = version_of(self)
+        self._data = value._data
+        self._own_version += version - version_of(self)
 
     # ----- autograd -----------------------------------------------------------------------
     @property
@@ -311,6 +458,18 @@ class Tensor:
         from ganglion.core.printing import tensor_repr
         return tensor_repr(self)
 
+    def __format__(self, spec):
+        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}", and f"{loss}" gives the
+        # number too); other tensors only without a spec, as str().
+        data = self._data
+        if data is not None and data.ndim == 0:
+            return data.item().__format__(spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to {type(self).__name__}.__format__: "
+                            f"{spec!r} formats a 0-d tensor (a number), but this one has shape "
+                            f"{tuple(self.shape)}; format t.item() or t.tolist()")
+        return str(self)
+
     def __hash__(self):
         return id(self)
 
@@ -389,11 +548,32 @@ class Constant(Tensor):
     __slots__ = ()
 
 
+def is_tensor(obj):
+    """Whether ``obj`` is a ganglion Tensor (a Parameter is one), as ``torch.is_tensor``."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    """The number of elements of a tensor, as ``torch.numel``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.numel()
+
+
 _new = object.__new__
+_ndarray = np.ndarray
+_np_scalar = np.generic
+_asarray = np.asarray
 
 
 def make_tensor(data, requires_grad=False, cls=Tensor):
-    """A Tensor around a backend array, without the checks of the public constructors."""
+    """A Tensor around a backend array, without the checks of the public constructors.
+
+    Every op's result comes through here: a NumPy scalar (what NumPy gives for a full reduction
+    or for indexing one element) becomes a 0-d array, so that every Tensor holds an array and
+    in-place ops (``x[...] = v``) work on 0-d results too."""
+    if type(data) is not _ndarray and isinstance(data, _np_scalar):
+        data = _asarray(data)
     t = _new(cls)
     t._data = data
     t.requires_grad = requires_grad

@@ -11,11 +11,19 @@ A tensor's version is the sum of two counters:
 Ops record the versions of the values their vjp reads (core/op.py ``record``); backward compares
 them with the current ones (core/autograd.py). Storage counters are keyed by the id of the
 owning array, and dropped when that array is freed.
+
+``Tensor.data`` is the exception, as in PyTorch: it shares the memory but has a version counter
+of its own, so that writes through it (``p.data.add_(u)``) do not make a backward that saved
+``p`` refuse to run. Its array is a ``detached_alias``: an array over the same memory reached
+through a memoryview, which ``owner`` does not see through, so the alias owns its own counter
+(and views of it share that one).
 """
 
 import weakref
 
-__all__ = ["version_of", "bump_storage", "owner"]
+import numpy as np
+
+__all__ = ["version_of", "bump_storage", "owner", "detached_alias"]
 
 _storage_versions = {}
 
@@ -25,6 +33,13 @@ def owner(array):
     while array.base is not None and hasattr(array.base, "base"):
         array = array.base
     return array
+
+
+def detached_alias(array):
+    """An array over ``array``'s memory (same shape, strides and dtype; writes reach it) that is
+    its own owner, so that in-place writes through it bump a counter of its own (``Tensor.data``).
+    About 0.4 microseconds: NumPy builds it from the buffer protocol."""
+    return np.asarray(memoryview(array))
 
 
 def version_of(t):
