@@ -25,7 +25,7 @@ from ganglion.core.legacy_types import (BoolTensor, ByteTensor, CharTensor, Doub
                                         ShortTensor, is_floating_point, typename)
 from ganglion.core.random import (Generator, default_generator, get_rng_state, initial_seed,
                                   manual_seed, seed, set_rng_state)
-from ganglion.core.tensor import Tensor
+from ganglion.core.tensor import Size, Tensor, is_tensor, numel
 
 bool = bool_  # noqa: A001  (ganglion.bool, as torch.bool)
 # PyTorch's second names for dtypes: the same objects (torch.float is torch.float32).
