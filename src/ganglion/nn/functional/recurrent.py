@@ -265,6 +265,58 @@ def _single_state(kind, input, hx, weights, num_layers, dropout, training, bidir
     return output, h_n
 
 
+# ----- packed (variable-length) batches ---------------------------------------------------
+
+def _masked_direction(kind, x, lengths, states, weights, reverse):
+    """One layer direction over a padded batch (T, B, in) of sequences of ``lengths``, step by
+    step: a sequence's state stops changing after its last step (and, in reverse, starts
+    changing only at it), so the final states are those at each sequence's true end and the
+    outputs past it are zero. Built from the cells' Tensor ops, so it has every gradient."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    hidden = w_hh.shape[1]
+    steps, batch = x.shape[0], x.shape[1]
+    projected = reshape(_project(x, w_ih, b_ih), (steps, batch, -1))
+    h = states[0]
+    c = states[1] if kind == "lstm" else None
+    outputs = [None] * steps
+    for t in (reversed(range(steps)) if reverse else range(steps)):
+        active = from_numpy((lengths > t).reshape(-1, 1))
+        x_gates = getitem(projected, t)
+        if kind == "lstm":
+            h_new, c_new = _lstm_step(x_gates + _linear(h, w_hh, b_hh), c, hidden)
+            c = where(active, c_new, c)
+        elif kind == "gru":
+            h_new = _gru_step(x_gates, _linear(h, w_hh, b_hh), h, hidden)
+        else:
+            h_new = _rnn_step(x_gates + _linear(h, w_hh, b_hh), kind[len("rnn_"):])
+        h = where(active, h_new, h)
+        outputs[t] = where(active, h_new, 0.0)
+    return stack(outputs), ((h, c) if kind == "lstm" else (h,))
+
+
+def packed_run(kind, x, lengths, states, weights, num_layers, dropout, training, bidirectional):
+    """RNN / LSTM / GRU (``kind`` as in ``_DIRECTIONS``) over a padded batch (T, B, in) whose
+    sequences have ``lengths`` (a NumPy array): what the layers run for a PackedSequence.
+    ``states`` is a tuple of (L*D, B, H) tensors; returns (output (T, B, D*H), zero past each
+    length, and the final states at each sequence's last step)."""
+    directions = 2 if bidirectional else 1
+    finals = [[] for _ in states]
+    for layer in range(num_layers):
+        if layer and dropout and training:
+            x = dropout_function(x, dropout, training=True)
+        outputs = []
+        for direction in range(directions):
+            k = layer * directions + direction
+            layer_states = tuple(getitem(s, k) for s in states)
+            output, final = _masked_direction(kind, x, lengths, layer_states, weights[k],
+                                              direction == 1)
+            outputs.append(output)
+            for store, value in zip(finals, final):
+                store.append(value)
+        x = outputs[0] if directions == 1 else concatenate(outputs, axis=2)
+    return x, tuple(stack(store) for store in finals)
+
+
 # ----- embedding --------------------------------------------------------------------------
 
 def embedding(input, weight, padding_idx=None):

@@ -4,13 +4,21 @@ Parameters are laid out and named exactly as PyTorch's (``weight_ih_l0``, ``weig
 ``bias_ih_l0``, ``bias_hh_l0``, ``_reverse`` for the backward direction; gate blocks i, f, g, o
 for LSTM and r, z, n for GRU), so a PyTorch state dict loads unchanged and gives the same
 results. The cells (RNNCell, LSTMCell, GRUCell) live in ``recurrent_cells``.
+
+Each layer also takes a ``PackedSequence`` (``nn.utils.rnn``) and then returns one, with the
+final states taken at each sequence's own last step; that path runs the padded batch step by
+step with the finished sequences' states held (``F.packed_run``): correct, with every
+gradient, but slower than the fused loops of the padded path.
 """
 import math
 
+from ganglion.core.creation import zeros
 from ganglion.core.op import format_shape
+from ganglion.core.ops.indexing import index_select
 from ganglion.nn.functional import recurrent as F
 from ganglion.nn.layers.recurrent_cells import GRUCell, LSTMCell, RNNCell, uniform_parameter
 from ganglion.nn.module import Module
+from ganglion.nn.utils.rnn import PackedSequence, packed_like, padded_sorted
 
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -56,6 +64,41 @@ class RNNBase(Module):
     def _name(self):
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
+    def flatten_parameters(self):
+        """A no-op: PyTorch compacts its cuDNN weight buffer here; ganglion's weights are
+        always used as they are."""
+
+    def _packed_forward(self, input, hx, kind):
+        """The layer over a PackedSequence: (packed output, final states in the batch's original
+        order), the states taken at each sequence's own last step. ``hx`` is a tuple of
+        states (or None) in the original order, as PyTorch takes them."""
+        data = input.data
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ValueError(f"{self._name()}: expected packed data of shape (*, "
+                             f"{self.input_size}), got {format_shape(data.shape)}")
+        padded, lengths = padded_sorted(input)
+        count = self.num_layers * (2 if self.bidirectional else 1)
+        expected = (count, lengths.size, self.hidden_size)
+        states = []
+        for i, what in enumerate(("h_0", "c_0")[:2 if kind == "lstm" else 1]):
+            if hx is None:
+                states.append(zeros(*expected, dtype=data.dtype))
+                continue
+            state = hx[i]
+            if tuple(state.shape) != expected:
+                raise ValueError(f"{self._name()}: expected {what} of shape "
+                                 f"{format_shape(expected)} for a packed batch of "
+                                 f"{lengths.size} sequences, got {format_shape(state.shape)}")
+            if input.sorted_indices is not None:
+                state = index_select(state, 1, input.sorted_indices)
+            states.append(state)
+        output, finals = F.packed_run(kind, padded, lengths, tuple(states), self._weights(),
+                                      self.num_layers, self.dropout, self.training,
+                                      self.bidirectional)
+        if input.unsorted_indices is not None:
+            finals = tuple(index_select(f, 1, input.unsorted_indices) for f in finals)
+        return packed_like(output, input), finals
+
     def _weights(self):
         """One (w_ih, w_hh, b_ih, b_hh) tuple per layer and direction, as F expects."""
         d = self.__dict__
@@ -98,6 +141,10 @@ class _SingleStateRNN(RNNBase):
     """RNN and GRU: one state tensor h; subclasses name their function in ``_functional``."""
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            output, (h_n,) = self._packed_forward(input, None if hx is None else (hx,),
+                                                  self._kind())
+            return output, h_n
         self._check_input(input)
         if hx is not None:
             self._check_state(input, hx, "h_0")
@@ -123,6 +170,9 @@ class RNN(_SingleStateRNN):
     def _functional(self, *args, **kwargs):
         return F.rnn(*args, nonlinearity=self.nonlinearity, **kwargs)
 
+    def _kind(self):
+        return "rnn_" + self.nonlinearity
+
     def extra_repr(self):
         text = super().extra_repr()
         return text if self.nonlinearity == "tanh" else text + ", nonlinearity='relu'"
@@ -140,6 +190,9 @@ class GRU(_SingleStateRNN):
     def _functional(self, *args, **kwargs):
         return F.gru(*args, **kwargs)
 
+    def _kind(self):
+        return "gru"
+
 
 class LSTM(RNNBase):
     """Long short-term memory; the time loop of each layer and direction runs as one fused op.
@@ -150,10 +203,13 @@ class LSTM(RNNBase):
     gates = 4
 
     def forward(self, input, hx=None):
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"{self._name()}: the initial state must be a tuple (h_0, c_0)")
+        if isinstance(input, PackedSequence):
+            output, (h_n, c_n) = self._packed_forward(input, hx, "lstm")
+            return output, (h_n, c_n)
         self._check_input(input)
         if hx is not None:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{self._name()}: the initial state must be a tuple (h_0, c_0)")
             self._check_state(input, hx[0], "h_0")
             self._check_state(input, hx[1], "c_0")
         return F.lstm(input, hx, self._weights(), self.num_layers, dropout=self.dropout,

@@ -1,4 +1,5 @@
-"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
+"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``); variable-length
+sequences (``rnn``: pad_sequence, pack_padded_sequence, PackedSequence, ...) in ``nn.utils.rnn``.
 
 Clipping is the usual cure for exploding gradients in recurrent networks: by the norm of all
 gradients together (``clip_grad_norm_``: the direction is kept) or element by element
@@ -14,6 +15,7 @@ from ganglion.core.ops.shape import concatenate, reshape
 from ganglion.core.ops.unary import abs as absolute, sqrt
 from ganglion.core.tensor import Tensor
 from ganglion.core.versions import bump_storage
+from ganglion.nn.utils import rnn  # noqa: F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters"]
