@@ -787,3 +787,52 @@ def test_gradcheck_outputs_without_a_graph_and_errors_match_pytorch():
         gn.autograd.gradcheck(WrongGrad.apply, (x,))
     assert isinstance(info.value, gn.autograd.GradcheckError)
     assert isinstance(info.value, AssertionError)  # what ganglion raised before
+
+
+def test_function_inside_a_jit_compiled_train_step_matches_eager():
+    def train(compiled):
+        gn.manual_seed(0)
+        layer = gn.nn.Linear(4, 3)
+        optimizer = gn.optim.SGD(layer.parameters(), lr=0.1)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = ((GN["MyReLU"].apply(layer(x)) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = gn.jit(step) if compiled else step
+        x = gn.from_numpy(np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4))
+        y = gn.from_numpy(np.linspace(1, -0.5, 15, dtype=np.float32).reshape(5, 3))
+        return [float(run(x, y)) for _ in range(3)]
+
+    eager, compiled = train(False), train(True)
+    np.testing.assert_allclose(compiled, eager, rtol=1e-6)
+    assert eager[2] < eager[0]
+
+
+def test_hooks_and_retain_grad_on_function_outputs():
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    p, s = GN["SplitScale"].apply(x, x * 1)
+    p.retain_grad()
+    s.register_hook(lambda g: g * 10)
+    (p + s).sum().backward()
+    np.testing.assert_array_equal(_value(p.grad), [1.0, 1.0])
+    # d/dx of x*y + 10 (x + 2y) with y = x: 2x + 30
+    np.testing.assert_array_equal(_value(x.grad), [32.0, 34.0])
+
+
+def test_symbolic_relu_from_the_docs_whose_backward_assigns_in_place():
+    # MyReLU's backward does grad_input[input < 0] = 0: on a symbolic value that rebinds it, and
+    # rebind lost the old value's type, so compiling failed inside the fusion pass.
+    x = gn.placeholder("float64", (None,), "x")
+    y = GN["MyReLU"].apply(x)
+    (g,) = gn.grad((y * 3).sum(), [x])
+    value, gradient = gn.function([x], [y, g])(np.array([-1.0, 2.0, 0.5]))
+    np.testing.assert_array_equal(value, [0.0, 2.0, 0.5])
+    np.testing.assert_array_equal(gradient, [0.0, 3.0, 3.0])
+    masked = x.clone()
+    masked[x < 0] = 0
+    (result,) = gn.function([x], [masked * 1])(np.array([-1.0, 2.0]))
+    np.testing.assert_array_equal(result, [0.0, 2.0])

@@ -66,9 +66,11 @@ def rebind(x, new):
     old._saved_versions = x._saved_versions
     old._own_version = x._own_version
     old._hooks = x._hooks
+    old._type = x._type  # a symbolic value's dtype and shape (it has no array to read them from)
     if new._inputs:
         new._inputs = tuple(old if i is x else i for i in new._inputs)
     x._data = new._data
+    x._type = new._type
     x.requires_grad = new.requires_grad
     x._op = new._op
     x._inputs = new._inputs
