@@ -20,11 +20,23 @@ from ganglion.core.ops import (abs, add, all, amax, amin, any, argmax, argmin, b
                                scatter_add, selu, sigmoid, sign, sin, softmax, softplus, split,
                                sqrt, square, squeeze, stack, std, sub, sum, take_along_axis, tanh,
                                tile, transpose, unsqueeze, var, where)
+from ganglion.core.ops import (acos, acosh, addmm, allclose, arccos, arccosh, arcsin, arcsinh,
+                               arctan, arctan2, arctanh, argsort, argwhere, asin, asinh, atan,
+                               atan2, atanh, baddbmm, bincount, bitwise_and, bitwise_left_shift,
+                               bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, bmm,
+                               cdist, clamp_max, clamp_min, cosh, cummax, cummin, cumprod, diag,
+                               diag_embed, diagonal, equal, histc, index_add, index_copy,
+                               index_fill, isclose, isfinite, isinf, isnan, isneginf, isposinf,
+                               kthvalue, lerp, masked_fill, masked_select, median, meshgrid, mm,
+                               msort, multinomial, narrow, roll, rot90, scatter, scatter_reduce,
+                               sinh, sort, t, take, tan, topk, trace, tril, triu, unique)
+from ganglion.core.ops.norms import tensor_norm as norm
 from ganglion.core.legacy_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,
                                         FloatTensor, HalfTensor, IntTensor, LongTensor,
                                         ShortTensor, is_floating_point, typename)
 from ganglion.core.random import (Generator, default_generator, get_rng_state, initial_seed,
                                   manual_seed, seed, set_rng_state)
+from ganglion.core.random_functions import bernoulli, normal
 from ganglion.core.tensor import Size, Tensor, is_tensor, numel
 
 bool = bool_  # noqa: A001  (ganglion.bool, as torch.bool)
@@ -45,6 +57,11 @@ swapaxes = transpose
 power = pow
 absolute = abs
 
+# PyTorch's out= keyword on its elementwise, reduction and joining functions (core/ops/out.py).
+from ganglion.core.ops.out import OUT_FUNCTIONS as _OUT_FUNCTIONS, with_out as _with_out  # noqa: E402
+for _name in _OUT_FUNCTIONS:
+    globals()[_name] = _with_out(globals()[_name], _name)
+
 __version__ = "0.1.0"
 from ganglion.symbolic import *  # noqa: E402,F401,F403  (define-and-run API: function, shared, In, placeholders, pp, jit)
 from ganglion import nn, optim  # noqa: E402,F401
@@ -55,3 +72,4 @@ from ganglion import accelerator, backends, cuda, mps  # noqa: E402,F401  (devic
 from ganglion import utils  # noqa: E402,F401  (torch.utils.data: the same objects as ganglion.data)
 from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)
 import ganglion.train  # noqa: E402,F401  (fit loop, callbacks)
+from ganglion import linalg  # noqa: E402,F401  (torch.linalg: norms, inv, det, solve, ...)

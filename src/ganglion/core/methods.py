@@ -260,3 +260,52 @@ Tensor.clamp_ = _clamp_
 Tensor.masked_fill = _masked_fill
 Tensor.masked_fill_ = lambda self, mask, value: inplace(
     self, lambda x, m, v: _masked_fill(x, m, v, "masked_fill_"), mask, value, name="masked_fill_")
+
+
+# ----- issue 13: the rest of PyTorch's tensor methods (core/ops/sorting.py, triangular.py, ...) --
+from importlib import import_module  # noqa: E402
+from ganglion.core.ops import (like, linalg as _linalg, norms, pointwise, rearrange,  # noqa: E402
+                               sampling, sorting, triangular)
+
+# ganglion.core.ops.scatter, the module (the package's attribute of that name is the function).
+_scatter = import_module("ganglion.core.ops.scatter")
+
+for _module, _names in (
+        (unary, ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+                 "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh")),
+        (pointwise, ("atan2", "arctan2", "lerp", "isnan", "isinf", "isfinite", "isposinf",
+                     "isneginf", "isclose", "allclose", "equal", "bitwise_and", "bitwise_or",
+                     "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+                     "clamp_min", "clamp_max")),
+        (sorting, ("sort", "argsort", "topk", "kthvalue", "median", "cummax", "cummin",
+                   "cumprod", "unique", "bincount", "histc", "msort")),
+        (triangular, ("tril", "triu", "diag", "diagonal", "diag_embed", "trace")),
+        (_scatter, ("scatter", "index_add", "index_copy", "index_fill", "take", "masked_select",
+                    "argwhere")),
+        (rearrange, ("t", "narrow", "roll", "rot90")),
+        (_linalg, ("mm", "bmm", "addmm", "baddbmm")),
+        (like, ("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor")),
+        (sampling, ("multinomial",))):
+    for _name in _names:
+        setattr(Tensor, _name, getattr(_module, _name))
+Tensor.norm = norms.tensor_norm
+
+
+def _in_place_method(fn, name):
+    """``x.name_(...)``: ``fn(x, ...)`` stored into x (see core/inplace.py)."""
+    def method(self, *args, **kwargs):
+        return inplace(self, lambda x, *a: fn(x, *a, **kwargs), *args, name=name)
+    method.__name__ = name
+    return method
+
+
+for _name, _fn in (("tril_", triangular.tril), ("triu_", triangular.triu),
+                   ("index_add_", _scatter.index_add), ("index_copy_", _scatter.index_copy),
+                   ("index_fill_", _scatter.index_fill), ("scatter_", _scatter.scatter),
+                   ("scatter_add_", indexing.scatter_add), ("lerp_", pointwise.lerp),
+                   ("clamp_min_", pointwise.clamp_min), ("clamp_max_", pointwise.clamp_max),
+                   ("bitwise_and_", pointwise.bitwise_and), ("bitwise_or_", pointwise.bitwise_or),
+                   ("bitwise_xor_", pointwise.bitwise_xor),
+                   ("bitwise_not_", pointwise.bitwise_not), ("tan_", unary.tan),
+                   ("atan2_", pointwise.atan2)):
+    setattr(Tensor, _name, _in_place_method(_fn, _name))

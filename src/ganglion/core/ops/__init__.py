@@ -11,3 +11,11 @@ from ganglion.core.ops.softmax import *  # noqa: F401,F403
 from ganglion.core.ops.unary import *  # noqa: F401,F403
 from ganglion.core.ops.split import split, chunk  # noqa: F401
 from ganglion.core.ops.recurrent import lstm_sequence  # noqa: F401
+# Issue 13: the rest of PyTorch's math and tensor functions.
+from ganglion.core.ops.norms import *  # noqa: F401,F403
+from ganglion.core.ops.pointwise import *  # noqa: F401,F403
+from ganglion.core.ops.rearrange import *  # noqa: F401,F403
+from ganglion.core.ops.sampling import *  # noqa: F401,F403
+from ganglion.core.ops.scatter import *  # noqa: F401,F403
+from ganglion.core.ops.sorting import *  # noqa: F401,F403
+from ganglion.core.ops.triangular import *  # noqa: F401,F403

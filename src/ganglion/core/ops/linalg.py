@@ -1,14 +1,17 @@
-"""Linear algebra: matmul (NumPy's 1-D and batched broadcasting rules), dot, outer and einsum.
+"""Linear algebra: matmul (NumPy's 1-D and batched broadcasting rules), dot, outer and einsum;
+PyTorch's strict mm / bmm (no broadcasting, no promotion) and addmm / baddbmm. Norms are in
+norms.py.
 
 The matmul gradients are matmuls again (g @ b^T and a^T @ g). Transposes are views: the BLAS
 call reads them in place through its transpose flags, so no copy is made around the GEMM.
 """
-from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape
+from ganglion.core.op import (Op, ShapeError, apply, broadcast_shapes, format_shape,
+                              refuse_non_tensor)
 from ganglion.core.ops.indexing import getitem
 from ganglion.core.ops.shape import expand, expand_as, reshape, sum_to, transpose, unsqueeze
 from ganglion.core.tensor import TensorType
 
-__all__ = ["matmul", "dot", "outer", "einsum"]
+__all__ = ["matmul", "dot", "outer", "einsum", "mm", "bmm", "addmm", "baddbmm"]
 
 
 class MatMul(Op):
@@ -217,7 +220,12 @@ _MATMUL = MatMul()
 
 
 def matmul(a, b):
-    if a.dtype is not b.dtype and a._data is not None and b._data is not None:
+    try:
+        mixed = a.dtype is not b.dtype and a._data is not None and b._data is not None
+    except AttributeError:  # not a Tensor: PyTorch's TypeError, not an AttributeError
+        refuse_non_tensor("matmul", (a, b))
+        raise
+    if mixed:
         from ganglion.core.ops.elementwise import common_dtype_tensors
         # Mixed number types promote as in a + b (int64 @ float32 is float32, not NumPy's
         # float64); bool stays an error, which infer() explains.
@@ -265,3 +273,73 @@ def _ellipsis_as_letters(lhs, output, operands):
     # Broadcast dims line up from the right, as in NumPy broadcasting.
     spelled = [subs.replace("...", names[n - k:] if k else "") for subs, k in zip(inputs, counts)]
     return ",".join(spelled) + "->" + output
+
+
+# ----- PyTorch's strict matrix products (issue 13) ---------------------------------------------
+
+def _matrix_operands(name, a, b, ndim, first="self", second="mat2"):
+    """Refuse what torch.mm / torch.bmm refuse: other ranks, mixed dtypes, sizes that do not
+    align (matmul itself would broadcast or promote)."""
+    from ganglion.core.errors import DTypeError
+    from ganglion.core.tensor import Tensor
+    for what, t in ((first, a), (second, b)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expected {what} to be a Tensor, got {type(t).__name__}")
+        if t.ndim != ndim:
+            kind = "a matrix" if ndim == 2 else f"a {ndim}D tensor"
+            raise ShapeError(f"{name}: {what} must be {kind}, got a tensor of shape "
+                             f"{format_shape(t.shape)}")
+    if a.dtype is not b.dtype:
+        raise DTypeError(f"{name}: expected {first} and {second} to have the same dtype, but got: "
+                         f"{a.dtype} != {b.dtype}")
+
+
+def mm(input, mat2):
+    """The matrix product of two matrices (no broadcasting, no promotion, as torch.mm)."""
+    _matrix_operands("mm", input, mat2, 2)
+    if input.shape[1] != mat2.shape[0]:
+        raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
+                         f"{input.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
+    return apply(_MATMUL, input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors (torch.bmm: no broadcasting)."""
+    _matrix_operands("bmm", input, mat2, 3, "batch1", "batch2")
+    expected = (input.shape[0], input.shape[2])
+    if tuple(mat2.shape[:2]) != expected:
+        raise ShapeError(f"bmm: expected size for first two dimensions of batch2 tensor to be: "
+                         f"{list(expected)} but got: {list(mat2.shape[:2])} (batch1 "
+                         f"{format_shape(input.shape)}, batch2 {format_shape(mat2.shape)})")
+    return apply(_MATMUL, input, mat2)
+
+
+def _scaled_sum(name, input, product, beta, alpha):
+    for what, v in (("beta", beta), ("alpha", alpha)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"{name}: {what} must be a number, got {v!r}")
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        # PyTorch ignores input entirely then: nan and inf in it do not propagate. (The callers
+        # checked that it broadcasts to the product's shape.)
+        return product
+    return (input if beta == 1 else input * beta) + product
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
+    out = mm(mat1, mat2)
+    if tuple(broadcast_shapes("addmm", tuple(input.shape), tuple(out.shape))) != tuple(out.shape):
+        raise ShapeError(f"addmm: input of shape {format_shape(input.shape)} cannot be broadcast "
+                         f"to the product's shape {format_shape(out.shape)}")
+    return _scaled_sum("addmm", input, out, beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2), input broadcast to the product's shape."""
+    out = bmm(batch1, batch2)
+    if tuple(broadcast_shapes("baddbmm", tuple(input.shape), tuple(out.shape))) != tuple(out.shape):
+        raise ShapeError(f"baddbmm: input of shape {format_shape(input.shape)} cannot be "
+                         f"broadcast to the product's shape {format_shape(out.shape)}")
+    return _scaled_sum("baddbmm", input, out, beta, alpha)

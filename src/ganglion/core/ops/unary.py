@@ -19,7 +19,9 @@ from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos",
            "tanh", "sigmoid", "relu", "leaky_relu", "elu", "selu", "gelu", "softplus", "sign",
-           "floor", "ceil", "round", "erf", "logsigmoid", "hardtanh", "relu6", "clone"]
+           "floor", "ceil", "round", "erf", "logsigmoid", "hardtanh", "relu6", "clone",
+           "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin",
+           "arccos", "arctan", "arcsinh", "arccosh", "arctanh"]
 
 
 class Unary(Op):
@@ -423,16 +425,16 @@ def sign(x):
 
 
 def floor(x):
-    return x if x.dtype.category < 2 else apply(Sign("floor"), x)
+    return x if _tensor("floor", x).dtype.category < 2 else apply(Sign("floor"), x)
 
 
 def ceil(x):
-    return x if x.dtype.category < 2 else apply(Sign("ceil"), x)
+    return x if _tensor("ceil", x).dtype.category < 2 else apply(Sign("ceil"), x)
 
 
 def round(x):
     """Round half to even, as PyTorch and NumPy do."""
-    return x if x.dtype.category < 2 else apply(Sign("round"), x)
+    return x if _tensor("round", x).dtype.category < 2 else apply(Sign("round"), x)
 
 
 
@@ -461,3 +463,122 @@ class Clone(Unary):
 
 def clone(x):
     return apply(Clone(), x)
+
+
+# ----- trigonometric and hyperbolic functions (issue 13) -----------------------------------
+# Each derivative is written through Tensor ops, so second derivatives come from the same rules;
+# outside its domain (asin of 2, acosh of 0) a function gives nan, as in PyTorch and NumPy.
+
+class Tan(Unary):
+    """tan' = 1 + tan**2, read through the output."""
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, backend, x):
+        return backend.xp.tan(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * (1 + out * out),)
+
+
+class Asin(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # nan / inf outside the domain
+            return backend.xp.arcsin(x)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (grad * rsqrt(1 - x * x),)
+
+
+class Acos(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # nan / inf outside the domain
+            return backend.xp.arccos(x)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (-grad * rsqrt(1 - x * x),)
+
+
+class Atan(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.arctan(x)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (grad / (1 + x * x),)
+
+
+class Sinh(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.sinh(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * cosh(out._inputs[0]),)
+
+
+class Cosh(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.cosh(x)
+
+    def vjp(self, out, grad, needs):
+        return (grad * sinh(out._inputs[0]),)
+
+
+class Asinh(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        return backend.xp.arcsinh(x)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (grad * rsqrt(x * x + 1),)
+
+
+class Acosh(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # nan / inf outside the domain
+            return backend.xp.arccosh(x)
+
+    def vjp(self, out, grad, needs):
+        # (x - 1) * (x + 1) rather than x * x - 1: no cancellation near x = 1 (PyTorch's form).
+        x = out._inputs[0]
+        return (grad * rsqrt((x - 1) * (x + 1)),)
+
+
+class Atanh(Unary):
+    __slots__ = ()
+
+    def forward(self, backend, x):
+        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # nan / inf outside the domain
+            return backend.xp.arctanh(x)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        return (grad / (1 - x * x),)
+
+
+tan = _unary(Tan)
+asin = arcsin = _unary(Asin)
+acos = arccos = _unary(Acos)
+atan = arctan = _unary(Atan)
+sinh = _unary(Sinh)
+cosh = _unary(Cosh)
+asinh = arcsinh = _unary(Asinh)
+acosh = arccosh = _unary(Acosh)
+atanh = arctanh = _unary(Atanh)

@@ -1,0 +1,441 @@
+"""Norms and the NumPy-backed matrix functions of ``ganglion.linalg`` (issue 13):
+vector_norm, matrix_norm, norm (torch.linalg.norm and torch.norm), cdist, svdvals, inv, det,
+slogdet, solve and cholesky.
+
+Vector p-norms are one op whose vjp is written in Tensor ops. At a zero vector the gradient is
+0 (PyTorch's choice of subgradient), not the nan that sqrt(sum(x**2)) would give. The matrix
+functions compute with NumPy's LAPACK routines and have PyTorch's vjps (inv: -A^-T g A^-T,
+det: g det A^-T, solve: through A^-T, cholesky: PyTorch's formula),
+written with Tensor ops; the singular vectors that svdvals' vjp reads are treated as constants,
+so svdvals (and the 2- and nuclear matrix norms) have exact first derivatives only.
+"""
+import math
+from collections import namedtuple
+
+from ganglion.core.errors import ArgumentError, DTypeError, ShapeError
+from ganglion.core.op import Op, apply, format_shape, normalize_axes
+from ganglion.core.ops import elementwise as ew
+from ganglion.core.ops.linalg import matmul
+from ganglion.core.ops.reduce import _reduced_shape, amax, amin, sum as reduce_sum
+from ganglion.core.ops.shape import permute, reshape, squeeze, transpose, unsqueeze
+from ganglion.core.tensor import Tensor, TensorType
+
+# ``norm`` here is torch.linalg.norm (ganglion.linalg.norm); ganglion.norm is ``tensor_norm``.
+__all__ = ["vector_norm", "matrix_norm", "tensor_norm", "cdist", "svdvals"]
+
+SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def _float_tensor(name, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor as input, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise DTypeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                         f"{x.dtype}")
+    return x
+
+
+# ----- vector norms ----------------------------------------------------------------------------
+
+class VectorNorm(Op):
+    """(sum |x|**p)**(1/p) over ``axes`` (all when None), for a finite p > 0."""
+    __slots__ = ("p", "axes", "keepdims")
+    saves_output = True
+
+    def __init__(self, p, axes, keepdims):
+        self.p = p
+        self.axes = axes
+        self.keepdims = keepdims
+
+    @property
+    def name(self):
+        return "vector_norm"
+
+    def forward(self, backend, x):
+        xp = backend.xp
+        if self.p == 2:
+            return xp.sqrt((x * x).sum(axis=self.axes, keepdims=self.keepdims))
+        if self.p == 1:
+            return xp.abs(x).sum(axis=self.axes, keepdims=self.keepdims)
+        total = (xp.abs(x) ** self.p).sum(axis=self.axes, keepdims=self.keepdims)
+        return total ** (1 / self.p)
+
+    def vjp(self, out, grad, needs):
+        from ganglion.core.ops.unary import abs as absolute, sign
+        x = out._inputs[0]
+        shape = _reduced_shape(x.shape, self.axes, True)
+        if not self.keepdims:
+            grad, out = reshape(grad, shape), reshape(out, shape)
+        if self.p == 1:
+            return (grad * sign(x),)
+        # d||x||_p / dx = sign(x) |x|**(p-1) / ||x||**(p-1); at a zero norm PyTorch gives 0.
+        zero = ew.eq(out, 0)
+        safe = ew.where(zero, 1.0, out)
+        if self.p == 2:
+            scaled = x / safe
+        else:
+            scaled = sign(x) * absolute(x) ** (self.p - 1) / safe ** (self.p - 1)
+        return (ew.where(zero, 0.0, grad) * scaled,)
+
+    def infer(self, x):
+        return TensorType(x.dtype, _reduced_shape(x.shape, self.axes, self.keepdims))
+
+
+def _ord(name, ord):
+    if isinstance(ord, bool) or not isinstance(ord, (int, float)):
+        raise TypeError(f"{name}: ord must be a number, got {ord!r} of type {type(ord).__name__}")
+    return float(ord)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The ``ord``-norm of ``x`` seen as a vector over ``dim`` (an int, a tuple, or None for
+    every entry): (sum |x|**ord)**(1/ord); inf / -inf give max / min |x|, 0 the count of
+    non-zero entries."""
+    if dtype is not None:
+        x = ew.cast(_float_tensor("linalg.vector_norm", x), dtype)
+    x = _float_tensor("linalg.vector_norm", x)
+    ord = _ord("linalg.vector_norm", ord)
+    axes = normalize_axes("linalg.vector_norm", dim, x.ndim) if x.ndim else None
+    keep = bool(keepdim)
+    if x.ndim == 0 and keep and dim is None:
+        keep = False
+    if math.isinf(ord):
+        from ganglion.core.ops.unary import abs as absolute
+        if x.numel() == 0 and ord < 0:
+            raise ArgumentError("linalg.vector_norm: cannot compute the -inf norm of an empty "
+                                "tensor because the operation does not have an identity")
+        if x.numel() == 0:
+            return ew.cast(reduce_sum(ew.ne(x, 0), axes, keep), x.dtype)
+        return (amax if ord > 0 else amin)(absolute(x), axes, keep)
+    if ord == 0:
+        return ew.cast(reduce_sum(ew.ne(x, 0), axes, keep), x.dtype)
+    if ord < 0:
+        from ganglion.core.ops.unary import abs as absolute
+        return reduce_sum(absolute(x) ** ord, axes, keep) ** (1 / ord)
+    return apply(VectorNorm(ord, axes, keep), x)
+
+
+# ----- singular values -------------------------------------------------------------------------
+
+class SVD(Op):
+    """NumPy's reduced (or full) SVD of the last two dims, as (U, S, Vh) packed in one op per
+    output: ``part`` picks which. Not differentiable itself: svd() composes the vjp."""
+    __slots__ = ("part", "full_matrices")
+    differentiable = False
+    saves_inputs = False
+
+    def __init__(self, part, full_matrices=False):
+        self.part = part
+        self.full_matrices = full_matrices
+
+    def forward(self, backend, a):
+        xp = backend.xp
+        if self.part == 1:
+            return xp.linalg.svd(a, compute_uv=False)
+        u, s, vh = xp.linalg.svd(a, full_matrices=self.full_matrices)
+        return u if self.part == 0 else vh
+
+    def infer(self, a):
+        *batch, m, n = a.shape
+        k = None if m is None or n is None else min(m, n)
+        if self.part == 1:
+            return TensorType(a.dtype, tuple(batch) + (k,))
+        if self.part == 0:
+            return TensorType(a.dtype, tuple(batch) + (m, m if self.full_matrices else k))
+        return TensorType(a.dtype, tuple(batch) + (n if self.full_matrices else k, n))
+
+
+class SvdVals(Op):
+    """The singular values of the last two dims, largest first. vjp: U diag(g) Vh, with U and
+    Vh as constants (first derivatives only)."""
+    __slots__ = ()
+    saves_inputs = True
+
+    def forward(self, backend, a):
+        return backend.xp.linalg.svd(a, compute_uv=False)
+
+    def vjp(self, out, grad, needs):
+        a = out._inputs[0]
+        u, vh = apply(SVD(0), a), apply(SVD(2), a)
+        return (matmul(u * unsqueeze(grad, -2), vh),)
+
+    def infer(self, a):
+        return SVD(1).infer(a)
+
+
+def _matrix_last(name, x, dim):
+    """x with the two matrix dims ``dim`` moved last, and those two dims (normalized)."""
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise ShapeError(f"{name}: dim must be a 2-tuple of ints, got {dim!r}")
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: the input tensor must be a matrix or a batch of matrices, got "
+                         f"shape {format_shape(x.shape)}")
+    a = normalize_axes(name, dim[0], x.ndim)[0]
+    b = normalize_axes(name, dim[1], x.ndim)[0]
+    if a == b:
+        raise ShapeError(f"{name}: dims must be different, got dim={tuple(dim)}")
+    rest = [i for i in range(x.ndim) if i not in (a, b)]
+    return permute(x, tuple(rest) + (a, b)), a, b
+
+
+def svdvals(A):
+    """The singular values of the matrices in the last two dims, in descending order."""
+    A = _float_tensor("linalg.svdvals", A)
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.svdvals: the input tensor A must have at least 2 dimensions, "
+                         f"got shape {format_shape(A.shape)}")
+    return apply(SvdVals(), A)
+
+
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """The ``ord`` norm of the matrices in dims ``dim``: 'fro' (Frobenius), 'nuc' (sum of
+    singular values), 1 / -1 (max / min column sum of |A|), inf / -inf (max / min row sum),
+    2 / -2 (largest / smallest singular value)."""
+    name = "linalg.matrix_norm"
+    if dtype is not None:
+        A = ew.cast(_float_tensor(name, A), dtype)
+    A = _float_tensor(name, A)
+    if isinstance(ord, bool) or ord not in _MATRIX_ORDS:
+        raise ArgumentError(f"{name}: Order {ord!r} not supported (expected 'fro', 'nuc', 1, -1, "
+                            "2, -2, inf or -inf)")
+    moved, a, b = _matrix_last(name, A, tuple(dim) if isinstance(dim, list) else dim)
+    if ord == "fro":
+        result = vector_norm(moved, 2, (-2, -1))
+    elif ord in ("nuc", 2, -2):
+        values = svdvals(moved)
+        result = reduce_sum(values, -1) if ord == "nuc" else (amax if ord == 2 else amin)(values, -1)
+    else:
+        from ganglion.core.ops.unary import abs as absolute
+        # Column sums (ord 1) reduce over the rows first; row sums (inf) over the columns.
+        summed = reduce_sum(absolute(moved), -2 if abs(ord) == 1 else -1)
+        result = (amax if ord > 0 else amin)(summed, -1)
+    if keepdim:
+        for axis in sorted((a, b)):
+            result = unsqueeze(result, axis)
+    return result
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """torch.linalg.norm: a vector norm when ``dim`` is an int (or ord is None and dim is
+    None: the 2-norm of every entry), a matrix norm when ``dim`` is a 2-tuple or the input is
+    a matrix and ``ord`` is given."""
+    name = "linalg.norm"
+    if isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1):
+        if isinstance(ord, str):
+            raise ArgumentError(f"{name}: ord={ord!r} is a matrix norm, but dim={dim!r} names one "
+                                "dimension")
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    if dim is not None:
+        return matrix_norm(A, "fro" if ord is None else ord, tuple(dim), keepdim, dtype=dtype)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    ndim = A.ndim if isinstance(A, Tensor) else 0
+    if ndim == 1:
+        if isinstance(ord, str):
+            raise ArgumentError(f"{name}: ord={ord!r} is a matrix norm, but the input is 1-D")
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    raise ShapeError(f"{name}: If dim is not specified but ord is, the input must be 1D or 2D. "
+                     f"Got {ndim}D (shape {format_shape(A.shape) if ndim else '()'})")
+
+
+def tensor_norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """torch.norm / Tensor.norm: p='fro' (or None) is the 2-norm over ``dim`` (every entry
+    when None), 'nuc' the nuclear norm of a matrix, a number the vector p-norm over ``dim``
+    (an int or a tuple of dims)."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if p is None or p == "fro":
+        if dim is not None and len(dim) > 2:
+            raise ArgumentError(f"norm: p='fro' takes at most 2 dims, got dim={dim!r}")
+        return vector_norm(input, 2, dim, keepdim, dtype=dtype)
+    if p == "nuc":
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim,
+                           dtype=dtype)
+    if isinstance(p, str):
+        raise ArgumentError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """The p-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2``
+    (..., R, M): a (..., P, R) tensor."""
+    for what, t in (("x1", x1), ("x2", x2)):
+        _float_tensor("cdist", t)
+        if t.ndim < 2:
+            raise ShapeError(f"cdist: only supports at least 2D tensors, {what} got: {t.ndim}D "
+                             f"(shape {format_shape(t.shape)})")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"cdist: X1 and X2 must have the same number of columns. X1: "
+                         f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if _ord("cdist", p) < 0:
+        raise ArgumentError(f"cdist: only supports non-negative p values, got {p}")
+    difference = unsqueeze(x1, -2) - unsqueeze(x2, -3)
+    return vector_norm(difference, p, -1)
+
+
+# ----- matrix functions ------------------------------------------------------------------------
+
+def _square(name, A):
+    A = _float_tensor(name, A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"{name}: A must be batches of square matrices, but they are "
+                         f"{' by '.join(str(d) for d in A.shape[-2:]) if A.ndim >= 2 else 'not matrices'}"
+                         f" matrices (shape {format_shape(A.shape)})")
+    return A
+
+
+def _mT(x):
+    return transpose(x, -2, -1)
+
+
+class _LinalgOp(Op):
+    """A NumPy linalg call on the last two dims; a singular matrix raises PyTorch's error."""
+    __slots__ = ()
+
+    def forward(self, backend, *arrays):
+        try:
+            return self.compute(backend.xp, *arrays)
+        except backend.xp.linalg.LinAlgError as error:
+            raise ArgumentError(f"linalg.{self.name}: {error} (the input is singular or not "
+                                "positive-definite)") from None
+
+
+class Inv(_LinalgOp):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    @property
+    def name(self):
+        return "inv"
+
+    def compute(self, xp, a):
+        return xp.linalg.inv(a)
+
+    def vjp(self, out, grad, needs):
+        inverse_t = _mT(out)
+        return (-matmul(matmul(inverse_t, grad), inverse_t),)
+
+    def infer(self, a):
+        return TensorType(a.dtype, a.shape)
+
+
+def inv(A):
+    """The inverse of each square matrix in the last two dims."""
+    return apply(Inv(), _square("linalg.inv", A))
+
+
+class Det(_LinalgOp):
+    __slots__ = ()
+    saves_output = True
+
+    @property
+    def name(self):
+        return "det"
+
+    def compute(self, xp, a):
+        return xp.linalg.det(a)
+
+    def vjp(self, out, grad, needs):
+        a = out._inputs[0]
+        return (unsqueeze(unsqueeze(grad * out, -1), -1) * _mT(inv(a)),)
+
+    def infer(self, a):
+        return TensorType(a.dtype, tuple(a.shape[:-2]))
+
+
+def det(A):
+    """The determinant of each square matrix (its gradient needs an invertible matrix)."""
+    return apply(Det(), _square("linalg.det", A))
+
+
+class Solve(_LinalgOp):
+    """X with A X = B (B a batch of matrices of A's size)."""
+    __slots__ = ()
+    saves_output = True
+
+    @property
+    def name(self):
+        return "solve"
+
+    def compute(self, xp, a, b):
+        return xp.linalg.solve(a, b)
+
+    def vjp(self, out, grad, needs):
+        a, b = out._inputs
+        gb = solve(_mT(a), grad)
+        ga = -matmul(gb, _mT(out)) if needs[0] else None
+        return ga, gb if needs[1] else None
+
+    def infer(self, a, b):
+        return TensorType(a.dtype, tuple(b.shape))
+
+
+def solve(A, B, *, left=True):
+    """The solution X of A X = B (B a vector or a matrix; batches broadcast)."""
+    A = _square("linalg.solve", A)
+    B = _float_tensor("linalg.solve", B)
+    if not left:
+        raise NotImplementedError("linalg.solve: left=False is not implemented; solve the "
+                                  "transposed system instead")
+    if A.dtype is not B.dtype:
+        raise DTypeError(f"linalg.solve: expected A and B to have the same dtype, got {A.dtype} "
+                         f"and {B.dtype}")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    b = unsqueeze(B, -1) if vector else B
+    if b.shape[-2] != A.shape[-1]:
+        raise ShapeError(f"linalg.solve: incompatible shapes of A and B for the equation AX = B "
+                         f"({format_shape(A.shape)} and {format_shape(B.shape)})")
+    x = apply(Solve(), A, b)
+    return squeeze(x, -1) if vector else x
+
+
+def slogdet(A):
+    """(sign, log|det|) of each square matrix, as a named tuple."""
+    from ganglion.core.ops.unary import abs as absolute, log, sign
+    d = det(A)
+    return SlogdetResult(sign(d).detach(), log(absolute(d)))
+
+
+class Cholesky(_LinalgOp):
+    __slots__ = ()
+    saves_inputs = False
+    saves_output = True
+
+    @property
+    def name(self):
+        return "cholesky"
+
+    def compute(self, xp, a):
+        return xp.linalg.cholesky(a)
+
+    def vjp(self, out, grad, needs):
+        # PyTorch's formula: phi(L^T gL) sandwiched by L^-T ... L^-1, symmetrized.
+        from ganglion.core.ops.triangular import tril
+        el = out
+        el_inv = inv(el)
+        phi = tril(matmul(_mT(el), grad))
+        phi = phi - 0.5 * _diag_part(phi)
+        s = matmul(matmul(_mT(el_inv), phi), el_inv)
+        return (0.5 * (s + _mT(s)),)
+
+    def infer(self, a):
+        return TensorType(a.dtype, a.shape)
+
+
+def _diag_part(x):
+    """x with everything but the main diagonal of its last two dims zeroed."""
+    from ganglion.core.ops.triangular import tril, triu
+    return triu(tril(x))
+
+
+def cholesky(A, *, upper=False):
+    """The lower Cholesky factor L (A = L L^T) of each symmetric positive-definite matrix;
+    ``upper=True`` gives L^T."""
+    el = apply(Cholesky(), _square("linalg.cholesky", A))
+    return _mT(el) if upper else el
