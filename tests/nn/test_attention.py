@@ -95,6 +95,34 @@ def test_sdpa_no_keys_gives_zeros_and_empty_batches_give_empty_results():
     assert tuple(out.shape) == (0, 4, 2)
 
 
+def test_sdpa_zero_embedding_gives_uniform_weights_as_pytorch():
+    check_op(*sdpa_pair(), [randn(2, 3, 0), randn(2, 4, 0), randn(2, 4, 2)], gradcheck=False)
+
+
+@pytest.mark.parametrize("options", [{}, {"is_causal": True}, {"scale": 0.5}])
+def test_sdpa_in_a_symbolic_graph_matches_eager(options):
+    """On placeholders of unknown shape the default scale is worked out when the graph runs."""
+    q, k, v = gn.dtensor3("q"), gn.dtensor3("k"), gn.dtensor3("v")
+    out = F.scaled_dot_product_attention(q, k, v, **options)
+    compiled = gn.function([q, k, v], [out] + list(gn.grad(out.sum(), [q, k, v])))
+    arrays = [randn(2, 4, 3), randn(2, 5, 3), randn(2, 5, 2)]
+    eager = [gn.from_numpy(a).requires_grad_(True) for a in arrays]
+    expected = F.scaled_dot_product_attention(*eager, **options)
+    expected.sum().backward()
+    results = compiled(*arrays)
+    np.testing.assert_allclose(results[0], expected.detach().numpy(), rtol=1e-12)
+    for result, tensor in zip(results[1:], eager):
+        np.testing.assert_allclose(result, tensor.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_mha_under_jit_matches_eager():
+    module = nn.MultiheadAttention(8, 2, batch_first=True).double()
+    x = gn.from_numpy(randn(2, 5, 8))
+    compiled = gn.jit(lambda x: module(x, x, x)[0])
+    np.testing.assert_allclose(compiled(x).detach().numpy(),
+                               module(x, x, x)[0].detach().numpy(), rtol=1e-12)
+
+
 def test_sdpa_dropout_applies_whenever_dropout_p_is_positive():
     """As in PyTorch, the function has no training flag: dropout_p > 0 always drops."""
     q, k, v = (gn.from_numpy(randn(2, 64, 8).astype(np.float32)) for _ in range(3))

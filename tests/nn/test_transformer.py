@@ -181,7 +181,7 @@ def test_generate_square_subsequent_mask():
     assert mask.dtype == gn.float32
     np.testing.assert_array_equal(mask.numpy(), expected.numpy())
     assert nn.Transformer.generate_square_subsequent_mask(3, dtype=gn.float64).dtype == gn.float64
-    assert tuple(nn.Transformer().generate_square_subsequent_mask(0).shape) == (0, 0)
+    assert tuple(nn.Transformer(8, 2, 1, 1, 16).generate_square_subsequent_mask(0).shape) == (0, 0)
 
 
 def test_eval_matches_pytorch_fast_path():

@@ -79,7 +79,8 @@ class AttentionWeights(Op):
         if q.dtype != k.dtype:
             raise TypeError("attention: dtypes differ")  # infer() writes the message
         scores = xp.matmul(q, xp.swapaxes(k, -1, -2))
-        scores *= q.dtype.type(self.scale)
+        scale = self.scale if self.scale is not None else _default_scale(q.shape[-1])
+        scores *= q.dtype.type(scale)
         if mask is not None:
             if self.mask_is_bool:
                 xp.copyto(scores, -xp.inf, where=~mask)
@@ -114,9 +115,9 @@ class AttentionWeights(Op):
         scores_grad = weighted - out * weighted.sum(axis=-1, keepdims=True)
         grad_q = grad_k = grad_mask = None
         if needs[0]:
-            grad_q = sum_to(matmul(scores_grad, k) * self.scale, q)
+            grad_q = sum_to(_scaled(matmul(scores_grad, k), self.scale, q), q)
         if needs[1]:
-            grad_k = sum_to(matmul(transpose(scores_grad, -1, -2), q) * self.scale, k)
+            grad_k = sum_to(_scaled(matmul(transpose(scores_grad, -1, -2), q), self.scale, q), k)
         if len(out._inputs) > 2 and needs[2] and not self.mask_is_bool:
             grad_mask = sum_to(scores_grad, out._inputs[2])
         return (grad_q, grad_k, grad_mask)[:len(out._inputs)]
@@ -146,17 +147,44 @@ class AttentionWeights(Op):
         return TensorType(q.dtype, shape)
 
 
+def _default_scale(size):
+    """1/sqrt(E); 1 for E = 0 (the scores are then all 0, and PyTorch's weights uniform)."""
+    return 1.0 / math.sqrt(size) if size else 1.0
+
+
 def attention_weights(query, key, attn_mask=None, scale=None, is_causal=False, safe=True):
     """The (..., L, S) attention probabilities of ``query`` over ``key`` (see AttentionWeights)."""
-    if scale is None:
-        scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else math.inf
+    if scale is None and query.shape[-1] is not None:
+        scale = _default_scale(query.shape[-1])
+    # Left None (worked out from the query when the op runs) where a graph's E is not known yet.
+    scale = None if scale is None else float(scale)
     if attn_mask is None:
-        return apply(AttentionWeights(float(scale), bool(is_causal), safe), query, key)
+        return apply(AttentionWeights(scale, bool(is_causal), safe), query, key)
     is_bool = attn_mask.dtype is dtypes.bool_
     if not is_bool and attn_mask.dtype is not query.dtype:
         attn_mask = cast(attn_mask, query.dtype)
-    return apply(AttentionWeights(float(scale), bool(is_causal), safe, is_bool), query, key,
-                 attn_mask)
+    return apply(AttentionWeights(scale, bool(is_causal), safe, is_bool), query, key, attn_mask)
+
+
+class ScaleLikeQuery(Op):
+    """``x / sqrt(E)`` with E the last dimension of ``query``, known only at run time (the
+    default scale of attention in a graph built on placeholders of unknown shape)."""
+    __slots__ = ()
+    saves_inputs = False
+    returns_new_array = True
+
+    def forward(self, backend, x, query):
+        return x * x.dtype.type(_default_scale(query.shape[-1]))
+
+    def vjp(self, out, grad, needs):
+        return apply(self, grad, out._inputs[1]), None
+
+    def infer(self, x, query):
+        return TensorType(x.dtype, x.shape)
+
+
+def _scaled(x, scale, query):
+    return x * scale if scale is not None else apply(ScaleLikeQuery(), x, query)
 
 
 def _check_attention_inputs(query, key, value, attn_mask, dropout_p, is_causal):
@@ -404,11 +432,18 @@ def _pad_keys(mask):
 
 
 def _project_packed(x, weight, bias, embed_dim, heads):
-    """Self-attention's in-projection as one GEMM: (N, L, E) -> q, k, v of (N, heads, L, D)."""
-    n, length, _ = x.shape
-    packed = linear(x, weight, bias)  # (N, L, 3E)
-    packed = permute(reshape(packed, (n, length, 3, heads, embed_dim // heads)), (2, 0, 3, 1, 4))
-    return packed[0], packed[1], packed[2]
+    """Self-attention's in-projection: (N, L, E) -> q, k, v of (N, heads, L, D).
+
+    Three products with row blocks of the packed weight rather than one with all of it: the
+    gradient of a block of the (3E, E) weight is small, while splitting one (N, L, 3E) result
+    into q, k and v would give each piece a gradient of the whole result's size (mostly zeros)
+    to add up."""
+    pieces = []
+    for i in range(3):
+        rows = slice(i * embed_dim, (i + 1) * embed_dim)
+        projected = linear(x, weight[rows], None if bias is None else bias[rows])
+        pieces.append(_split_heads(projected, heads))
+    return pieces
 
 
 def _check_mha_shapes(query, key, value, key_padding_mask, attn_mask, num_heads, who):
