@@ -102,6 +102,45 @@ def test_matrix_functions():
     check_op(gn.linalg.vecdot, torch.linalg.vecdot, [randn(2, 3), randn(3)])
 
 
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4), (2, 3, 2)])
+def test_svd(shape):
+    a = randn(*shape)
+    svd = gn.linalg.svd(gn.from_numpy(a))
+    assert type(svd).__name__ == "svd" and svd._fields == ("U", "S", "Vh")
+    expected = torch.linalg.svd(torch.from_numpy(a))  # full_matrices=True by default
+    assert [tuple(t.shape) for t in svd] == [tuple(t.shape) for t in expected]
+    k = min(shape[-2:])
+    rebuilt = (svd.U[..., :k] * svd.S.unsqueeze(-2)) @ svd.Vh[..., :k, :]
+    np.testing.assert_allclose(values_of(rebuilt), a, atol=1e-10)
+    np.testing.assert_allclose(values_of(svd.S), expected.S.numpy(), atol=1e-12)
+    # The singular vectors' signs are LAPACK's in both, but only sign-invariant functions of
+    # them have gradients that mean anything: U * U, Vh * Vh and U @ Vh.
+    check_op(lambda t: gn.linalg.svd(t, full_matrices=False).S,
+             lambda t: torch.linalg.svd(t, full_matrices=False).S, [a], second_order=True)
+    check_op(lambda t: (lambda r: (r.U * r.U, r.Vh * r.Vh))(gn.linalg.svd(t, full_matrices=False)),
+             lambda t: (lambda r: (r.U * r.U, r.Vh * r.Vh))(torch.linalg.svd(t, full_matrices=False)), [a])
+    check_op(lambda t: (lambda r: r.U @ r.Vh)(gn.linalg.svd(t, False)),
+             lambda t: (lambda r: r.U @ r.Vh)(torch.linalg.svd(t, False)), [a])
+
+
+def values_of(t):
+    return t.detach().numpy()
+
+
+def test_eigh():
+    a = randn(2, 4, 4)
+    result = gn.linalg.eigh(gn.from_numpy(a + a.transpose(0, 2, 1)))
+    assert type(result).__name__ == "eigh" and result._fields == ("eigenvalues", "eigenvectors")
+    check_op(lambda t: gn.linalg.eigh(t + t.mT).eigenvalues,
+             lambda t: torch.linalg.eigh(t + t.mT).eigenvalues, [a], second_order=True)
+    check_op(lambda t: gn.linalg.eigh(t + t.mT).eigenvectors ** 2,
+             lambda t: torch.linalg.eigh(t + t.mT).eigenvectors ** 2, [a])
+    # Only one triangle is read (so the gradient is not a symmetric matrix's): PyTorch's.
+    check_op(lambda t: gn.linalg.eigh(t, UPLO="U").eigenvectors ** 2,
+             lambda t: torch.linalg.eigh(t, UPLO="U").eigenvectors ** 2, [a], gradcheck=False)
+    check_op(gn.linalg.eigvalsh, torch.linalg.eigvalsh, [a], gradcheck=False)
+
+
 X = gn.zeros(3)
 M = gn.zeros(2, 3)
 
@@ -142,6 +181,15 @@ CASES = [
              ["linalg.solve", "incompatible", "(3, 3)", "(2, 1)"]),
     BadInput("solve dtypes", lambda: gn.linalg.solve(gn.eye(2), gn.ones(2, dtype=gn.float64)),
              RuntimeError, ["linalg.solve", "same dtype", "float32", "float64"]),
+    BadInput("svd of a vector", lambda: gn.linalg.svd(X), RuntimeError,
+             ["linalg.svd", "at least 2 dimensions", "(3,)"]),
+    BadInput("svd full_matrices backward", lambda: gn.linalg.svd(
+        gn.ones(2, 3, requires_grad=True)).U.sum().backward(), RuntimeError,
+             ["svd", "full_matrices=True", "non-square"]),
+    BadInput("eigh of a non-square matrix", lambda: gn.linalg.eigh(M), RuntimeError,
+             ["linalg.eigh", "square", "2 by 3"]),
+    BadInput("eigh UPLO", lambda: gn.linalg.eigh(gn.eye(2), "X"), RuntimeError,
+             ["linalg.eigh", "UPLO", "'X'"]),
     BadInput("cholesky of a non-positive-definite matrix",
              lambda: gn.linalg.cholesky(-gn.eye(2)), RuntimeError,
              ["linalg.cholesky", "positive-definite"]),

@@ -1,13 +1,12 @@
 """Norms and the NumPy-backed matrix functions of ``ganglion.linalg`` (issue 13):
-vector_norm, matrix_norm, norm (torch.linalg.norm and torch.norm), cdist, svdvals, inv, det,
-slogdet, solve and cholesky.
+vector_norm, matrix_norm, norm (torch.linalg.norm and torch.norm), cdist, svd, svdvals, eigh,
+eigvalsh, inv, det, slogdet, solve and cholesky.
 
 Vector p-norms are one op whose vjp is written in Tensor ops. At a zero vector the gradient is
 0 (PyTorch's choice of subgradient), not the nan that sqrt(sum(x**2)) would give. The matrix
 functions compute with NumPy's LAPACK routines and have PyTorch's vjps (inv: -A^-T g A^-T,
-det: g det A^-T, solve: through A^-T, cholesky: PyTorch's formula),
-written with Tensor ops; the singular vectors that svdvals' vjp reads are treated as constants,
-so svdvals (and the 2- and nuclear matrix norms) have exact first derivatives only.
+det: g det A^-T, solve: through A^-T, cholesky, svd and eigh: PyTorch's formulas), written
+with Tensor ops, so higher derivatives follow from the same rules.
 """
 import math
 from collections import namedtuple
@@ -24,6 +23,8 @@ from ganglion.core.tensor import Tensor, TensorType
 __all__ = ["vector_norm", "matrix_norm", "tensor_norm", "cdist", "svdvals"]
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+SVDResult = namedtuple("svd", ["U", "S", "Vh"])
+EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 
 
 def _float_tensor(name, x):
@@ -118,15 +119,19 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 # ----- singular values -------------------------------------------------------------------------
 
 class SVD(Op):
-    """NumPy's reduced (or full) SVD of the last two dims, as (U, S, Vh) packed in one op per
-    output: ``part`` picks which. Not differentiable itself: svd() composes the vjp."""
+    """One factor of the SVD of the last two dims: ``part`` 0 is U, 1 the singular values S
+    (descending), 2 is Vh (A = U diag(S) Vh). Each part's vjp is its share of PyTorch's
+    svd_backward (the formula is linear in the three incoming gradients, so the shares add
+    up to it); the other factors it reads are SVD ops again, so higher derivatives follow."""
     __slots__ = ("part", "full_matrices")
-    differentiable = False
-    saves_inputs = False
 
     def __init__(self, part, full_matrices=False):
         self.part = part
         self.full_matrices = full_matrices
+
+    @property
+    def name(self):
+        return "svd" if self.part != 1 else "svdvals"
 
     def forward(self, backend, a):
         xp = backend.xp
@@ -134,6 +139,39 @@ class SVD(Op):
             return xp.linalg.svd(a, compute_uv=False)
         u, s, vh = xp.linalg.svd(a, full_matrices=self.full_matrices)
         return u if self.part == 0 else vh
+
+    def vjp(self, out, grad, needs):
+        a = out._inputs[0]
+        m, n = a.shape[-2], a.shape[-1]
+        if self.full_matrices and m != n:
+            raise RuntimeError("linalg.svd: the derivative of full_matrices=True is not defined "
+                               "for a non-square matrix (as in PyTorch); use full_matrices=False")
+        u, s, vh = (apply(SVD(p), a) for p in (0, 1, 2))
+        v = _mT(vh)
+        if self.part == 1:
+            return (matmul(u * unsqueeze(grad, -2), vh),)
+        k = s.shape[-1]
+        s2 = s * s
+        # E_jk = s_k**2 - s_j**2 off the diagonal, 1 on it (the skew parts are 0 there).
+        gap = unsqueeze(s2, -2) - unsqueeze(s2, -1)
+        from ganglion.core.creation import eye
+        gap = gap + eye(k, dtype=gap.dtype)
+        if self.part == 0:
+            skew = matmul(_mT(u), grad)
+            skew = skew - _mT(skew)
+            inner = matmul(u, (skew / gap) * unsqueeze(s, -2))
+            if m > k:
+                g_over_s = grad / unsqueeze(s, -2)
+                inner = inner + g_over_s - matmul(u, matmul(_mT(u), g_over_s))
+            return (matmul(inner, vh),)
+        g_v = _mT(grad)
+        skew = matmul(_mT(v), g_v)
+        skew = skew - _mT(skew)
+        inner = matmul(unsqueeze(s, -1) * (skew / gap), vh)
+        if n > k:
+            s_inv_gvh = grad / unsqueeze(s, -1)
+            inner = inner + s_inv_gvh - matmul(matmul(s_inv_gvh, v), vh)
+        return (matmul(u, inner),)
 
     def infer(self, a):
         *batch, m, n = a.shape
@@ -145,22 +183,16 @@ class SVD(Op):
         return TensorType(a.dtype, tuple(batch) + (n if self.full_matrices else k, n))
 
 
-class SvdVals(Op):
-    """The singular values of the last two dims, largest first. vjp: U diag(g) Vh, with U and
-    Vh as constants (first derivatives only)."""
-    __slots__ = ()
-    saves_inputs = True
-
-    def forward(self, backend, a):
-        return backend.xp.linalg.svd(a, compute_uv=False)
-
-    def vjp(self, out, grad, needs):
-        a = out._inputs[0]
-        u, vh = apply(SVD(0), a), apply(SVD(2), a)
-        return (matmul(u * unsqueeze(grad, -2), vh),)
-
-    def infer(self, a):
-        return SVD(1).infer(a)
+def svd(A, full_matrices=True):
+    """(U, S, Vh) with A = U diag(S) Vh, as a named tuple; S descending. The signs of the
+    singular vectors are LAPACK's (as PyTorch's on the CPU), so only sign-invariant functions
+    of them have well-defined gradients."""
+    A = _float_tensor("linalg.svd", A)
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.svd: the input tensor A must have at least 2 dimensions, got "
+                         f"shape {format_shape(A.shape)}")
+    full = bool(full_matrices)
+    return SVDResult(apply(SVD(0, full), A), apply(SVD(1), A), apply(SVD(2, full), A))
 
 
 def _matrix_last(name, x, dim):
@@ -184,7 +216,7 @@ def svdvals(A):
     if A.ndim < 2:
         raise ShapeError(f"linalg.svdvals: the input tensor A must have at least 2 dimensions, "
                          f"got shape {format_shape(A.shape)}")
-    return apply(SvdVals(), A)
+    return apply(SVD(1), A)
 
 
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
@@ -439,3 +471,54 @@ def cholesky(A, *, upper=False):
     ``upper=True`` gives L^T."""
     el = apply(Cholesky(), _square("linalg.cholesky", A))
     return _mT(el) if upper else el
+
+
+class Eigh(_LinalgOp):
+    """Eigenvalues (part 0, ascending) or eigenvectors (part 1) of symmetric matrices, from
+    the lower (UPLO='L') or upper triangle. The vjps are PyTorch's: V diag(gL) V^T for the
+    values, V (skew(V^T gV) / 2 / (L_j - L_i)) V^T for the vectors."""
+    __slots__ = ("part", "uplo")
+
+    def __init__(self, part, uplo):
+        self.part = part
+        self.uplo = uplo
+
+    @property
+    def name(self):
+        return "eigh" if self.part else "eigvalsh"
+
+    def compute(self, xp, a):
+        values, vectors = xp.linalg.eigh(a, UPLO=self.uplo)
+        return vectors if self.part else values
+
+    def vjp(self, out, grad, needs):
+        a = out._inputs[0]
+        values, vectors = apply(Eigh(0, self.uplo), a), apply(Eigh(1, self.uplo), a)
+        if self.part == 0:
+            return (matmul(vectors * unsqueeze(grad, -2), _mT(vectors)),)
+        from ganglion.core.creation import eye
+        n = values.shape[-1]
+        gap = unsqueeze(values, -2) - unsqueeze(values, -1) + eye(n, dtype=values.dtype)
+        projected = matmul(_mT(vectors), grad)
+        projected = (projected - _mT(projected)) * 0.5
+        return (matmul(matmul(vectors, projected / gap), _mT(vectors)),)
+
+    def infer(self, a):
+        return TensorType(a.dtype, tuple(a.shape) if self.part else tuple(a.shape[:-1]))
+
+
+def eigh(A, UPLO="L"):
+    """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix, as a named
+    tuple; only the ``UPLO`` triangle ('L' or 'U') is read."""
+    A = _square("linalg.eigh", A)
+    if UPLO not in ("L", "U"):
+        raise ArgumentError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return EighResult(apply(Eigh(0, UPLO), A), apply(Eigh(1, UPLO), A))
+
+
+def eigvalsh(A, UPLO="L"):
+    """The eigenvalues (ascending) of each symmetric matrix."""
+    A = _square("linalg.eigvalsh", A)
+    if UPLO not in ("L", "U"):
+        raise ArgumentError(f"linalg.eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return apply(Eigh(0, UPLO), A)
