@@ -383,4 +383,107 @@ CASES += [
     BadInput("EmbeddingBag max_norm", lambda: nn.EmbeddingBag(10, 3, max_norm=1.0), NotImplementedError,
              ["EmbeddingBag(10, 3)", "max_norm"]),
 ]
+
+
+# ----- dropout variants ------------------------------------------------------------------------
+
+def _dropped(out):
+    return np.asarray(out.detach()) == 0
+
+
+def test_dropout2d_on_3d_input_is_channelwise_1d_with_pytorchs_warning():
+    x = gn.ones(64, 8, 5)
+    with pytest.warns(UserWarning) as record:
+        gn.manual_seed(0)
+        out = nn.Dropout2d(0.5)(x)
+    with warnings.catch_warnings(record=True) as torch_record:
+        warnings.simplefilter("always")
+        torch.nn.functional.dropout2d(torch.ones(2, 3, 4), 0.5)
+    assert [str(w.message) for w in record] == [str(w.message) for w in torch_record]
+    assert "interpreted as shape (N, C, L)" in str(record[0].message)
+    dropped = _dropped(out)
+    # One draw per (sample, channel), shared along L: PyTorch's (N, C, L) reading.
+    assert (dropped.min(axis=2) == dropped.max(axis=2)).all()
+    assert 0.35 < dropped[:, :, 0].mean() < 0.65
+    assert not (dropped.min(axis=0) == dropped.max(axis=0)).all()
+
+
+@pytest.mark.parametrize("shape", [(6, 7), (2, 3, 2, 2, 2)])
+def test_dropout2d_on_other_ranks_warns_as_pytorch(shape):
+    with pytest.warns(UserWarning) as record:
+        out = F.dropout2d(gn.ones(*shape), 0.5)
+    with warnings.catch_warnings(record=True) as torch_record:
+        warnings.simplefilter("always")
+        torch.nn.functional.dropout2d(torch.ones(*shape), 0.5)
+    assert [str(w.message) for w in record] == [str(w.message) for w in torch_record]
+    dropped = _dropped(out).reshape(shape[:2] + (-1,))
+    assert (dropped.min(axis=2) == dropped.max(axis=2)).all()
+    with pytest.warns(UserWarning):  # the warning comes in eval mode too, as in PyTorch
+        assert F.dropout2d(gn.ones(5), 0.5, training=False).shape == (5,)
+
+
+@pytest.mark.parametrize("shape", [(16, 6, 5), (6, 5)])
+def test_dropout1d_drops_whole_channels(shape):
+    gn.manual_seed(2)
+    out = nn.Dropout1d(0.5)(gn.ones(*shape))
+    dropped = _dropped(out)
+    assert (dropped.min(axis=-1) == dropped.max(axis=-1)).all()
+    np.testing.assert_allclose(np.asarray(out.detach())[~dropped], 2.0)
+    assert repr(nn.Dropout1d(0.2)) == repr(torch.nn.Dropout1d(0.2))
+    layer = nn.Dropout1d(0.5).eval()
+    assert layer(gn.ones(*shape)).numpy().tolist() == np.ones(shape).tolist()
+
+
+@pytest.mark.parametrize("cls", ["AlphaDropout", "FeatureAlphaDropout"])
+def test_alpha_dropout_keeps_selu_statistics_and_matches_torch_values(cls):
+    p = 0.3
+    gn.manual_seed(3)
+    x = gn.from_numpy(rng.standard_normal((400, 50, 2)))
+    out = np.asarray(getattr(nn, cls)(p)(x).detach())
+    assert abs(out.mean()) < 0.05 and abs(out.std() - 1) < 0.05
+    # Each output is a * x + b for kept units and a * alpha' + b for dropped ones (PyTorch's
+    # constants); compare the dropped value with PyTorch's on an all-zero input.
+    torch.manual_seed(0)
+    want = np.unique(getattr(torch.nn, cls)(p)(torch.zeros(200, 3, 2)).numpy())
+    gn.manual_seed(0)
+    got = np.unique(np.asarray(getattr(nn, cls)(p)(gn.zeros(200, 3, 2)).detach()))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert repr(getattr(nn, cls)(p)) == repr(getattr(torch.nn, cls)(p))
+    assert getattr(nn, cls)(p).eval()(x) is x
+
+
+def test_alpha_dropout_gradient_is_the_kept_scale():
+    gn.manual_seed(4)
+    x = gn.ones(100, requires_grad=True)
+    out = F.alpha_dropout(x, 0.5, training=True)
+    out.sum().backward()
+    grad = x.grad.numpy()
+    a = 1 / np.sqrt((1.7580993408473766 ** 2 * 0.5 + 1) * 0.5)
+    kept = grad != 0
+    np.testing.assert_allclose(grad[kept], a, rtol=1e-6)
+    assert 20 < kept.sum() < 80
+    # The dropped units are exactly those at the saturation value a * alpha' * (p - 1).
+    dropped_value = 1.7580993408473766 * a * (0.5 - 1)
+    np.testing.assert_array_equal(~kept, np.isclose(np.asarray(out.detach()), dropped_value))
+
+
+def _quietly(function, *args):
+    """``function(*args)`` with its (expected) UserWarning silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return function(*args)
+
+
+CASES += [
+    BadInput("dropout1d 4-d input", lambda: F.dropout1d(gn.ones(2, 3, 4, 5)), RuntimeError,
+             ["dropout1d", "2-D", "3-D", "(2, 3, 4, 5)"]),
+    BadInput("Dropout1d 1-d input", lambda: nn.Dropout1d()(gn.ones(5)), RuntimeError,
+             ["Dropout1d", "(5,)"]),
+    BadInput("dropout2d 1-d input while training", lambda: _quietly(F.dropout2d, gn.ones(5)), RuntimeError,
+             ["dropout2d", "at least 2 dimensions", "(5,)"]),
+    BadInput("AlphaDropout p above 1", lambda: nn.AlphaDropout(1.5), ValueError,
+             ["AlphaDropout", "between 0 and 1", "1.5"]),
+    BadInput("alpha_dropout p below 0", lambda: F.alpha_dropout(gn.ones(3), -0.5, True), ValueError,
+             ["alpha_dropout", "between 0 and 1", "-0.5"]),
+]
 test_bad_input = bad_input_test(CASES)

@@ -1,8 +1,10 @@
-"""Dropout and Dropout2d: inverted dropout while training, the identity in eval mode."""
-from ganglion.nn.functional.dropout import check_probability, dropout, dropout2d
+"""Dropout, Dropout1d, Dropout2d, AlphaDropout and FeatureAlphaDropout: dropout while training,
+the identity in eval mode."""
+from ganglion.nn.functional.dropout import (alpha_dropout, check_probability, dropout, dropout1d,
+                                            dropout2d, feature_alpha_dropout)
 from ganglion.nn.module import Module
 
-__all__ = ["Dropout", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout"]
 
 
 class _DropoutLayer(Module):
@@ -27,7 +29,29 @@ class Dropout(_DropoutLayer):
 
 
 class Dropout2d(_DropoutLayer):
-    """Zero whole channels of (N, C, H, W) input with probability p while training."""
+    """Zero whole channels of (N, C, H, W) input with probability p while training (other
+    ranks warn, and 3-D input is read as (N, C, L), as in PyTorch: see F.dropout2d)."""
 
     def forward(self, input):
         return dropout2d(input, self.p, self.training, who="Dropout2d")
+
+
+class Dropout1d(_DropoutLayer):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability p while training."""
+
+    def forward(self, input):
+        return dropout1d(input, self.p, self.training, who="Dropout1d")
+
+
+class AlphaDropout(_DropoutLayer):
+    """Dropout that keeps a SELU network's zero mean and unit variance."""
+
+    def forward(self, input):
+        return alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutLayer):
+    """AlphaDropout by whole channels."""
+
+    def forward(self, input):
+        return feature_alpha_dropout(input, self.p, self.training)
