@@ -10,6 +10,8 @@ from ganglion.distributions.bernoulli import Bernoulli
 from ganglion.distributions.categorical import Categorical
 from ganglion.distributions.distribution import sum_rightmost
 from ganglion.distributions.independent import Independent
+from ganglion.distributions.multivariate_normal import (MultivariateNormal, _diagonal,
+                                                        _mahalanobis, solve_triangular)
 from ganglion.distributions.normal import Normal
 from ganglion.distributions.uniform import Uniform
 
@@ -80,3 +82,16 @@ def _kl_independent_independent(p, q):
                                   f"with {p.reinterpreted_batch_ndims} and "
                                   f"{q.reinterpreted_batch_ndims} reinterpreted dimensions")
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_multivariate_normal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event "
+                         f"shapes cannot be computed: {p.event_shape} and {q.event_shape}")
+    p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    half_term1 = log(_diagonal(q_tril)).sum(-1) - log(_diagonal(p_tril)).sum(-1)
+    solved = solve_triangular(q_tril, p_tril)  # trace(Sq^-1 Sp) = |Lq^-1 Lp|^2 (Frobenius)
+    term2 = (solved * solved).sum(-1).sum(-1)
+    term3 = _mahalanobis(q_tril, q.loc - p.loc)
+    return half_term1 + 0.5 * (term2 + term3 - p.event_shape[0])
