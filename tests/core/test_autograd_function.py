@@ -836,3 +836,31 @@ def test_symbolic_relu_from_the_docs_whose_backward_assigns_in_place():
     masked[x < 0] = 0
     (result,) = gn.function([x], [masked * 1])(np.array([-1.0, 2.0]))
     np.testing.assert_array_equal(result, [0.0, 2.0])
+
+
+def _cube_with_detached_backward(lib):
+    class DetachedCube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * 3 * x.detach() ** 2  # right once, not differentiable again
+    return DetachedCube
+
+
+def test_gradgradcheck_passes_a_differentiable_backward_and_catches_a_detached_one():
+    results = []
+    for lib, cube in ((gn, GN["Cube"]), (torch, TORCH["Cube"])):
+        x = lib.tensor([0.5, -1.5, 2.0], dtype=lib.float64, requires_grad=True)
+        good = lib.autograd.gradgradcheck(cube.apply, (x,))
+        bad = lib.autograd.gradgradcheck(_cube_with_detached_backward(lib).apply, (x,),
+                                         raise_exception=False)
+        results.append((good, bad))
+    assert results == [(True, False), (True, False)]
+    x = gn.tensor([0.5, 1.0], dtype=gn.float64, requires_grad=True)
+    seed = gn.tensor([1.0, -2.0], dtype=gn.float64, requires_grad=True)
+    assert gn.autograd.gradgradcheck(lambda u: (u * u).sin(), (x,), (seed,))

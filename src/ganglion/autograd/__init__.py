@@ -1,7 +1,7 @@
 """``ganglion.autograd``: PyTorch's ``torch.autograd`` namespace.
 
 - ``Function`` (custom differentiable ops, ``autograd/function.py``), ``once_differentiable``;
-- ``grad`` and ``backward`` over several tensors, ``gradcheck``;
+- ``grad`` and ``backward`` over several tensors, ``gradcheck`` and ``gradgradcheck``;
 - the grad modes (``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``is_grad_enabled``);
 - ``functional``: ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``vhp``, ``hvp``;
 - ``Variable`` (old PyTorch code: ``Variable(t)`` is a tensor, ``isinstance(x, Variable)``
@@ -17,7 +17,7 @@ from ganglion.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_g
 from ganglion.core.tensor import Tensor
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable", "grad", "backward", "gradcheck",
-           "GradcheckError",
+           "gradgradcheck", "GradcheckError",
            "functional", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "Variable", "set_detect_anomaly", "detect_anomaly", "is_anomaly_enabled"]
 
@@ -100,6 +100,35 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     seeds = [_engine._seed_gradient(t, g, "backward()") for t, g in zip(roots, seeds)]
     only = None if inputs is None else {id(t) for t in _engine._checked_inputs(inputs, "backward")}
     _engine._run(roots, seeds, retain_graph, create_graph, accumulate=True, capture=only)
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True):
+    """Check second derivatives: ``gradcheck`` of the first-order gradients of ``func`` (taken
+    with ``create_graph=True`` and seeded by ``grad_outputs``, random when not given) with
+    respect to both the inputs and the seeds, as PyTorch's gradgradcheck does."""
+    import numpy as np
+    from ganglion.core.tensor import make_tensor
+    inputs = _engine._as_list(inputs)
+    if grad_outputs is None:
+        with enable_grad():
+            outputs = [o for o in _engine._as_list(func(*inputs)) if o.requires_grad]
+        rng = np.random.default_rng(1)
+        grad_outputs = [make_tensor(rng.standard_normal(o.shape).astype(o._data.dtype),
+                                    requires_grad=True) for o in outputs]
+    else:
+        grad_outputs = _engine._as_list(grad_outputs)
+    n_inputs = len(inputs)
+
+    def first_order(*args):
+        values, seeds = args[:n_inputs], args[n_inputs:]
+        with enable_grad():  # gradcheck evaluates under no_grad; this needs a graph
+            outputs = [o for o in _engine._as_list(func(*values)) if o.requires_grad]
+            wrt = [t for t in values if isinstance(t, Tensor) and t.requires_grad]
+            grads = _engine.grad(outputs, wrt, list(seeds), create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_order, inputs + grad_outputs, eps, atol, rtol, raise_exception)
 
 
 class _VariableMeta(type):
