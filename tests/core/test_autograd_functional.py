@@ -194,3 +194,23 @@ def test_pytorch_raises_the_same_type(case):
     }
     with pytest.raises(case.error):
         calls[case.id]()
+
+
+def test_hessian_and_hvp_through_a_custom_function():
+    def cube(lib):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                (x,) = ctx.saved_tensors
+                return grad_output * 3 * x ** 2
+        return lambda x: Cube.apply(x).sum()
+
+    ours, _ = _both("hessian", cube, A)
+    np.testing.assert_allclose(np.asarray(ours), np.diag(6 * A))
+    _both("hvp", cube, A, np.array([1.0, 2.0, 3.0]))
+    _both("jacobian", lambda lib: lambda x: cube(lib)(x) * x, A)
