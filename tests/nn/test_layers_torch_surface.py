@@ -136,6 +136,20 @@ def test_pad_constant_value_and_integer_input():
     assert F.pad(gn.tensor(x), (1, 1), mode="reflect", value=0).shape == (2, 5)
 
 
+def test_pad_modes_and_pixel_shuffle_in_a_symbolic_graph():
+    """Shapes with an unknown batch size: the gather indices are built when the graph runs."""
+    x = gn.placeholder(gn.float64, (None, 8, 2, 3))
+    y = F.pixel_shuffle(F.pad(x, (2, 1, 1, 0), mode="reflect"), 2)
+    assert tuple(y.shape) == (None, 2, 6, 12)
+    grad = gn.grad((y * y).sum(), [x])[0]
+    values, gradient = gn.function([x], [y, grad])(a := _randn(2, 8, 2, 3))
+    xt = torch.tensor(a, requires_grad=True)
+    yt = torch.nn.functional.pixel_shuffle(torch.nn.functional.pad(xt, (2, 1, 1, 0), mode="reflect"), 2)
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(values, _np(yt))
+    np.testing.assert_allclose(gradient, _np(xt.grad))
+
+
 @pytest.mark.parametrize("gn_cls, torch_cls, padding, shape", [
     ("ReflectionPad1d", "ReflectionPad1d", 2, (2, 3, 4)),
     ("ReflectionPad1d", "ReflectionPad1d", (1, 3), (3, 5)),

@@ -28,7 +28,9 @@ def _spatial_input(name, input):
     if input.ndim < 3:
         raise RuntimeError(f"{name}: expected input of shape (*, C, H, W) with at least 3 "
                            f"dimensions, got {format_shape(input.shape)}")
-    return tuple(input.shape[:-3]), input.shape[-3], input.shape[-2], input.shape[-1]
+    # An unknown (symbolic) batch size is left to reshape as -1.
+    batch = tuple(-1 if d is None else d for d in input.shape[:-3])
+    return batch, input.shape[-3], input.shape[-2], input.shape[-1]
 
 
 def pixel_shuffle(input, upscale_factor):
