@@ -36,6 +36,9 @@ def test_vector_norm_gradient_at_zero():
         assert x.grad.tolist() == [0.0, 0.0, 0.0]
     check_op(lambda t: gn.linalg.vector_norm(t, dim=1), lambda t: torch.linalg.vector_norm(t, dim=1),
              [np.array([[0.0, 0.0], [3.0, 4.0]])], gradcheck=False)
+    # A zero entry in a p < 1 norm: 0, not the nan of 0 * inf.
+    check_op(lambda t: gn.linalg.vector_norm(t, 0.5), lambda t: torch.linalg.vector_norm(t, 0.5),
+             [np.array([1.0, 0.0, 2.0])], gradcheck=False)
 
 
 @pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf])

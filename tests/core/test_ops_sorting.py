@@ -68,6 +68,9 @@ def test_kthvalue_median_against_torch():
     check_forward(gn.median, torch.median, [with_nan])
     check_forward(lambda t: tuple(gn.median(t, 1)), lambda t: tuple(torch.median(t, 1)), [with_nan])
     check_forward(gn.median, torch.median, [np.array([4, 1, 3, 2])])
+    # Without dim, the gradient is shared among the entries equal to the median (PyTorch).
+    check_op(gn.median, torch.median, [np.array([1.0, 2.0, 2.0, 3.0])], gradcheck=False)
+    check_op(gn.median, torch.median, [np.array([[1.0, np.nan], [2.0, np.nan]])], gradcheck=False)
 
 
 @pytest.mark.parametrize("name", ["cummax", "cummin"])

@@ -399,6 +399,8 @@ CASES = [
              ["diagonal", "2", "range"]),
     BadInput("trace of 3-D", lambda: gn.trace(gn.ones(2, 2, 2)), RuntimeError,
              ["trace", "expected a matrix", "dim 3"]),
+    BadInput("trace of bools", lambda: gn.trace(gn.ones(2, 2, dtype=gn.bool)), NotImplementedError,
+             ["trace", "bool"]),
     BadInput("bitwise_and of floats", lambda: gn.bitwise_and(X, X), NotImplementedError,
              ["bitwise_and", "float32", "integer"]),
     BadInput("bitwise_not of floats", lambda: X.bitwise_not(), NotImplementedError,

@@ -74,8 +74,13 @@ class VectorNorm(Op):
         safe = ew.where(zero, 1.0, out)
         if self.p == 2:
             scaled = x / safe
-        else:
+        elif self.p > 1:
             scaled = sign(x) * absolute(x) ** (self.p - 1) / safe ** (self.p - 1)
+        else:
+            # |x|**(p-1) is inf at a zero entry for p < 1; PyTorch's gradient there is 0.
+            zero_entry = ew.eq(x, 0)
+            base = ew.where(zero_entry, 1.0, absolute(x))
+            scaled = ew.where(zero_entry, 0.0, sign(x) * base ** (self.p - 1) / safe ** (self.p - 1))
         return (ew.where(zero, 0.0, grad) * scaled,)
 
     def infer(self, x):

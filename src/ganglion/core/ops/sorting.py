@@ -184,11 +184,7 @@ def median(input, dim=None, keepdim=False):
             if not x.dtype.is_floating_point:
                 raise IndexError("median: cannot take the median of an empty integer tensor")
             return constant(float("nan"), x.dtype)
-        flat = flatten(x)
-        n = flat.shape[0]
-        # nan sorts last: the median is nan when there is one, as in PyTorch.
-        rank = n - 1 if _has_nan(flat) else (n - 1) // 2
-        return _select_rank(flat, 0, rank, False)[0]
+        return apply(MedianAll(), x)
     axis = _axis("median", dim, x.ndim)
     size = x.shape[axis] if x.ndim else 1
     if size == 0:
@@ -205,6 +201,32 @@ def median(input, dim=None, keepdim=False):
             values, index = squeeze(values, axis), squeeze(index, axis)
         return MedianResult(values, index)
     return MedianResult(*_select_rank(x, axis, (size - 1) // 2, keepdim))
+
+
+class MedianAll(Op):
+    """The lower median of all entries (nan if there is one). As in PyTorch, the gradient is
+    shared evenly among the entries equal to the median (or among the nans)."""
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, backend, x):
+        xp = backend.xp
+        flat = x.reshape(-1)
+        if x.dtype.kind == "f" and xp.isnan(flat).any():
+            return xp.asarray(xp.nan, dtype=x.dtype)
+        # The lower median is the entry of rank (n - 1) // 2: a partial sort finds it.
+        rank = (flat.size - 1) // 2
+        return xp.asarray(xp.partition(flat, rank)[rank], dtype=x.dtype)
+
+    def vjp(self, out, grad, needs):
+        from ganglion.core.ops.elementwise import eq, where
+        from ganglion.core.ops.pointwise import isnan
+        x = out._inputs[0]
+        hit = cast(where(isnan(out), isnan(x), eq(x, out)), grad.dtype)
+        return (grad * hit / hit.sum(),)
+
+    def infer(self, x):
+        return TensorType(x.dtype, ())
 
 
 def _has_nan(x):

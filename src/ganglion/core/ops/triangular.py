@@ -6,8 +6,8 @@ tril and triu work on the last two dims of a batch, and their vjp is the same tr
 gradient. ``diagonal`` reads a copy of a diagonal; its vjp writes the gradient back onto the
 diagonal of zeros (``DiagonalScatter``), whose own vjp is ``diagonal`` again.
 """
-from ganglion.core.dtypes import int64
-from ganglion.core.errors import ShapeError
+from ganglion.core.dtypes import bool_, int64
+from ganglion.core.errors import ShapeError, UnsupportedDTypeError
 from ganglion.core.op import Op, apply, format_shape, normalize_axes
 from ganglion.core.ops.elementwise import cast
 from ganglion.core.tensor import Tensor, TensorType
@@ -192,6 +192,9 @@ def trace(input):
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got tensor with dim {x.ndim} (shape "
                          f"{format_shape(x.shape)})")
+    if x.dtype is bool_:
+        raise UnsupportedDTypeError("trace: not implemented for bool tensors (as in PyTorch); "
+                                    "cast to an integer dtype first")
     d = apply(Diagonal(0, 0, 1), x)
     if x.dtype.category < 2:
         d = cast(d, int64)
