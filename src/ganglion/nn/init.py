@@ -2,7 +2,8 @@
 
 Each writes into a tensor's array in place (outside the graph, as PyTorch's do under
 ``no_grad``) and returns the tensor. Samples come from ganglion's global generator, so
-``ganglion.manual_seed`` makes initialization reproducible. Fans follow PyTorch: for a weight
+``ganglion.manual_seed`` makes initialization reproducible, or from a ``generator=`` (a
+``ganglion.Generator``), as in PyTorch. Fans follow PyTorch: for a weight
 of shape (out, in, *kernel), fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 """
 import math
@@ -10,7 +11,7 @@ import math
 from ganglion.backend import current as backend
 from ganglion.core.errors import ArgumentError, UnsupportedDTypeError
 from ganglion.core.tensor import Tensor
-from ganglion.core.random import generator
+from ganglion.core.random import numpy_generator
 from ganglion.core.versions import bump_storage
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_",
@@ -91,46 +92,49 @@ def _fill(tensor, values, where):
     return tensor
 
 
-def _uniform(shape, low, high, np_dtype):
+def _uniform(shape, low, high, np_dtype, source):
     # Drawn in the target precision (float32 for most models): half the work of float64.
     dtype = np_dtype if np_dtype.itemsize >= 4 else backend.xp.float32
-    sample = generator().random(shape, dtype=dtype)
+    sample = source.random(shape, dtype=dtype)
     return sample * (high - low) + low
 
 
-def _normal(shape, mean, std, np_dtype):
+def _normal(shape, mean, std, np_dtype, source):
     dtype = np_dtype if np_dtype.itemsize >= 4 else backend.xp.float32
-    return generator().standard_normal(shape, dtype=dtype) * std + mean
+    return source.standard_normal(shape, dtype=dtype) * std + mean
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with samples from U(a, b)."""
     a, b = _number("uniform_", "a", a), _number("uniform_", "b", b)
     if a > b:
         raise ArgumentError(f"uniform_: expected a <= b (the range [a, b) to draw from), got "
                             f"a={a}, b={b}")
     data = _array(tensor, "uniform_")
-    return _fill(tensor, _uniform(data.shape, a, b, data.dtype), "uniform_")
+    source = numpy_generator(generator, "uniform_")
+    return _fill(tensor, _uniform(data.shape, a, b, data.dtype, source), "uniform_")
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with samples from N(mean, std^2)."""
     mean, std = _number("normal_", "mean", mean), _number("normal_", "std", std)
     if std < 0:
         raise ArgumentError(f"normal_: expected std >= 0, got std={std}")
     data = _array(tensor, "normal_")
-    return _fill(tensor, _normal(data.shape, mean, std, data.dtype), "normal_")
+    source = numpy_generator(generator, "normal_")
+    return _fill(tensor, _normal(data.shape, mean, std, data.dtype, source), "normal_")
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) samples restricted to [a, b] (redrawn until they fall inside)."""
     data = _array(tensor, "trunc_normal_")
     if not a < b:
         raise ArgumentError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
-    values = _normal(data.shape, mean, std, data.dtype)
+    source = numpy_generator(generator, "trunc_normal_")
+    values = _normal(data.shape, mean, std, data.dtype, source)
     outside = (values < a) | (values > b)
     while outside.any():
-        values[outside] = _normal(int(outside.sum()), mean, std, data.dtype)
+        values[outside] = _normal(int(outside.sum()), mean, std, data.dtype, source)
         outside = (values < a) | (values > b)
     return _fill(tensor, values, "trunc_normal_")
 
@@ -156,17 +160,17 @@ def eye_(tensor):
     return _fill(tensor, backend.xp.eye(*data.shape, dtype=data.dtype), "eye_")
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -176,19 +180,19 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He et al. (2015): U(-b, b) with b = gain * sqrt(3 / fan); ``a`` is the negative slope
     of leaky_relu, ``mode`` which fan keeps the variance (forward: fan_in, backward: fan_out)."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan)."""
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
-def orthogonal_(tensor, gain=1.0):
+def orthogonal_(tensor, gain=1.0, generator=None):
     """Saxe et al. (2013): a (semi-)orthogonal matrix from the QR decomposition of a Gaussian
     one, over the tensor flattened to (shape[0], rest); rows or columns are orthonormal."""
     data = _array(tensor, "orthogonal_")
@@ -199,7 +203,7 @@ def orthogonal_(tensor, gain=1.0):
     rows = data.shape[0]
     cols = data.size // rows
     xp = backend.xp
-    flat = generator().standard_normal((rows, cols))
+    flat = numpy_generator(generator, "orthogonal_").standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
