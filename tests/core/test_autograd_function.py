@@ -621,6 +621,11 @@ def _backward_of(cls, *args):
     cls.apply(x, *args).sum().backward()
 
 
+def _symbolic_grad_of(cls):
+    x = gn.placeholder("float64", (2, 3), "x")
+    return gn.grad(cls.apply(x, 2.0).sum(), [x])
+
+
 class _OldStyle(gn.autograd.Function):
     def forward(self, x):
         return x * 2
@@ -645,6 +650,9 @@ CASES = [
     BadInput("function backward gradient for a number",
              lambda: _backward_of(_bad_backward(lambda g: (g, g)), 2.0), RuntimeError,
              ["BadBackwardBackward", "position 2", "not a Variable"]),
+    BadInput("function symbolic backward wrong gradient shape",
+             lambda: _symbolic_grad_of(_bad_backward(lambda g: (g.sum(0), None))),
+             RuntimeError, ["BadBackwardBackward", "index 0", "[3]", "[2, 3]"]),
     BadInput("function backward returns a float",
              lambda: _backward_of(_bad_backward(lambda g: (3.0, None)), 2.0), RuntimeError,
              ["BadBackwardBackward", "expected Variable or None", "float"]),
@@ -864,3 +872,20 @@ def test_gradgradcheck_passes_a_differentiable_backward_and_catches_a_detached_o
     x = gn.tensor([0.5, 1.0], dtype=gn.float64, requires_grad=True)
     seed = gn.tensor([1.0, -2.0], dtype=gn.float64, requires_grad=True)
     assert gn.autograd.gradgradcheck(lambda u: (u * u).sin(), (x,), (seed,))
+
+
+def test_symbolic_gradient_that_sums_to_the_input_is_summed():
+    class Broad(gn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.unsqueeze(0) * gn.ones(4, 1, 1, dtype=gn.float64)  # (4, 2, 3) for (2, 3)
+
+    x = gn.placeholder("float64", (2, 3), "x")
+    (g,) = gn.grad(Broad.apply(x).sum(), [x])
+    assert tuple(g.shape) == (2, 3)
+    (value,) = gn.function([x], [g])(np.zeros((2, 3)))
+    np.testing.assert_array_equal(value, np.full((2, 3), 4.0))

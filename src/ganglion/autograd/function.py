@@ -178,7 +178,9 @@ class FunctionNode(Op):
         self.ctx = ctx
         self.tensor_positions = tensor_positions
         self.n_args = n_args
-        self.output_meta = output_meta  # per output: (shape, dtype) of a Tensor, else None
+        # Per output, for materialized zero gradients: (shape, NumPy dtype) of a Tensor, None
+        # for another value; on symbolic inputs the output tensor itself.
+        self.output_meta = output_meta
 
     @property
     def name(self):  # what symbolic printing shows: Exp.apply(x), not exp(x)
@@ -248,12 +250,14 @@ class FunctionNode(Op):
                 grads.append(None)
                 continue
             x = inputs[k]
-            if g._data is not None and x._data is not None and g._data.shape != x._data.shape:
-                if not _sums_to(g._data.shape, x._data.shape):
+            grad_shape, shape = g.shape, x.shape
+            # Symbolic shapes are checked where every dimension is known.
+            if grad_shape != shape and None not in grad_shape and None not in shape:
+                if not _sums_to(grad_shape, shape):
                     raise RuntimeError(
                         f"Function {name}Backward returned an invalid gradient at index {position}"
-                        f" - got {list(g._data.shape)} but expected shape compatible with "
-                        f"{list(x._data.shape)} (the shape of forward's argument {position})")
+                        f" - got {list(grad_shape)} but expected shape compatible with "
+                        f"{list(shape)} (the shape of forward's argument {position})")
                 g = _sum_to(g, x)
             if g.dtype is not x.dtype:
                 g = g.to(x.dtype)
@@ -273,8 +277,10 @@ class FunctionOutput(Op):
     def vjp(self, out, grad, needs):
         return (PackedGradients({self.index: grad}),)
 
-    def infer(self, hidden):  # pragma: no cover - eager outputs are never inferred
-        raise RuntimeError("FunctionOutput has no symbolic form")
+    def infer(self, hidden):
+        # Only eager outputs use this op (symbolic ones use SymbolicFunctionOutput).
+        raise RuntimeError("FunctionOutput: the output of a custom Function computed eagerly has "
+                           "no symbolic form")
 
 
 class SymbolicFunctionOutput(Op):
@@ -299,8 +305,8 @@ class SymbolicFunctionOutput(Op):
 
 
 class _FunctionMeta(type):
-    """Gives each Function subclass its node class, named after it (``grad_fn`` prints
-    ``<ExpBackward>``), and refuses calling an instance (PyTorch's legacy style)."""
+    """Gives each Function subclass its node classes, named after it (``grad_fn`` prints
+    ``<ExpBackward>``)."""
 
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
