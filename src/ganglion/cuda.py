@@ -10,14 +10,30 @@ an AssertionError as PyTorch's "Torch not compiled with CUDA enabled" (and a Run
 ValueError), naming the call and the devices this build has. A GPU backend may come later; this
 module is where it will answer differently.
 """
+from ganglion.core import dtypes as _dtypes
 from ganglion.core.device import AVAILABLE_TYPES, DeviceUnavailableError
+from ganglion.core.legacy_types import cuda_legacy_type
 
 __all__ = ["is_available", "device_count", "is_initialized", "init", "manual_seed",
            "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
            "synchronize", "current_device", "set_device", "get_device_name",
            "get_device_properties", "get_device_capability", "is_bf16_supported", "empty_cache",
            "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
-           "reset_peak_memory_stats", "mem_get_info", "get_arch_list", "device"]
+           "reset_peak_memory_stats", "mem_get_info", "get_arch_list", "device", "FloatTensor",
+           "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+           "ByteTensor", "BoolTensor"]
+
+# The legacy GPU tensor types (torch.cuda.FloatTensor, ...): they exist, so that code choosing a
+# type by `cuda.is_available()` runs; calling one raises, and no tensor is an instance of one.
+FloatTensor = cuda_legacy_type(_dtypes.float32)
+DoubleTensor = cuda_legacy_type(_dtypes.float64)
+HalfTensor = cuda_legacy_type(_dtypes.float16)
+LongTensor = cuda_legacy_type(_dtypes.int64)
+IntTensor = cuda_legacy_type(_dtypes.int32)
+ShortTensor = cuda_legacy_type(_dtypes.int16)
+CharTensor = cuda_legacy_type(_dtypes.int8)
+ByteTensor = cuda_legacy_type(_dtypes.uint8)
+BoolTensor = cuda_legacy_type(_dtypes.bool_)
 
 
 def _no_cuda(name):

@@ -104,6 +104,19 @@ def test_isinstance_of_legacy_types_as_pytorch(ours, theirs):
     assert gn.typename(x) == torch.typename(t)
 
 
+@pytest.mark.parametrize("name", LEGACY_NAMES)
+def test_cuda_legacy_types_exist_and_hold_nothing(name):
+    ours, theirs = getattr(gn.cuda, name), getattr(torch.cuda, name)
+    assert _same_dtype(ours.dtype, theirs.dtype) and ours.__name__ == theirs.__name__
+    assert isinstance(gn.zeros(1, dtype=ours.dtype), ours) is False
+    assert isinstance(torch.zeros(1, dtype=theirs.dtype), theirs) is False
+    with pytest.raises(TypeError, match=f"cuda.{name}.*not available.*'cpu'"):
+        ours([1])
+    # The idiom of old scripts: pick the type by what is available.
+    chosen = getattr(gn.cuda if gn.cuda.is_available() else gn, name)
+    assert chosen([1]).dtype is ours.dtype
+
+
 def test_typename_of_other_objects_as_pytorch():
     for ours, theirs in ((3, 3), ([1], [1]), ("a", "a"), (None, None)):
         assert gn.typename(ours) == torch.typename(theirs)
@@ -159,6 +172,10 @@ CASES = [
              ["invalid type", "torch.Foo", "torch.FloatTensor"]),
     BadInput("legacy type name not a string", lambda: dtypes.from_legacy_name(3), ValueError,
              ["invalid type", "3"]),
+    BadInput("legacy type name on cuda", lambda: dtypes.from_legacy_name("torch.cuda.FloatTensor"),
+             RuntimeError, ["torch.cuda.FloatTensor", "not available", "'cpu'"]),
+    BadInput("cuda.FloatTensor call", lambda: gn.cuda.FloatTensor([1, 2]), TypeError,
+             ["cuda.FloatTensor", "not available", "ganglion.FloatTensor"]),
     BadInput("FloatTensor of a float", lambda: gn.FloatTensor(2.5), TypeError,
              ["FloatTensor", "2.5", "sequence"]),
     BadInput("FloatTensor of a string", lambda: gn.FloatTensor("a"), TypeError,
@@ -192,6 +209,8 @@ test_bad_input = bad_input_test(CASES)
 
 TORCH = {
     "legacy type name unknown": lambda: torch.zeros(1).type("torch.Foo"),
+    "legacy type name on cuda": lambda: torch.zeros(1).type("torch.cuda.FloatTensor"),
+    "cuda.FloatTensor call": lambda: torch.cuda.FloatTensor([1, 2]),
     "FloatTensor of a float": lambda: torch.FloatTensor(2.5),
     "FloatTensor of a string": lambda: torch.FloatTensor("a"),
     "FloatTensor negative size": lambda: torch.FloatTensor(-1),

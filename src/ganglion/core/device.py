@@ -30,7 +30,7 @@ def _unavailable_message(spec, what=None):
     where = f"{what}: " if what else ""
     return (f"{where}device {str(spec)!r} is not available: this build of ganglion runs on "
             f"{', '.join(repr(t) for t in AVAILABLE_TYPES)} only (a GPU backend may come later); "
-            "use device='cpu', or test torch.cuda.is_available() first")
+            "use device='cpu', or test ganglion.cuda.is_available() first")
 
 
 class device:

@@ -76,12 +76,17 @@ _default_float = float32
 def from_legacy_name(name):
     """The dtype of a legacy tensor-type name, as ``Tensor.type()`` gives it:
     ``from_legacy_name('torch.DoubleTensor')`` is float64 (``'ganglion.DoubleTensor'`` too).
-    ValueError for any other string, as PyTorch's ``x.type('foo')``."""
+    ValueError for any other string, as PyTorch's ``x.type('foo')``; a DeviceUnavailableError
+    (a RuntimeError, as PyTorch's, and a ValueError) for a CUDA type ('torch.cuda.FloatTensor')."""
     if isinstance(name, str):
         key = "torch." + name[len("ganglion."):] if name.startswith("ganglion.") else name
         found = _BY_LEGACY_NAME.get(key)
         if found is not None:
             return found
+        if key.startswith("torch.cuda.") and "torch." + key[len("torch.cuda."):] in _BY_LEGACY_NAME:
+            from ganglion.core.device import DeviceUnavailableError
+            raise DeviceUnavailableError(f"type {name!r} is not available: this build of ganglion "
+                                         "runs on 'cpu' only (a GPU backend may come later)")
     raise ValueError(f"invalid type: {name!r} (the legacy tensor types are "
                      + ", ".join(repr(d.legacy_name) for d in _ALL) + ")")
 

@@ -1,6 +1,11 @@
 """PyTorch's legacy tensor types (``FloatTensor``, ``LongTensor``, ...), ``typename`` and
 ``is_floating_point``, for code ported from older PyTorch.
 
+The CUDA types (``ganglion.cuda.FloatTensor`` & co.) exist too, so that code choosing between
+``torch.cuda.FloatTensor`` and ``torch.FloatTensor`` runs: nothing is an instance of them and
+calling one raises ``UnavailableTensorTypeError`` (a TypeError, PyTorch's type, and a
+DeviceUnavailableError).
+
 ``FloatTensor([1, 2])`` is a float32 tensor of those values and ``FloatTensor(2, 3)`` one of shape
 (2, 3) (zeros: PyTorch leaves it uninitialised, so no program can rely on its values). As in
 PyTorch these are not Tensor subclasses: the result is a plain Tensor, and
@@ -10,6 +15,7 @@ PyTorch these are not Tensor subclasses: the result is a plain Tensor, and
 import numbers
 
 from ganglion.core import dtypes
+from ganglion.core.device import DeviceUnavailableError
 from ganglion.core.errors import ShapeError
 from ganglion.core.tensor import Tensor, make_tensor
 
@@ -65,6 +71,33 @@ class LegacyTensorType(type):
 
     def __repr__(cls):
         return f"<class 'ganglion.{cls.__name__}'>"
+
+
+class UnavailableTensorTypeError(DeviceUnavailableError, TypeError):
+    """A legacy CUDA tensor type called in a build without CUDA (PyTorch's TypeError)."""
+
+
+class CudaLegacyTensorType(LegacyTensorType):
+    """The metaclass of ganglion.cuda.FloatTensor & co.: no tensor is one, none can be made."""
+
+    def __instancecheck__(cls, instance):
+        return False
+
+    def __call__(cls, *args, **kwargs):
+        raise UnavailableTensorTypeError(
+            f"cuda.{cls.__name__}: type torch.cuda.{cls.__name__} is not available: this build of "
+            f"ganglion runs on 'cpu' only; use ganglion.{cls.__name__}")
+
+    def __repr__(cls):
+        return f"<class 'ganglion.cuda.{cls.__name__}'>"
+
+
+def cuda_legacy_type(dtype):
+    """The CUDA legacy type of ``dtype`` (``ganglion.cuda.FloatTensor`` for float32)."""
+    type_name = dtype.legacy_name.rpartition(".")[2]
+    return CudaLegacyTensorType(type_name, (), {
+        "dtype": dtype, "is_cuda": True, "__module__": "ganglion.cuda",
+        "__doc__": f"{type_name} on a GPU: not available in this build (calling it raises)."})
 
 
 def _legacy_type(dtype):
