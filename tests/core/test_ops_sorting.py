@@ -89,6 +89,10 @@ def test_cumprod():
     x = RNG.uniform(0.5, 2.0, (3, 4)) * RNG.choice([-1.0, 1.0], (3, 4))
     check_op(lambda t: gn.cumprod(t, 1), lambda t: torch.cumprod(t, 1), [x], second_order=True)
     check_op(lambda t: t.cumprod(dim=0), lambda t: t.cumprod(dim=0), [x])
+    # Zeros: the gradient is PyTorch's exact one (not grad * out / x, which divides by 0).
+    with_zeros = np.array([[0.0, 2.0, 1.0, 3.0], [1.5, 2.0, -1.0, 0.5], [2.0, 3.0, 0.0, 1.2]])
+    check_op(lambda t: gn.cumprod(t, 1), lambda t: torch.cumprod(t, 1), [with_zeros], second_order=True)
+    check_op(lambda t: gn.cumprod(t, 0), lambda t: torch.cumprod(t, 0), [np.array([1.0, 0.0, 2.0, 0.0, 3.0])])
     check_forward(lambda t: gn.cumprod(t, 0), lambda t: torch.cumprod(t, 0), [np.array([1, 2, 3], np.int32)])
     check_forward(lambda t: gn.cumprod(t, 0, dtype=gn.float64),
                   lambda t: torch.cumprod(t, 0, dtype=torch.float64), [np.array([1, 2, 3])])

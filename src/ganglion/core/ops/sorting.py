@@ -290,8 +290,11 @@ def cummin(input, dim):
 
 
 class CumProd(Op):
-    """Running product. Its gradient sums grad * out / x over the later positions, so it
-    holds where no entry is 0 (the limitation ``prod`` documents too)."""
+    """Running product. Its gradient is exact with zeros too, as PyTorch's: where x is not 0 it
+    is the reversed cumsum of grad * out divided by x; at a slice's first zero, the reversed
+    cumsum of grad times the running product with that zero taken as 1; at later zeros, 0
+    (every product there holds the first zero). Second derivatives are exact unless a slice
+    holds more than one zero."""
     __slots__ = ("axis",)
     saves_output = True
 
@@ -302,10 +305,27 @@ class CumProd(Op):
         return x.cumprod(axis=self.axis)
 
     def vjp(self, out, grad, needs):
-        from ganglion.core.ops.reduce import cumsum
+        from ganglion.core.ops.elementwise import eq, where
         x = out._inputs[0]
-        reverse_sum = flip(cumsum(flip(grad * out, self.axis), self.axis), self.axis)
-        return (reverse_sum / x,)
+        before_zeros = self._reverse_cumsum(grad * out)
+        if x._data is not None and x._data.all():
+            return (before_zeros / x,)
+        is_zero = eq(x, 0)
+        zeros_so_far = self._cumsum(cast(is_zero, int64))
+        first_zero = eq(zeros_so_far, 1) & is_zero
+        without_first = apply(CumProd(self.axis), where(first_zero, 1.0, x))
+        at_first = self._reverse_cumsum(grad * without_first)
+        # Where x is not 0 the quotient is exact (it is 0 after a zero, through out, and its
+        # derivative is right too); at later zeros the gradient is 0.
+        return (where(first_zero, at_first,
+                      where(is_zero, 0.0, before_zeros / where(is_zero, 1.0, x))),)
+
+    def _cumsum(self, t):
+        from ganglion.core.ops.reduce import cumsum
+        return cumsum(t, self.axis)
+
+    def _reverse_cumsum(self, t):
+        return flip(self._cumsum(flip(t, self.axis)), self.axis)
 
     def infer(self, x):
         return TensorType(int64 if x.dtype.category < 2 else x.dtype, x.shape)
