@@ -328,6 +328,47 @@ def _lbfgs_snapshot():
                                                 for g in FITTED.param_groups]}
 
 
+def _wolfe_optimizer():
+    x = gn.tensor([1.5, -2.0, 0.5], dtype=gn.float64, requires_grad=True)
+    opt = LBFGS([x], max_iter=5, history_size=2, line_search_fn="strong_wolfe")
+    opt.step(_closure_failing_after(opt, x, None))
+    return opt, x
+
+
+def _closure_failing_after(opt, x, calls):
+    """A closure of the Rosenbrock-like loss that raises on its call number ``calls``."""
+    count = [0]
+
+    def closure():
+        count[0] += 1
+        if count[0] == calls:
+            raise FloatingPointError("the model diverged")
+        opt.zero_grad()
+        loss = rosenbrock(x) + (x[2] - 1) ** 4
+        loss.backward()
+        return loss
+    return closure
+
+
+WOLFE, WOLFE_X = _wolfe_optimizer()
+
+
+def _wolfe_snapshot():
+    state = WOLFE.state[WOLFE_X]
+    return {"x": _values(WOLFE_X), "n_iter": state["n_iter"], "func_evals": state["func_evals"],
+            "d": state["d"].copy(), "prev_flat_grad": state["prev_flat_grad"].copy(),
+            "old_dirs": [a.copy() for a in state["old_dirs"]], "ro": list(state["ro"])}
+
+
+def _returning(value):
+    def closure():
+        FITTED.zero_grad()
+        loss = (FITTED_X * FITTED_X).sum()
+        loss.backward()
+        return value(loss)
+    return closure
+
+
 def _bad_line_search():
     FITTED.param_groups[0]["line_search_fn"] = "backtracking"
     try:
@@ -365,6 +406,16 @@ CASES = [
              ["LBFGS", "max_iter", "-3"]),
     BadInput("unknown line search", _bad_line_search, RuntimeError,
              ["only 'strong_wolfe' is supported", "'backtracking'"], unchanged=_lbfgs_snapshot),
+    BadInput("closure returns None", lambda: FITTED.step(_returning(lambda loss: None)),
+             TypeError, ["LBFGS.step", "closure returned NoneType", "return loss"],
+             unchanged=_lbfgs_snapshot),
+    BadInput("closure returns a vector",
+             lambda: FITTED.step(_returning(lambda loss: FITTED_X * 1)), RuntimeError,
+             ["LBFGS.step", "closure returned a tensor of shape (2,)", "single number"],
+             unchanged=_lbfgs_snapshot),
+    BadInput("closure fails in the line search",
+             lambda: WOLFE.step(_closure_failing_after(WOLFE, WOLFE_X, 4)), FloatingPointError,
+             ["the model diverged"], unchanged=_wolfe_snapshot),
     BadInput("load a list", lambda: _load([1, 2]), ValueError,
              ["LBFGS.load_state_dict", "list"], unchanged=_lbfgs_snapshot),
     BadInput("load a wrong-size direction",

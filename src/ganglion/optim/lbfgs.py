@@ -229,7 +229,7 @@ class LBFGS(Optimizer):
     def _directional_evaluate(self, closure, x, t, d):
         """(loss, flat gradient) at ``x + t d``; the parameters are back at ``x`` afterwards."""
         self._add_grad(t, d)
-        loss = float(closure())
+        loss = _loss_number(closure())
         flat_grad = self._gather_flat_grad()
         self._set_param(x)
         return loss, flat_grad
@@ -253,12 +253,41 @@ class LBFGS(Optimizer):
                                f"{line_search_fn!r}")
         if any(p._data is None for p in self._params):
             raise RuntimeError("LBFGS.step: a parameter is symbolic; LBFGS runs eagerly only")
+        # A closure that fails (or returns no loss) part way through would leave the
+        # parameters at a line-search trial point and the history half updated: put both back.
+        snapshot = self._snapshot()
+        try:
+            return self._iterate(closure, group)
+        except BaseException:
+            self._restore(snapshot)
+            raise
 
+    def _snapshot(self):
+        """Copies of the parameters and of the state, enough for ``_restore``."""
+        state = self.state.get(self._params[0])
+        if state is not None:
+            # Lists are appended to and popped, prev_flat_grad is overwritten, in place.
+            state = {name: (list(value) if isinstance(value, list) else
+                            value.copy() if isinstance(value, np.ndarray) else value)
+                     for name, value in state.items()}
+        return self._clone_param(), state
+
+    def _restore(self, snapshot):
+        params, state = snapshot
+        self._set_param(params)
+        if state is None:
+            self.state.pop(self._params[0], None)
+        else:
+            self.state[self._params[0]] = state
+
+    def _iterate(self, closure, group):
+        """The body of ``step``: PyTorch's algorithm."""
         def evaluate():
             with enable_grad():
                 return closure()
 
         lr = group["lr"]
+        line_search_fn = group["line_search_fn"]
         max_iter = group["max_iter"]
         max_eval = group["max_eval"]
         tolerance_grad = group["tolerance_grad"]
@@ -271,7 +300,7 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
 
         orig_loss = evaluate()
-        loss = float(orig_loss)
+        loss = _loss_number(orig_loss)
         current_evals = 1
         state["func_evals"] += 1
 
@@ -357,7 +386,7 @@ class LBFGS(Optimizer):
                 if n_iter != max_iter:
                     # Not after the last iteration: with a stochastic loss that evaluation
                     # would be wasted.
-                    loss = float(evaluate())
+                    loss = _loss_number(evaluate())
                     flat_grad = self._gather_flat_grad()
                     opt_cond = np.abs(flat_grad).max() <= tolerance_grad
                     ls_func_evals = 1
@@ -445,6 +474,24 @@ class LBFGS(Optimizer):
                                       for name, value in entries.items()}
         self.state = state
         self.param_groups = [group]
+
+
+def _loss_number(loss):
+    """The closure's loss as a Python float; an error naming the closure if it is not one
+    number (RuntimeError for a tensor of several, as PyTorch's float() of one)."""
+    if isinstance(loss, Tensor):
+        if loss._data is None:
+            raise TypeError("LBFGS.step: the closure returned a symbolic tensor; it must compute "
+                            "the loss's value")
+        if loss._data.size != 1:
+            raise RuntimeError(f"LBFGS.step: the closure returned a tensor of shape "
+                               f"{tuple(loss.shape)}; it must return the loss, a single number")
+        return float(loss._data.reshape(-1)[0])
+    try:
+        return float(loss)
+    except (TypeError, ValueError):
+        raise TypeError(f"LBFGS.step: the closure returned {type(loss).__name__}, not the loss "
+                        "(did it forget `return loss`?)") from None
 
 
 def _pack(value):
