@@ -1,15 +1,15 @@
 """``ganglion.linalg``: PyTorch's ``torch.linalg`` namespace (issue 13).
 
 Norms (``norm``, ``vector_norm``, ``matrix_norm``) and the NumPy-backed matrix functions
-``svd``, ``svdvals``, ``eigh``, ``eigvalsh``, ``inv``, ``det``, ``slogdet``, ``solve`` and ``cholesky``, with
+``svd``, ``svdvals``, ``eigh``, ``eigvalsh``, ``qr``, ``inv``, ``det``, ``slogdet``, ``solve`` and ``cholesky``, with
 PyTorch's names, arguments and vjps; ``matmul`` and ``vecdot`` for completeness. The ops live in
 ``ganglion.core.ops.norms``.
 """
 from ganglion.core.ops.linalg import matmul
-from ganglion.core.ops.norms import (cholesky, det, eigh, eigvalsh, inv, matrix_norm, norm,
+from ganglion.core.ops.norms import (cholesky, det, eigh, eigvalsh, inv, matrix_norm, norm, qr,
                                      slogdet, solve, svd, svdvals, vector_norm)
 
-__all__ = ["norm", "vector_norm", "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "inv", "det",
+__all__ = ["norm", "vector_norm", "matrix_norm", "svd", "svdvals", "eigh", "eigvalsh", "qr", "inv", "det",
            "slogdet", "solve", "cholesky", "matmul", "vecdot"]
 
 

@@ -144,6 +144,18 @@ def test_eigh():
     check_op(gn.linalg.eigvalsh, torch.linalg.eigvalsh, [a], gradcheck=False)
 
 
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4, 3)])
+def test_qr(shape):
+    a = randn(*shape)
+    check_op(lambda t: tuple(gn.linalg.qr(t)), lambda t: tuple(torch.linalg.qr(t)), [a],
+             second_order=True)
+    for mode in ("complete", "r"):
+        ours, theirs = gn.linalg.qr(gn.from_numpy(a), mode), torch.linalg.qr(torch.from_numpy(a), mode)
+        assert type(ours).__name__ == "qr" and ours._fields == ("Q", "R")
+        assert tuple(ours.R.shape) == tuple(theirs.R.shape)
+        np.testing.assert_allclose(ours.R.numpy(), theirs.R.numpy(), atol=1e-12)
+
+
 X = gn.zeros(3)
 M = gn.zeros(2, 3)
 
@@ -193,6 +205,11 @@ CASES = [
              ["linalg.eigh", "square", "2 by 3"]),
     BadInput("eigh UPLO", lambda: gn.linalg.eigh(gn.eye(2), "X"), RuntimeError,
              ["linalg.eigh", "UPLO", "'X'"]),
+    BadInput("qr mode", lambda: gn.linalg.qr(M, "full"), RuntimeError,
+             ["linalg.qr", "unrecognized mode", "'full'"]),
+    BadInput("qr backward of a wide matrix", lambda: gn.linalg.qr(
+        gn.ones(2, 3, requires_grad=True)).R.sum().backward(), RuntimeError,
+             ["linalg.qr", "derivative", "2x3"]),
     BadInput("cholesky of a non-positive-definite matrix",
              lambda: gn.linalg.cholesky(-gn.eye(2)), RuntimeError,
              ["linalg.cholesky", "positive-definite"]),

@@ -1,11 +1,11 @@
 """Norms and the NumPy-backed matrix functions of ``ganglion.linalg`` (issue 13):
 vector_norm, matrix_norm, norm (torch.linalg.norm and torch.norm), cdist, svd, svdvals, eigh,
-eigvalsh, inv, det, slogdet, solve and cholesky.
+eigvalsh, qr, inv, det, slogdet, solve and cholesky.
 
 Vector p-norms are one op whose vjp is written in Tensor ops. At a zero vector the gradient is
 0 (PyTorch's choice of subgradient), not the nan that sqrt(sum(x**2)) would give. The matrix
 functions compute with NumPy's LAPACK routines and have PyTorch's vjps (inv: -A^-T g A^-T,
-det: g det A^-T, solve: through A^-T, cholesky, svd and eigh: PyTorch's formulas), written
+det: g det A^-T, solve: through A^-T, cholesky, svd, eigh and qr: PyTorch's formulas), written
 with Tensor ops, so higher derivatives follow from the same rules.
 """
 import math
@@ -25,6 +25,7 @@ __all__ = ["vector_norm", "matrix_norm", "tensor_norm", "cdist", "svdvals"]
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 SVDResult = namedtuple("svd", ["U", "S", "Vh"])
 EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+QRResult = namedtuple("qr", ["Q", "R"])
 
 
 def _float_tensor(name, x):
@@ -527,3 +528,65 @@ def eigvalsh(A, UPLO="L"):
     if UPLO not in ("L", "U"):
         raise ArgumentError(f"linalg.eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
     return apply(Eigh(0, UPLO), A)
+
+
+class QR(_LinalgOp):
+    """Q (part 0) or R (part 1) of A = QR, NumPy's mode. The vjp is PyTorch's for a tall or
+    square A in reduced mode: gA = (gQ + Q copyltu(M)) R^-T with M = R gR^T - gQ^T Q, where
+    copyltu(M) is the symmetric matrix with M's lower triangle; each part gives its share (the
+    formula is linear in gQ and gR)."""
+    __slots__ = ("part", "mode")
+
+    def __init__(self, part, mode):
+        self.part = part
+        self.mode = mode
+
+    @property
+    def name(self):
+        return "qr"
+
+    def compute(self, xp, a):
+        if self.mode == "r":
+            return xp.linalg.qr(a, mode="r") if self.part else xp.zeros(a.shape[:-2] + (0,), a.dtype)
+        q, r = xp.linalg.qr(a, mode=self.mode)
+        return r if self.part else q
+
+    def vjp(self, out, grad, needs):
+        from ganglion.core.ops.triangular import tril
+        a = out._inputs[0]
+        m, n = a.shape[-2], a.shape[-1]
+        if self.mode == "r" or (self.mode == "complete" and m > n) or m < n:
+            raise RuntimeError(f"linalg.qr: the derivative is implemented for mode='reduced' (or "
+                               f"'complete' of a square matrix) with rows >= columns, got "
+                               f"mode={self.mode!r} for a {m}x{n} matrix")
+        q, r = apply(QR(0, self.mode), a), apply(QR(1, self.mode), a)
+        if self.part == 0:
+            g_q, middle = grad, -matmul(_mT(grad), q)
+        else:
+            g_q, middle = None, matmul(r, _mT(grad))
+        lower = tril(middle)
+        symmetric = lower + _mT(tril(middle, -1))
+        total = matmul(q, symmetric) if g_q is None else g_q + matmul(q, symmetric)
+        # total @ R^-T is the solution X of X R^T = total, i.e. R X^T = total^T.
+        return (_mT(solve(r, _mT(total))),)
+
+    def infer(self, a):
+        *batch, m, n = a.shape
+        k = None if m is None or n is None else min(m, n)
+        if self.part == 0:
+            return TensorType(a.dtype, tuple(batch) + ((m, m) if self.mode == "complete"
+                                                       else (0,) if self.mode == "r" else (m, k)))
+        return TensorType(a.dtype, tuple(batch) + ((m, n) if self.mode == "complete" else (k, n)))
+
+
+def qr(A, mode="reduced"):
+    """(Q, R) with A = QR, Q's columns orthonormal and R upper triangular, as a named tuple.
+    ``mode`` 'reduced' (Q is m x k), 'complete' (Q is m x m) or 'r' (R only; Q is empty)."""
+    A = _float_tensor("linalg.qr", A)
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.qr: the input tensor A must have at least 2 dimensions, got "
+                         f"shape {format_shape(A.shape)}")
+    if mode not in ("reduced", "complete", "r"):
+        raise ArgumentError(f"linalg.qr: qr received unrecognized mode {mode!r} but expected one "
+                            "of 'reduced' (default), 'r', or 'complete'")
+    return QRResult(apply(QR(0, mode), A), apply(QR(1, mode), A))
