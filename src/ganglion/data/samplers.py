@@ -117,8 +117,8 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        order = numpy_generator(self.generator, "SubsetRandomSampler").permutation(len(self.indices))
-        return (self.indices[i] for i in order.tolist())
+        rng = numpy_generator(self.generator, "SubsetRandomSampler")
+        return (self.indices[i] for i in rng.permutation(len(self.indices)).tolist())
 
     def __len__(self):
         return len(self.indices)

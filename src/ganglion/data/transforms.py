@@ -1,7 +1,11 @@
 """Transforms: per-sample preprocessing and augmentation, and their vectorised batch versions.
 
 Per-sample transforms take one image: a PIL image, a NumPy array in HWC (or HW) layout, or a
-ganglion Tensor in CHW layout (what ``ToTensor`` returns). Batch transforms take an (N, C, H, W)
+ganglion Tensor in CHW layout (what ``ToTensor`` returns). They are torchvision's transforms
+(``ganglion.vision.transforms`` re-exports them): a PIL image is transformed with Pillow exactly
+as torchvision does (same crop boxes, ``Image.resize`` filters, modes kept), a tensor with NumPy
+following torchvision's tensor formulas (antialiased bilinear resize as
+``torch.nn.functional.interpolate(..., antialias=True)``). Batch transforms take an (N, C, H, W)
 array or tensor, or an ``(images, labels, ...)`` batch whose first field they transform, and
 work on the whole batch with a few NumPy calls, which is what keeps augmentation from
 dominating a CIFAR training step. Random transforms draw from ``rng.current_generator()``, so
@@ -12,10 +16,15 @@ import numbers
 import numpy as np
 
 from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.data.image_ops import (PADDING_MODES, InterpolationMode, crop, flip, image_size,
+                                     interpolation_mode, is_pil, pad, padding_ltrb, resize,
+                                     resize_array, resized_size, rotate, size_arg)
 from ganglion.data.rng import current_generator
 
-__all__ = ["Compose", "Lambda", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip",
-           "RandomResizedCrop", "BatchToTensor", "BatchNormalize", "BatchRandomCrop", "BatchRandomHorizontalFlip"]
+__all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
+           "CenterCrop", "Pad", "Grayscale", "RandomCrop", "RandomHorizontalFlip",
+           "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "InterpolationMode",
+           "BatchToTensor", "BatchNormalize", "BatchRandomCrop", "BatchRandomHorizontalFlip"]
 
 
 class Compose:
@@ -43,10 +52,6 @@ class Lambda:
 
     def __call__(self, x):
         return self.fn(x)
-
-
-def _is_pil(image):
-    return type(image).__module__.startswith("PIL.")
 
 
 def _pair(size, what):
@@ -106,58 +111,71 @@ def _channel_stats(mean, std, channels, what):
 
 
 class Normalize:
-    """(x - mean) / std per channel of a CHW tensor or array."""
+    """(x - mean) / std per channel of a float (..., C, H, W) tensor or CHW array.
+    ``inplace=True`` writes the result into the tensor, as torchvision's."""
 
-    def __init__(self, mean, std):
-        self.mean, self.std = mean, std
+    def __init__(self, mean, std, inplace=False):
+        self.mean, self.std, self.inplace = mean, std, inplace
 
     def __call__(self, image):
+        if is_pil(image):
+            # np.asarray would read the HWC pixels as CHW: a silently wrong result.
+            raise TypeError(f"Normalize: expected a (C, H, W) tensor, got a PIL image of size "
+                            f"{image.size}; apply ToTensor() first")
         array = image._data if isinstance(image, Tensor) else np.asarray(image, np.float32)
+        if array.dtype.kind != "f":
+            # torchvision refuses integer images: (uint8 - mean) / std is not what was meant.
+            raise TypeError(f"Normalize: input tensor should be a float tensor, got "
+                            f"{array.dtype}; use ToTensor() or convert to float first")
         if array.ndim < 3:
             raise ValueError(f"Normalize: expected a (C, H, W) image, got shape {array.shape}")
         mean, std = _channel_stats(self.mean, self.std, array.shape[-3], "Normalize")
-        out = (array - mean[:, None, None]) / std[:, None, None]
-        return make_tensor(out) if isinstance(image, Tensor) else out
+        if isinstance(image, Tensor) and image.requires_grad and not self.inplace:
+            # Differentiable, for models that normalise their input (adversarial examples).
+            mean, std = (make_tensor(v.astype(array.dtype)[:, None, None]) for v in (mean, std))
+            return (image - mean) / std
+        out = ((array - mean[:, None, None]) / std[:, None, None]).astype(array.dtype, copy=False)
+        if not isinstance(image, Tensor):
+            return out
+        if self.inplace:
+            image.copy_(make_tensor(out))
+            return image
+        return make_tensor(out)
 
     def __repr__(self):
         return f"Normalize(mean={self.mean}, std={self.std})"
 
 
-def _as_hwc(image):
-    """(array with H, W on axes -3/-2 or 0/1, a function that restores the input's kind)."""
-    if _is_pil(image):
-        from PIL import Image
-        return np.asarray(image), (0, 1), Image.fromarray
-    if isinstance(image, Tensor):
-        return image._data, (-2, -1), make_tensor
-    array = np.asarray(image)
-    return array, (0, 1), lambda a: a
-
-
 class RandomCrop:
-    """Crop a random ``size`` window, after zero-padding each border by ``padding`` pixels."""
+    """Crop a random ``size`` window, after padding the borders by ``padding`` (an int, or
+    torchvision's 2- or 4-tuple) with ``fill`` or ``padding_mode``; ``pad_if_needed`` pads an
+    image smaller than ``size`` up to it first."""
 
-    def __init__(self, size, padding=0, fill=0):
+    def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
         self.size = _pair(size, "RandomCrop")
-        self.padding = _padding(padding, "RandomCrop")
-        self.fill = fill
+        self.padding = None if padding is None else padding_ltrb(padding, "RandomCrop")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"RandomCrop: padding_mode should be one of "
+                             f"{', '.join(PADDING_MODES)}, got {padding_mode!r}")
+        self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
 
     def __call__(self, image):
-        array, (h_axis, w_axis), restore = _as_hwc(image)
-        if self.padding:
-            widths = [(0, 0)] * array.ndim
-            widths[h_axis] = widths[w_axis] = (self.padding, self.padding)
-            array = np.pad(array, widths, constant_values=self.fill)
-        height, width = array.shape[h_axis], array.shape[w_axis]
+        if self.padding is not None and any(self.padding):
+            image = pad(image, self.padding, self.fill, self.padding_mode, "RandomCrop")
+        height, width = image_size(image)
         crop_h, crop_w = self.size
+        if self.pad_if_needed and (height < crop_h or width < crop_w):
+            # torchvision pads both sides of a short dimension by the whole shortfall.
+            extra_w, extra_h = max(crop_w - width, 0), max(crop_h - height, 0)
+            image = pad(image, (extra_w, extra_h, extra_w, extra_h), self.fill,
+                         self.padding_mode, "RandomCrop")
+            height, width = image_size(image)
         if crop_h > height or crop_w > width:
             raise ValueError(f"RandomCrop: crop {self.size} is larger than the (padded) image "
                              f"{(height, width)}")
         rng = current_generator()
         top, left = int(rng.integers(height - crop_h + 1)), int(rng.integers(width - crop_w + 1))
-        index = [slice(None)] * array.ndim
-        index[h_axis], index[w_axis] = slice(top, top + crop_h), slice(left, left + crop_w)
-        return restore(np.ascontiguousarray(array[tuple(index)]))
+        return crop(image, top, left, crop_h, crop_w)
 
     def __repr__(self):
         return f"RandomCrop(size={self.size}, padding={self.padding})"
@@ -172,42 +190,41 @@ class RandomHorizontalFlip:
     def __call__(self, image):
         if current_generator().random() >= self.p:
             return image
-        array, (_, w_axis), restore = _as_hwc(image)
-        return restore(np.ascontiguousarray(np.flip(array, axis=w_axis)))
+        return flip(image, vertical=False)
 
     def __repr__(self):
         return f"RandomHorizontalFlip(p={self.p})"
 
 
+class RandomVerticalFlip:
+    """Mirror the image top-bottom with probability ``p``."""
+
+    def __init__(self, p=0.5):
+        self.p = _probability(p, "RandomVerticalFlip")
+
+    def __call__(self, image):
+        if current_generator().random() >= self.p:
+            return image
+        return flip(image, vertical=True)
+
+    def __repr__(self):
+        return f"RandomVerticalFlip(p={self.p})"
+
+
 def _resize_bilinear(array, size, h_axis, w_axis):
-    """Bilinear resize of the two spatial axes (half-pixel centres, as PIL and PyTorch's
-    ``align_corners=False``), keeping the dtype (integers are rounded)."""
-    out_h, out_w = size
-    moved = np.moveaxis(array, (h_axis, w_axis), (-2, -1)).astype(np.float32)
-    in_h, in_w = moved.shape[-2:]
-
-    def weights(n_out, n_in):
-        coords = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
-        low = np.floor(coords).astype(np.int64)
-        high = np.minimum(low + 1, n_in - 1)
-        return low, high, (coords - low).astype(np.float32)
-
-    top, bottom, wy = weights(out_h, in_h)
-    left, right, wx = weights(out_w, in_w)
-    rows = moved[..., top, :] * (1 - wy)[:, None] + moved[..., bottom, :] * wy[:, None]
-    out = rows[..., left] * (1 - wx) + rows[..., right] * wx
-    if np.issubdtype(array.dtype, np.integer):
-        info = np.iinfo(array.dtype)
-        out = np.clip(np.rint(out), info.min, info.max)
-    return np.moveaxis(out.astype(array.dtype), (-2, -1), (h_axis, w_axis))
+    """Bilinear resize without antialiasing (PyTorch's ``interpolate(mode='bilinear')``)."""
+    return resize_array(array, size, h_axis, w_axis, InterpolationMode.BILINEAR, antialias=False)
 
 
 class RandomResizedCrop:
     """Crop a random region of ``scale`` times the area and ``ratio`` aspect ratio, resized to
     ``size`` with bilinear interpolation (the Inception-style augmentation)."""
 
-    def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
         self.size = _pair(size, "RandomResizedCrop")
+        self.interpolation = interpolation_mode(interpolation, "RandomResizedCrop")
+        self.antialias = antialias
         for name, (low, high) in (("scale", scale), ("ratio", ratio)):
             if not 0 < low <= high:
                 # Out of order or non-positive bounds give NaN crop sizes (log, sqrt) later.
@@ -233,14 +250,243 @@ class RandomResizedCrop:
         return (height - h) // 2, (width - w) // 2, h, w
 
     def __call__(self, image):
-        array, (h_axis, w_axis), restore = _as_hwc(image)
-        top, left, h, w = self._region(array.shape[h_axis], array.shape[w_axis])
-        index = [slice(None)] * array.ndim
-        index[h_axis], index[w_axis] = slice(top, top + h), slice(left, left + w)
-        return restore(_resize_bilinear(array[tuple(index)], self.size, h_axis, w_axis))
+        top, left, h, w = self._region(*image_size(image))
+        return resize(crop(image, top, left, h, w), self.size, self.interpolation,
+                       self.antialias, "RandomResizedCrop")
 
     def __repr__(self):
         return f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio})"
+
+
+class Resize:
+    """Resize to ``size``: (h, w), or an int that the smaller edge becomes (the other keeps the
+    aspect ratio, truncated; ``max_size`` caps the longer edge). PIL images are resized by
+    Pillow with ``interpolation``; tensors and arrays by nearest or bilinear interpolation,
+    ``antialias`` (the default, as torchvision's) widening the filter when shrinking."""
+
+    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
+                 antialias=True):
+        self.size = size_arg(size, "Resize")
+        if max_size is not None and len(self.size) != 1:
+            raise ValueError(f"Resize: max_size should only be passed if size specifies the "
+                             f"length of the smaller edge (an int), got size={size!r}")
+        self.interpolation = interpolation_mode(interpolation, "Resize")
+        self.max_size, self.antialias = max_size, antialias
+
+    def __call__(self, image):
+        height, width = image_size(image)
+        target = resized_size(height, width, self.size, self.max_size, "Resize")
+        return resize(image, target, self.interpolation, self.antialias, "Resize")
+
+    def __repr__(self):
+        return (f"Resize(size={self.size}, interpolation={self.interpolation.value}, "
+                f"max_size={self.max_size}, antialias={self.antialias})")
+
+
+class CenterCrop:
+    """The central ``size`` window (rounded as torchvision rounds, Python's round of half the
+    margin); an image smaller than ``size`` is zero-padded to it first."""
+
+    def __init__(self, size):
+        self.size = _pair(size[0] if isinstance(size, (tuple, list)) and len(size) == 1
+                          else size, "CenterCrop")
+
+    def __call__(self, image):
+        height, width = image_size(image)
+        crop_h, crop_w = self.size
+        if crop_h > height or crop_w > width:
+            pad_w, pad_h = max(crop_w - width, 0), max(crop_h - height, 0)
+            image = pad(image, (pad_w // 2, pad_h // 2, (pad_w + 1) // 2, (pad_h + 1) // 2), 0,
+                         "constant", "CenterCrop")
+            height, width = image_size(image)
+            if (height, width) == (crop_h, crop_w):
+                return image
+        top = int(round((height - crop_h) / 2.0))
+        left = int(round((width - crop_w) / 2.0))
+        return crop(image, top, left, crop_h, crop_w)
+
+    def __repr__(self):
+        return f"CenterCrop(size={self.size})"
+
+
+class Pad:
+    """Add borders: ``padding`` is an int (every border), (left/right, top/bottom) or (left,
+    top, right, bottom); ``padding_mode`` is constant (``fill``, a number or one per
+    channel), edge, reflect or symmetric."""
+
+    def __init__(self, padding, fill=0, padding_mode="constant"):
+        self.padding = padding_ltrb(padding, "Pad")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"Pad: padding_mode should be one of {', '.join(PADDING_MODES)}, "
+                             f"got {padding_mode!r}")
+        self.fill, self.padding_mode = fill, padding_mode
+
+    def __call__(self, image):
+        return pad(image, self.padding, self.fill, self.padding_mode, "Pad")
+
+    def __repr__(self):
+        return f"Pad(padding={self.padding}, fill={self.fill}, padding_mode={self.padding_mode})"
+
+
+class Grayscale:
+    """Luma (0.2989 R + 0.587 G + 0.114 B) in 1 or 3 equal channels. A PIL image is converted
+    by Pillow (mode 'L'; 3 channels give 'RGB'); a tensor (..., 3, H, W) or (..., 1, H, W)
+    with torchvision's formula, cast back to its dtype (truncating, for integers)."""
+
+    def __init__(self, num_output_channels=1):
+        if num_output_channels not in (1, 3) or isinstance(num_output_channels, bool):
+            raise ValueError(f"Grayscale: num_output_channels should be either 1 or 3, got "
+                             f"{num_output_channels!r}")
+        self.num_output_channels = num_output_channels
+
+    def __call__(self, image):
+        if is_pil(image):
+            gray = image.convert("L")
+            if self.num_output_channels == 1:
+                return gray
+            from PIL import Image
+            return Image.merge("RGB", (gray, gray, gray))
+        tensor = isinstance(image, Tensor)
+        array = image._data if tensor else np.asarray(image)
+        channel_axis = -3 if tensor else -1
+        if array.ndim < 3 or array.shape[channel_axis] not in (1, 3):
+            layout = "(..., C, H, W) tensor" if tensor else "(H, W, C) array"
+            raise TypeError(f"Grayscale: expected a {layout} with 1 or 3 channels, got shape "
+                            f"{array.shape}")
+        if array.shape[channel_axis] == 3:
+            r, g, b = (np.take(array, i, axis=channel_axis) for i in range(3))
+            compute = array.dtype.type if array.dtype.kind == "f" else np.float32
+            r, g, b = (c.astype(compute, copy=False) for c in (r, g, b))
+            luma = (compute(0.2989) * r + compute(0.587) * g) + compute(0.114) * b
+            array = np.expand_dims(luma.astype(array.dtype), channel_axis)
+        if self.num_output_channels == 3:
+            array = np.repeat(array, 3, axis=channel_axis)
+        array = np.ascontiguousarray(array)
+        return make_tensor(array) if tensor else array
+
+    def __repr__(self):
+        return f"Grayscale(num_output_channels={self.num_output_channels})"
+
+
+class PILToTensor:
+    """PIL image -> (C, H, W) tensor of its own dtype, unscaled (uint8 for 'L', 'RGB', ...)."""
+
+    def __call__(self, pic):
+        if not is_pil(pic):
+            raise TypeError(f"PILToTensor: pic should be a PIL Image, got {type(pic).__name__}")
+        array = np.asarray(pic)
+        array = array[:, :, None] if array.ndim == 2 else array
+        return make_tensor(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+    def __repr__(self):
+        return "PILToTensor()"
+
+
+# ToPILImage's modes: by channel count, the modes allowed and the default for uint8 data;
+# one channel picks its mode from the dtype.
+_MODES_BY_CHANNELS = {2: (("LA",), "LA"), 3: (("RGB", "YCbCr", "HSV"), "RGB"),
+                      4: (("RGBA", "CMYK", "RGBX"), "RGBA")}
+_SINGLE_CHANNEL_MODES = {np.dtype(np.uint8): "L", np.dtype(np.int16): "I;16",
+                         np.dtype(np.uint16): "I;16", np.dtype(np.int32): "I",
+                         np.dtype(np.float32): "F"}
+
+
+class ToPILImage:
+    """A (C, H, W) tensor or (H, W, C) array -> PIL image. Float data other than mode 'F' is
+    scaled by 255 and truncated to uint8 (clipped to [0, 255] first); the mode follows the
+    channel count and dtype as in torchvision, or is given as ``mode``."""
+
+    def __init__(self, mode=None):
+        self.mode = mode
+
+    def __call__(self, pic):
+        from PIL import Image
+        mode = self.mode
+        if isinstance(pic, Tensor):
+            array = pic._data
+            if array.ndim not in (2, 3):
+                raise ValueError(f"ToPILImage: pic should be 2/3 dimensional, got "
+                                 f"{array.ndim} dimensions (shape {array.shape})")
+            array = array[None] if array.ndim == 2 else array
+            if array.dtype.kind == "f" and mode != "F":
+                array = np.clip(array * 255, 0, 255).astype(np.uint8)
+            array = array.transpose(1, 2, 0)
+        elif isinstance(pic, np.ndarray):
+            if pic.ndim not in (2, 3):
+                raise ValueError(f"ToPILImage: pic should be 2/3 dimensional, got {pic.ndim} "
+                                 f"dimensions (shape {pic.shape})")
+            array = pic[:, :, None] if pic.ndim == 2 else pic
+            if array.dtype.kind == "f" and mode != "F":
+                array = np.clip(array * 255, 0, 255).astype(np.uint8)
+        else:
+            raise TypeError(f"ToPILImage: pic should be a Tensor or ndarray, got "
+                            f"{type(pic).__name__}")
+        channels = array.shape[2]
+        if channels == 1:
+            array = array[:, :, 0]
+            expected = _SINGLE_CHANNEL_MODES.get(array.dtype)
+            if mode is not None and mode != expected:
+                raise ValueError(f"ToPILImage: incorrect mode ({mode}) supplied for input type "
+                                 f"{array.dtype}; should be {expected}")
+            mode = expected
+        elif channels in _MODES_BY_CHANNELS:
+            allowed, default = _MODES_BY_CHANNELS[channels]
+            if mode is not None and mode not in allowed:
+                raise ValueError(f"ToPILImage: only modes {list(allowed)} are supported for "
+                                 f"{channels}-channel inputs, got {mode!r}")
+            if mode is None and array.dtype == np.uint8:
+                mode = default
+        else:
+            raise ValueError(f"ToPILImage: pic should not have more than 4 channels, got "
+                             f"{channels} (shape {array.shape})")
+        if mode is None or (mode != "F" and mode not in ("I", "I;16") and array.dtype != np.uint8):
+            raise TypeError(f"ToPILImage: input type {array.dtype} is not supported for "
+                            f"{channels}-channel images")
+        if mode == "I;16":
+            array = array.astype("<u2")
+        elif mode == "I":
+            array = array.astype(np.int32)
+        elif mode == "F":
+            array = array.astype(np.float32)
+        array = np.ascontiguousarray(array)
+        return Image.frombytes(mode, (array.shape[1], array.shape[0]), array.tobytes())
+
+    def __repr__(self):
+        return "ToPILImage()" if self.mode is None else f"ToPILImage(mode={self.mode!r})"
+
+
+class RandomRotation:
+    """Rotate by an angle drawn uniformly from ``degrees`` ((min, max), or a number d for
+    (-d, d)), counter-clockwise, about ``center`` (default the image centre); ``expand`` grows
+    the output to hold the whole rotated image; uncovered pixels get ``fill``. PIL images are
+    rotated by Pillow (as torchvision does); tensors and arrays by nearest or bilinear
+    sampling of the inverse rotation, pixel centres at half-integers as in torchvision."""
+
+    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False,
+                 center=None, fill=0):
+        if isinstance(degrees, numbers.Real) and not isinstance(degrees, bool):
+            if degrees < 0:
+                raise ValueError(f"RandomRotation: if degrees is a single number, it must be "
+                                 f"positive, got {degrees}")
+            degrees = (-degrees, degrees)
+        elif not (isinstance(degrees, (tuple, list)) and len(degrees) == 2
+                  and all(isinstance(v, numbers.Real) for v in degrees)):
+            raise TypeError(f"RandomRotation: degrees should be a number or a sequence of 2 "
+                            f"numbers, got {degrees!r}")
+        if center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
+            raise ValueError(f"RandomRotation: center should be a sequence of length 2, got "
+                             f"{center!r}")
+        self.degrees = (float(degrees[0]), float(degrees[1]))
+        self.interpolation = interpolation_mode(interpolation, "RandomRotation")
+        self.expand, self.center, self.fill = expand, center, fill
+
+    def __call__(self, image):
+        angle = float(current_generator().uniform(*self.degrees))
+        return rotate(image, angle, self.interpolation, self.expand, self.center, self.fill)
+
+    def __repr__(self):
+        return (f"RandomRotation(degrees={self.degrees}, interpolation="
+                f"{self.interpolation.value}, expand={self.expand})")
 
 
 # ----- batch transforms: (N, C, H, W) -------------------------------------------------------

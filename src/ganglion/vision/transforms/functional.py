@@ -1,0 +1,96 @@
+"""``torchvision.transforms.functional``: the transforms as functions of an image (PIL image,
+(C, H, W) tensor, or (H, W, C) array), each the same code as its transform class in
+``ganglion.data.transforms``."""
+from ganglion.data import image_ops as _ops
+from ganglion.data import transforms as _t
+from ganglion.data.transforms import InterpolationMode
+
+__all__ = ["to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop",
+           "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "rgb_to_grayscale",
+           "to_grayscale", "InterpolationMode"]
+
+
+def to_tensor(pic):
+    """PIL image or HWC array -> (C, H, W) float32 tensor (uint8 scaled to [0, 1])."""
+    return _t.ToTensor()(pic)
+
+
+def pil_to_tensor(pic):
+    """PIL image -> (C, H, W) tensor of its own dtype, unscaled."""
+    return _t.PILToTensor()(pic)
+
+
+def to_pil_image(pic, mode=None):
+    """(C, H, W) tensor or (H, W, C) array -> PIL image (see ToPILImage)."""
+    return _t.ToPILImage(mode)(pic)
+
+
+def normalize(tensor, mean, std, inplace=False):
+    """(x - mean) / std per channel of a float (..., C, H, W) tensor."""
+    return _t.Normalize(mean, std, inplace)(tensor)
+
+
+def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
+    """Resize to (h, w) ``size``, or the smaller edge to an int ``size`` (see Resize)."""
+    return _t.Resize(size, interpolation, max_size, antialias)(img)
+
+
+def crop(img, top, left, height, width):
+    """The ``height`` x ``width`` window at (top, left); parts outside the image are zeros."""
+    image_h, image_w = _ops.image_size(img)
+    bottom, right = top + height, left + width
+    if top < 0 or left < 0 or bottom > image_h or right > image_w:
+        # torchvision pads with zeros where the box leaves the image.
+        padding = (max(-left, 0), max(-top, 0), max(right - image_w, 0),
+                   max(bottom - image_h, 0))
+        img = _ops.pad(img, padding, 0, "constant", "crop")
+        top, left = top + padding[1], left + padding[0]
+    return _ops.crop(img, top, left, height, width)
+
+
+def center_crop(img, output_size):
+    """The central ``output_size`` window (see CenterCrop)."""
+    return _t.CenterCrop(output_size)(img)
+
+
+def resized_crop(img, top, left, height, width, size, interpolation=InterpolationMode.BILINEAR,
+                 antialias=True):
+    """``crop`` then ``resize`` to (h, w) ``size``."""
+    size = _t._pair(size, "resized_crop")
+    return _ops.resize(crop(img, top, left, height, width), size,
+                      _ops.interpolation_mode(interpolation, "resized_crop"), antialias,
+                      "resized_crop")
+
+
+def pad(img, padding, fill=0, padding_mode="constant"):
+    """Add borders (see Pad)."""
+    return _t.Pad(padding, fill, padding_mode)(img)
+
+
+def hflip(img):
+    """Mirror left-right."""
+    return _ops.flip(img, vertical=False)
+
+
+def vflip(img):
+    """Mirror top-bottom."""
+    return _ops.flip(img, vertical=True)
+
+
+def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None,
+           fill=None):
+    """Rotate ``angle`` degrees counter-clockwise (see RandomRotation)."""
+    return _ops.rotate(img, float(angle), _ops.interpolation_mode(interpolation, "rotate"), expand,
+                      center, 0 if fill is None else fill)
+
+
+def rgb_to_grayscale(img, num_output_channels=1):
+    """Luma of an RGB image in 1 or 3 channels (see Grayscale)."""
+    return _t.Grayscale(num_output_channels)(img)
+
+
+def to_grayscale(img, num_output_channels=1):
+    """Luma of a PIL image in 1 or 3 channels."""
+    if not _ops.is_pil(img):
+        raise TypeError(f"to_grayscale: input should be a PIL Image, got {type(img).__name__}")
+    return _t.Grayscale(num_output_channels)(img)
