@@ -164,6 +164,20 @@ def test_default_device():
     assert gn.get_default_device() == gn.device("cpu")
 
 
+def test_device_as_a_context_manager():
+    with gn.device("cpu") as entered:
+        assert entered == gn.device("cpu") and gn.get_default_device() == gn.device("cpu")
+        assert gn.zeros(2).device == "cpu"
+    assert gn.get_default_device() == gn.device("cpu")
+    with pytest.raises(AssertionError) as torch_info:
+        with torch.device("cuda"):
+            torch.zeros(1)
+    with pytest.raises(torch_info.type, match="with device.*'cuda'.*not available"):
+        with gn.device("cuda"):
+            pass
+    assert gn.get_default_device() == gn.device("cpu")
+
+
 def _default_device():
     return str(gn.get_default_device())
 

@@ -33,7 +33,8 @@ from ganglion.core.ops import (acos, acosh, addmm, allclose, arccos, arccosh, ar
 from ganglion.core.ops.norms import tensor_norm as norm
 from ganglion.core.legacy_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,
                                         FloatTensor, HalfTensor, IntTensor, LongTensor,
-                                        ShortTensor, is_floating_point, typename)
+                                        ShortTensor, is_complex, is_floating_point,
+                                        set_default_tensor_type, typename)
 from ganglion.core.random import (Generator, default_generator, get_rng_state, initial_seed,
                                   manual_seed, seed, set_rng_state)
 from ganglion.core.random_functions import bernoulli, normal

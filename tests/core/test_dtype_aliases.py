@@ -136,6 +136,25 @@ def test_default_dtype_round_trip():
     assert gn.tensor([1.5]).dtype is gn.float32
 
 
+def test_set_default_tensor_type_as_pytorch():
+    try:
+        with pytest.warns(UserWarning, match="deprecated"):
+            gn.set_default_tensor_type(gn.DoubleTensor)
+        assert gn.get_default_dtype() is gn.float64 and gn.tensor([0.5]).dtype is gn.float64
+        with pytest.warns(UserWarning):
+            gn.set_default_tensor_type("torch.HalfTensor")
+        assert gn.get_default_dtype() is gn.float16
+    finally:
+        gn.set_default_dtype(gn.float32)
+
+
+def test_is_complex_as_pytorch():
+    for ours, theirs in DTYPE_PAIRS:
+        x, t = gn.zeros(1, dtype=ours), torch.zeros(1, dtype=theirs)
+        assert gn.is_complex(x) is torch.is_complex(t) is False
+        assert x.is_complex() is t.is_complex() is False
+
+
 def test_is_floating_point_as_pytorch():
     for ours, theirs in DTYPE_PAIRS:
         x, t = gn.zeros(1, dtype=ours), torch.zeros(1, dtype=theirs)
@@ -196,6 +215,19 @@ CASES = [
              ["set_default_dtype", "floating", "int64"], unchanged=lambda: gn.get_default_dtype().name),
     BadInput("is_floating_point of a float", lambda: gn.is_floating_point(3.0), TypeError,
              ["is_floating_point", "Tensor", "float"]),
+    BadInput("is_complex of an int", lambda: gn.is_complex(3), TypeError,
+             ["is_complex", "Tensor", "int"]),
+    BadInput("set_default_tensor_type integer", lambda: gn.set_default_tensor_type(gn.LongTensor),
+             TypeError, ["set_default_tensor_type", "floating", "int64"],
+             unchanged=lambda: gn.get_default_dtype().name),
+    BadInput("set_default_tensor_type number", lambda: gn.set_default_tensor_type(3), TypeError,
+             ["set_default_tensor_type", "legacy tensor type", "3"],
+             unchanged=lambda: gn.get_default_dtype().name),
+    BadInput("set_default_tensor_type cuda", lambda: gn.set_default_tensor_type(gn.cuda.FloatTensor),
+             TypeError, ["cuda.FloatTensor", "not available"],
+             unchanged=lambda: gn.get_default_dtype().name),
+    BadInput("set_default_tensor_type unknown name", lambda: gn.set_default_tensor_type("torch.Foo"),
+             ValueError, ["invalid type", "torch.Foo"], unchanged=lambda: gn.get_default_dtype().name),
     BadInput("finfo of an integer dtype", lambda: gn.finfo(gn.int32), TypeError,
              ["finfo", "floating", "int32", "iinfo"]),
     BadInput("finfo of a name", lambda: gn.finfo("float32"), TypeError,
@@ -220,6 +252,10 @@ TORCH = {
     "FloatTensor dtype keyword": lambda: torch.FloatTensor([1], dtype=torch.float),
     "set_default_dtype integer": lambda: torch.set_default_dtype(torch.int64),
     "is_floating_point of a float": lambda: torch.is_floating_point(3.0),
+    "is_complex of an int": lambda: torch.is_complex(3),
+    "set_default_tensor_type integer": lambda: torch.set_default_tensor_type(torch.LongTensor),
+    "set_default_tensor_type number": lambda: torch.set_default_tensor_type(3),
+    "set_default_tensor_type cuda": lambda: torch.set_default_tensor_type(torch.cuda.FloatTensor),
     "finfo of an integer dtype": lambda: torch.finfo(torch.int32),
     "finfo of a name": lambda: torch.finfo("float32"),
     "iinfo of a float dtype": lambda: torch.iinfo(torch.float32),
@@ -229,6 +265,7 @@ TORCH = {
 _ROWS = {case.id: case for case in CASES}
 
 
+@pytest.mark.filterwarnings("ignore:.*set_default_tensor_type")  # PyTorch warns before refusing
 @pytest.mark.parametrize("row", sorted(TORCH))
 def test_same_exception_type_as_pytorch(row):
     with pytest.raises(Exception) as torch_info:

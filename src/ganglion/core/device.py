@@ -95,6 +95,18 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """``with device('cpu'):`` makes it the default device inside the block (refused for a
+        device this build lacks, at the ``with``)."""
+        check_available(self, "with device")
+        _entered.append(_default_device[0])
+        _default_device[0] = self
+        return self
+
+    def __exit__(self, *exc_info):
+        _default_device[0] = _entered.pop()
+        return False
+
 
 def _type_name(value):
     return type(value).__name__
@@ -114,6 +126,7 @@ def check_available(spec, what=None):
 
 
 _default_device = [cpu]
+_entered = []  # the default devices that `with device(...)` blocks will restore
 
 
 def get_default_device():

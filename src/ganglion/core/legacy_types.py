@@ -21,7 +21,7 @@ from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
            "CharTensor", "ByteTensor", "BoolTensor", "LEGACY_TYPES", "typename",
-           "is_floating_point"]
+           "is_floating_point", "is_complex", "set_default_tensor_type"]
 
 
 def _is_size(value):
@@ -143,3 +143,35 @@ def is_floating_point(input):  # noqa: A002  (PyTorch's argument name)
         raise TypeError(f"is_floating_point(): argument 'input' must be a Tensor, not "
                         f"{type(input).__name__}")
     return input.dtype.is_floating_point
+
+
+def is_complex(input):  # noqa: A002  (PyTorch's argument name)
+    """False for every tensor (ganglion has no complex dtypes); a TypeError for a non-tensor."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_complex(): argument 'input' must be a Tensor, not "
+                        f"{type(input).__name__}")
+    return False
+
+
+Tensor.is_complex = lambda self: False
+
+
+def set_default_tensor_type(t):
+    """PyTorch's older ``set_default_dtype``: a floating legacy type (``DoubleTensor``) or its
+    name ('torch.DoubleTensor'). Deprecated in PyTorch 2.1, which warns; so does ganglion."""
+    import warnings
+    if isinstance(t, str):
+        dtype = dtypes.from_legacy_name(t)
+    elif isinstance(t, CudaLegacyTensorType):
+        t()  # raises: no CUDA types in this build
+    elif isinstance(t, LegacyTensorType):
+        dtype = t.dtype
+    else:
+        raise TypeError(f"set_default_tensor_type: expected a legacy tensor type such as "
+                        f"ganglion.DoubleTensor or its name, got {t!r}")
+    if not dtype.is_floating_point:
+        raise TypeError(f"set_default_tensor_type: only floating-point types can be the default "
+                        f"type, got {t!r} ({dtype})")
+    warnings.warn("set_default_tensor_type() is deprecated (as in PyTorch 2.1): use "
+                  "set_default_dtype() instead", UserWarning, stacklevel=2)
+    dtypes.set_default_dtype(dtype)
