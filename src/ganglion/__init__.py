@@ -38,7 +38,6 @@ from ganglion.core.legacy_types import (BoolTensor, ByteTensor, CharTensor, Doub
 from ganglion.core.random import (Generator, default_generator, get_rng_state, initial_seed,
                                   manual_seed, seed, set_rng_state)
 from ganglion.core.random_functions import bernoulli, normal
-from ganglion.core.random_functions import bernoulli, normal
 from ganglion.core.tensor import Size, Tensor, is_tensor, numel
 
 bool = bool_  # noqa: A001  (ganglion.bool, as torch.bool)
