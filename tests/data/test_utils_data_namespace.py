@@ -103,6 +103,10 @@ def test_random_sampler_is_a_seeded_permutation():
     first = list(gud.RandomSampler(data, generator=np.random.default_rng(3)))
     assert sorted(first) == list(range(10))
     assert first == list(gud.RandomSampler(data, generator=np.random.default_rng(3)))
+    # A ganglion.Generator is an independent seeded stream, as torch.Generator.
+    seeded = [list(gud.RandomSampler(data, generator=gn.Generator().manual_seed(3)))
+              for _ in range(2)]
+    assert seeded[0] == seeded[1] and sorted(seeded[0]) == list(range(10))
     gn.manual_seed(5)
     a = list(gud.RandomSampler(data))
     gn.manual_seed(5)

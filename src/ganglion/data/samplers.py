@@ -12,28 +12,10 @@ import numbers
 
 import numpy as np
 
-from ganglion.core.random import generator as global_generator
+from ganglion.core.random import numpy_generator
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "numpy_generator"]
-
-
-def numpy_generator(generator, owner):
-    """The NumPy Generator behind ``generator`` (None: ganglion's global one), else a TypeError
-    naming ``owner``."""
-    if generator is None:
-        return global_generator()
-    if isinstance(generator, np.random.Generator):
-        return generator
-    # ganglion.Generator (and anything else that wraps one) exposes its NumPy generator.
-    for attribute in ("numpy_generator", "_generator", "generator"):
-        inner = getattr(generator, attribute, None)
-        inner = inner() if callable(inner) and not isinstance(inner, np.random.Generator) \
-            else inner
-        if isinstance(inner, np.random.Generator):
-            return inner
-    raise TypeError(f"{owner}: generator must be a ganglion.Generator or a NumPy "
-                    f"np.random.Generator, got {type(generator).__name__}")
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]
 
 
 def _is_int(value):
