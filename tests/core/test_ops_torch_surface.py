@@ -429,6 +429,9 @@ CASES = [
              RuntimeError, ["scatter", "(1,)", "dimensions", "(3, 3)"]),
     BadInput("scatter reduce name", lambda: gn.scatter(X, 0, gn.tensor([0]), gn.ones(1), reduce="max"),
              RuntimeError, ["scatter", "reduce", "'max'"]),
+    BadInput("scatter reduce backward", lambda: gn.scatter(
+        gn.zeros(3, requires_grad=True), 0, gn.tensor([1]), gn.ones(1), reduce="multiply").sum().backward(),
+             RuntimeError, ["scatter", "derivative", "reduce='multiply'", "not implemented"]),
     BadInput("scatter src dtype", lambda: gn.scatter(X, 0, gn.tensor([0]), gn.ones(1, dtype=gn.float64)),
              RuntimeError, ["scatter", "float32", "float64"]),
     BadInput("scatter_add_ out of range", lambda: X.scatter_add_(0, gn.tensor([7]), gn.ones(1)),

@@ -45,17 +45,13 @@ def _check(name, index, size, axis):
 class Scatter(Op):
     """A copy of x with src's entries written at ``index`` along ``axis`` (PyTorch's scatter):
     out[i][index[i][j]] = src[i][j] for axis 1. ``reduce`` 'add' or 'multiply' combines instead
-    of overwriting (not differentiable, as in PyTorch)."""
+    of overwriting (its backward raises, as PyTorch's does)."""
     __slots__ = ("axis", "reduce")
     saves_inputs = False
 
     def __init__(self, axis, reduce=None):
         self.axis = axis
         self.reduce = reduce
-
-    @property
-    def differentiable(self):
-        return self.reduce is None
 
     def forward(self, backend, x, index, src):
         xp = backend.xp
@@ -76,6 +72,10 @@ class Scatter(Op):
         return out
 
     def vjp(self, out, grad, needs):
+        if self.reduce is not None:
+            raise RuntimeError(f"scatter: the derivative for reduce={self.reduce!r} is not "
+                               "implemented (as in PyTorch); scatter_add and index_add are "
+                               "differentiable")
         x, index, src = out._inputs
         gx = gsrc = None
         if needs[0]:
