@@ -26,6 +26,27 @@ def test_same_objects_under_both_names(name):
     assert gn.utils.data is gud  # torch.utils.data.X works after a bare `import torch`
 
 
+def test_submodule_paths_and_generic_subscription():
+    from ganglion.utils.data.dataloader import DataLoader, default_collate
+    from ganglion.utils.data.dataset import Dataset
+    from ganglion.utils.data.distributed import DistributedSampler
+    from ganglion.utils.data.sampler import SubsetRandomSampler
+    assert (DataLoader, default_collate, Dataset) == (gdata.DataLoader, gdata.default_collate,
+                                                      gdata.Dataset)
+    assert (DistributedSampler, SubsetRandomSampler) == (gdata.DistributedSampler,
+                                                         gdata.SubsetRandomSampler)
+
+    class Pairs(gud.Dataset[tuple]):  # typed as in PyTorch code
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return index, index * 2
+
+    assert gud.Sampler[int] is gud.Sampler and isinstance(Pairs(), gud.Dataset)
+    assert _values(next(iter(gud.DataLoader(Pairs(), batch_size=2)))) == [[0, 1], [0, 2]]
+
+
 def _values(batches):
     """Batches (tensors, or tuples/lists of them) of either library as nested lists."""
     if isinstance(batches, (list, tuple)):

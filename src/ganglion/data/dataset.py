@@ -32,6 +32,10 @@ class Dataset:
     def __add__(self, other):
         return ConcatDataset([self, other])
 
+    def __class_getitem__(cls, item):
+        # Dataset[Tuple[Tensor, int]] / Sampler[int] in type hints, as PyTorch's are generic.
+        return cls
+
 
 class IterableDataset(Dataset):
     """A stream of samples: subclasses define ``__iter__`` (``__len__`` is optional). A

@@ -44,6 +44,10 @@ class Sampler:
     def __iter__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
+    def __class_getitem__(cls, item):
+        # Dataset[Tuple[Tensor, int]] / Sampler[int] in type hints, as PyTorch's are generic.
+        return cls
+
 
 class SequentialSampler(Sampler):
     """0, 1, ..., len(data_source) - 1."""

@@ -17,6 +17,7 @@ from ganglion.data.dataset import (ChainDataset, ConcatDataset, Dataset, Iterabl
 from ganglion.data.loader import DataLoader, WorkerInfo, get_worker_info
 from ganglion.data.samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler,
                                     SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
+from ganglion.utils.data import dataloader, dataset, distributed, sampler  # noqa: F401,E402
 
 __all__ = ["DataLoader", "Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset",
            "ConcatDataset", "random_split", "default_collate", "default_convert", "Sampler",
