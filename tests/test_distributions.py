@@ -407,6 +407,36 @@ def test_validation_can_be_turned_off():
         gd.Categorical(probs=gn.tensor([-1.0, 2.0]))
 
 
+def test_symbolic_graphs_compute_as_torch():
+    """log_prob, entropy and kl_divergence on placeholders (sizes unknown until the compiled
+    function runs), with gradients; the number parameter broadcasts over the batch."""
+    x, mu = gn.vector("x"), gn.vector("mu")
+    m = gd.Normal(mu, 1.0)
+    cost = m.log_prob(x).sum() + m.entropy().sum()
+    f = gn.function([x, mu], [m.log_prob(x).sum(), m.entropy(),
+                              gd.kl_divergence(m, gd.Normal(0.0, 2.0)), gn.grad(cost, [mu])[0]])
+    x_value, mu_value = np.array([0.5, 1.0, -1.0], "float32"), np.array([0.0, 0.3, 2.0], "float32")
+    t_mu = torch.tensor(mu_value, requires_grad=True)
+    t_m = td.Normal(t_mu, 1.0)
+    t_cost = t_m.log_prob(torch.tensor(x_value)).sum() + t_m.entropy().sum()
+    want = [t_m.log_prob(torch.tensor(x_value)).sum(), t_m.entropy(),
+            td.kl_divergence(t_m, td.Normal(0.0, 2.0)), torch.autograd.grad(t_cost, t_mu)[0]]
+    for got, expected in zip(f(x_value, mu_value), want):
+        np.testing.assert_allclose(got, values(expected), rtol=1e-6, atol=1e-6)
+
+    logits, action = gn.matrix("logits"), gn.lvector("action")
+    c = gd.Categorical(logits=logits)
+    g = gn.function([logits, action], [c.log_prob(action), c.entropy(),
+                                       gn.grad(c.log_prob(action).sum(), [logits])[0]])
+    l_value, a_value = RNG.standard_normal((4, 3)).astype("float32"), np.array([2, 0, 1, 1])
+    t_logits = torch.tensor(l_value, requires_grad=True)
+    t_c = td.Categorical(logits=t_logits)
+    want = [t_c.log_prob(torch.tensor(a_value)), t_c.entropy(),
+            torch.autograd.grad(t_c.log_prob(torch.tensor(a_value)).sum(), t_logits)[0]]
+    for got, expected in zip(g(l_value, a_value), want):
+        np.testing.assert_allclose(got, values(expected), rtol=1e-5, atol=1e-6)
+
+
 # ----- the programs these exist for -------------------------------------------------------------
 
 def _copy_linear(gn_layer, torch_layer):

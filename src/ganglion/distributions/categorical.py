@@ -129,6 +129,13 @@ class Categorical(Distribution):
         shape = broadcast_shapes("Categorical.log_prob", tuple(value.shape),
                                  tuple(self.logits.shape))
         logits = self.logits
+        if None in shape:
+            # Symbolic sizes, known only when it runs: the value must have the batch's shape.
+            if value.ndim != logits.ndim:
+                raise ValueError(f"Categorical.log_prob: in a symbolic graph the value must have "
+                                 f"the batch shape {self._batch_shape}, got shape "
+                                 f"{tuple(value.shape)[:-1]}")
+            return gather(logits, -1, value).squeeze(-1)
         if tuple(logits.shape) != tuple(shape):
             logits = broadcast_to(logits, shape)
         index = broadcast_to(value, tuple(shape[:-1]) + (1,))

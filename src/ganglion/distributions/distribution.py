@@ -21,7 +21,8 @@ from ganglion.core.creation import tensor
 from ganglion.core.dtypes import get_default_dtype
 from ganglion.core.grad_mode import no_grad
 from ganglion.core.op import broadcast_shapes
-from ganglion.core.ops import broadcast_to, exp, sqrt
+from ganglion.core.ops import (broadcast_to, eq, exp, logical_and, logical_or, ne, sqrt,
+                               where)
 from ganglion.core.tensor import Tensor
 
 __all__ = ["Distribution", "broadcast_all", "lazy_property", "sum_rightmost", "sample_shape_of"]
@@ -168,12 +169,12 @@ class Distribution:
                              f"{type(value).__name__}; {type(self).__name__}.log_prob)")
         shape = tuple(value.shape)
         event_start = len(shape) - len(self._event_shape)
-        if shape[event_start:] != self._event_shape:
+        if not _same_sizes(shape[event_start:], self._event_shape):
             raise ValueError(f"The right-most size of value must match event_shape: {shape} vs "
                              f"{self._event_shape}.")
         expected = self._batch_shape + self._event_shape
         for i, j in zip(reversed(shape), reversed(expected)):
-            if i != 1 and j != 1 and i != j:
+            if i != 1 and j != 1 and i != j and i is not None and j is not None:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: "
                                  f"{shape} vs {expected}.")
         array = value._data
@@ -196,6 +197,12 @@ class Distribution:
                         if size == 1 and value._data is not None else f"{tuple(value.shape)}")
                 shown.append(f"{name}: {text}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _same_sizes(shape, expected):
+    """Whether two shapes agree, a size None (symbolic, unknown until run) matching any."""
+    return len(shape) == len(expected) and all(
+        a == b or a is None or b is None for a, b in zip(shape, expected))
 
 
 def sample_shape_of(name, sample_shape):
@@ -225,6 +232,15 @@ def broadcast_all(name, *values):
     dtype = dtype or get_default_dtype()
     tensors = [v if isinstance(v, Tensor) else tensor(v, dtype=dtype) for v in values]
     shape = broadcast_shapes(name, *[t.shape for t in tensors])
+    if None in shape:
+        # Symbolic, with sizes known only when it runs, which broadcast_to cannot take: an
+        # all-true mask of the full shape (x == x or x != x, no arithmetic on the values)
+        # broadcasts each through where(), whose gradient sums back to the parameter's shape.
+        everywhere = None
+        for t in tensors:
+            true_here = logical_or(eq(t, t), ne(t, t))
+            everywhere = true_here if everywhere is None else logical_and(everywhere, true_here)
+        return [where(everywhere, t, t) for t in tensors]
     return [t if tuple(t.shape) == tuple(shape) else broadcast_to(t, shape) for t in tensors]
 
 
