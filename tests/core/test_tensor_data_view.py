@@ -385,4 +385,47 @@ CASES = [
              RuntimeError, ["data_ptr()", "symbolic"]),
 ]
 
+# Functions take Tensors, as in PyTorch (torch.max(ndarray) is a TypeError there too): an array or
+# a list where a tensor goes is a TypeError naming the function, never an internal AttributeError.
+_ARRAY = np.ones((2, 3), np.float32)
+NOT_TENSOR_CALLS = [
+    ("max", lambda: gn.max(_ARRAY), ["max()", "argument 0", "numpy.ndarray", "ganglion.tensor"]),
+    ("max dim", lambda: gn.max(_ARRAY, 1), ["max()", "numpy.ndarray"]),
+    ("sum of a list", lambda: gn.sum([1.0, 2.0]), ["sum()", "must be a Tensor", "list"]),
+    ("mean", lambda: gn.mean(_ARRAY), ["mean()", "numpy.ndarray"]),
+    ("var", lambda: gn.var(_ARRAY), ["var()", "numpy.ndarray"]),
+    ("argmax", lambda: gn.argmax(_ARRAY), ["argmax()", "numpy.ndarray"]),
+    ("logsumexp", lambda: gn.logsumexp(_ARRAY, 1), ["logsumexp()", "numpy.ndarray"]),
+    ("reshape", lambda: gn.reshape(_ARRAY, (3, 2)), ["reshape()", "numpy.ndarray"]),
+    ("permute", lambda: gn.permute(_ARRAY, (1, 0)), ["permute()", "numpy.ndarray"]),
+    ("matmul first", lambda: gn.matmul(_ARRAY, gn.ones(3, 2)), ["matmul()", "argument 0", "ndarray"]),
+    ("matmul second", lambda: gn.matmul(gn.ones(2, 2), _ARRAY), ["matmul()", "argument 1", "ndarray"]),
+    ("floor", lambda: gn.floor(_ARRAY), ["floor", "Tensor", "ndarray"]),
+    ("clamp", lambda: gn.clamp(_ARRAY, 0, 1), ["clamp()", "numpy.ndarray"]),
+    ("one_hot", lambda: gn.nn.functional.one_hot(np.array([0, 1])), ["one_hot()", "ndarray"]),
+    ("max_pool2d", lambda: gn.nn.functional.max_pool2d(np.ones((1, 1, 4, 4), np.float32), 2),
+     ["max_pool2d()", "numpy.ndarray"]),
+    ("embedding", lambda: gn.nn.functional.embedding(np.array([0, 1]), gn.ones(3, 2)),
+     ["embedding()", "argument 0", "numpy.ndarray"]),
+    ("linear", lambda: gn.nn.functional.linear(_ARRAY, gn.ones(4, 3)), ["linear()", "ndarray"]),
+]
+CASES += [BadInput(f"{name} of an array", call, TypeError, words)
+          for name, call, words in NOT_TENSOR_CALLS]
+
 test_bad_input = bad_input_test(CASES)
+
+
+def test_pytorch_refuses_arrays_too():
+    with pytest.raises(TypeError, match="must be Tensor, not numpy.ndarray"):
+        torch.max(np.zeros(3))
+    with pytest.raises(TypeError, match="must be Tensor, not list"):
+        torch.sum([1.0, 2.0])
+
+
+def test_stack_converts_numbers_and_arrays_as_cat_does():
+    joined = gn.stack([np.array([1.0, 2.0], np.float32), gn.zeros(2)])
+    assert joined.tolist() == gn.cat([np.array([[1.0, 2.0]], np.float32), gn.zeros(1, 2)]).tolist()
+    assert joined.tolist() == [[1.0, 2.0], [0.0, 0.0]]
+    mixed = gn.stack([gn.ones(2, dtype=gn.int64), gn.zeros(2)])
+    want = torch.stack([torch.ones(2, dtype=torch.int64), torch.zeros(2)])
+    assert mixed.dtype is gn.float32 and mixed.tolist() == want.tolist()

@@ -19,10 +19,10 @@ from ganglion.core.dtypes import bool_
 from ganglion.core.errors import ShapeError
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core import tracing
-from ganglion.core.tensor import TensorType, make_tensor
+from ganglion.core.tensor import Tensor, TensorType, make_tensor
 from ganglion.core.versions import version_of
 
-__all__ = ["Op", "apply", "broadcast_shapes", "ShapeError"]
+__all__ = ["Op", "apply", "broadcast_shapes", "ShapeError", "refuse_non_tensor"]
 
 
 class Op:
@@ -83,11 +83,15 @@ def _hashable(value):
 def apply(op, *inputs):
     """Run ``op`` on Tensors: compute now (eager) or record a node (any input symbolic)."""
     requires_grad = False
-    for t in inputs:
-        if t._data is None:
-            return _apply_symbolic(op, inputs)
-        if t.requires_grad:
-            requires_grad = True
+    try:
+        for t in inputs:
+            if t._data is None:
+                return _apply_symbolic(op, inputs)
+            if t.requires_grad:
+                requires_grad = True
+    except AttributeError:  # free when nothing is raised: the check costs the fast path nothing
+        refuse_non_tensor(op.name, inputs)
+        raise
     try:
         data = op.forward(backend, *[t._data for t in inputs])
     except (ValueError, TypeError, IndexError) as error:
@@ -99,6 +103,25 @@ def apply(op, *inputs):
     if requires_grad and grad_enabled[0] and op.differentiable:
         record(out, op, inputs)
     return out
+
+
+def refuse_non_tensor(name, inputs):
+    """PyTorch's TypeError for an op given something other than a Tensor (a NumPy array, a list)
+    where it takes a tensor, naming the op and the type, instead of an AttributeError from inside.
+    Ops take Tensors only, as in PyTorch; the operand of an operator (``t + array``) is the
+    exception, converted as PyTorch converts it."""
+    for position, value in enumerate(inputs):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}(): argument {position} must be a Tensor, not "
+                            f"{type_name(value)}; convert it with ganglion.tensor(value) (a copy) "
+                            "or ganglion.from_numpy(array) (shares memory)")
+
+
+def type_name(value):
+    """``numpy.ndarray``, ``list``: the type of ``value`` as PyTorch's messages name it."""
+    kind = type(value)
+    module = kind.__module__
+    return kind.__name__ if module == "builtins" else f"{module.split('.')[0]}.{kind.__name__}"
 
 
 def record(out, op, inputs):

@@ -13,7 +13,7 @@ from ganglion.core import dtypes
 from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
 from ganglion.core.errors import (ArgumentError, DTypeError, IntegerDivisionByZero,
                                    UnsupportedDTypeError)
-from ganglion.core.op import Op, apply, bool_type, broadcast_shapes
+from ganglion.core.op import Op, apply, bool_type, broadcast_shapes, refuse_non_tensor
 from ganglion.core.ops.shape import sum_to
 from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 
@@ -493,6 +493,8 @@ def clamp(x, min=None, max=None):
     The result dtype promotes over x and the bounds, as in PyTorch (an integer tensor clamped
     to 0.5 gives float32).
     """
+    if not isinstance(x, Tensor):
+        refuse_non_tensor("clamp", (x,))
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     for what, bound in (("min", min), ("max", max)):

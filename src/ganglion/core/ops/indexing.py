@@ -16,7 +16,8 @@ import re
 
 from ganglion.core.dtypes import bool_, int64
 from ganglion.core.errors import DTypeError, IndexRangeError
-from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape, normalize_axes
+from ganglion.core.op import (Op, ShapeError, apply, broadcast_shapes, format_shape,
+                              normalize_axes, refuse_non_tensor)
 from ganglion.core.ops.shape import expand, flatten, pad
 from ganglion.core.tensor import Tensor, TensorType
 from ganglion.core.versions import bump_storage
@@ -477,6 +478,8 @@ def index_select(x, dim, index):
 def one_hot(x, num_classes=-1):
     """Class indices to one-hot int64 vectors along a new last axis, as PyTorch's one_hot:
     ``num_classes=-1`` means max(x) + 1 (which an empty ``x`` cannot tell)."""
+    if not isinstance(x, Tensor):  # before x.dtype is read (an array has one too)
+        refuse_non_tensor("one_hot", (x,))
     num_classes = int(num_classes)
     if num_classes == -1:
         if x.dtype.category != 1:

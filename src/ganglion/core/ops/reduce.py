@@ -9,10 +9,10 @@ from collections import namedtuple
 
 from ganglion.core import dtypes
 from ganglion.core.dtypes import bool_, int64
-from ganglion.core.op import Op, apply, format_shape, normalize_axes
+from ganglion.core.op import Op, apply, format_shape, normalize_axes, refuse_non_tensor
 from ganglion.core.ops.elementwise import cast, eq
 from ganglion.core.ops.shape import expand_as, flip, reshape, reshape_or_symbolic
-from ganglion.core.tensor import TensorType
+from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "logsumexp", "all", "any", "cumsum"]
@@ -273,6 +273,8 @@ class CumSum(Op):
 # ----- functions ----------------------------------------------------------------------------
 
 def _args(name, x, axis, dim, keepdims, keepdim):
+    if not isinstance(x, Tensor):  # before x.ndim and x.dtype are read (an array has them too)
+        refuse_non_tensor(name, (x,))
     axis = dim if dim is not None else axis
     if axis is not None and x.ndim == 0:
         # PyTorch reduces a 0-d tensor over dim 0 or -1 as if it were 1-d: over its one element.

@@ -487,7 +487,8 @@ def _check_sequence(op_name, tensors):
 def stack(tensors, axis=0, dim=None):
     axis = dim if dim is not None else axis
     _check_sequence("stack", tensors)
-    tensors = list(tensors)
+    from ganglion.core.ops.elementwise import common_dtype_tensors
+    tensors = common_dtype_tensors("stack", tensors)  # as cat: numbers and arrays converted
     if not tensors:
         # PyTorch raises RuntimeError here (and ValueError for cat); a ShapeError is both.
         raise ShapeError("stack: expected a non-empty sequence of tensors")

@@ -7,14 +7,14 @@ sizes, and interpolation, are separable linear maps along H and W, computed as t
 products with small constant matrices (so their gradients are matrix products too).
 """
 from ganglion.backend import current as backend
-from ganglion.core.op import ShapeError, format_shape
+from ganglion.core.op import ShapeError, format_shape, refuse_non_tensor
 from ganglion.core.ops.indexing import take_along_axis
 from ganglion.core.ops.linalg import matmul
 from ganglion.core.ops.pool import (adaptive_max_pool2d_indices, avg_pool2d_values,
                                     max_pool2d_indices, max_pool2d_values)
 from ganglion.core.ops.reduce import argmax, mean
 from ganglion.core.ops.shape import flatten, reshape, squeeze, transpose, unsqueeze
-from ganglion.core.tensor import make_tensor
+from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "interpolate", "upsample", "upsample_nearest",
@@ -25,6 +25,8 @@ _SHAPES = {1: "2-D or 3-D input (C, L) or (N, C, L)", 2: "3-D or 4-D input (C, H
 
 def expect_spatial_input(name, input, spatial_dims):
     """Raise the error a user sees for a wrong rank or dtype, naming the layer or function."""
+    if not isinstance(input, Tensor):
+        refuse_non_tensor(name, (input,))
     ndim = input.ndim
     if ndim not in (spatial_dims + 1, spatial_dims + 2):
         raise ShapeError(f"{name}: expected a {_SHAPES[spatial_dims]}, got shape "

@@ -14,7 +14,7 @@ import numpy as np
 
 from ganglion.core.creation import from_numpy, zeros
 from ganglion.core.errors import DTypeError
-from ganglion.core.op import ShapeError, apply, format_shape
+from ganglion.core.op import ShapeError, apply, format_shape, refuse_non_tensor
 from ganglion.core.tensor import Tensor
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
                                sigmoid, stack, take_along_axis, tanh, transpose, unsqueeze, where)
@@ -324,6 +324,8 @@ def embedding(input, weight, padding_idx=None):
 
     Repeated indices accumulate their gradients. Positions equal to ``padding_idx`` read the
     row as it is but send it no gradient, as in PyTorch."""
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
+        refuse_non_tensor("embedding", (input, weight))
     if input.dtype.category != 1:
         raise DTypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     if weight.ndim != 2:
