@@ -542,6 +542,10 @@ CASES = [
              ["FakeData", "image_size", "(2, 4, 4)"]),
     BadInput("fake data zero classes", lambda: datasets.FakeData(3, num_classes=0), ValueError,
              ["FakeData", "num_classes", "0"]),
+    BadInput("loader over PIL samples without ToTensor",
+             lambda: next(iter(gn.utils.data.DataLoader(
+                 datasets.FakeData(4, (3, 2, 2), transform=transforms.Resize(3)), batch_size=2))),
+             TypeError, ["default_collate", "Image", "transforms.ToTensor()"]),
     BadInput("cifar100 not found", _cifar100_nowhere, RuntimeError,
              ["dataset not found", "cifar-100-python", "download=True"]),
 ]

@@ -81,9 +81,11 @@ def default_collate(batch):
                              f"fields {counts}")
         fields = [default_collate(list(column)) for column in zip(*batch)]
         return fields if isinstance(first, list) else tuple(fields)
+    hint = ("; a PIL image: add transforms.ToTensor() to the dataset's transform"
+            if type(first).__module__.startswith("PIL.") else "")
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "
                     "expected tensors, arrays, numbers, strings, tuples, lists or dicts "
-                    "(or give a collate_fn)")
+                    f"(or give a collate_fn){hint}")
 
 
 def default_convert(data):
