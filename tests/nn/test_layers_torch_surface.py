@@ -65,6 +65,14 @@ def test_activation_layers_match_torch(name):
     _check_module(getattr(nn, name)(), getattr(torch.nn, name)(), _randn(2, 3, 4, 2) * 3)
 
 
+@pytest.mark.parametrize("name", ["hardswish", "hardsigmoid"])
+def test_hard_activations_at_their_corners_match_torch(name):
+    """The one-sided derivatives at -3 and 3 are PyTorch's."""
+    x = np.array([-4.0, -3.0, -1.0, 0.0, 3.0, 5.0])
+    check_op(getattr(F, name), getattr(torch.nn.functional, name), [x], gradcheck=False)
+    assert getattr(F, name)(gn.tensor(x, dtype=gn.float32)).dtype == gn.float32
+
+
 def test_silu_keeps_float32_and_is_stable_in_the_tails():
     x = np.array([-800.0, -30.0, 0.0, 30.0, 800.0], dtype=np.float32)
     out = F.silu(gn.tensor(x))

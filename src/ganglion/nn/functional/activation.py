@@ -7,7 +7,7 @@ make an out-of-place activation as cheap as an in-place one.
 """
 from ganglion.core import ops
 from ganglion.core.op import apply, format_shape
-from ganglion.core.ops.elementwise import cast, ge, gt, where
+from ganglion.core.ops.elementwise import cast, ge, gt, le, where
 from ganglion.core.ops.shape import reshape
 from ganglion.core.ops.unary import Unary, hardtanh as _hardtanh, to_float
 from ganglion.core.tensor import Tensor
@@ -124,10 +124,28 @@ def hardsigmoid(input, inplace=False):
     return _hardtanh(input + 3.0, 0.0, 6.0) * (1.0 / 6.0)
 
 
+class Hardswish(Unary):
+    """x * relu6(x + 3) / 6 in one pass, with PyTorch's derivative: 0 up to -3, x / 3 + 0.5
+    between, 1 from 3 on (the corners take the flat sides' values)."""
+    __slots__ = ()
+    returns_new_array = True
+
+    def forward(self, backend, x):
+        t = x.dtype.type
+        return x * backend.xp.clip(x + t(3), t(0), t(6)) * t(1 / 6)
+
+    def vjp(self, out, grad, needs):
+        x = out._inputs[0]
+        inside = where(ge(x, 3.0), grad, grad * (x * (1 / 3) + 0.5))
+        return (where(le(x, -3.0), 0.0, inside),)
+
+
+_HARDSWISH = Hardswish()
+
+
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6 (MobileNetV3's)."""
-    input = _activation_input("hardswish", input)
-    return input * hardsigmoid(input)
+    return apply(_HARDSWISH, _activation_input("hardswish", input))
 
 
 def prelu(input, weight):
