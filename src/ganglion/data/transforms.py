@@ -116,6 +116,14 @@ class Normalize:
 
     def __init__(self, mean, std, inplace=False):
         self.mean, self.std, self.inplace = mean, std, inplace
+        self._stats = {}  # channels -> checked (mean, std): checked once, not per sample
+
+    def _checked_stats(self, channels):
+        stats = self._stats.get(channels)
+        if stats is None:
+            stats = self._stats[channels] = _channel_stats(self.mean, self.std, channels,
+                                                           "Normalize")
+        return stats
 
     def __call__(self, image):
         if is_pil(image):
@@ -129,7 +137,7 @@ class Normalize:
                             f"{array.dtype}; use ToTensor() or convert to float first")
         if array.ndim < 3:
             raise ValueError(f"Normalize: expected a (C, H, W) image, got shape {array.shape}")
-        mean, std = _channel_stats(self.mean, self.std, array.shape[-3], "Normalize")
+        mean, std = self._checked_stats(array.shape[-3])
         if isinstance(image, Tensor) and image.requires_grad and not self.inplace:
             # Differentiable, for models that normalise their input (adversarial examples).
             mean, std = (make_tensor(v.astype(array.dtype)[:, None, None]) for v in (mean, std))
