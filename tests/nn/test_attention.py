@@ -44,6 +44,12 @@ def test_sdpa_values_and_gradients(shapes):
     check_op(*sdpa_pair(), [randn(*s) for s in shapes])
 
 
+def test_sdpa_second_derivatives():
+    mask = randn(4, 5)
+    check_op(*sdpa_pair(), [randn(2, 4, 3), randn(2, 5, 3), randn(2, 5, 2), mask],
+             second_order=True, gradcheck=False)
+
+
 @pytest.mark.parametrize("mask_shape", [(4, 5), (1, 5), (3, 1, 5), (2, 3, 4, 5)])
 def test_sdpa_float_mask_broadcasts_and_gets_its_gradient(mask_shape):
     arrays = [randn(2, 3, 4, 3), randn(2, 3, 5, 3), randn(2, 3, 5, 2), randn(*mask_shape)]
