@@ -132,6 +132,10 @@ def test_pad_modes_match_torch(mode, shape, widths):
 
 def test_pad_constant_value_and_integer_input():
     x = _randn(2, 3)
+    # Cropping a whole dim and padding it again, as PyTorch allows.
+    for widths in ((-3, 1), (-1, -2)):
+        check_op(lambda t: F.pad(t, widths), lambda t: torch.nn.functional.pad(t, widths), [x],
+                 gradcheck=False)
     check_op(lambda t: F.pad(t, (1, 2, -1, 1), value=2.5),
              lambda t: torch.nn.functional.pad(t, (1, 2, -1, 1), value=2.5), [x])
     ints = np.arange(6).reshape(2, 3)
@@ -243,6 +247,10 @@ CASES = [
              ValueError, ["pad", "pairs", "'reflect'", "flat"]),
     BadInput("pad odd count", lambda: F.pad(gn.zeros(2, 3), (1, 1, 1), mode="replicate"),
              ValueError, ["pad", "even", "(1, 1, 1)"]),
+    BadInput("pad constant crops more than the dim", lambda: F.pad(gn.zeros(2, 3), (-4, 1)), RuntimeError,
+             ["pad", "(-4, 1)", "larger than", "(2, 3)"]),
+    BadInput("pad string value", lambda: F.pad(gn.zeros(2, 3), (1, 1), value="a"), TypeError,
+             ["pad", "value", "number", "'a'"]),
     BadInput("pad of a list", lambda: F.pad([1.0, 2.0], (1, 1)), TypeError, ["pad", "Tensor", "list"]),
     BadInput("ReflectionPad2d three values", lambda: nn.ReflectionPad2d((1, 2, 3)), ValueError,
              ["ReflectionPad2d", "padding", "4 integers", "(1, 2, 3)"]),

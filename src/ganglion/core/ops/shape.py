@@ -232,7 +232,8 @@ class Pad(Op):
         self.value = value
 
     def forward(self, backend, x):
-        if any(d + b + a < 0 for d, (b, a) in zip(x.shape, self.widths)):
+        # The negative widths crop first: together they may not remove more than the dim holds.
+        if any(d + min(b, 0) + min(a, 0) < 0 for d, (b, a) in zip(x.shape, self.widths)):
             raise ValueError("pad: cropping more than the tensor holds")  # infer() explains
         crop = tuple(slice(-min(b, 0), x.shape[i] + min(a, 0)) for i, (b, a) in enumerate(self.widths))
         grow = tuple((max(b, 0), max(a, 0)) for b, a in self.widths)
@@ -247,7 +248,8 @@ class Pad(Op):
             raise ShapeError(f"pad: {len(self.widths)} (before, after) pairs for a tensor of shape "
                              f"{format_shape(x.shape)}")
         shape = tuple(None if d is None else d + b + a for d, (b, a) in zip(x.shape, self.widths))
-        if any(d is not None and d < 0 for d in shape):
+        kept = (d + min(b, 0) + min(a, 0) for d, (b, a) in zip(x.shape, self.widths) if d is not None)
+        if any(d < 0 for d in kept):
             raise ShapeError(f"pad: negative padding {self.widths} larger than {format_shape(x.shape)}")
         return TensorType(x.dtype, shape)
 
@@ -608,7 +610,12 @@ def pad(x, pad, mode="constant", value=None):
         for i in range(len(pad) // 2):
             widths[ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
         widths = tuple(widths)
-    return apply(Pad(widths, 0.0 if value is None else value), x)
+    if value is None:
+        value = 0.0
+    elif not isinstance(value, (int, float, bool, np.number)):
+        raise TypeError(f"pad: value must be a number, got {value!r} of type "
+                        f"{type(value).__name__}")
+    return apply(Pad(widths, value), x)
 
 
 def _mode_pad(x, pad, mode, value):
