@@ -11,9 +11,11 @@ import mlp_step  # noqa: E402
 import models  # noqa: E402
 import symbolic_compile_time  # noqa: E402
 import symbolic_mlp  # noqa: E402
+import transformer  # noqa: E402
 
 if __name__ == "__main__":
     mlp_step.run()
     symbolic_mlp.run()
     symbolic_compile_time.run()
     models.run(list(models.WORKLOADS))
+    transformer.run()

@@ -6,9 +6,16 @@ a fixed target, backward, Adam. ganglion's layer loads the PyTorch layer's state
 start from the same weights; the first losses agree (checked with dropout off, since the two
 frameworks draw different dropout masks). Median of N steps after warm-up, the two frameworks
 timed in alternating blocks (common.interleaved_medians). Target (issue 13): ratio <= 1.5.
-Run: python benchmarks/transformer.py [--repeats N] [--threads N]
+``--cpu-time`` measures instead the CPU time of the calling thread per step, with one thread
+for each framework (PyTorch's intra-op threads and OpenBLAS's set to 1, so all work runs on
+that thread): on a shared machine whose other jobs come and go, wall times of either framework
+swing by 2-4x between runs, and PyTorch's OpenMP threads suffer most, while CPU time does not
+count the time a step waits for a core.
+Run: python benchmarks/transformer.py [--repeats N] [--threads N] [--cpu-time]
 """
 import argparse
+import statistics
+import time
 
 import numpy as np
 
@@ -93,9 +100,43 @@ def run(repeats=30, threads=None):
     return ganglion_ms, torch_ms
 
 
+def run_cpu_time(repeats=30, block=5):
+    """Median CPU ms of the calling thread per step, one thread each, in alternating blocks."""
+    from threadpoolctl import threadpool_limits
+    set_threads(1)
+    check_same_loss()
+    layer, torch_layer = layers()
+    x, target = batch()
+    steps = {"ganglion": ganglion_step(layer, x, target),
+             "torch": torch_step(torch_layer, x, target)}
+    times = {name: [] for name in steps}
+    with threadpool_limits(1, user_api="blas"):
+        for step in steps.values():
+            for _ in range(3):
+                step()
+        for _ in range(max(1, repeats // block)):
+            for name, step in steps.items():
+                for _ in range(block):
+                    start = time.thread_time()
+                    step()
+                    times[name].append((time.thread_time() - start) * 1000)
+    ganglion_ms, torch_ms = (statistics.median(times[n]) for n in ("ganglion", "torch"))
+    print("TransformerEncoderLayer train step (as above), float32, CPU time of one thread")
+    print(machine())
+    print(f"{'workload':<20}{'ganglion ms':>14}{'PyTorch ms':>14}{'ratio':>8}")
+    print(f"{'encoder layer':<20}{ganglion_ms:>14.1f}{torch_ms:>14.1f}"
+          f"{ganglion_ms / torch_ms:>8.2f}")
+    return ganglion_ms, torch_ms
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="CPU time of one thread per step instead of wall time")
     args = parser.parse_args()
-    run(args.repeats, args.threads)
+    if args.cpu_time:
+        run_cpu_time(args.repeats)
+    else:
+        run(args.repeats, args.threads)
