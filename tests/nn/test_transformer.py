@@ -148,6 +148,10 @@ def test_decoder_stack_and_unbatched():
     mask = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64).numpy()
     compare(module, reference, [randn(4, 2, 8), randn(5, 2, 8)], {"tgt_mask": mask})
     compare(module, reference, [randn(4, 8), randn(5, 8)], {"tgt_mask": mask})
+    # A bool causal mask: detected as causal too (it was compared with a float mask of its
+    # dtype, which could not be made).
+    compare(module, reference, [randn(4, 2, 8), randn(5, 2, 8)],
+            {"tgt_mask": np.triu(np.ones((4, 4), bool), 1)})
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -181,6 +185,10 @@ def test_generate_square_subsequent_mask():
     assert mask.dtype == gn.float32
     np.testing.assert_array_equal(mask.numpy(), expected.numpy())
     assert nn.Transformer.generate_square_subsequent_mask(3, dtype=gn.float64).dtype == gn.float64
+    # bool: True above the diagonal, as PyTorch's -inf converted to bool.
+    np.testing.assert_array_equal(
+        nn.Transformer.generate_square_subsequent_mask(4, dtype=gn.bool).numpy(),
+        torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.bool).numpy())
     assert tuple(nn.Transformer(8, 2, 1, 1, 16).generate_square_subsequent_mask(0).shape) == (0, 0)
 
 
@@ -279,7 +287,7 @@ CASES = [
              lambda: nn.Transformer.generate_square_subsequent_mask(-2), ValueError,
              ["generate_square_subsequent_mask", "sz", "-2"]),
     BadInput("square mask integer dtype",
-             lambda: nn.Transformer.generate_square_subsequent_mask(3, dtype=gn.int64), TypeError,
-             ["generate_square_subsequent_mask", "float", "int64"]),
+             lambda: nn.Transformer.generate_square_subsequent_mask(3, dtype=gn.int64),
+             RuntimeError, ["generate_square_subsequent_mask", "-inf", "int64", "float dtype"]),
 ]
 test_bad_input = bad_input_test(CASES)

@@ -13,9 +13,11 @@ hold whatever the layers compute there, as in PyTorch's training mode).
 import copy
 
 from ganglion.backend import current as backend
+from ganglion.core import dtypes
 from ganglion.core.creation import empty
 from ganglion.core.device import check_available as check_device
 from ganglion.core.dtypes import as_dtype, get_default_dtype
+from ganglion.core.errors import DTypeError
 from ganglion.core.tensor import make_tensor
 from ganglion.nn import init
 from ganglion.nn.containers import ModuleList
@@ -401,16 +403,20 @@ class Transformer(Module):
 
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
-        """The (sz, sz) float mask of a decoder's self-attention: -inf above the diagonal (a
-        position may not attend to later ones), 0 elsewhere."""
-        size = count("Transformer.generate_square_subsequent_mask", "sz", sz)
+        """The (sz, sz) mask of a decoder's self-attention: -inf above the diagonal (a position
+        may not attend to later ones), 0 elsewhere; with dtype=bool, True above the diagonal
+        (as PyTorch's, which fills -inf converted to the dtype)."""
+        who = "Transformer.generate_square_subsequent_mask"
+        size = count(who, "sz", sz)
         if device is not None:
             check_device(device)
         dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
-        if not dtype.is_floating_point:
-            raise TypeError(f"Transformer.generate_square_subsequent_mask: dtype must be a float "
-                            f"type (the mask holds -inf), got {dtype.name}")
         xp = backend.xp
+        if dtype is dtypes.bool_:
+            return make_tensor(xp.triu(xp.ones((size, size), dtype=bool), 1))
+        if not dtype.is_floating_point:
+            raise DTypeError(f"{who}: the mask holds -inf, which an {dtype.name} tensor cannot "
+                             f"hold; use a float dtype (or bool)")
         return make_tensor(xp.triu(xp.full((size, size), -xp.inf, dtype=dtype.np), 1))
 
     def _reset_parameters(self):
