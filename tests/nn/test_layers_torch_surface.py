@@ -172,12 +172,17 @@ def test_pad_modes_and_pixel_shuffle_in_a_symbolic_graph():
     ("CircularPad2d", "CircularPad2d", (1, 0, 2, 1), (2, 1, 3, 3)),
     ("ZeroPad1d", "ZeroPad1d", (1, -1), (2, 3, 4)),
     ("ZeroPad2d", "ZeroPad2d", (1, 2, 3, 4), (2, 1, 3, 3)),
+    ("ReflectionPad3d", "ReflectionPad3d", (1, 0, 2, 1, 1, 1), (2, 1, 3, 3, 2)),
+    ("ReplicationPad3d", "ReplicationPad3d", 1, (1, 3, 2, 2)),
+    ("CircularPad3d", "CircularPad3d", (0, 1, 1, 0, 2, 1), (1, 2, 3, 2, 2)),
+    ("ZeroPad3d", "ZeroPad3d", (1, 0, 0, 1, 2, -1), (1, 2, 3, 2, 2)),
 ])
 def test_padding_layers_match_torch(gn_cls, torch_cls, padding, shape):
     _check_module(getattr(nn, gn_cls)(padding), getattr(torch.nn, torch_cls)(padding), _randn(*shape))
 
 
-@pytest.mark.parametrize("cls, padding", [("ConstantPad1d", 2), ("ConstantPad2d", (1, 0, 2, 1))])
+@pytest.mark.parametrize("cls, padding", [("ConstantPad1d", 2), ("ConstantPad2d", (1, 0, 2, 1)),
+                                          ("ConstantPad3d", 1)])
 def test_constant_padding_layers_match_torch(cls, padding):
     _check_module(getattr(nn, cls)(padding, 3.5), getattr(torch.nn, cls)(padding, 3.5),
                   _randn(2, 3, 3, 2))
@@ -450,6 +455,22 @@ def test_dropout2d_on_other_ranks_warns_as_pytorch(shape):
     assert (dropped.min(axis=2) == dropped.max(axis=2)).all()
     with pytest.warns(UserWarning):  # the warning comes in eval mode too, as in PyTorch
         assert F.dropout2d(gn.ones(5), 0.5, training=False).shape == (5,)
+
+
+@pytest.mark.parametrize("shape, channel_dims", [((8, 6, 2, 3, 2), 2), ((6, 2, 3, 2), 1)])
+def test_dropout3d_drops_whole_channels(shape, channel_dims):
+    gn.manual_seed(5)
+    out = nn.Dropout3d(0.5)(gn.ones(*shape))
+    dropped = _dropped(out).reshape(shape[:channel_dims] + (-1,))
+    assert (dropped.min(axis=-1) == dropped.max(axis=-1)).all()
+    assert 0.2 < dropped[..., 0].mean() < 0.8
+    assert repr(nn.Dropout3d(0.2)) == repr(torch.nn.Dropout3d(0.2))
+    with pytest.warns(UserWarning) as record:
+        F.dropout3d(gn.ones(2, 3, 4), 0.5)
+    with warnings.catch_warnings(record=True) as torch_record:
+        warnings.simplefilter("always")
+        torch.nn.functional.dropout3d(torch.ones(2, 3, 4), 0.5)
+    assert [str(w.message) for w in record] == [str(w.message) for w in torch_record]
 
 
 @pytest.mark.parametrize("shape", [(16, 6, 5), (6, 5)])

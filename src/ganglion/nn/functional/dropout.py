@@ -14,7 +14,8 @@ from ganglion.core.op import Op, apply, format_shape
 from ganglion.core.ops.unary import to_float
 from ganglion.core.tensor import TensorType
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout", "feature_alpha_dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+           "feature_alpha_dropout"]
 
 
 class DropoutMask(Op):
@@ -106,6 +107,26 @@ def dropout2d(input, p=0.5, training=True, inplace=False, who="dropout2d"):
     if not training or p == 0.0:
         return input
     return _dropout(to_float(input), p, _feature_axes(input, who))
+
+
+_DROPOUT3D_RANK_WARNING = (
+    "dropout3d: Received a {}-D input to dropout3d, which is deprecated and will result in an "
+    "error in a future release. To retain the behavior and silence this warning, please use "
+    "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with "
+    "3 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
+    "inputs).")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False, who="dropout3d"):
+    """Zero whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) input with probability
+    ``p``. Other ranks warn as in PyTorch and are read as unbatched (dim 0 the channels)."""
+    check_probability(p, who)
+    if input.ndim not in (4, 5):
+        warnings.warn(_DROPOUT3D_RANK_WARNING.format(input.ndim), stacklevel=2)
+    if not training or p == 0.0:
+        return input
+    first_shared = 2 if input.ndim == 5 else 1
+    return _dropout(to_float(input), p, tuple(range(first_shared, input.ndim)))
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False, who="dropout1d"):

@@ -1,10 +1,11 @@
-"""Dropout, Dropout1d, Dropout2d, AlphaDropout and FeatureAlphaDropout: dropout while training,
+"""Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout and FeatureAlphaDropout: dropout while training,
 the identity in eval mode."""
 from ganglion.nn.functional.dropout import (alpha_dropout, check_probability, dropout, dropout1d,
-                                            dropout2d, feature_alpha_dropout)
+                                            dropout2d, dropout3d, feature_alpha_dropout)
 from ganglion.nn.module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+           "FeatureAlphaDropout"]
 
 
 class _DropoutLayer(Module):
@@ -41,6 +42,13 @@ class Dropout1d(_DropoutLayer):
 
     def forward(self, input):
         return dropout1d(input, self.p, self.training, who="Dropout1d")
+
+
+class Dropout3d(_DropoutLayer):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input while training."""
+
+    def forward(self, input):
+        return dropout3d(input, self.p, self.training, who="Dropout3d")
 
 
 class AlphaDropout(_DropoutLayer):

@@ -1,9 +1,10 @@
-"""Padding layers: ReflectionPad1d/2d, ReplicationPad1d/2d, CircularPad1d/2d, ZeroPad1d/2d and
-ConstantPad1d/2d, the module forms of ``F.pad`` with PyTorch's constructors and reprs.
+"""Padding layers: ReflectionPad1d/2d/3d, ReplicationPad1d/2d/3d, CircularPad1d/2d/3d,
+ZeroPad1d/2d/3d and ConstantPad1d/2d/3d, the module forms of ``F.pad`` with PyTorch's
+constructors and reprs.
 
-``padding`` is an int (the same on every side) or a tuple of 2 (1d: left, right) or 4 (2d:
-left, right, top, bottom) ints, checked when the layer is built (PyTorch only fails at the
-first forward call).
+``padding`` is an int (the same on every side) or a tuple of 2 (1d: left, right), 4 (2d: left,
+right, top, bottom) or 6 (3d: ..., front, back) ints, checked when the layer is built (PyTorch
+only fails at the first forward call).
 """
 import numbers
 
@@ -11,9 +12,10 @@ from ganglion.nn.functional.padding import pad
 from ganglion.nn.layers.arguments import count
 from ganglion.nn.module import Module
 
-__all__ = ["ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d",
-           "CircularPad1d", "CircularPad2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
-           "ConstantPad2d"]
+__all__ = ["ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+           "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d",
+           "CircularPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d",
+           "ConstantPad2d", "ConstantPad3d"]
 
 
 def _padding(layer, padding, n):
@@ -53,6 +55,12 @@ class ReflectionPad2d(_PadNd):
     _mode = "reflect"
 
 
+class ReflectionPad3d(_PadNd):
+    """Pad the last three dims of (N, C, D, H, W) or (C, D, H, W) input with their reflection."""
+    _spatial = 3
+    _mode = "reflect"
+
+
 class ReplicationPad1d(_PadNd):
     """Pad the last dim by repeating its edge values."""
     _mode = "replicate"
@@ -64,6 +72,12 @@ class ReplicationPad2d(_PadNd):
     _mode = "replicate"
 
 
+class ReplicationPad3d(_PadNd):
+    """Pad the last three dims by repeating their edge values."""
+    _spatial = 3
+    _mode = "replicate"
+
+
 class CircularPad1d(_PadNd):
     """Pad the last dim by wrapping around (periodic boundary)."""
     _mode = "circular"
@@ -72,6 +86,12 @@ class CircularPad1d(_PadNd):
 class CircularPad2d(_PadNd):
     """Pad the last two dims by wrapping around."""
     _spatial = 2
+    _mode = "circular"
+
+
+class CircularPad3d(_PadNd):
+    """Pad the last three dims by wrapping around."""
+    _spatial = 3
     _mode = "circular"
 
 
@@ -99,6 +119,11 @@ class ConstantPad2d(_ConstantPadNd):
     _spatial = 2
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dims with ``value``."""
+    _spatial = 3
+
+
 class ZeroPad1d(ConstantPad1d):
     """Pad the last dim with zeros."""
 
@@ -111,6 +136,16 @@ class ZeroPad1d(ConstantPad1d):
 
 class ZeroPad2d(ConstantPad2d):
     """Pad the last two dims with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ZeroPad3d(ConstantPad3d):
+    """Pad the last three dims with zeros."""
 
     def __init__(self, padding):
         super().__init__(padding, 0.0)
