@@ -711,6 +711,10 @@ CASES = [
     BadInput("gradcheck without an input requiring grad",
              lambda: gn.autograd.gradcheck(lambda u: u * 2, (gn.ones(2, dtype=gn.float64),)),
              ValueError, ["gradcheck", "at least one input", "requires_grad=True"]),
+    BadInput("autograd.grad fewer grad_outputs than outputs",
+             lambda: gn.autograd.grad([gn.ones(2, requires_grad=True) * 2] * 2,
+                                      [gn.ones(1, requires_grad=True)], [gn.ones(2)]),
+             RuntimeError, ["grad()", "2 outputs but 1 grad_outputs"]),
     BadInput("Variable of a list", lambda: gn.autograd.Variable([1.0]), TypeError,
              ["Variable", "tensor", "list"]),
 ]
@@ -889,3 +893,15 @@ def test_symbolic_gradient_that_sums_to_the_input_is_summed():
     assert tuple(g.shape) == (2, 3)
     (value,) = gn.function([x], [g])(np.zeros((2, 3)))
     np.testing.assert_array_equal(value, np.full((2, 3), 4.0))
+
+
+def test_seed_of_another_dtype_is_cast_to_the_outputs_as_in_pytorch():
+    dtypes = []
+    for lib in (gn, torch):
+        x = lib.ones(2, requires_grad=True)  # float32
+        (g,) = lib.autograd.grad((x * 2).sum(), [x], lib.ones((), dtype=lib.float64))
+        dtypes.append(str(g.dtype).split(".")[-1])
+        y = lib.ones(2, requires_grad=True)
+        (y * 2).backward(lib.ones(2, dtype=lib.float64))
+        dtypes.append(str(y.grad.dtype).split(".")[-1])
+    assert dtypes == ["float32"] * 4

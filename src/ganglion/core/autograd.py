@@ -68,7 +68,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [None] * len(outputs)
     grad_outputs = _as_list(grad_outputs)
     if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+        # ValueError as ganglion raised, RuntimeError as PyTorch raises.
+        from ganglion.core.errors import ArgumentError
+        raise ArgumentError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs: "
+                            "give one gradient (or None) per output")
     for i, out in enumerate(outputs):
         if not out.requires_grad and out._data is not None:
             raise RuntimeError(f"grad(): output {i} does not require grad and has no grad_fn")
@@ -131,6 +134,10 @@ def _seed_gradient(tensor, gradient, where):
     if tensor._data is not None and gradient._data is not None and gradient.shape != tensor.shape:
         raise RuntimeError(f"{where}: gradient has shape {tuple(gradient.shape)} but the output "
                            f"has shape {tuple(tensor.shape)}")
+    if gradient.dtype is not tensor.dtype:
+        # As PyTorch: a seed of another dtype is cast to the output's, so gradients keep the
+        # inputs' dtypes (a float64 seed made float32 inputs' gradients float64).
+        gradient = gradient.to(tensor.dtype)
     return gradient
 
 
