@@ -368,13 +368,17 @@ class Function(metaclass=_FunctionMeta):
         if symbolic:
             return _apply_symbolic(cls, ctx, args, kwargs, tuple(positions))
         separate_setup = cls.setup_context is not Function.setup_context
-        with no_grad():
+        recording = grad_enabled[0]
+        grad_enabled[0] = False  # forward's own ops leave no graph (no_grad, without its object)
+        try:
             if separate_setup:
                 outputs = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, outputs)
             else:
                 outputs = cls.forward(ctx, *args, **kwargs)
-        if not (grad_enabled[0] and any(needs)):
+        finally:
+            grad_enabled[0] = recording
+        if not (recording and any(needs)):
             return outputs
         return _record(cls, ctx, args, tuple(positions), outputs)
 
