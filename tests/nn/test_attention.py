@@ -12,6 +12,10 @@ from ganglion import nn
 from bad_inputs import BadInput, bad_input_test
 from oracle import check_op
 
+# PyTorch's own deprecation notes for mixed bool and float masks, which these tests mix on
+# purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched:UserWarning")
+
 rng = np.random.default_rng(0)
 
 
@@ -298,6 +302,23 @@ def test_mha_dropout_only_in_training():
     assert 0.2 < kept.mean() < 0.8
     np.testing.assert_allclose(weights.detach().numpy()[kept],
                                2 * evaluated.detach().numpy()[kept], rtol=1e-12)
+
+
+def test_functional_multi_head_attention_forward():
+    module, reference = mha_pair(8, 2)
+    x, memory = randn(4, 2, 8), randn(6, 2, 8)
+
+    def arguments(m, to):
+        return (to(x), to(memory), to(memory), 8, 2, m.in_proj_weight, m.in_proj_bias, None,
+                None, False, 0.0, m.out_proj.weight, m.out_proj.bias)
+    out_t, weights_t = torch.nn.functional.multi_head_attention_forward(
+        *arguments(reference, torch.from_numpy), training=False)
+    out_g, weights_g = F.multi_head_attention_forward(*arguments(module, gn.from_numpy),
+                                                      training=False)
+    np.testing.assert_allclose(out_g.detach().numpy(), out_t.detach().numpy(), rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(weights_g.detach().numpy(), weights_t.detach().numpy(),
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_mha_float32_default_and_initialization():

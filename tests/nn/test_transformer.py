@@ -13,6 +13,11 @@ import ganglion.nn.functional as F
 from ganglion import nn
 from bad_inputs import BadInput, bad_input_test
 
+# PyTorch's notes on mixed bool and float masks (mixed here on purpose) and on its nested-tensor
+# inference path (which ganglion does not have).
+pytestmark = [pytest.mark.filterwarnings("ignore:Support for mismatched:UserWarning"),
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")]
+
 rng = np.random.default_rng(0)
 
 
