@@ -175,6 +175,42 @@ def test_symbolic_data_is_detach():
     np.testing.assert_array_equal(g(np.arange(3, dtype=np.float32)), [0.0, 1.0, 2.0])
 
 
+@pytest.mark.parametrize("kind", ["add_ under no_grad", "add_", "read out.data", "sgd"])
+def test_data_in_a_jit_traced_step_matches_eager_pytorch(kind):
+    """In a traced step, writes through p.data update p in the compiled function (they were
+    lost: the alias was another tensor), and reads through .data carry no gradient."""
+    def run(lib, compiled):
+        p = lib.nn.Parameter(lib.tensor([1.0, 2.0, 3.0]))
+
+        def step(x):
+            out = p * x
+            loss = out.sum() + (p.data * x).sum()
+            if kind == "add_ under no_grad":
+                with lib.no_grad():
+                    p.data.add_(x)
+            elif kind == "add_":
+                p.data.add_(x)
+            elif kind == "read out.data":
+                values, _ = lib.max(out.data.reshape(1, 3), 1)
+                loss = loss + values.sum()
+                p.data.add_(x)
+            else:
+                loss.backward()
+                p.data.add_(p.grad.data, alpha=-0.5)
+                p.data.mul_(0.9)
+                p.grad = None
+            return loss
+        if compiled:
+            step = gn.jit(step)
+        losses = [step(lib.tensor([1.0, 0.5, 2.0])).item() for _ in range(3)]
+        return losses, p.tolist()
+    want = run(torch, False)
+    for compiled in (False, True):
+        got = run(gn, compiled)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+
+
 # ----- 0-d results hold 0-d arrays --------------------------------------------------------
 
 ZERO_D = {

@@ -14,6 +14,7 @@ so that this file holds only the object itself and the parts of autograd that be
 import numpy as np
 
 from ganglion.core import dtypes
+from ganglion.core import tracing as _tracing
 from ganglion.core.dtypes import from_numpy_dtype
 
 __all__ = ["Tensor", "TensorType", "Constant", "Size", "make_tensor", "is_tensor", "numel"]
@@ -289,7 +290,13 @@ class Tensor:
         reached through an alias with a version counter of its own, so a backward that saved this
         tensor silently uses the new values instead of refusing them. (Internal code reads the
         array in ``_data``.) A symbolic tensor has no memory: its ``data`` is ``detach()``, whose
-        values follow it; an in-place change of that does not reach the tensor."""
+        values follow it; an in-place change of that does not reach the tensor.
+
+        While ``ganglion.jit`` traces, ``data`` is a symbolic detach that the trace knows
+        (``Trace.data_view``): the compiled function reads the tensor when it runs, and an
+        in-place op on the view (``p.data.add_(u)``, not ``p.data[i] = v``) updates the tensor."""
+        if _tracing.active:
+            return _tracing.active[-1].data_view(self)
         data = self._data
         if data is None:
             return self.detach()

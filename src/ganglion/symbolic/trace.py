@@ -9,7 +9,10 @@ The engine reports to the active trace (``ganglion.core.tracing``):
   x before the change are redirected to a stand-in for the old value. When the trace ends, x gets
   its value back, the stand-in's readers read x again, and ``updates`` holds ``(x, new value)``;
 - every leaf whose ``.grad`` receives a symbolic gradient (``saw_grad``), so that ``.grad`` can be
-  put back as it was before tracing.
+  put back as it was before tracing;
+- every ``x.data`` (``data_view``): a symbolic detach of x, so that the compiled function reads x
+  when it runs, and whose in-place changes are changes of x (``p.data.add_(u)`` updates p, as it
+  changes p's memory in eager mode).
 """
 from ganglion.core import tracing
 from ganglion.core.tensor import make_tensor
@@ -24,6 +27,7 @@ class Trace:
         self.final_values = {}  # id(x) -> x's symbolic value at the end of the trace
         self._changed = {}   # id(x) -> (x, stand-in for x's value before tracing, saved fields)
         self._grads = {}     # id(leaf) -> (leaf, .grad before tracing)
+        self._data_views = {}  # id(view) -> (view, x) for the views x.data made while tracing
 
     def __enter__(self):
         tracing.active.append(self)
@@ -36,7 +40,22 @@ class Trace:
     def saw_grad(self, leaf):
         self._grads.setdefault(id(leaf), (leaf, leaf.grad))
 
+    def data_view(self, x):
+        """``x.data`` while tracing: x with no gradient path (read at call time if x holds a
+        value), whose in-place changes are x's."""
+        from ganglion.core.ops.unary import StopGradient
+        view = make_tensor(None)
+        view._type = x.tensor_type
+        view._op = StopGradient()
+        view._inputs = (x,)
+        self.nodes.append(view)
+        self._data_views[id(view)] = (view, x)
+        return view
+
     def inplace(self, x, fn, args, name):
+        entry = self._data_views.get(id(x))
+        if entry is not None:  # p.data.add_(u): a change of p itself
+            x = entry[1]
         before = self._stand_in(x)
         self._redirect({id(x): before})
         new = fn(before, *[before if a is x else a for a in args])
