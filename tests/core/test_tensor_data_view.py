@@ -96,6 +96,7 @@ def test_data_reads_as_in_pytorch():
     assert gi.tolist() == ti.tolist()
     np.testing.assert_array_equal(g.data.numpy(), t.data.numpy())
     assert g.data.sum().item() == t.data.sum().item()
+    np.testing.assert_allclose(g.data.norm().item(), t.data.norm().item(), rtol=1e-6)
     assert repr(g.data) == "tensor([[ 1.0000, -2.0000,  3.0000],\n        [ 4.0000,  0.5000, -6.0000]])"
 
 
@@ -139,6 +140,15 @@ def test_data_setter_replaces_the_memory_as_in_pytorch():
         assert p.tolist() == [[1.0, 1.0], [1.0, 1.0]]
         p.data = lib.zeros(3, dtype=lib.float64)
         assert str(p.dtype).endswith("float64")
+
+
+def test_data_alias_is_versions_detached_alias():
+    from ganglion.core.versions import detached_alias, owner
+    x = gn.ones(2, 3)
+    base = x.detach().numpy()
+    for array in (x.data.numpy(), detached_alias(base)):
+        assert owner(array) is array and np.shares_memory(array, base)
+        assert (array.shape, array.strides, array.dtype) == (base.shape, base.strides, base.dtype)
 
 
 def test_data_setter_keeps_the_version():
