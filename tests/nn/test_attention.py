@@ -406,7 +406,7 @@ CASES = [
              RuntimeError, ["MultiheadAttention(8, 2)", "need attn_mask", "is_causal",
                             "generate_square_subsequent_mask"]),
     BadInput("mha integer mask",
-             lambda: _module(_x, _x, _x, attn_mask=_t(4, 4, dtype=np.int64)), TypeError,
+             lambda: _module(_x, _x, _x, attn_mask=_t(4, 4, dtype=np.int64)), AssertionError,
              ["MultiheadAttention(8, 2)", "attn_mask", "bool and floating", "int64"]),
 ]
 test_bad_input = bad_input_test(CASES)

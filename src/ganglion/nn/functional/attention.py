@@ -15,7 +15,7 @@ gives NaN there, as PyTorch's explicit softmax does. The op's ``safe`` flag choo
 import math
 
 from ganglion.core import dtypes
-from ganglion.core.errors import IndexRangeError, ShapeError
+from ganglion.core.errors import DTypeError, IndexRangeError, ShapeError
 from ganglion.core.op import Op, apply, broadcast_shapes, format_shape
 from ganglion.core.creation import zeros
 from ganglion.core.ops.elementwise import cast, where
@@ -34,6 +34,12 @@ class AttentionShapeError(ShapeError, AssertionError):
     """A query, key, value or mask of the wrong rank or size for multi-head attention: PyTorch
     raises AssertionError there, ganglion's shape errors are RuntimeError and ValueError."""
 
+
+class AttentionMaskTypeError(DTypeError, AssertionError):
+    """A mask that is neither bool nor float (PyTorch raises AssertionError there)."""
+
+
+# (L, S) -> the causal mask's blocked positions, shared by every call of those sizes.
 _CAUSAL_CACHE = {}
 
 
@@ -78,7 +84,7 @@ class AttentionWeights(Op):
         xp = backend.xp
         if q.dtype != k.dtype:
             raise TypeError("attention: dtypes differ")  # infer() writes the message
-        scores = xp.matmul(q, xp.swapaxes(k, -1, -2))
+        scores = backend.matmul(q, xp.swapaxes(k, -1, -2))
         scale = self.scale if self.scale is not None else _default_scale(q.shape[-1])
         scores *= q.dtype.type(scale)
         if mask is not None:
@@ -316,8 +322,8 @@ def additive_mask(mask, name, dtype, who):
     if mask.dtype is dtypes.bool_:
         return cast(where(mask, -math.inf, 0.0), dtype)
     if not mask.dtype.is_floating_point:
-        raise TypeError(f"{who}: only bool and floating types of {name} are supported, got "
-                        f"{mask.dtype.name}")
+        raise AttentionMaskTypeError(f"{who}: only bool and floating types of {name} are "
+                                     f"supported, got {mask.dtype.name}")
     return mask if mask.dtype is dtype else cast(mask, dtype)
 
 
