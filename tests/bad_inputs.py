@@ -61,3 +61,23 @@ def bad_input_test(cases):
         check_bad_input(case)
 
     return test_bad_input
+
+
+def same_exception_as_torch_test(cases, torch_calls):
+    """A parametrized test over the ids in ``torch_calls`` ({row id: the same call in PyTorch}):
+    PyTorch raises, and ganglion's row raises an instance of PyTorch's exception type, so code
+    ported with its ``except`` clauses still catches it."""
+    rows = {case.id: case for case in cases}
+    unknown = sorted(set(torch_calls) - set(rows))
+    assert not unknown, f"PyTorch twins of rows that do not exist: {unknown}"
+
+    @pytest.mark.parametrize("row", sorted(torch_calls))
+    def test_same_exception_type_as_pytorch(row):
+        with pytest.raises(Exception) as torch_info:
+            torch_calls[row]()
+        with pytest.raises(Exception) as ours:
+            rows[row].call()
+        assert isinstance(ours.value, torch_info.type), (
+            f"{row}: PyTorch raises {torch_info.type.__name__}, ganglion {type(ours.value).__name__}")
+
+    return test_same_exception_type_as_pytorch

@@ -10,7 +10,7 @@ exception type (``TORCH`` gives PyTorch's call for the rows of the bad-input tab
 import numpy as np
 import pytest
 import torch
-from bad_inputs import BadInput, bad_input_test
+from bad_inputs import BadInput, bad_input_test, same_exception_as_torch_test
 
 import ganglion as gn
 from ganglion.core.device import DeviceUnavailableError
@@ -396,14 +396,4 @@ TORCH = {
     "randint generator int": lambda: torch.randint(0, 5, (2,), generator=3),
     "randperm generator int": lambda: torch.randperm(3, generator=3),
 }
-_ROWS = {case.id: case for case in CASES}
-
-
-@pytest.mark.parametrize("row", sorted(TORCH))
-def test_same_exception_type_as_pytorch(row):
-    with pytest.raises(Exception) as torch_info:
-        TORCH[row]()
-    with pytest.raises(Exception) as ours:
-        _ROWS[row].call()
-    assert isinstance(ours.value, torch_info.type), (
-        f"{row}: PyTorch raises {torch_info.type.__name__}, ganglion {type(ours.value).__name__}")
+test_same_exception_type_as_pytorch = same_exception_as_torch_test(CASES, TORCH)

@@ -9,7 +9,7 @@ against PyTorch catches ganglion's errors too.
 import numpy as np
 import pytest
 import torch
-from bad_inputs import BadInput, bad_input_test
+from bad_inputs import BadInput, bad_input_test, same_exception_as_torch_test
 
 import ganglion as gn
 
@@ -359,17 +359,7 @@ TORCH = {
     "pad float width": lambda: torch.nn.functional.pad(torch.ones(3), (1.5, 1)),
     "div unknown rounding mode": lambda: torch.div(torch.tensor([4, 5]), 2, rounding_mode="round"),
 }
-_ROWS = {case.id: case for case in CASES}
-
-
-@pytest.mark.parametrize("row", sorted(TORCH))
-def test_same_exception_type_as_pytorch(row):
-    with pytest.raises(Exception) as torch_info:
-        TORCH[row]()
-    with pytest.raises(Exception) as ours:
-        _ROWS[row].call()
-    assert isinstance(ours.value, torch_info.type), (
-        f"{row}: PyTorch raises {torch_info.type.__name__}, ganglion {type(ours.value).__name__}")
+test_same_exception_type_as_pytorch = same_exception_as_torch_test(CASES, TORCH)
 
 
 def test_integer_division_still_exact_where_the_divisor_has_no_zero():

@@ -9,7 +9,7 @@ Bad calls are rows of the shared table; ``TORCH`` gives the same call in PyTorch
 import numpy as np
 import pytest
 import torch
-from bad_inputs import BadInput, bad_input_test
+from bad_inputs import BadInput, bad_input_test, same_exception_as_torch_test
 
 import ganglion as gn
 from ganglion.core import dtypes
@@ -262,15 +262,6 @@ TORCH = {
     "iinfo of bool": lambda: torch.iinfo(torch.bool),
     "iinfo without a dtype": lambda: torch.iinfo(),
 }
-_ROWS = {case.id: case for case in CASES}
-
-
-@pytest.mark.filterwarnings("ignore:.*set_default_tensor_type")  # PyTorch warns before refusing
-@pytest.mark.parametrize("row", sorted(TORCH))
-def test_same_exception_type_as_pytorch(row):
-    with pytest.raises(Exception) as torch_info:
-        TORCH[row]()
-    with pytest.raises(Exception) as ours:
-        _ROWS[row].call()
-    assert isinstance(ours.value, torch_info.type), (
-        f"{row}: PyTorch raises {torch_info.type.__name__}, ganglion {type(ours.value).__name__}")
+# PyTorch warns before refusing set_default_tensor_type.
+test_same_exception_type_as_pytorch = pytest.mark.filterwarnings(
+    "ignore:.*set_default_tensor_type")(same_exception_as_torch_test(CASES, TORCH))

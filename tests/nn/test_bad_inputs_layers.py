@@ -9,7 +9,7 @@ exception is an instance of PyTorch's type.
 """
 import pytest
 import torch
-from bad_inputs import BadInput, bad_input_test
+from bad_inputs import BadInput, bad_input_test, same_exception_as_torch_test
 
 import ganglion as gn
 from ganglion import nn
@@ -249,18 +249,8 @@ TORCH = {
     "kaiming_uniform_ bad mode": lambda: torch.nn.init.kaiming_uniform_(torch.ones(3, 3), mode="fan"),
     "eye_ of a 3-d tensor": lambda: torch.nn.init.eye_(torch.ones(3, 3, 3)),
 }
-_ROWS = {case.id: case for case in CASES}
-
-
-@pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("row", sorted(TORCH))
-def test_same_exception_type_as_pytorch(row):
-    with pytest.raises(Exception) as torch_info:
-        TORCH[row]()
-    with pytest.raises(Exception) as ours:
-        _ROWS[row].call()
-    assert isinstance(ours.value, torch_info.type), (
-        f"{row}: PyTorch raises {torch_info.type.__name__}, ganglion {type(ours.value).__name__}")
+test_same_exception_type_as_pytorch = pytest.mark.filterwarnings("ignore")(
+    same_exception_as_torch_test(CASES, TORCH))
 
 
 @pytest.mark.filterwarnings("ignore")
