@@ -74,3 +74,21 @@ def machine():
             f"Python {platform.python_version()}, NumPy {numpy.__version__}"
             + (f" ({kernels} kernels)" if kernels else "")
             + f", PyTorch {torch.__version__}")
+
+
+def adam_step(framework, model, x, target, loss="cross_entropy", lr=1e-3):
+    """A train step of ``model`` (forward, ``loss`` from ``framework.nn.functional``, backward,
+    Adam) on NumPy inputs, written once for both frameworks: ``framework`` is the ``torch`` or
+    the ``ganglion`` module, whose APIs are the same. Returns a function of no argument that runs
+    one step and returns the loss."""
+    optimizer = framework.optim.Adam(model.parameters(), lr=lr)
+    x, target = framework.from_numpy(x), framework.from_numpy(target)
+    loss_function = getattr(framework.nn.functional, loss)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        value = loss_function(model(x), target)
+        value.backward()
+        optimizer.step()
+        return value
+    return step

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from common import interleaved_medians, machine, set_threads
+from common import adam_step, interleaved_medians, machine, set_threads
 
 
 def lenet(nn):
@@ -122,29 +122,12 @@ def make_batch(name, batch, shape):
 
 def torch_step(model, x, y):
     import torch
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-    return step
+    return adam_step(torch, model, x, y)
 
 
 def ganglion_step(model, x, y):
-    import ganglion as gn
-    import ganglion.nn.functional as F
-    optimizer = gn.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = gn.from_numpy(x), gn.from_numpy(y)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-    return step
+    import ganglion
+    return adam_step(ganglion, model, x, y)
 
 
 def _forget_cache(name):

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from common import interleaved_medians, machine, set_threads
+from common import adam_step, interleaved_medians, machine, set_threads
 
 D_MODEL, HEADS, FEEDFORWARD, SEQUENCE, BATCH, DROPOUT = 256, 8, 1024, 64, 32, 0.1
 
@@ -44,31 +44,12 @@ def layers(dropout=DROPOUT):
 
 def torch_step(layer, x, target):
     import torch
-    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-4)
-    x, target = torch.from_numpy(x), torch.from_numpy(target)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(layer(x), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+    return adam_step(torch, layer, x, target, loss="mse_loss", lr=1e-4)
 
 
 def ganglion_step(layer, x, target):
-    import ganglion as gn
-    import ganglion.nn.functional as F
-    optimizer = gn.optim.Adam(layer.parameters(), lr=1e-4)
-    x, target = gn.from_numpy(x), gn.from_numpy(target)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(layer(x), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+    import ganglion
+    return adam_step(ganglion, layer, x, target, loss="mse_loss", lr=1e-4)
 
 
 def check_same_loss():
