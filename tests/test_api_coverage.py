@@ -35,6 +35,8 @@ KNOWN_MISSING = {
     "torch.matmul": "keywords input=, other=, out= are refused",
     "torch.ones_like": "keyword device= is refused",
     "torch.nn.parallel": "ganglion.nn.parallel does not exist (DCGAN imports it at the top)",
+    "torch.Tensor": "the legacy constructors Tensor([1., 2.]) / Tensor(2, 3) do not build what "
+                    "PyTorch builds (PROBES['torch.Tensor'])",
 }
 
 
@@ -212,6 +214,19 @@ def test_check_classifies_present_missing_and_left_out():
     assert (overall["names"], overall["present"], overall["left_out"]) == (3, 2, 1)
     assert overall["name_coverage"] == pytest.approx(2 / 3)
     assert overall["weighted_coverage"] == pytest.approx(3 / 4)  # weights 2 + 1 of 2 + 1 + 1
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_behaviour_probe_flags_a_different_result(monkeypatch):
+    usage = {"programs": [{"repo": "r", "path": "a.py"}],
+             "names": {"torch.zeros": {"programs": 1, "used_in": ["r:a.py"], "keywords": {}},
+                       "torch.cat": {"programs": 1, "used_in": ["r:a.py"], "keywords": {}}}}
+    monkeypatch.setitem(api_coverage.PROBES, "torch.zeros", lambda t: t.__name__)
+    result = api_coverage.check(usage)
+    assert [e["name"] for e in result["missing"]] == ["torch.zeros"]
+    assert result["missing"][0]["reason"] == (
+        "behaves differently: PyTorch gives 'torch', ganglion 'ganglion' (PROBES['torch.zeros'])")
+    assert api_coverage._run_probe(lambda t: 1 / 0, None) == ("raises", "ZeroDivisionError")
 
 
 def test_command_line_prints_tables_and_json(capsys):

@@ -20,7 +20,8 @@ Two steps:
     the same kind (module / class / callable / value; a class on one side and a function on the
     other is accepted, both being callables that build the thing) and, for callables, every
     keyword the scanned programs pass to it that PyTorch's signature has is accepted by ganglion's
-    signature (when ganglion's is inspectable). It prints coverage overall and per namespace, by
+    signature (when ganglion's is inspectable), and for the much-used names in ``PROBES`` a small
+    call gives the same values in both frameworks. It prints coverage overall and per namespace, by
     name count and weighted by the number of programs using each name, then the missing names
     ranked by how many programs use them, then the names deliberately left out with the reason
     (``DELIBERATELY_LEFT_OUT`` below; those are not counted as missing).
@@ -121,6 +122,58 @@ DELIBERATELY_LEFT_OUT = {
     "torchvision.models.detection": "Detection models are out of scope for now.",
     "torchvision.models.quantization": "Quantization is out of scope.",
 }
+
+
+# Behaviour probes for much-used names whose meaning a name/signature check cannot see: each
+# runs with the framework module ``t`` (torch or ganglion) and returns plain Python values; a
+# name is "different" when ganglion's values (or exception type) differ from PyTorch's.
+def _max_pair(result):
+    return result.values.tolist(), result.indices.tolist()
+
+
+PROBES = {
+    "torch.Tensor": lambda t: (t.Tensor([1.0, 2.0]).tolist(), list(t.Tensor(2, 3).shape),
+                               t.Tensor(2, 3).requires_grad),
+    "torch.LongTensor": lambda t: (t.LongTensor([1, 2]).tolist(),
+                                   t.LongTensor([1, 2]).dtype == t.int64),
+    "torch.FloatTensor": lambda t: (t.FloatTensor([1, 2]).tolist(),
+                                    t.FloatTensor([1, 2]).dtype == t.float32),
+    "torch.float": lambda t: t.ones(1, dtype=t.float).dtype == t.float32,
+    "torch.long": lambda t: t.ones(1, dtype=t.long).dtype == t.int64,
+    "torch.Tensor.size": lambda t: (tuple(t.ones(2, 3).size()), t.ones(2, 3).size(1),
+                                    t.ones(2, 3).size(-1)),
+    "torch.Tensor.view": lambda t: t.arange(6).view(2, -1).tolist(),
+    "torch.Tensor.sum": lambda t: (t.ones(2, 3).sum(dim=0).tolist(),
+                                   list(t.ones(2, 3).sum(1, keepdim=True).shape)),
+    "torch.Tensor.max": lambda t: _max_pair(t.tensor([[1.0, 3.0], [2.0, 0.0]]).max(1)),
+    "torch.max": lambda t: (_max_pair(t.max(t.tensor([[1.0, 3.0], [2.0, 0.0]]), 1)),
+                            t.max(t.tensor([1.0, 3.0])).item()),
+    "torch.Tensor.argmax": lambda t: t.tensor([[1.0, 3.0], [2.0, 0.0]]).argmax(1).tolist(),
+    "torch.Tensor.item": lambda t: t.tensor([2.5]).item(),
+    "torch.Tensor.type": lambda t: t.tensor([True, False, True]).type(t.float).sum().item(),
+    "torch.Tensor.eq": lambda t: t.tensor([1, 2]).eq(t.tensor([1, 3])).tolist(),
+    "torch.Tensor.data": lambda t: (isinstance(t.ones(2, requires_grad=True).data, t.Tensor),
+                                    t.ones(2, requires_grad=True).data.requires_grad),
+    "torch.Tensor.numpy": lambda t: t.ones(2).numpy().tolist(),
+    "torch.Tensor.to": lambda t: (t.ones(2).to("cpu").tolist(),
+                                  t.ones(2).to(t.float64).dtype == t.float64),
+    "torch.cat": lambda t: t.cat([t.ones(1, 2), t.zeros(1, 2)], dim=0).tolist(),
+    "torch.no_grad": lambda t: _no_grad_probe(t),
+}
+
+
+def _no_grad_probe(t):
+    x = t.ones(2, requires_grad=True)
+    with t.no_grad():
+        y = x * 2
+    return y.requires_grad, (x * 2).requires_grad
+
+
+def _run_probe(probe, module):
+    try:
+        return ("value", probe(module))
+    except Exception as error:  # the exception's type is the behaviour compared
+        return ("raises", type(error).__name__)
 
 
 # ----------------------------------------------------------------------------- extraction
@@ -427,6 +480,13 @@ def check(usage, torch_available=None):
                     problems.append(f"PyTorch's is a {torch_kind}, ganglion's a {ganglion_kind}")
                 elif torch_kind in ("class", "callable") and info.get("keywords"):
                     problems.extend(_keyword_problems(torch_obj, ganglion_obj, info["keywords"]))
+            if name in PROBES:
+                import torch
+
+                expected, got = _run_probe(PROBES[name], torch), _run_probe(PROBES[name], ganglion)
+                if expected != got:
+                    problems.append(f"behaves differently: PyTorch gives {expected[1]!r}, "
+                                    f"ganglion {got[1]!r} (PROBES[{name!r}])")
         if problems:
             entry.update(status="different", reason="; ".join(problems))
         else:
