@@ -30,13 +30,6 @@ api_coverage = _load_tool()
 
 # Used by >= 3 programs and not (yet) in ganglion with PyTorch's meaning, with what is wrong.
 KNOWN_MISSING = {
-    "torch.load": "keyword map_location is refused (11 programs use torch.load, 3 pass it)",
-    "torch.nn.MSELoss": "keyword size_average (deprecated in PyTorch, still accepted) is refused",
-    "torch.matmul": "keywords input=, other=, out= are refused",
-    "torch.ones_like": "keyword device= is refused",
-    "torch.nn.parallel": "ganglion.nn.parallel does not exist (DCGAN imports it at the top)",
-    "torch.Tensor": "the legacy constructors Tensor([1., 2.]) / Tensor(2, 3) do not build what "
-                    "PyTorch builds (PROBES['torch.Tensor'])",
 }
 
 

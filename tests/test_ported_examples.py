@@ -253,10 +253,6 @@ def test_neural_networks_tutorial_like_pytorch(tmp_path):
         assert len(re.findall(r"-?[0-9]+\.[0-9]+", after)) == 6, (backend, after)
 
 
-@pytest.mark.xfail(strict=True, reason="different: the legacy constructor torch.Tensor(data) / "
-                                       "torch.Tensor(*sizes): ganglion.Tensor([1., 2., 3.]) keeps "
-                                       "the list as its storage and cannot print itself; "
-                                       "ganglion.Tensor(1, 5) takes 5 as requires_grad")
 def test_nlp_pytorch_tutorial_prints_like_pytorch(tmp_path):
     """Once it runs: the first 12 printed lines (V, M, T and their first elements, built from
     Python lists with no randomness) equal PyTorch's, character for character."""
@@ -267,8 +263,6 @@ def test_nlp_pytorch_tutorial_prints_like_pytorch(tmp_path):
     assert ours == theirs.splitlines()[:12]
 
 
-@pytest.mark.xfail(strict=True, reason="missing: torch.matmul(input=, other=) keywords "
-                                       "(ganglion.matmul takes other names)")
 def test_polynomial_tensor(tmp_path):
     """Hand-written backward pass; would compare the trend with PyTorch once it runs."""
     losses = step_losses(ok(run_port("polynomial_tensor.py", cwd=tmp_path)))
@@ -383,8 +377,6 @@ def test_time_sequence_prediction_lbfgs_step(tmp_path):
     assert (tmp_path / "predict0.pdf").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="missing: ganglion.nn.parallel (the program imports "
-                                       "torch.nn.parallel at the top)")
 def test_dcgan_fake_data_dry_run(tmp_path):
     out = ok(run_port("dcgan.py", ["--dataset", "fake", "--dry-run", "--niter", "1",
                                    "--batchSize", "8", "--ngf", "8", "--ndf", "8", "--workers",

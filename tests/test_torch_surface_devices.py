@@ -142,7 +142,8 @@ def test_cpu_placement_works_as_pytorch():
     t = torch.zeros(2, 3)
     assert repr(x.device) == repr(t.device) and str(x.device) == str(t.device) == "cpu"
     assert x.device == gn.device("cpu")
-    assert (x.is_cuda, x.is_cpu, x.is_mps, x.is_meta) == (t.is_cuda, t.is_cpu, t.is_mps, t.is_meta)
+    assert (x.is_cuda, x.is_cpu, x.is_mps, x.is_meta, x.is_xpu) == (t.is_cuda, t.is_cpu, t.is_mps,
+                                                                t.is_meta, t.is_xpu)
     assert x.get_device() == t.get_device() == -1
     assert x.to("cpu") is x and x.cpu() is x and x.to(gn.device("cpu")) is x
     assert x.to("cpu:0") is x and x.to(device="cpu") is x

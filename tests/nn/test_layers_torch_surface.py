@@ -538,3 +538,27 @@ CASES += [
              ["alpha_dropout", "between 0 and 1", "-0.5"]),
 ]
 test_bad_input = bad_input_test(CASES)
+
+
+# ----- nn.parallel ------------------------------------------------------------------------------
+def test_data_parallel_runs_the_module_with_pytorchs_state_dict_keys():
+    torch_model = torch.nn.Linear(3, 2)
+    ours = gn.nn.DataParallel(gn.nn.Linear(3, 2), device_ids=[0])  # ignored without GPUs
+    theirs = torch.nn.DataParallel(torch_model, device_ids=[0])
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: gn.from_numpy(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(ours(gn.from_numpy(x)).detach().numpy(),
+                               theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+    assert ours.module is ours._modules["module"] and ours.device_ids == theirs.device_ids == []
+    out = gn.nn.parallel.data_parallel(ours.module, gn.from_numpy(x))
+    np.testing.assert_allclose(out.detach().numpy(), ours(gn.from_numpy(x)).detach().numpy())
+
+
+def test_data_parallel_refuses_gpu_ids_and_ddp_by_name():
+    with pytest.raises(RuntimeError, match="data_parallel: device_ids=\\[0\\]"):
+        gn.nn.parallel.data_parallel(gn.nn.Linear(3, 2), gn.ones(1, 3), device_ids=[0])
+    with pytest.raises(NotImplementedError, match="DistributedDataParallel"):
+        gn.nn.parallel.DistributedDataParallel(gn.nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="expected a Module"):
+        gn.nn.DataParallel(lambda x: x)

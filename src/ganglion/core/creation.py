@@ -242,28 +242,36 @@ def _like_shape(like, name):
     return like.shape
 
 
-def zeros_like(like, dtype=None, requires_grad=False):
+def zeros_like(input, dtype=None, requires_grad=False, *, device=None):
+    like = input
+    _check_device(device)
     if _like_tensor("zeros_like", like)._data is None:
         return like * 0
     return _finish(backend.xp.zeros(_like_shape(like, "zeros_like"), _like_type(like, dtype).np),
                    requires_grad)
 
 
-def ones_like(like, dtype=None, requires_grad=False):
+def ones_like(input, dtype=None, requires_grad=False, *, device=None):
+    like = input
+    _check_device(device)
     if _like_tensor("ones_like", like)._data is None:
         return like * 0 + 1
     return _finish(backend.xp.ones(_like_shape(like, "ones_like"), _like_type(like, dtype).np),
                    requires_grad)
 
 
-def full_like(like, fill_value, dtype=None, requires_grad=False):
+def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None):
+    like = input
+    _check_device(device)
     _like_tensor("full_like", like)
     fill_value = _fill_number("full_like", fill_value)
     return _finish(backend.xp.full(_like_shape(like, "full_like"), fill_value,
                                    _like_type(like, dtype).np), requires_grad)
 
 
-def empty_like(like, dtype=None, requires_grad=False):
+def empty_like(input, dtype=None, requires_grad=False, *, device=None):
+    like = input
+    _check_device(device)
     _like_tensor("empty_like", like)
     return _finish(backend.xp.empty(_like_shape(like, "empty_like"), _like_type(like, dtype).np),
                    requires_grad)
@@ -347,14 +355,18 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
                                  generator), requires_grad)
 
 
-def rand_like(like, dtype=None, *, generator=None):
+def rand_like(input, dtype=None, *, generator=None, device=None, requires_grad=False):
+    like = input
+    _check_device(device)
     return rand(_like_shape(_like_tensor("rand_like", like), "rand_like"),
-                dtype=_like_type(like, dtype), generator=generator)
+                dtype=_like_type(like, dtype), generator=generator, requires_grad=requires_grad)
 
 
-def randn_like(like, dtype=None, *, generator=None):
+def randn_like(input, dtype=None, *, generator=None, device=None, requires_grad=False):
+    like = input
+    _check_device(device)
     return randn(_like_shape(_like_tensor("randn_like", like), "randn_like"),
-                 dtype=_like_type(like, dtype), generator=generator)
+                 dtype=_like_type(like, dtype), generator=generator, requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, *, generator=None):

@@ -158,6 +158,7 @@ def _bind_tensor_attributes():
     Tensor.is_cuda = property(lambda self: False, doc="False: no tensor is on a GPU in this build")
     Tensor.is_cpu = property(lambda self: True, doc="True: every tensor is on the CPU")
     Tensor.is_mps = property(lambda self: False, doc="False: there is no MPS backend")
+    Tensor.is_xpu = property(lambda self: False, doc="False: there is no XPU backend")
     Tensor.is_meta = property(lambda self: False, doc="False: there are no meta tensors")
     Tensor.cuda = cuda
     Tensor.get_device = get_device

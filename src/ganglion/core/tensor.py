@@ -16,6 +16,7 @@ import numpy as np
 from ganglion.core import dtypes
 from ganglion.core import tracing as _tracing
 from ganglion.core.dtypes import from_numpy_dtype
+from ganglion.core.errors import ShapeError
 
 __all__ = ["Tensor", "TensorType", "Constant", "Size", "make_tensor", "is_tensor", "numel"]
 
@@ -106,9 +107,15 @@ class Tensor:
     # NumPy must defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False, name=None):
-        if type(data) is not _ndarray and isinstance(data, _np_scalar):
-            data = _asarray(data)  # a 0-d array, never a NumPy scalar (see make_tensor)
+    def __init__(self, *data, requires_grad=False, name=None):
+        """``Tensor(array)`` wraps a backend array (None for a symbolic value). PyTorch's legacy
+        constructors work too, in the default float dtype: ``Tensor(2, 3)`` (zeros of that
+        shape, where PyTorch leaves the memory uninitialised), ``Tensor(Size([2, 3]))``,
+        ``Tensor([1., 2.])`` (the data), ``Tensor()`` (empty)."""
+        if len(data) == 1 and (type(data[0]) is _ndarray or data[0] is None):
+            data = data[0]  # the engine's own use: a backend array
+        else:
+            data = _legacy_array(data)
         self._data = data
         self.requires_grad = bool(requires_grad)
         self._grad = None
@@ -568,6 +575,35 @@ def numel(input):
 
 _new = object.__new__
 _ndarray = np.ndarray
+
+
+def _legacy_array(args):
+    """The array of PyTorch's legacy ``torch.Tensor(...)`` call with positional ``args``."""
+    float_dtype = dtypes.get_default_dtype().np
+    if not args:
+        return np.empty((0,), float_dtype)
+    if isinstance(args[0], Size) or all(type(a) is int or isinstance(a, np.integer) for a in args):
+        sizes = tuple(args[0]) if isinstance(args[0], Size) else tuple(int(a) for a in args)
+        if len(args) > 1 and isinstance(args[0], Size):
+            raise TypeError("Tensor(): takes one Size or several ints, got a Size and more")
+        negative = [s for s in sizes if s is None or s < 0]
+        if negative:
+            raise ShapeError(f"Tensor(): trying to create a tensor with a negative dimension: "
+                             f"sizes {sizes}")
+        return np.zeros(sizes, float_dtype)
+    if len(args) > 1:
+        raise TypeError(f"Tensor(): takes sizes (ints) or one sequence of data, got "
+                        f"{', '.join(type(a).__name__ for a in args)}")
+    (data,) = args
+    if isinstance(data, _np_scalar):
+        return _asarray(data)  # a 0-d array, never a NumPy scalar (see make_tensor)
+    if isinstance(data, Tensor):  # shares the memory and keeps the dtype, as PyTorch's does
+        return data._data
+    if isinstance(data, (list, tuple, np.ndarray)):
+        from ganglion.core.creation import tensor  # creation imports this module
+        return tensor(data, dtype=dtypes.get_default_dtype())._data
+    raise TypeError(f"Tensor(): new(): data must be a sequence (got {type(data).__name__}); for a "
+                    "number use ganglion.tensor(value)")
 _np_scalar = np.generic
 _asarray = np.asarray
 

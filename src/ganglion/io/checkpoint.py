@@ -404,12 +404,16 @@ def _read_raw(f, weights_only):
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
 
 
-def load(f, weights_only=None):
+def load(f, map_location=None, *, weights_only=None):
     """Read a checkpoint written by ``save`` from ``f`` (a path or a binary file object): the
     same structure, with Tensors (NumPy arrays where arrays were saved). A plain safetensors
     file (from another library) loads as a flat ``{name: Tensor}`` dict. ``weights_only`` is
     accepted for code written for ``torch.load`` and changes nothing: ganglion never unpickles,
-    so every load is weights-only, and a pickle is refused either way."""
+    so every load is weights-only, and a pickle is refused either way. ``map_location`` is
+    ``torch.load``'s: tensors load onto the CPU, the only device of this build, so 'cpu', a cpu
+    device, a dict of them or a function (``lambda storage, loc: storage``) are accepted and a
+    device this build lacks ('cuda') is refused before the file is read."""
+    _check_map_location(map_location)
     raw, path = _read_raw(f, weights_only)
     header = _read_header(path, raw)
     try:
@@ -429,3 +433,13 @@ def load(f, weights_only=None):
         return _decode(structure, tensors, path)
     except RecursionError:
         raise _bad(path, "nested too deeply") from None
+
+
+def _check_map_location(map_location):
+    if map_location is None or (callable(map_location) and not isinstance(map_location, str)
+                                and not hasattr(map_location, "type")):
+        return
+    from ganglion.core.device import check_available
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        check_available(target, "load(map_location=...)")

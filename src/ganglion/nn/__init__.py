@@ -1,5 +1,5 @@
 """ganglion.nn: modules, layers, losses, initializers and the functional API (PyTorch's names)."""
-from ganglion.nn import functional, init, utils  # noqa: F401
+from ganglion.nn import functional, init, parallel, utils  # noqa: F401
 from ganglion.nn.containers import *  # noqa: F401,F403
 from ganglion.nn.layers.activation import *  # noqa: F401,F403
 from ganglion.nn.layers.conv import *  # noqa: F401,F403
@@ -14,4 +14,5 @@ from ganglion.nn.layers.pooling import *  # noqa: F401,F403
 from ganglion.nn.layers.recurrent import *  # noqa: F401,F403
 from ganglion.nn.layers.transformer import *  # noqa: F401,F403
 from ganglion.nn.module import IncompatibleKeys, Module, Parameter  # noqa: F401
+from ganglion.nn.parallel import DataParallel  # noqa: F401
 from ganglion.nn.summary import *  # noqa: F401,F403

@@ -219,7 +219,10 @@ def _broadcast_back(g, x):
 _MATMUL = MatMul()
 
 
-def matmul(a, b):
+def matmul(input, other):
+    """The matrix product of ``input`` and ``other`` (NumPy's broadcasting rules), as
+    ``torch.matmul``; ``out=`` through ``core/ops/out.py``."""
+    a, b = input, other
     try:
         mixed = a.dtype is not b.dtype and a._data is not None and b._data is not None
     except AttributeError:  # not a Tensor: PyTorch's TypeError, not an AttributeError

@@ -14,6 +14,7 @@ given tensor (and that tensor is returned), following PyTorch's rules:
 Without ``out=`` the wrapper only adds one keyword test to the call.
 """
 import functools
+import inspect
 import warnings
 
 from ganglion.core.grad_mode import grad_enabled
@@ -100,4 +101,19 @@ def with_out(fn, name=None):
                             f"{type(result).__name__})")
         return write_out(name, result, out)
     function.__wrapped_out__ = fn
+    function.__signature__ = _signature_with_out(fn)  # help() and introspection show out=
     return function
+
+
+def _signature_with_out(fn):
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())
+    out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+    if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        parameters.insert(len(parameters) - 1, out)
+    else:
+        parameters.append(out)
+    return signature.replace(parameters=parameters)

@@ -1,6 +1,8 @@
 """Loss modules: the module form of ``nn.functional.loss``, with PyTorch's constructor
 arguments. Errors name the module (``CrossEntropyLoss: input batch size 128 does not match
 target batch size 64 ...``)."""
+import warnings
+
 from ganglion.nn.functional import loss as F
 from ganglion.nn.module import Module
 
@@ -8,19 +10,34 @@ __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HingeEmbeddingLoss", "PerceptronLoss"]
 
 
+def legacy_reduction(size_average, reduce, reduction, who):
+    """``reduction`` from PyTorch's deprecated ``size_average`` / ``reduce`` pair when either is
+    given (with PyTorch's warning), as ``torch.nn._reduction.legacy_get_string``: both true (or
+    None) mean 'mean', ``reduce`` alone 'sum', ``reduce=False`` 'none'."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"{who}: size_average and reduce args will be deprecated, please use "
+                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
+    return legacy
+
+
 class _Loss(Module):
     allowed_reductions = F.REDUCTIONS
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction, type(self).__name__)
         self.reduction = F.check_reduction(reduction, type(self).__name__, self.allowed_reductions)
 
 
 class _WeightedLoss(_Loss):
     """A loss with per-class (or per-element) weights, kept as a buffer as in PyTorch."""
 
-    def __init__(self, weight=None, reduction="mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
 
@@ -35,8 +52,8 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    def __init__(self, reduction="mean", beta=1.0):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input, target):
@@ -45,7 +62,7 @@ class SmoothL1Loss(_Loss):
 
 class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):
@@ -53,8 +70,9 @@ class HuberLoss(_Loss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -64,8 +82,9 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
@@ -79,8 +98,9 @@ class BCELoss(_WeightedLoss):
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
-    def __init__(self, weight=None, reduction="mean", pos_weight=None):
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
+                 pos_weight=None):
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
@@ -91,8 +111,8 @@ class BCEWithLogitsLoss(_WeightedLoss):
 class KLDivLoss(_Loss):
     allowed_reductions = F.REDUCTIONS + ("batchmean",)
 
-    def __init__(self, reduction="mean", log_target=False):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
     def forward(self, input, target):
@@ -100,8 +120,8 @@ class KLDivLoss(_Loss):
 
 
 class HingeEmbeddingLoss(_Loss):
-    def __init__(self, margin=1.0, reduction="mean"):
-        super().__init__(reduction)
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input, target):
@@ -111,6 +131,9 @@ class HingeEmbeddingLoss(_Loss):
 
 class PerceptronLoss(_Loss):
     """Rosenblatt's perceptron criterion max(0, -y s) for labels y in {-1, +1} (not in PyTorch)."""
+
+    def __init__(self, reduction="mean"):  # not in PyTorch, so no deprecated arguments
+        super().__init__(reduction=reduction)
 
     def forward(self, input, target):
         return F.perceptron_loss(input, target, self.reduction, who="PerceptronLoss")
