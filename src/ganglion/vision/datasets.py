@@ -5,8 +5,9 @@ Each is a thin subclass of the ``ganglion.data`` dataset that reads the files (o
 validated as ganglion's are): only the sample changes, to torchvision's ``(image, label)`` where
 ``image`` is a PIL image (mode 'L' for the MNIST family, 'RGB' for CIFAR and ImageFolder) before
 ``transform``, so that ``transforms.ToTensor()`` and the PIL transforms see what they see under
-torchvision. The arrays stay as ganglion keeps them: ``data`` a uint8 NumPy array, ``targets``
-an int64 one. A DataLoader over a dataset without transforms batches ``data`` directly.
+torchvision. The MNIST family holds ``data`` and ``targets`` as Tensors, as torchvision does;
+CIFAR keeps a uint8 NumPy ``data`` (torchvision too). Without transforms a DataLoader batches
+``data`` directly.
 
 Where the files are: ``root``, then (if they are not there) ``$GANGLION_DATA`` or ganglion's
 default data folder, so a script's ``root="../data"`` finds a shared copy; ``download=True``
@@ -17,6 +18,7 @@ folder searched.
 
 import numpy as np
 
+from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.data import datasets as _data
 from ganglion.data.dataset import Dataset, check_index
 from ganglion.data.paths import data_root
@@ -57,15 +59,47 @@ def _pil(array):
 
 class MNIST(_data.MNIST):
     """MNIST (``root``, ``train``, ``transform``, ``target_transform``, ``download``): samples
-    are (PIL image of mode 'L', int label) before the transforms."""
+    are (PIL image of mode 'L', int label) before the transforms. As in torchvision, ``data``
+    (N, 28, 28) uint8 and ``targets`` (N,) int64 are Tensors (scripts call
+    ``dataset.data.unsqueeze(1)`` or compare ``dataset.targets == 3``); they share memory with
+    the arrays ganglion's loader reads, and assigning either takes a Tensor or an array."""
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None,
                  download=False):
         _construct(super().__init__, root, download, train=train, transform=transform,
                    target_transform=target_transform)
 
+    @property
+    def data(self):
+        return self.__dict__.get("_data_tensor")
+
+    @data.setter
+    def data(self, value):
+        self._data_tensor = None if value is None else _as_tensor(value)
+
+    @property
+    def targets(self):
+        return self.__dict__.get("_targets_tensor")
+
+    @targets.setter
+    def targets(self, value):
+        self._targets_tensor = _as_tensor(value)
+
+    def __len__(self):
+        return len(self.targets._data)
+
     def _image(self, index):
-        return _pil(self.data[index])
+        return _pil(self.data._data[index])
+
+    def get_batch(self, indices):
+        if self.transform is None and self.target_transform is None:
+            return (make_tensor(self.data._data[indices]),
+                    make_tensor(self.targets._data[indices]))
+        return super().get_batch(indices)
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else make_tensor(np.asarray(value))
 
 
 class FashionMNIST(MNIST, _data.FashionMNIST):
