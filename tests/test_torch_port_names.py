@@ -96,3 +96,20 @@ TORCH = {
     "MSELoss bad reduction": lambda: torch.nn.MSELoss(reduction="avg")(torch.ones(1), torch.ones(1)),
 }
 test_same_exception_type_as_pytorch = same_exception_as_torch_test(CASES, TORCH)
+
+
+def test_vision_mnist_data_and_targets_are_tensors_as_in_torchvision():
+    import os
+    from pathlib import Path
+    root = os.environ.get("GANGLION_DATA")
+    if not root or not (Path(root) / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST is not in $GANGLION_DATA")
+    import ganglion.vision as torchvision
+    dataset = torchvision.datasets.MNIST(root, train=False)
+    assert isinstance(dataset.data, gn.Tensor) and dataset.data.dtype is gn.uint8
+    assert dataset.data.shape == (10000, 28, 28) and dataset.targets.dtype is gn.int64
+    assert int((dataset.targets == 7).sum()) == 1028  # the test set's count of sevens
+    image, label = dataset[0]
+    assert label == 7 and np.array_equal(np.asarray(image), dataset.data[0].numpy())
+    dataset.data, dataset.targets = dataset.data[:5], dataset.targets[:5].numpy()  # either kind
+    assert len(dataset) == 5 and isinstance(dataset.targets, gn.Tensor)
