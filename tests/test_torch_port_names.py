@@ -113,3 +113,20 @@ def test_vision_mnist_data_and_targets_are_tensors_as_in_torchvision():
     assert label == 7 and np.array_equal(np.asarray(image), dataset.data[0].numpy())
     dataset.data, dataset.targets = dataset.data[:5], dataset.targets[:5].numpy()  # either kind
     assert len(dataset) == 5 and isinstance(dataset.targets, gn.Tensor)
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_creation_takes_size_as_a_keyword(name):
+    out, theirs = getattr(gn, name)(size=(2, 3)), getattr(torch, name)(size=(2, 3))
+    assert out.shape == tuple(theirs.shape) == (2, 3)
+    with pytest.raises(TypeError, match=f"{name}\\(\\): size given both"):
+        getattr(gn, name)(2, size=(3,))
+
+
+def test_tensor_resize_is_pytorchs_deprecated_reshape():
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        ours = gn.arange(6.0, requires_grad=True).resize(3, 2)
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        theirs = torch.arange(6.0, requires_grad=True).resize(3, 2)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    assert ours.requires_grad and ours.shape == (3, 2)

@@ -82,8 +82,6 @@ DELIBERATELY_LEFT_OUT = {
     "torch.distributed": "Distributed training / RPC waits on the MPI issue.",
     "torch.multiprocessing": "Hogwild-style shared-memory training waits on the MPI issue.",
     "torch.nn.parallel.DistributedDataParallel": "Waits on the MPI issue.",
-    "torch.nn.DataParallel": "Multi-GPU data parallelism: one CPU device.",
-    "torch.utils.data.distributed": "DistributedSampler waits on the MPI issue.",
     "torch.cuda.amp": "Mixed precision/CUDA streams: no CUDA; ganglion runs float32 (or float64) "
                       "on the CPU; torch.cuda.is_available() answers False so programs fall back.",
     "torch.amp": "Automatic mixed precision: CPU float32/float64 only (see torch.cuda.amp).",
@@ -104,6 +102,9 @@ DELIBERATELY_LEFT_OUT = {
     "torch.ao": "Quantization is out of scope.",
     "torch.sparse": "Sparse tensors are out of scope.",
     "torch.sparse_coo_tensor": "Sparse tensors are out of scope.",
+    "torch.spmm": "Sparse tensors are out of scope.",
+    "torchvision.datasets.LSUN": ("A 42 GB scene dataset with no offline copy; ImageFolder reads "
+                                  "any folder of images."),
     "torch.Tensor.to_sparse": "Sparse tensors are out of scope.",
     "torch.complex64": "Complex dtypes are out of scope.",
     "torch.complex128": "Complex dtypes are out of scope.",

@@ -197,22 +197,38 @@ def _fill_number(name, value):
     return value
 
 
+def _keyword_size(name, size, keywords):
+    """``size`` given as PyTorch's ``size=`` keyword (``torch.empty(size=(2, 3))``) instead of
+    positionally; any other keyword is the TypeError Python would raise."""
+    if keywords.keys() - {"size"}:
+        unknown = sorted(keywords.keys() - {"size"})[0]
+        raise TypeError(f"{name}() got an unexpected keyword argument {unknown!r}")
+    if "size" in keywords:
+        if size:
+            raise TypeError(f"{name}(): size given both positionally {size} and as size=")
+        return (keywords["size"],)
+    return size
+
+
 def _float_dtype(dtype):
     return as_dtype(dtype) if dtype is not None else get_default_dtype()
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
+def zeros(*size, dtype=None, requires_grad=False, device=None, **keywords):
     _check_device(device)
+    size = _keyword_size("zeros", size, keywords)
     return _finish(backend.xp.zeros(_size("zeros", size), _float_dtype(dtype).np), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
+def ones(*size, dtype=None, requires_grad=False, device=None, **keywords):
     _check_device(device)
+    size = _keyword_size("ones", size, keywords)
     return _finish(backend.xp.ones(_size("ones", size), _float_dtype(dtype).np), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
+def empty(*size, dtype=None, requires_grad=False, device=None, **keywords):
     _check_device(device)
+    size = _keyword_size("empty", size, keywords)
     return _finish(backend.xp.empty(_size("empty", size), _float_dtype(dtype).np), requires_grad)
 
 
@@ -341,16 +357,18 @@ def _random_float(name, method, size, dtype, generator=None):
     return getattr(source, method)(size, dtype=backend.xp.float32).astype(dtype.np)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None, **keywords):
     """Uniform samples from [0, 1), from ``generator`` (a ganglion.Generator) or the global one."""
     _check_device(device)
+    size = _keyword_size("rand", size, keywords)
     return _finish(_random_float("rand", "random", _size("rand", size), dtype, generator),
                    requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None, **keywords):
     """Standard normal samples, from ``generator`` or the global one."""
     _check_device(device)
+    size = _keyword_size("randn", size, keywords)
     return _finish(_random_float("randn", "standard_normal", _size("randn", size), dtype,
                                  generator), requires_grad)
 

@@ -4,6 +4,8 @@ Kept apart from ``tensor.py`` so that the Tensor class does not import the op li
 imports Tensor). Each method is the function of the same name: ``x.sum(1)`` is
 ``ganglion.sum(x, 1)``.
 """
+import warnings
+
 from ganglion.core import dtypes
 from ganglion.core import ops
 from ganglion.core.dtypes import as_dtype
@@ -117,6 +119,18 @@ Tensor.divide = ew.div
 Tensor.subtract = ew.sub
 Tensor.true_divide = ew.div
 Tensor.view = shape.view
+
+
+def _resize(self, *sizes):
+    """PyTorch's deprecated out-of-place ``Tensor.resize(*sizes)``: the same elements in a new
+    shape (as its autograd Function does), with PyTorch's deprecation warning."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    return shape.view(self, *sizes)
+
+
+Tensor.resize = _resize
 Tensor.swapaxes = shape.transpose
 Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))
 Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
