@@ -130,3 +130,31 @@ def test_tensor_resize_is_pytorchs_deprecated_reshape():
         theirs = torch.arange(6.0, requires_grad=True).resize(3, 2)
     np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
     assert ours.requires_grad and ours.shape == (3, 2)
+
+
+@pytest.mark.filterwarnings("ignore:.*size_average and reduce")
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides")
+@pytest.mark.parametrize("legacy", [dict(size_average=False), dict(reduce=False),
+                                    dict(size_average=True)])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits", "kl_div"])
+def test_functional_losses_read_size_average_and_reduce_as_pytorch(name, legacy):
+    # Old PyTorch code (the VAE example until 2019) wrote F.binary_cross_entropy(..., size_average=False).
+    x = np.array([[0.2, 0.7], [0.4, 0.9]])
+    y = np.array([[0.0, 1.0], [1.0, 1.0]])
+    ours = getattr(gn.nn.functional, name)(gn.from_numpy(x), gn.from_numpy(y), **legacy)
+    theirs = getattr(torch.nn.functional, name)(torch.from_numpy(x), torch.from_numpy(y), **legacy)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*size_average and reduce")
+def test_functional_class_losses_take_pytorchs_positional_order():
+    # cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction, ...)
+    logits = np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0], [2.0, 0.0, 1.0]])
+    target = np.array([1, 2, 0])
+    for name in ("cross_entropy", "nll_loss"):
+        ours = getattr(gn.nn.functional, name)(gn.from_numpy(logits), gn.from_numpy(target), None,
+                                               False, 2, None)
+        theirs = getattr(torch.nn.functional, name)(torch.from_numpy(logits),
+                                                    torch.from_numpy(target), None, False, 2, None)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

@@ -6,6 +6,8 @@ targets run as one fused op (``cross_entropy_op``); the others are short composi
 ops, except binary cross-entropy, whose op keeps PyTorch's finite gradient at probabilities of
 exactly 0 or 1 (a sigmoid saturates there in float32, as GAN discriminators do).
 """
+import warnings
+
 from ganglion.core import ops
 from ganglion.core.creation import as_tensor
 from ganglion.core.errors import ArgumentError, DTypeError
@@ -24,6 +26,20 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def legacy_reduction(size_average, reduce, reduction, who):
+    """``reduction`` from PyTorch's deprecated ``size_average`` / ``reduce`` pair when either is
+    given (with PyTorch's warning), as ``torch.nn._reduction.legacy_get_string``: both true (or
+    None) mean 'mean', ``reduce`` alone 'sum', ``reduce=False`` 'none'."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"{who}: size_average and reduce args will be deprecated, please use "
+                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
+    return legacy
+
+
 def check_reduction(reduction, who, allowed=REDUCTIONS):
     if reduction not in allowed:
         raise ValueError(f"{who}: reduction must be one of {', '.join(map(repr, allowed))}, got "
@@ -31,7 +47,7 @@ def check_reduction(reduction, who, allowed=REDUCTIONS):
     return reduction
 
 
-def reduce(loss, reduction, who="loss"):
+def apply_reduction(loss, reduction, who="loss"):
     """The elementwise ``loss`` averaged, summed, or left as it is."""
     check_reduction(reduction, who)
     if reduction == "mean":
@@ -53,30 +69,34 @@ def _pair(input, target, who):
 
 # ----- regression -----------------------------------------------------------------------------
 
-def mse_loss(input, target, reduction="mean", who="mse_loss"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", *, who="mse_loss"):
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     input, target = _pair(input, target, who)
     difference = input - target
-    return reduce(difference * difference, reduction, who)
+    return apply_reduction(difference * difference, reduction, who)
 
 
-def l1_loss(input, target, reduction="mean", who="l1_loss"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", *, who="l1_loss"):
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     input, target = _pair(input, target, who)
-    return reduce(ops.abs(input - target), reduction, who)
+    return apply_reduction(ops.abs(input - target), reduction, who)
 
 
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0, who="smooth_l1_loss"):
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0, *,
+                   who="smooth_l1_loss"):
     """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (L1 when beta is 0)."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     if beta < 0:
         raise ArgumentError(f"{who}: beta must be non-negative, got {beta}")
     input, target = _pair(input, target, who)
     distance = ops.abs(input - target)
     if beta == 0:
-        return reduce(distance, reduction, who)
+        return apply_reduction(distance, reduction, who)
     quadratic = distance * distance * (0.5 / beta)
-    return reduce(where(distance < beta, quadratic, distance - 0.5 * beta), reduction, who)
+    return apply_reduction(where(distance < beta, quadratic, distance - 0.5 * beta), reduction, who)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, who="huber_loss"):
+def huber_loss(input, target, reduction="mean", delta=1.0, *, who="huber_loss"):
     """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere; that is
     delta * smooth_l1(beta=delta)."""
     if delta <= 0:
@@ -84,15 +104,16 @@ def huber_loss(input, target, reduction="mean", delta=1.0, who="huber_loss"):
     input, target = _pair(input, target, who)
     distance = ops.abs(input - target)
     linear = (distance - 0.5 * delta) * delta
-    return reduce(where(distance < delta, distance * distance * 0.5, linear), reduction, who)
+    return apply_reduction(where(distance < delta, distance * distance * 0.5, linear), reduction, who)
 
 
 # ----- classification -------------------------------------------------------------------------
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0, who="cross_entropy"):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0, *, who="cross_entropy"):
     """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) or (C,) against class indices
     (N,) / (N, d1, ...) / () or class probabilities (same shape as ``input``)."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     check_reduction(reduction, who)
     if not 0.0 <= label_smoothing <= 1.0:
         # Stricter than PyTorch, which lets negative and nan smoothing through.
@@ -107,9 +128,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                              label_smoothing, who)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", who="nll_loss"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean", *, who="nll_loss"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at the
     class indices ``target``."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     check_reduction(reduction, who)
     input, target, weight = _class_operands(input, target, weight, who)
     return _class_index_loss(input, target, weight, False, ignore_index, reduction, 0.0, who)
@@ -183,7 +206,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing, wh
         shape = [1] * input.ndim
         shape[class_axis] = -1
         product = product * reshape(weight, tuple(shape))
-    return reduce(-ops.sum(product, dim=class_axis), reduction, who)
+    return apply_reduction(-ops.sum(product, dim=class_axis), reduction, who)
 
 
 class BinaryCrossEntropy(Op):
@@ -216,8 +239,10 @@ class BinaryCrossEntropy(Op):
         return TensorType(x.dtype, broadcast_shapes("binary_cross_entropy", x.shape, y.shape))
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean", who="binary_cross_entropy"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean", *, who="binary_cross_entropy"):
     """Cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     input, target = _pair(input, target, who)
     if tuple(input.shape) != tuple(target.shape):
         raise ShapeError(f"{who}: target {format_shape(target.shape)} must have the input's shape "
@@ -229,7 +254,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean", who="bina
     loss = apply(BinaryCrossEntropy(), input, target)
     if weight is not None:
         loss = loss * _elementwise_weight(weight, input, "weight", who)
-    return reduce(loss, reduction, who)
+    return apply_reduction(loss, reduction, who)
 
 
 def _check_probabilities(tensor, role, who, hint):
@@ -260,10 +285,12 @@ def _elementwise_weight(weight, input, role, who):
     return weight
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None, who="binary_cross_entropy_with_logits"):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None, *,
+                                     who="binary_cross_entropy_with_logits"):
     """sigmoid + binary cross-entropy in the stable form (1 - y) x + l * softplus(-x), where
     l = 1 + (pos_weight - 1) y weighs the positive term."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     input, target = _pair(input, target, who)
     if tuple(input.shape) != tuple(target.shape):
         raise ShapeError(f"{who}: target {format_shape(target.shape)} must have the input's shape "
@@ -276,12 +303,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     loss = (1 - target) * input + negative_log_sigmoid
     if weight is not None:
         loss = loss * _elementwise_weight(weight, input, "weight", who)
-    return reduce(loss, reduction, who)
+    return apply_reduction(loss, reduction, who)
 
 
-def kl_div(input, target, reduction="mean", log_target=False, who="kl_div"):
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False, *,
+           who="kl_div"):
     """KL(target || exp(input)) pointwise: target (log target - input), 0 where target is 0.
     ``input`` holds log-probabilities; 'batchmean' divides the sum by the batch size."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     check_reduction(reduction, who, REDUCTIONS + ("batchmean",))
     input, target = _pair(input, target, who)
     if log_target:
@@ -297,19 +326,21 @@ def kl_div(input, target, reduction="mean", log_target=False, who="kl_div"):
         if pointwise.ndim > 1:
             pointwise = ops.sum(pointwise, axis=tuple(range(1, pointwise.ndim)))
         return ops.mean(pointwise)
-    return reduce(pointwise, reduction, who)
+    return apply_reduction(pointwise, reduction, who)
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean", who="hinge_embedding_loss"):
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean", *, who="hinge_embedding_loss"):
     """x where y = 1, max(0, margin - x) where y = -1 (PyTorch's: other labels get both terms)."""
+    reduction = legacy_reduction(size_average, reduce, reduction, who)
     input, target = _pair(input, target, who)
     margin_term = where(target != 1, ops.relu(margin - input), 0.0)
     self_term = where(target != -1, input, 0.0)
-    return reduce(margin_term + self_term, reduction, who)
+    return apply_reduction(margin_term + self_term, reduction, who)
 
 
-def perceptron_loss(input, target, reduction="mean", who="perceptron_loss"):
+def perceptron_loss(input, target, reduction="mean", *, who="perceptron_loss"):
     """Rosenblatt's perceptron criterion max(0, -y s) for scores s and labels y in {-1, +1}:
     zero for correctly classified samples, -y s for misclassified ones (gradient -y x)."""
     input, target = _pair(input, target, who)
-    return reduce(ops.relu(-(target * input)), reduction, who)
+    return apply_reduction(ops.relu(-(target * input)), reduction, who)

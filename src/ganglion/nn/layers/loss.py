@@ -1,8 +1,6 @@
 """Loss modules: the module form of ``nn.functional.loss``, with PyTorch's constructor
 arguments. Errors name the module (``CrossEntropyLoss: input batch size 128 does not match
 target batch size 64 ...``)."""
-import warnings
-
 from ganglion.nn.functional import loss as F
 from ganglion.nn.module import Module
 
@@ -10,26 +8,12 @@ __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HingeEmbeddingLoss", "PerceptronLoss"]
 
 
-def legacy_reduction(size_average, reduce, reduction, who):
-    """``reduction`` from PyTorch's deprecated ``size_average`` / ``reduce`` pair when either is
-    given (with PyTorch's warning), as ``torch.nn._reduction.legacy_get_string``: both true (or
-    None) mean 'mean', ``reduce`` alone 'sum', ``reduce=False`` 'none'."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
-    warnings.warn(f"{who}: size_average and reduce args will be deprecated, please use "
-                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
-    return legacy
-
-
 class _Loss(Module):
     allowed_reductions = F.REDUCTIONS
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        reduction = legacy_reduction(size_average, reduce, reduction, type(self).__name__)
+        reduction = F.legacy_reduction(size_average, reduce, reduction, type(self).__name__)
         self.reduction = F.check_reduction(reduction, type(self).__name__, self.allowed_reductions)
 
 
@@ -43,12 +27,12 @@ class _WeightedLoss(_Loss):
 
 class MSELoss(_Loss):
     def forward(self, input, target):
-        return F.mse_loss(input, target, self.reduction, who="MSELoss")
+        return F.mse_loss(input, target, reduction=self.reduction, who="MSELoss")
 
 
 class L1Loss(_Loss):
     def forward(self, input, target):
-        return F.l1_loss(input, target, self.reduction, who="L1Loss")
+        return F.l1_loss(input, target, reduction=self.reduction, who="L1Loss")
 
 
 class SmoothL1Loss(_Loss):
@@ -57,7 +41,8 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input, target):
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta, who="SmoothL1Loss")
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta,
+                                who="SmoothL1Loss")
 
 
 class HuberLoss(_Loss):
@@ -77,8 +62,9 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing, who="CrossEntropyLoss")
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing,
+                               who="CrossEntropyLoss")
 
 
 class NLLLoss(_WeightedLoss):
@@ -88,13 +74,14 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction,
-                          who="NLLLoss")
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction, who="NLLLoss")
 
 
 class BCELoss(_WeightedLoss):
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction, who="BCELoss")
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction,
+                                      who="BCELoss")
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
@@ -104,8 +91,10 @@ class BCEWithLogitsLoss(_WeightedLoss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
-                                                  self.pos_weight, who="BCEWithLogitsLoss")
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight,
+                                                  who="BCEWithLogitsLoss")
 
 
 class KLDivLoss(_Loss):
@@ -116,7 +105,8 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input, target):
-        return F.kl_div(input, target, self.reduction, self.log_target, who="KLDivLoss")
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target,
+                        who="KLDivLoss")
 
 
 class HingeEmbeddingLoss(_Loss):
@@ -125,7 +115,7 @@ class HingeEmbeddingLoss(_Loss):
         self.margin = margin
 
     def forward(self, input, target):
-        return F.hinge_embedding_loss(input, target, self.margin, self.reduction,
+        return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction,
                                       who="HingeEmbeddingLoss")
 
 
