@@ -70,7 +70,8 @@ def test_loss_modules_read_size_average_and_reduce_as_pytorch(name, legacy):
 def test_legacy_reduction_warns_as_pytorch():
     with pytest.warns(UserWarning, match="reduction='sum' instead"):
         assert nn.CrossEntropyLoss(size_average=False).reduction == "sum"
-    assert nn.NLLLoss(reduce=False).reduction == "none"
+    with pytest.warns(UserWarning, match="reduction='none' instead"):
+        assert nn.NLLLoss(reduce=False).reduction == "none"
 
 
 CASES = [
