@@ -11,6 +11,11 @@ from ganglion.models.mobilenet import (Conv2dNormActivation, InvertedResidual, M
                                         MobileNetV2, MobileNetV3, SqueezeExcitation, mobilenet_v1,
                                         mobilenet_v2, mobilenet_v2_cifar, mobilenet_v3_large,
                                         mobilenet_v3_small)
+from ganglion.models.resnet import (BasicBlock, Bottleneck, CifarBasicBlock, CifarResNet, ResNet,
+                                     resnet18, resnet20, resnet32, resnet34, resnet44, resnet50,
+                                     resnet56, resnet101, resnet110, resnet152, resnext50_32x4d,
+                                     resnext101_32x8d, resnext101_64x4d, wide_resnet50_2,
+                                     wide_resnet101_2)
 from ganglion.models.registry import get_model, list_models, model_info, register_model
 
 __all__ = ["get_model", "list_models", "model_info", "register_model", "mlp", "lenet5",
@@ -18,3 +23,7 @@ __all__ = ["get_model", "list_models", "model_info", "register_model", "mlp", "l
 __all__ += ["MobileNetV1", "MobileNetV2", "MobileNetV3", "InvertedResidual", "Conv2dNormActivation",
             "SqueezeExcitation", "mobilenet_v1", "mobilenet_v2", "mobilenet_v2_cifar",
             "mobilenet_v3_small", "mobilenet_v3_large"]
+__all__ += ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
+            "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+            "wide_resnet50_2", "wide_resnet101_2", "CifarResNet", "CifarBasicBlock", "resnet20",
+            "resnet32", "resnet44", "resnet56", "resnet110"]
