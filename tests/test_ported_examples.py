@@ -385,8 +385,6 @@ def test_dcgan_fake_data_dry_run(tmp_path):
 
 
 @needs_mnist
-@pytest.mark.xfail(strict=True, reason="missing: torchvision.models.resnet18 (the model zoo issue "
-                                       "adds torchvision's architectures to ganglion.models)")
 def test_siamese_network_dry_run(tmp_path):
     out = ok(run_port("siamese_network.py", ["--epochs", "1", "--dry-run"], cwd=tmp_path))
     assert "Loss" in out
