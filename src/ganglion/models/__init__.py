@@ -3,6 +3,7 @@
     from ganglion.models import get_model, list_models
     model = get_model("lenet5")          # list_models(): cifar_cnn, digits_cnn, lenet5, mlp
 """
+from ganglion.models.alexnet import AlexNet, AlexNetOriginal, alexnet, alexnet_original
 from ganglion.models.cifar_cnn import cifar_cnn
 from ganglion.models.digits_cnn import digits_cnn
 from ganglion.models.lenet import lenet5
@@ -16,10 +17,18 @@ from ganglion.models.resnet import (BasicBlock, Bottleneck, CifarBasicBlock, Cif
                                      resnet56, resnet101, resnet110, resnet152, resnext50_32x4d,
                                      resnext101_32x8d, resnext101_64x4d, wide_resnet50_2,
                                      wide_resnet101_2)
+from ganglion.models.vgg import (VGG, vgg11, vgg11_bn, vgg11_bn_cifar, vgg11_cifar, vgg11_lrn,
+                                  vgg13, vgg13_bn, vgg13_bn_cifar, vgg13_cifar, vgg16, vgg16_bn,
+                                  vgg16_bn_cifar, vgg16_cifar, vgg19, vgg19_bn, vgg19_bn_cifar,
+                                  vgg19_cifar)
 from ganglion.models.registry import get_model, list_models, model_info, register_model
 
 __all__ = ["get_model", "list_models", "model_info", "register_model", "mlp", "lenet5",
            "cifar_cnn", "digits_cnn"]
+__all__ += ["AlexNet", "AlexNetOriginal", "alexnet", "alexnet_original", "VGG", "vgg11",
+            "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "vgg11_lrn",
+            "vgg11_cifar", "vgg11_bn_cifar", "vgg13_cifar", "vgg13_bn_cifar", "vgg16_cifar",
+            "vgg16_bn_cifar", "vgg19_cifar", "vgg19_bn_cifar"]
 __all__ += ["MobileNetV1", "MobileNetV2", "MobileNetV3", "InvertedResidual", "Conv2dNormActivation",
             "SqueezeExcitation", "mobilenet_v1", "mobilenet_v2", "mobilenet_v2_cifar",
             "mobilenet_v3_small", "mobilenet_v3_large"]
