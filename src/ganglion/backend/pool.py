@@ -25,13 +25,15 @@ def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
     """PyTorch's output length of a pooling axis (ceil mode drops a last window that would
     start inside the right padding)."""
     span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        # PyTorch: floor((span + stride - 1) / stride) + 1, so a window longer than the padded
+        # input still gives one output when it starts inside (a 2x2 map, 3x3 kernel, stride 2)
+        out = (span + stride - 1) // stride + 1
+        if out > 0 and (out - 1) * stride >= size + padding:
+            out -= 1
+        return max(out, 0)
     if span < 0:
         return 0
-    if ceil_mode:
-        out = -(-span // stride) + 1
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-        return out
     return span // stride + 1
 
 
