@@ -6,6 +6,8 @@
 from ganglion.models.alexnet import AlexNet, AlexNetOriginal, alexnet, alexnet_original
 from ganglion.models.cifar_cnn import cifar_cnn
 from ganglion.models.digits_cnn import digits_cnn
+from ganglion.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
+from ganglion.models.inception import Inception3, InceptionOutputs, inception_v3
 from ganglion.models.lenet import lenet5
 from ganglion.models.mlp import mlp
 from ganglion.models.mobilenet import (Conv2dNormActivation, InvertedResidual, MobileNetV1,
@@ -36,3 +38,5 @@ __all__ += ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resne
             "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
             "wide_resnet50_2", "wide_resnet101_2", "CifarResNet", "CifarBasicBlock", "resnet20",
             "resnet32", "resnet44", "resnet56", "resnet110"]
+__all__ += ["GoogLeNet", "GoogLeNetOutputs", "googlenet", "Inception3", "InceptionOutputs",
+            "inception_v3"]
