@@ -7,7 +7,9 @@ of GoogLeNet's training outputs. The tests compare parameter counts with torchvi
 (issue 14's table), the exact ``state_dict`` keys and shapes, eval-mode outputs on copied weights
 at the smallest input sizes (GoogLeNet 15x15 and 32x32, Inception v3 75x75), a GoogLeNet training
 step (outputs of all three heads, batch-norm statistics, gradients) and the Inception v3
-auxiliary head on its 17x17 grid.
+auxiliary head on its 17x17 grid. Inception-v4 has no torchvision model: its twin is a compact
+copy of timm's ``timm/models/inception_v4.py`` (huggingface/pytorch-image-models), whose
+parameter count (42.68 M) the test checks.
 """
 from collections import namedtuple
 
@@ -593,3 +595,108 @@ def test_ceil_mode_pooling_keeps_a_window_longer_than_the_input(fn, size, kernel
     _close(ours.grad, theirs.grad, rtol=1e-6)
     with pytest.raises(ShapeError):
         getattr(gnn.functional, fn)(gn.zeros(1, 1, 1, 1), 3, 2, ceil_mode=True)
+
+
+# ------------------------------------------------------------------ Inception-v4 (timm's layout)
+
+def _tc(i, o, k, s=1, p=0):
+    return TConv(i, o, kernel_size=k, stride=s, padding=p)
+
+
+def _tpool(i, o):
+    return tnn.Sequential(tnn.AvgPool2d(3, 1, 1, count_include_pad=False), _tc(i, o, 1))
+
+
+class TCat(tnn.Module):
+    """A block whose named branches run in parallel and are concatenated in order."""
+
+    def __init__(self, **branches):
+        super().__init__()
+        for name, module in branches.items():
+            setattr(self, name, module)
+
+    def forward(self, x):
+        return torch.cat([m(x) for m in self.children()], 1)
+
+
+class TV4C(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.branch0 = _tc(1536, 256, 1)
+        self.branch1_0 = _tc(1536, 384, 1)
+        self.branch1_1a = _tc(384, 256, (1, 3), p=(0, 1))
+        self.branch1_1b = _tc(384, 256, (3, 1), p=(1, 0))
+        self.branch2_0 = _tc(1536, 384, 1)
+        self.branch2_1 = _tc(384, 448, (3, 1), p=(1, 0))
+        self.branch2_2 = _tc(448, 512, (1, 3), p=(0, 1))
+        self.branch2_3a = _tc(512, 256, (1, 3), p=(0, 1))
+        self.branch2_3b = _tc(512, 256, (3, 1), p=(1, 0))
+        self.branch3 = _tpool(1536, 256)
+
+    def forward(self, x):
+        b1 = self.branch1_0(x)
+        b2 = self.branch2_2(self.branch2_1(self.branch2_0(x)))
+        return torch.cat([self.branch0(x), self.branch1_1a(b1), self.branch1_1b(b1),
+                          self.branch2_3a(b2), self.branch2_3b(b2), self.branch3(x)], 1)
+
+
+def _tv4():
+    seq = tnn.Sequential
+    a = lambda: TCat(branch0=_tc(384, 96, 1),  # noqa: E731
+                     branch1=seq(_tc(384, 64, 1), _tc(64, 96, 3, p=1)),
+                     branch2=seq(_tc(384, 64, 1), _tc(64, 96, 3, p=1), _tc(96, 96, 3, p=1)),
+                     branch3=_tpool(384, 96))
+    b = lambda: TCat(branch0=_tc(1024, 384, 1),  # noqa: E731
+                     branch1=seq(_tc(1024, 192, 1), _tc(192, 224, (1, 7), p=(0, 3)),
+                                 _tc(224, 256, (7, 1), p=(3, 0))),
+                     branch2=seq(_tc(1024, 192, 1), _tc(192, 192, (7, 1), p=(3, 0)),
+                                 _tc(192, 224, (1, 7), p=(0, 3)), _tc(224, 224, (7, 1), p=(3, 0)),
+                                 _tc(224, 256, (1, 7), p=(0, 3))),
+                     branch3=_tpool(1024, 128))
+    features = seq(
+        _tc(3, 32, 3, 2), _tc(32, 32, 3), _tc(32, 64, 3, p=1),
+        TCat(maxpool=tnn.MaxPool2d(3, 2), conv=_tc(64, 96, 3, 2)),
+        TCat(branch0=seq(_tc(160, 64, 1), _tc(64, 96, 3)),
+             branch1=seq(_tc(160, 64, 1), _tc(64, 64, (1, 7), p=(0, 3)),
+                         _tc(64, 64, (7, 1), p=(3, 0)), _tc(64, 96, 3))),
+        TCat(conv=_tc(192, 192, 3, 2), maxpool=tnn.MaxPool2d(3, 2)),
+        *[a() for _ in range(4)],
+        TCat(branch0=_tc(384, 384, 3, 2),
+             branch1=seq(_tc(384, 192, 1), _tc(192, 224, 3, p=1), _tc(224, 256, 3, 2)),
+             branch2=tnn.MaxPool2d(3, 2)),
+        *[b() for _ in range(7)],
+        TCat(branch0=seq(_tc(1024, 192, 1), _tc(192, 192, 3, 2)),
+             branch1=seq(_tc(1024, 256, 1), _tc(256, 256, (1, 7), p=(0, 3)),
+                         _tc(256, 320, (7, 1), p=(3, 0)), _tc(320, 320, 3, 2)),
+             branch2=tnn.MaxPool2d(3, 2)),
+        *[TV4C() for _ in range(3)])
+    model = seq()
+    model.features = features
+    model.global_pool = seq(tnn.AdaptiveAvgPool2d(1), tnn.Flatten())
+    model.last_linear = tnn.Linear(1536, 1000)
+    return model
+
+
+def test_inception_v4_matches_timms_layout_and_pytorch_outputs():
+    from ganglion.models.inception_v4 import InceptionV4, inception_v4
+    torch.manual_seed(2)
+    twin = _tv4()
+    _randomize(twin, 5)
+    _calibrate(twin, torch.from_numpy(_image((2, 3, 75, 75), 13)))
+    model = inception_v4()
+    # 42,679,816: timm's inception_v4 (its results tables list 42.68 M parameters)
+    assert _count(model) == _count(twin) == 42_679_816
+    assert _keys_and_shapes(model.state_dict()) == _keys_and_shapes(twin.state_dict())
+    _copy(model, twin)
+    x = _image((2, 3, 75, 75), 14)
+    with gn.no_grad():
+        out = model.eval()(gn.from_numpy(x))
+    with torch.no_grad():
+        ref = twin(torch.from_numpy(x))
+    _close(out, ref)
+    assert isinstance(model, InceptionV4) and model_info("inception_v4").builder is inception_v4
+    with pytest.raises(ShapeError, match=r"InceptionV4: expected input of shape \(N, 3, H, W\) "
+                                         r"\(its first layer features.0 "):
+        model(gn.randn(1, 4, 75, 75))
+    with pytest.raises(ValueError, match="inception_v4: weights="):
+        inception_v4(weights="tf_in1k")

@@ -8,6 +8,7 @@ from ganglion.models.cifar_cnn import cifar_cnn
 from ganglion.models.digits_cnn import digits_cnn
 from ganglion.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from ganglion.models.inception import Inception3, InceptionOutputs, inception_v3
+from ganglion.models.inception_v4 import InceptionV4, inception_v4
 from ganglion.models.lenet import lenet5
 from ganglion.models.mlp import mlp
 from ganglion.models.mobilenet import (Conv2dNormActivation, InvertedResidual, MobileNetV1,
@@ -40,3 +41,4 @@ __all__ += ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resne
             "resnet32", "resnet44", "resnet56", "resnet110"]
 __all__ += ["GoogLeNet", "GoogLeNetOutputs", "googlenet", "Inception3", "InceptionOutputs",
             "inception_v3"]
+__all__ += ["InceptionV4", "inception_v4"]
