@@ -74,3 +74,48 @@ def test_eval_of_a_checkpoint_for_another_model_names_the_key_and_shapes(tmp_pat
     assert cli.main(["eval", str(path), "--dataset", "digits"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "'1.weight'" in err
+
+
+def test_summary_with_another_input_size_and_macs(capsys):
+    assert cli.main(["summary", "lenet5"]) == 0
+    assert "Total MACs: 422,824 (422.82K, per example)" in capsys.readouterr().out
+    assert cli.main(["summary", "mlp", "--input", "784"]) == 0  # registered as (1, 28, 28)
+    out = capsys.readouterr().out
+    assert "(-1, 784)" in out and "Total MACs: 266,200 " in out
+
+
+def test_summary_input_of_a_resnet(capsys):
+    from ganglion.models import list_models
+    if "resnet18" not in list_models():
+        pytest.skip("resnet18 is not registered in this tree")
+    assert cli.main(["summary", "resnet18", "--input", "3,64,64"]) == 0
+    out = capsys.readouterr().out
+    assert "(-1, 512, 2, 2)" in out and "Total params: 11,689,512" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["summary", "lenet5", "--input", "1,32,32"],
+     "model 'lenet5' cannot take an input of shape (1, 32, 32) (its registered input shape is "
+     "(1, 28, 28))"),
+    (["summary", "lenet5", "--input", "1,x"], "argument --input: invalid shape '1,x'"),
+    (["compare", "lenet5", "nosuchnet"], "unknown model 'nosuchnet'; known: "),
+    (["compare", "lenet5", "--input", "3,32,32"], "model 'lenet5' cannot take an input"),
+    (["compare"], "the following arguments are required: model"),
+])
+def test_summary_and_compare_mistakes(argv, message, capsys):
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert message in captured.err
+
+
+def test_compare_prints_one_table_and_writes_the_figure(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "models.png"
+    assert cli.main(["compare", "perceptron", "lenet5", "mlp", "--time", "--figure",
+                     str(figure)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ["Model", "Input", "Params", "MACs", "Depth", "ms/image"]
+    assert [line.split()[0] for line in lines[2:5]] == ["perceptron", "lenet5", "mlp"]
+    assert "61,706 (61.71K)" in lines[3] and lines[-1] == f"figure: {figure}"
+    assert figure.stat().st_size > 10_000

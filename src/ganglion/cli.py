@@ -1,8 +1,10 @@
-"""The ``ganglion`` command (also ``python -m ganglion``): train, eval, summary, demo.
+"""The ``ganglion`` command (also ``python -m ganglion``): train, eval, summary, compare, demo.
 
     ganglion train lenet5 --dataset mnist --epochs 5 --out runs/lenet
     ganglion eval runs/lenet/model.safetensors --dataset mnist
     ganglion summary lenet5
+    ganglion summary resnet18 --input 3,64,64
+    ganglion compare lenet5 alexnet vgg16 resnet18 --time --figure models.png
     ganglion demo [--quick]
 
 A mistake on the command line (unknown model or dataset, missing data folder, bad option) or
@@ -60,12 +62,39 @@ def build_parser():
 
     summary = commands.add_parser("summary", help="print a model's layers and parameter counts")
     summary.add_argument("model", help=f"one of: {', '.join(list_models())}")
+    summary.add_argument("--input", type=_shape, metavar="C,H,W",
+                         help="one example's shape (default: the model's registered input)")
+
+    compare = commands.add_parser("compare", help="parameters, MACs and depth of several models "
+                                                  "in one table (and a figure)")
+    compare.add_argument("models", nargs="+", metavar="model",
+                         help=f"one or more of: {', '.join(list_models())}")
+    compare.add_argument("--input", type=_shape, metavar="C,H,W",
+                         help="one example's shape for every model (default: each model's "
+                              "registered input, 3,224,224 for the ImageNet ones)")
+    compare.add_argument("--time", action="store_true",
+                         help="measure the forward time per image (eval mode, batch 1)")
+    compare.add_argument("--figure", metavar="PNG",
+                         help="also draw parameters against MACs into this file (needs "
+                              "matplotlib: pip install ganglion[viz])")
 
     demo = commands.add_parser("demo", help="train LeNet-5 on MNIST (or a CNN on the digits)")
     demo.add_argument("--quick", action="store_true", help="a short run on the 8x8 digits")
     demo.add_argument("--data-dir")
     demo.add_argument("--out", default="runs/demo")
     return parser
+
+
+def _shape(text):
+    """'3,224,224' -> (3, 224, 224)."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise argparse.ArgumentTypeError(f"invalid shape {text!r}: expected positive integers "
+                                         f"separated by commas, e.g. 3,224,224")
+    return shape
 
 
 def _check_data_dir(data_dir):
@@ -154,7 +183,24 @@ def _summary(args):
     from ganglion.models import get_model, list_models, model_info
     from ganglion.nn import summary
     _check_choice(args.model, list_models(), "model")
-    summary(get_model(args.model), model_info(args.model).input_shape)
+    shape = args.input or model_info(args.model).input_shape
+    try:
+        summary(get_model(args.model), shape)
+    except ValueError as error:
+        raise ValueError(f"model {args.model!r} cannot take an input of shape {shape} (its "
+                         f"registered input shape is {model_info(args.model).input_shape}): "
+                         f"{error}") from error
+
+
+def _compare(args):
+    from ganglion.models import compare, compare_figure, compare_table, list_models
+    for name in args.models:
+        _check_choice(name, list_models(), "model")
+    rows = compare(args.models, input_shape=args.input, time=args.time)
+    print(compare_table(rows))
+    if args.figure:
+        compare_figure(rows, args.figure)
+        print(f"figure: {args.figure}")
 
 
 def _demo(args):
@@ -165,7 +211,8 @@ def _demo(args):
     demo.main(argv)
 
 
-_COMMANDS = {"train": _train, "eval": _eval, "summary": _summary, "demo": _demo}
+_COMMANDS = {"train": _train, "eval": _eval, "summary": _summary, "compare": _compare,
+             "demo": _demo}
 
 
 @contextlib.contextmanager

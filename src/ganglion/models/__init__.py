@@ -10,6 +10,8 @@ from ganglion.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from ganglion.models.inception import Inception3, InceptionOutputs, inception_v3
 from ganglion.models.inception_v4 import InceptionV4, inception_v4
 from ganglion.models.lenet import lenet5
+from ganglion.models.linear_models import (LogisticRegression, Perceptron, logistic_regression,
+                                           perceptron)
 from ganglion.models.mlp import mlp
 from ganglion.models.mobilenet import (Conv2dNormActivation, InvertedResidual, MobileNetV1,
                                         MobileNetV2, MobileNetV3, SqueezeExcitation, mobilenet_v1,
@@ -24,6 +26,7 @@ from ganglion.models.vgg import (VGG, vgg11, vgg11_bn, vgg11_bn_cifar, vgg11_cif
                                   vgg13, vgg13_bn, vgg13_bn_cifar, vgg13_cifar, vgg16, vgg16_bn,
                                   vgg16_bn_cifar, vgg16_cifar, vgg19, vgg19_bn, vgg19_bn_cifar,
                                   vgg19_cifar)
+from ganglion.models.compare import ComparisonRow, compare, compare_figure, compare_table
 from ganglion.models.registry import get_model, list_models, model_info, register_model
 
 __all__ = ["get_model", "list_models", "model_info", "register_model", "mlp", "lenet5",
@@ -42,3 +45,5 @@ __all__ += ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resne
 __all__ += ["GoogLeNet", "GoogLeNetOutputs", "googlenet", "Inception3", "InceptionOutputs",
             "inception_v3"]
 __all__ += ["InceptionV4", "inception_v4"]
+__all__ += ["Perceptron", "LogisticRegression", "perceptron", "logistic_regression", "compare",
+            "compare_table", "compare_figure", "ComparisonRow"]
