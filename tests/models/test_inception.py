@@ -7,9 +7,10 @@ of GoogLeNet's training outputs. The tests compare parameter counts with torchvi
 (issue 14's table), the exact ``state_dict`` keys and shapes, eval-mode outputs on copied weights
 at the smallest input sizes (GoogLeNet 15x15 and 32x32, Inception v3 75x75), a GoogLeNet training
 step (outputs of all three heads, batch-norm statistics, gradients) and the Inception v3
-auxiliary head on its 17x17 grid. Inception-v4 has no torchvision model: its twin is a compact
-copy of timm's ``timm/models/inception_v4.py`` (huggingface/pytorch-image-models), whose
-parameter count (42.68 M) the test checks.
+auxiliary head on its 17x17 grid. Inception-v4 and Inception-ResNet-v2 have no torchvision
+model: their twins are compact copies of timm's ``timm/models/inception_v4.py`` and
+``inception_resnet_v2.py`` (huggingface/pytorch-image-models), whose parameter counts (42.68 M,
+55.84 M) the tests check.
 """
 from collections import namedtuple
 
@@ -700,3 +701,93 @@ def test_inception_v4_matches_timms_layout_and_pytorch_outputs():
         model(gn.randn(1, 4, 75, 75))
     with pytest.raises(ValueError, match="inception_v4: weights="):
         inception_v4(weights="tf_in1k")
+
+
+class TRes(tnn.Module):
+    """timm's Block35 / Block17 / Block8: relu(x + scale * conv2d(cat(branches)))."""
+
+    def __init__(self, scale, branches, conv2d, relu=True):
+        super().__init__()
+        self.scale = scale
+        for i, branch in enumerate(branches):
+            setattr(self, f"branch{i}", branch)
+        self.n = len(branches)
+        self.conv2d = conv2d
+        self.relu = tnn.ReLU() if relu else None
+
+    def forward(self, x):
+        out = self.conv2d(torch.cat([getattr(self, f"branch{i}")(x) for i in range(self.n)], 1))
+        out = out * self.scale + x
+        return out if self.relu is None else self.relu(out)
+
+
+class TIRv2(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        seq = tnn.Sequential
+        self.conv2d_1a, self.conv2d_2a = _tc(3, 32, 3, 2), _tc(32, 32, 3)
+        self.conv2d_2b = _tc(32, 64, 3, p=1)
+        self.maxpool_3a = tnn.MaxPool2d(3, 2)
+        self.conv2d_3b, self.conv2d_4a = _tc(64, 80, 1), _tc(80, 192, 3)
+        self.maxpool_5a = tnn.MaxPool2d(3, 2)
+        self.mixed_5b = TCat(branch0=_tc(192, 96, 1),
+                             branch1=seq(_tc(192, 48, 1), _tc(48, 64, 5, p=2)),
+                             branch2=seq(_tc(192, 64, 1), _tc(64, 96, 3, p=1), _tc(96, 96, 3, p=1)),
+                             branch3=_tpool(192, 64))
+        self.repeat = seq(*[TRes(0.17, [_tc(320, 32, 1), seq(_tc(320, 32, 1), _tc(32, 32, 3, p=1)),
+                                        seq(_tc(320, 32, 1), _tc(32, 48, 3, p=1),
+                                            _tc(48, 64, 3, p=1))], tnn.Conv2d(128, 320, 1))
+                            for _ in range(10)])
+        self.mixed_6a = TCat(branch0=_tc(320, 384, 3, 2),
+                             branch1=seq(_tc(320, 256, 1), _tc(256, 256, 3, p=1),
+                                         _tc(256, 384, 3, 2)),
+                             branch2=tnn.MaxPool2d(3, 2))
+        self.repeat_1 = seq(*[TRes(0.10, [_tc(1088, 192, 1),
+                                          seq(_tc(1088, 128, 1), _tc(128, 160, (1, 7), p=(0, 3)),
+                                              _tc(160, 192, (7, 1), p=(3, 0)))],
+                                   tnn.Conv2d(384, 1088, 1)) for _ in range(20)])
+        self.mixed_7a = TCat(branch0=seq(_tc(1088, 256, 1), _tc(256, 384, 3, 2)),
+                             branch1=seq(_tc(1088, 256, 1), _tc(256, 288, 3, 2)),
+                             branch2=seq(_tc(1088, 256, 1), _tc(256, 288, 3, p=1),
+                                         _tc(288, 320, 3, 2)),
+                             branch3=tnn.MaxPool2d(3, 2))
+
+        def block8(scale, relu):
+            return TRes(scale, [_tc(2080, 192, 1),
+                                seq(_tc(2080, 192, 1), _tc(192, 224, (1, 3), p=(0, 1)),
+                                    _tc(224, 256, (3, 1), p=(1, 0)))],
+                        tnn.Conv2d(448, 2080, 1), relu)
+        self.repeat_2 = seq(*[block8(0.20, True) for _ in range(9)])
+        self.block8 = block8(1.0, False)
+        self.conv2d_7b = _tc(2080, 1536, 1)
+        self.classif = tnn.Linear(1536, 1000)
+
+    def forward(self, x):
+        for name in ("conv2d_1a", "conv2d_2a", "conv2d_2b", "maxpool_3a", "conv2d_3b",
+                     "conv2d_4a", "maxpool_5a", "mixed_5b", "repeat", "mixed_6a", "repeat_1",
+                     "mixed_7a", "repeat_2", "block8", "conv2d_7b"):
+            x = getattr(self, name)(x)
+        return self.classif(torch.flatten(tF.adaptive_avg_pool2d(x, 1), 1))
+
+
+def test_inception_resnet_v2_matches_timms_layout_and_pytorch_outputs():
+    from ganglion.models.inception_v4 import InceptionResnetV2, inception_resnet_v2
+    torch.manual_seed(3)
+    twin = TIRv2()
+    _randomize(twin, 6)
+    _calibrate(twin, torch.from_numpy(_image((2, 3, 75, 75), 15)))
+    model = inception_resnet_v2()
+    # 55,843,464: timm's inception_resnet_v2 (its results tables list 55.84 M parameters)
+    assert _count(model) == _count(twin) == 55_843_464
+    assert _keys_and_shapes(model.state_dict()) == _keys_and_shapes(twin.state_dict())
+    _copy(model, twin)
+    x = _image((2, 3, 75, 75), 16)
+    with gn.no_grad():
+        out = model.eval()(gn.from_numpy(x))
+    with torch.no_grad():
+        ref = twin(torch.from_numpy(x))
+    _close(out, ref)
+    assert isinstance(model, InceptionResnetV2)
+    assert model_info("inception_resnet_v2").builder is inception_resnet_v2
+    with pytest.raises(ShapeError, match="InceptionResnetV2: input of spatial size 60x75"):
+        model(gn.randn(1, 3, 60, 75))

@@ -8,7 +8,8 @@ from ganglion.models.cifar_cnn import cifar_cnn
 from ganglion.models.digits_cnn import digits_cnn
 from ganglion.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from ganglion.models.inception import Inception3, InceptionOutputs, inception_v3
-from ganglion.models.inception_v4 import InceptionV4, inception_v4
+from ganglion.models.inception_v4 import (InceptionResnetV2, InceptionV4, inception_resnet_v2,
+                                          inception_v4)
 from ganglion.models.lenet import lenet5
 from ganglion.models.linear_models import (LogisticRegression, Perceptron, logistic_regression,
                                            perceptron)
@@ -44,6 +45,6 @@ __all__ += ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resne
             "resnet32", "resnet44", "resnet56", "resnet110"]
 __all__ += ["GoogLeNet", "GoogLeNetOutputs", "googlenet", "Inception3", "InceptionOutputs",
             "inception_v3"]
-__all__ += ["InceptionV4", "inception_v4"]
+__all__ += ["InceptionV4", "inception_v4", "InceptionResnetV2", "inception_resnet_v2"]
 __all__ += ["Perceptron", "LogisticRegression", "perceptron", "logistic_regression", "compare",
             "compare_table", "compare_figure", "ComparisonRow"]
