@@ -34,6 +34,8 @@ from ganglion.models.vgg import (VGG, vgg11, vgg11_bn, vgg11_bn_cifar, vgg11_cif
                                   vgg16_bn_cifar, vgg16_cifar, vgg19, vgg19_bn, vgg19_bn_cifar,
                                   vgg19_cifar)
 from ganglion.models.registry import get_model, list_models, model_info, register_model
+from ganglion.models.transfer import (FeatureExtractor, feature_extractor, freeze, module_names,
+                                      unfreeze)
 
 __all__ = [
     # the registry and the comparison of architectures
@@ -59,4 +61,6 @@ __all__ = [
     "MobileNetV1", "MobileNetV2", "MobileNetV3", "InvertedResidual", "Conv2dNormActivation",
     "SqueezeExcitation", "mobilenet_v1", "mobilenet_v2", "mobilenet_v2_cifar",
     "mobilenet_v3_small", "mobilenet_v3_large",
+    # transfer learning
+    "feature_extractor", "FeatureExtractor", "module_names", "freeze", "unfreeze",
 ]
