@@ -187,6 +187,32 @@ def bool_type(shape):
     return TensorType(bool_, shape)
 
 
+def as_integer(who, what, value):
+    """``value`` as an int, or a TypeError naming ``who`` and ``what`` (``what`` is the phrase
+    "<name> must be an integer" completes): ``__index__`` takes NumPy integers and 0-d integer
+    tensors and refuses floats (2.5, and 2.0 as PyTorch does) and strings; a bool is an int in
+    Python but not a size or a dim."""
+    if type(value) is int:
+        return value
+    index = getattr(type(value), "__index__", None)
+    if index is None or isinstance(value, bool):
+        raise TypeError(f"{who}: {what}, got {value!r} of type {type(value).__name__}")
+    return index(value)
+
+
+def normalize_dim(op_name, dim, ndim, word="dimension", what="dim must be an integer"):
+    """One dim index in [0, ndim), negatives counted from the end (a 0-d tensor takes 0 and -1,
+    as in PyTorch): a TypeError for a non-integer, PyTorch's IndexError for one out of range
+    (``word`` names it in the message: "axis" or "dimension")."""
+    dim = as_integer(op_name, what, dim)
+    extent = max(ndim, 1)
+    if not -extent <= dim < extent:
+        raise IndexError(f"{op_name}: {word} {dim} is out of range for a tensor of {ndim} "
+                         f"dimension{'' if ndim == 1 else 's'} (expected to be in range of "
+                         f"[{-extent}, {extent - 1}], but got {dim})")
+    return dim % extent
+
+
 def normalize_axes(op_name, axis, ndim):
     """``axis`` (None, int or sequence, negatives allowed) as a sorted tuple, or None for all.
 
@@ -195,7 +221,9 @@ def normalize_axes(op_name, axis, ndim):
     (a RuntimeError, as PyTorch raises, and a ValueError, as NumPy raises) for a repeated dim."""
     if axis is None:
         return None
-    if type(axis) is int:  # the common case, without the checks below
+    if type(axis) is int:  # the common case: one int in range needs no other check
+        if -ndim <= axis < ndim:
+            return (axis % ndim,)
         axes = (axis,)
     elif (isinstance(axis, str)
           or hasattr(type(axis), "__index__") and getattr(axis, "ndim", 0) == 0):
@@ -205,23 +233,8 @@ def normalize_axes(op_name, axis, ndim):
             axes = tuple(axis)  # a tuple, list, range or 1-d integer array of dims
         except TypeError:
             axes = (axis,)  # a float or another non-integer: refused below, by name
-    # A 0-d tensor accepts dim 0 and -1, as in PyTorch.
-    extent = max(ndim, 1)
-    out = []
-    for a in axes:
-        if type(a) is not int:
-            # __index__ takes NumPy integers and anything else that is an integer, and refuses
-            # floats (1.5, but also 1.0, as PyTorch does); a bool is an int but not a dim.
-            index = getattr(type(a), "__index__", None)
-            if index is None or isinstance(a, bool):
-                raise TypeError(f"{op_name}: dim (axis) must be an integer or a tuple of integers, "
-                                f"got {a!r} of type {type(a).__name__}")
-            a = index(a)
-        if not -extent <= a < extent:
-            raise IndexError(f"{op_name}: axis {a} is out of range for a tensor of {ndim} "
-                             f"dimension{'' if ndim == 1 else 's'} (expected to be in range of "
-                             f"[{-extent}, {extent - 1}], but got {a})")
-        out.append(a % extent)
+    out = [normalize_dim(op_name, a, ndim, "axis",
+                         what="dim (axis) must be an integer or a tuple of integers") for a in axes]
     if len(out) > 1 and len(set(out)) != len(out):
         raise ShapeError(f"{op_name}: repeated axis in {axes} (dim {_first_repeat(out)} "
                          "appears multiple times; each dim may be given once)")

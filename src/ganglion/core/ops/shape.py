@@ -7,7 +7,8 @@ shape may be partly unknown until run time, and this way one rule serves both mo
 """
 import numpy as np
 
-from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape, normalize_axes
+from ganglion.core.op import (Op, ShapeError, apply, as_integer, broadcast_shapes, format_shape,
+                              normalize_axes, normalize_dim)
 from ganglion.core.tensor import TensorType
 
 __all__ = ["reshape", "reshape_as", "permute", "expand", "expand_as", "sum_to", "concatenate",
@@ -361,24 +362,11 @@ class Flip(Op):
 
 def _dim(op_name, dim, ndim):
     """One dimension index, negatives counted from the end (a 0-d tensor takes 0 and -1)."""
-    if type(dim) is not int:
-        dim = _integer(op_name, "dimension", dim)
-    extent = max(ndim, 1)
-    if not -extent <= dim < extent:
-        raise IndexError(f"{op_name}: dimension {dim} is out of range for a tensor of {ndim} "
-                         f"dimension{'' if ndim == 1 else 's'} (expected to be in range of "
-                         f"[{-extent}, {extent - 1}], but got {dim})")
-    return dim % ndim if ndim else 0
+    return normalize_dim(op_name, dim, ndim, "dimension", "dimension must be an integer")
 
 
 def _integer(op_name, what, value):
-    """``value`` as an int, or a TypeError naming the op: floats (2.5, and 2.0 as in PyTorch),
-    strings and bools are refused; NumPy integers and 0-d integer tensors pass."""
-    index = getattr(type(value), "__index__", None)
-    if index is None or isinstance(value, bool):
-        raise TypeError(f"{op_name}: {what} must be an integer, got {value!r} of type "
-                        f"{type(value).__name__}")
-    return index(value)
+    return as_integer(op_name, f"{what} must be an integer", value)
 
 
 def _shape_arg(op_name, shape):

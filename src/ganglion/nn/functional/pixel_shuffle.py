@@ -3,7 +3,7 @@ sub-pixel convolution of super-resolution networks).
 
 Both are a reshape, a permute and a reshape, so their gradients come from those ops.
 """
-from ganglion.core.op import format_shape
+from ganglion.core.op import as_integer, format_shape
 from ganglion.core.ops.shape import permute, reshape
 from ganglion.core.tensor import Tensor
 
@@ -11,12 +11,7 @@ __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 
 def _factor(name, what, factor):
-    if type(factor) is not int:
-        index = getattr(type(factor), "__index__", None)
-        if index is None or isinstance(factor, bool):
-            raise TypeError(f"{name}: {what} must be an integer, got {factor!r} of type "
-                            f"{type(factor).__name__}")
-        factor = index(factor)
+    factor = as_integer(name, f"{what} must be an integer", factor)
     if factor <= 0:
         raise RuntimeError(f"{name}: expected a positive {what}, but got {factor}")
     return factor

@@ -8,18 +8,14 @@ RuntimeError as PyTorch raises for these (at construction or at the first forwar
 ValueError as NumPy raises.
 """
 from ganglion.core.errors import ArgumentError
+from ganglion.core.op import as_integer
 
 __all__ = ["count", "sizes", "padding_sizes"]
 
 
 def count(layer, what, value, minimum=0):
     """An integer argument of at least ``minimum`` (a feature or channel count, a kernel size)."""
-    if type(value) is not int:
-        index = getattr(type(value), "__index__", None)
-        if index is None or isinstance(value, bool):
-            raise TypeError(f"{layer}: {what} must be an integer, got {value!r} of type "
-                            f"{type(value).__name__}")
-        value = index(value)
+    value = as_integer(layer, f"{what} must be an integer", value)
     if value < minimum:
         expected = "non-negative" if minimum == 0 else "positive" if minimum == 1 else f">= {minimum}"
         raise ArgumentError(f"{layer}: {what} must be {expected}, got {value}")

@@ -24,11 +24,7 @@ class Embedding(Module):
         name = f"Embedding({num_embeddings}, {embedding_dim})"
         num_embeddings = count(name, "num_embeddings", num_embeddings)
         embedding_dim = count(name, "embedding_dim", embedding_dim)
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"{name}: padding_idx must be in [-{num_embeddings}, "
-                                 f"{num_embeddings}), got {padding_idx}")
-            padding_idx %= num_embeddings
+        padding_idx = _padding_index(name, padding_idx, num_embeddings)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -87,11 +83,7 @@ class EmbeddingBag(Module):
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError(f"{name}: max_norm, scale_grad_by_freq and sparse are not "
                                       "supported (the gradient is always dense)")
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"{name}: padding_idx must be in [-{num_embeddings}, "
-                                 f"{num_embeddings}), got {padding_idx}")
-            padding_idx %= num_embeddings
+        padding_idx = _padding_index(name, padding_idx, num_embeddings)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.max_norm = max_norm
@@ -138,3 +130,13 @@ class EmbeddingBag(Module):
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
         return text
+
+
+def _padding_index(name, padding_idx, num_embeddings):
+    """``padding_idx`` in [0, num_embeddings) (negatives count from the end), or None."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{name}: padding_idx must be in [-{num_embeddings}, {num_embeddings}), "
+                         f"got {padding_idx}")
+    return padding_idx % num_embeddings
