@@ -13,9 +13,15 @@ lets the loop write each straight over the storage of the value it updates. A gr
 inputs are read whole (same shape), as one number (size 1) or as a row repeated over the
 leading dimensions (a bias), which covers what training graphs fuse; other broadcasts end it.
 
+A group's own shape is always known, but its inputs' shapes may have unknown dimensions (a
+placeholder's batch dimension, a weight's gradient computed from it): such an input, whose
+known dimensions match the group's, is read 'full', and the loop broadcasts it to the group's
+shape when it runs if it turns out smaller (an unknown dimension may be 1).
+
 A group of one op is left alone: NumPy's own kernel is as fast. Fusion needs numba (the
 ``jit`` extra); without it, or with ``GANGLION_FUSION=0``, graphs are compiled unfused.
 """
+from ganglion.backend import current as backend
 from ganglion.backend import fused_loops
 from ganglion.core import dtypes
 from ganglion.core.op import Op
@@ -63,17 +69,26 @@ def _opcode(node):
 
 
 def _size(shape):
+    """The number of elements of ``shape``, or None when a dimension is unknown."""
     size = 1
     for d in shape:
+        if d is None:
+            return None
         size *= d
     return size
 
 
 def _read_kind(shape, group_shape):
-    """How a loop over ``group_shape`` reads an input of ``shape``: ('full'|'scalar', None),
-    ('row', inner size), or None when it cannot."""
+    """How a loop over ``group_shape`` (known) reads an input of ``shape``: ('full'|'scalar',
+    None), ('row', inner size), or None when it cannot."""
     if shape == group_shape:
         return "full", None
+    if None in shape:
+        # Known only at run time: read whole, broadcast first if smaller (_expand_inputs).
+        if len(shape) <= len(group_shape) and all(
+                d is None or d == g for d, g in zip(shape[::-1], group_shape[::-1])):
+            return "full", None
+        return None
     if _size(shape) == 1:
         return "scalar", None
     trimmed = tuple(shape)
@@ -189,11 +204,14 @@ class _Rebuild:
         outputs = [root] + [m for m in members[:-1] if id(m) in self.materialized]
         spec = fused_loops.LoopSpec(reads, steps, [step_of[id(o)] for o in outputs])
         names = tuple(type(m.op).__name__.lower() for m in members)
+        # Inputs of partly unknown shape, which the loop may have to broadcast when it runs.
+        expand = tuple(k for k, i in enumerate(inputs)
+                       if reads[k][0] == "full" and i.type.shape != group.shape)
         if len(outputs) == 1:
-            op = FusedElementwise(spec, group.shape, names)
+            op = FusedElementwise(spec, group.shape, names, expand)
             self.memo[id(root)] = Node("apply", root.type, op=op, inputs=tuple(inputs), tensor=root.tensor)
             return
-        op = FusedElementwiseOutputs(spec, group.shape, names)
+        op = FusedElementwiseOutputs(spec, group.shape, names, expand)
         fused = Node("apply", root.type, op=op, inputs=tuple(inputs))
         for k, o in enumerate(outputs):
             self.memo[id(o)] = Node("apply", o.type, op=FusedOutput(k), inputs=(fused,), tensor=o.tensor)
@@ -202,13 +220,14 @@ class _Rebuild:
 class _FusedLoop(Op):
     """Several elementwise ops computed by one compiled loop (see the module docstring).
     Built only by the compiler, after the gradient graph exists: it has no vjp."""
-    __slots__ = ("spec", "shape", "names")
+    __slots__ = ("spec", "shape", "names", "expand")
     differentiable = False
 
-    def __init__(self, spec, shape, names):
+    def __init__(self, spec, shape, names, expand=()):
         self.spec = spec
         self.shape = tuple(shape)
         self.names = names
+        self.expand = expand  # positions of the inputs read 'full' whose shape is partly unknown
 
     @property
     def name(self):
@@ -220,6 +239,17 @@ class _FusedLoop(Op):
     def infer(self, *types):
         return TensorType(dtypes.as_dtype(self.spec.out_dtype()), self.shape)
 
+    def _inputs_read(self, arrays):
+        """``arrays`` with those of partly unknown shape broadcast to the loop's shape where they
+        are smaller (NumPy's error, as unfused, where they cannot be)."""
+        if not self.expand:
+            return arrays
+        arrays = list(arrays)
+        for k in self.expand:
+            if arrays[k].shape != self.shape:
+                arrays[k] = backend.xp.broadcast_to(arrays[k], self.shape)
+        return arrays
+
 
 class FusedElementwise(_FusedLoop):
     """A fused loop with one output: a new array, or (``in_place_kernel``) one that the
@@ -227,15 +257,17 @@ class FusedElementwise(_FusedLoop):
     __slots__ = ()
 
     def forward(self, backend, *arrays):
-        return fused_loops.run(self.spec, self.shape, arrays, (None,))[0]
+        return fused_loops.run(self.spec, self.shape, self._inputs_read(arrays), (None,))[0]
 
     def in_place_kernel(self, position):
         """A kernel writing the result into its argument at ``position``: an input that dies
         here, or (one past the inputs) a spare buffer of the result's type."""
-        spec, shape = self.spec, self.shape
+        spec, shape, read = self.spec, self.shape, self._inputs_read
+        # The schedule writes only into an input of the result's own (known) type, never into
+        # one that may need broadcasting.
         if position < len(spec.inputs):
-            return lambda *arrays: fused_loops.run(spec, shape, arrays, (position,))[0]
-        return lambda *arrays: fused_loops.run(spec, shape, arrays[:-1], (arrays[-1],))[0]
+            return lambda *arrays: fused_loops.run(spec, shape, read(arrays), (position,))[0]
+        return lambda *arrays: fused_loops.run(spec, shape, read(arrays[:-1]), (arrays[-1],))[0]
 
 
 class FusedElementwiseOutputs(_FusedLoop):
@@ -245,14 +277,15 @@ class FusedElementwiseOutputs(_FusedLoop):
     __slots__ = ()
 
     def forward(self, backend, *arrays):
-        return fused_loops.run(self.spec, self.shape, arrays, (None,) * len(self.spec.outputs))
+        return fused_loops.run(self.spec, self.shape, self._inputs_read(arrays),
+                               (None,) * len(self.spec.outputs))
 
     def kernel_into(self, positions):
         """A kernel whose arguments are the inputs and then buffers: output k is written into
         the argument at ``positions[k]``, or into a new array where that is None."""
-        spec, shape, count = self.spec, self.shape, len(self.spec.inputs)
+        spec, shape, count, read = self.spec, self.shape, len(self.spec.inputs), self._inputs_read
         return lambda *args: fused_loops.run(
-            spec, shape, args[:count], tuple(None if p is None else args[p] for p in positions))
+            spec, shape, read(args[:count]), tuple(None if p is None else args[p] for p in positions))
 
 
 class FusedOutput(Op):
