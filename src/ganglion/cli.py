@@ -105,7 +105,9 @@ def _check_data_dir(data_dir):
 
 def _check_choice(value, known, what):
     if value not in known:
-        raise UsageError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}")
+        from ganglion.models.registry import did_you_mean
+        raise UsageError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}"
+                         f"{did_you_mean(value, known)}")
 
 
 def _train(args):

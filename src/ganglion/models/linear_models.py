@@ -19,6 +19,7 @@ import numpy as np
 
 from ganglion import nn
 from ganglion.core.grad_mode import no_grad
+from ganglion.models.input_checks import check_feature_input
 from ganglion.models.registry import register_model
 
 __all__ = ["Perceptron", "LogisticRegression", "perceptron", "logistic_regression"]
@@ -40,6 +41,7 @@ class Perceptron(nn.Module):
 
     def net_input(self, x):
         """``w.x + b`` for each example: shape (N,)."""
+        check_feature_input("perceptron", x, self.linear.in_features)
         return self.linear(x.flatten(1)).squeeze(-1)
 
     def forward(self, x):
@@ -64,8 +66,12 @@ class Perceptron(nn.Module):
         ``w += lr (y - yhat) x``, ``b += lr (y - yhat)``. Returns the number of examples that
         were misclassified when their turn came (0: the pass changed nothing)."""
         xs = np.asarray(x.numpy() if hasattr(x, "numpy") else x, dtype=np.float64)
+        check_feature_input("perceptron", xs, self.linear.in_features)
         xs = xs.reshape(len(xs), -1)
         ys = np.asarray(y.numpy() if hasattr(y, "numpy") else y, dtype=np.float64).reshape(-1)
+        if len(ys) != len(xs):
+            # zip would silently drop the examples (or targets) beyond the shorter one.
+            raise ValueError(f"perceptron: {len(xs)} examples in x but {len(ys)} targets in y")
         w, b = self._arrays()
         mistakes = 0
         for xi, yi in zip(xs, ys):
@@ -102,6 +108,7 @@ class LogisticRegression(nn.Module):
         self.linear = nn.Linear(in_features, num_classes)
 
     def forward(self, x):
+        check_feature_input("logistic_regression", x, self.linear.in_features)
         return self.linear(x.flatten(1))
 
     def predict_proba(self, x):

@@ -6,6 +6,7 @@ command line need to know) and a one-line description:
     @register_model("lenet5", input_shape=(1, 28, 28), description="LeNet-5 for 28x28 digits")
     def lenet5(num_classes=10): ...
 """
+import difflib
 from dataclasses import dataclass
 
 __all__ = ["register_model", "get_model", "list_models", "model_info", "ModelInfo"]
@@ -36,9 +37,22 @@ def model_info(name):
     """The registry entry of ``name``; an unknown name is a ValueError listing the known ones."""
     try:
         return _REGISTRY[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"unknown model {name!r}; known models: "
-                         f"{', '.join(list_models())}") from None
+                         f"{', '.join(list_models())}{did_you_mean(name, list_models())}"
+                         ) from None
+
+
+def did_you_mean(name, known):
+    """'; did you mean 'lenet5'?' for the names in ``known`` close to ``name`` (a typo, a
+    missing depth such as 'resnet'), else ''. The list of known names is long; this puts the
+    likely one where the eye finds it."""
+    if not isinstance(name, str):
+        return ""
+    typed = name.lower()
+    close = difflib.get_close_matches(typed, list(known), n=3, cutoff=0.6)
+    close += [k for k in sorted(known) if k.startswith(typed) and k not in close][:3 - len(close)]
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 def get_model(name, **kwargs):
