@@ -71,6 +71,6 @@ from ganglion import data, metrics  # noqa: E402,F401
 from ganglion import distributions  # noqa: E402,F401  (torch.distributions)
 from ganglion import accelerator, backends, cuda, mps  # noqa: E402,F401  (device queries: CPU only)
 from ganglion import utils  # noqa: E402,F401  (torch.utils.data: the same objects as ganglion.data)
-from ganglion.io import load, save  # noqa: E402,F401  (checkpoints: safetensors + JSON, never pickle)
+from ganglion.io import load, load_torch, save  # noqa: E402,F401  (safetensors + JSON; torch .pt weights-only)
 import ganglion.train  # noqa: E402,F401  (fit loop, callbacks)
 from ganglion import linalg  # noqa: E402,F401  (torch.linalg: norms, inv, det, solve, ...)

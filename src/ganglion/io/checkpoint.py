@@ -7,7 +7,9 @@ keys (``model.0.weight``, ``optimizer.state.3.exp_avg``); everything else, and w
 sits in the structure, goes as JSON into the safetensors header's metadata. Loading therefore
 parses JSON and copies bytes: unlike ``torch.load`` it can never run code from the file, so
 every load is "weights only" (``load(f, weights_only=...)`` accepts the keyword for code written
-for PyTorch; ``False`` does not enable pickle). ``f`` is a path or an open binary file.
+for PyTorch; ``False`` does not enable pickle). ``load`` also reads the ``.pt`` / ``.pth`` files
+``torch.save`` writes, through ``ganglion.io.torch_format``'s restricted unpickler, which never
+calls anything but its own tensor and container builders. ``f`` is a path or an open binary file.
 
 Writes to a path are atomic: the bytes go to a hidden temporary file in the destination's
 folder, ``.<name>.<host>.<pid>.<random>.tmp``, are flushed to disk (fsync), and only then
@@ -287,14 +289,21 @@ def _fsync_folder(folder):
 
 
 # ----- loading -------------------------------------------------------------------------------
-def _read_header(path, raw):
-    """The safetensors header as a dict. A file is taken for safetensors when its first 8
-    bytes (the header's length, little-endian) fit in the file and the header starts with '{';
-    only a file that is not one is judged by its first bytes (pickle, zip), since a length's
-    low byte may well be 0x80 (a pickle's first byte) or spell 'PK' (a zip's)."""
+def _is_safetensors(raw):
+    """A file is taken for safetensors when its first 8 bytes (the header's length,
+    little-endian) fit in the file and the header starts with '{'; only a file that is not one
+    is judged by its first bytes (pickle, zip), since a length's low byte may well be 0x80 (a
+    pickle's first byte) or spell 'PK' (a zip's)."""
     size = struct.unpack("<Q", raw[:8])[0] if len(raw) >= 8 else None
-    if size is not None and 2 <= size <= min(len(raw) - 8, _MAX_HEADER_BYTES) \
-            and raw[8:9] == b"{":
+    return size is not None and 2 <= size <= min(len(raw) - 8, _MAX_HEADER_BYTES) \
+        and raw[8:9] == b"{"
+
+
+def _read_header(path, raw):
+    """The safetensors header as a dict (``raw`` passed ``_is_safetensors``, else an error
+    saying what the file is not)."""
+    size = struct.unpack("<Q", raw[:8])[0] if len(raw) >= 8 else None
+    if _is_safetensors(raw):
         try:
             header = json.loads(raw[8:8 + size])
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -303,12 +312,6 @@ def _read_header(path, raw):
         if not isinstance(header, dict):
             raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
         return header
-    kind = _foreign_kind(raw)
-    if kind is not None:
-        raise CheckpointError(f"{path}: this looks like {kind}, not a safetensors checkpoint; "
-                              "ganglion never unpickles (pickle can run code): load it with "
-                              "PyTorch once and save its state dict with safetensors "
-                              "(safetensors.torch.save_file)")
     if size is None:
         raise CheckpointError(f"{path}: truncated: {len(raw)} bytes, too short for a safetensors "
                               "header")
@@ -319,15 +322,14 @@ def _read_header(path, raw):
                           "object")
 
 
-def _foreign_kind(raw):
-    """What a file that is not safetensors looks like, by its magic bytes (None: no idea)."""
+def _looks_like_torch_file(raw):
+    """Whether a file that is not safetensors has a zip's or a pickle's magic bytes: what
+    ``torch.save`` writes (zip since PyTorch 1.6, pickles before)."""
     if raw[:2] == b"PK":
-        return "a zip file (a PyTorch .pt / .pth file from torch.save)"
+        return True
     if raw[:1] == b"\x80" and raw[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return "a pickle (a legacy PyTorch .pt file, or pickle protocol 2-5)"
-    if raw.rstrip(b"\r\n")[-1:] == b".":  # every pickle ends with STOP ('.'); protocols 0-1
-        return "a pickle (protocol 0 or 1)"
-    return None
+        return True
+    return raw.rstrip(b"\r\n")[-1:] == b"."  # every pickle ends with STOP ('.'); protocols 0-1
 
 
 def _bad(path, message):
@@ -407,19 +409,22 @@ def _read_raw(f, weights_only):
 def load(f, map_location=None, *, weights_only=None):
     """Read a checkpoint written by ``save`` from ``f`` (a path or a binary file object): the
     same structure, with Tensors (NumPy arrays where arrays were saved). A plain safetensors
-    file (from another library) loads as a flat ``{name: Tensor}`` dict. ``weights_only`` is
-    accepted for code written for ``torch.load`` and changes nothing: ganglion never unpickles,
-    so every load is weights-only, and a pickle is refused either way. ``map_location`` is
+    file (from another library) loads as a flat ``{name: Tensor}`` dict, and a file that
+    ``torch.save`` wrote (``.pt`` / ``.pth``, zip or legacy) loads through ``load_torch``, whose
+    unpickler accepts only tensors, storages, dtypes and plain containers and never calls
+    anything else the file names. ``weights_only`` is accepted for code written for
+    ``torch.load`` and changes nothing: every load is weights-only. ``map_location`` is
     ``torch.load``'s: tensors load onto the CPU, the only device of this build, so 'cpu', a cpu
     device, a dict of them or a function (``lambda storage, loc: storage``) are accepted and a
     device this build lacks ('cuda') is refused before the file is read."""
     _check_map_location(map_location)
     raw, path = _read_raw(f, weights_only)
+    if not _is_safetensors(raw) and _looks_like_torch_file(raw):
+        # Weights-only by construction (a restricted unpickler), so safe to load here.
+        from ganglion.io.torch_format import load_bytes  # it imports this module
+        return load_bytes(raw, path)
     header = _read_header(path, raw)
-    try:
-        tensors = _safetensors_numpy().load(raw)
-    except Exception as error:  # noqa: BLE001  (safetensors raises its own error type)
-        raise CheckpointError(f"{path}: corrupt or truncated safetensors data ({error})") from None
+    tensors = _safetensors_arrays(raw, path)
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         return {key: make_tensor(array) for key, array in tensors.items()}
@@ -433,6 +438,40 @@ def load(f, map_location=None, *, weights_only=None):
         return _decode(structure, tensors, path)
     except RecursionError:
         raise _bad(path, "nested too deeply") from None
+
+
+# safetensors dtype names -> NumPy (little-endian, as the format stores them). safetensors.numpy
+# lacks BF16, which PyTorch writes (safetensors.torch.save_file): it is widened to float32.
+_SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
+                       "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?", "U16": "<u2",
+                       "U32": "<u4", "U64": "<u8", "BF16": "<u2"}
+
+
+def bfloat16_to_float32(bits):
+    """float32 values of bfloat16 numbers given as their uint16 bit patterns: a bfloat16 is the
+    upper half of a float32, so the shift is exact (NumPy has no bfloat16 dtype)."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def _safetensors_arrays(raw, path):
+    """{name: array} of the safetensors file ``raw``."""
+    safetensors_numpy = _safetensors_numpy()
+    try:
+        views = safetensors_numpy.deserialize(raw)
+    except Exception as error:  # noqa: BLE001  (safetensors raises its own error type)
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors data ({error})") from None
+    arrays = {}
+    for name, view in views:
+        stored = _SAFETENSORS_DTYPES.get(view["dtype"])
+        if stored is None:
+            raise CheckpointError(f"{path}: tensor {name!r} has dtype {view['dtype']}, which "
+                                  "ganglion does not read (it reads "
+                                  f"{', '.join(_SAFETENSORS_DTYPES)})")
+        array = np.frombuffer(view["data"], stored)
+        if view["dtype"] == "BF16":
+            array = bfloat16_to_float32(array)
+        arrays[name] = array.reshape(view["shape"])
+    return arrays
 
 
 def _check_map_location(map_location):
