@@ -9,6 +9,7 @@ from ganglion.symbolic.jit import jit
 from ganglion.symbolic.placeholders import *  # noqa: F401,F403
 from ganglion.symbolic.placeholders import CONSTRUCTORS, tensor
 from ganglion.symbolic.printing import debugprint, pp
+from ganglion.symbolic.scan import hessian, jacobian, scan, until
 from ganglion.symbolic.shared import SharedVariable, shared
 
 placeholder = tensor
@@ -16,4 +17,4 @@ placeholder = tensor
 #: What ``import ganglion`` exports too (``ganglion.tensor`` stays the eager constructor, so the
 #: placeholder constructor is ``ganglion.placeholder`` there).
 __all__ = ["Function", "function", "In", "jit", "debugprint", "pp", "SharedVariable", "shared",
-           "placeholder"] + CONSTRUCTORS
+           "placeholder", "scan"] + CONSTRUCTORS
