@@ -48,6 +48,14 @@ class DType:
     def __repr__(self):
         return f"ganglion.{self.name}"
 
+    def __eq__(self, other):
+        # A dtype equals its own name, so that Theano code's ``x.dtype == 'float32'`` works
+        # (PyTorch's dtypes never equal strings). The hash is the name's, as equality needs.
+        return self is other or (type(other) is str and other == self.name)
+
+    def __hash__(self):
+        return hash(self.name)
+
     def __reduce__(self):
         return (as_dtype, (self.name,))
 

@@ -144,7 +144,7 @@ def record(out, op, inputs):
 
 def _apply_symbolic(op, inputs):
     out_type = op.infer(*[t.tensor_type for t in inputs])
-    out = make_tensor(None)
+    out = make_tensor(None, cls=_symbolic_result_class(inputs))
     out._type = out_type
     out._op = op
     out._inputs = inputs
@@ -152,6 +152,17 @@ def _apply_symbolic(op, inputs):
     if tracing.active:  # jit is tracing: an in-place change later may have to redirect this node
         tracing.active[-1].nodes.append(out)
     return out
+
+
+def _symbolic_result_class(inputs):
+    """The class of a symbolic result: Tensor, unless an input's class names another as its
+    ``symbolic_result_class`` (compat.theano's variables, whose results keep Theano's methods:
+    ``flatten(ndim)``, ``dimshuffle``, ``type``, ``eval``)."""
+    for t in inputs:
+        cls = getattr(type(t), "symbolic_result_class", None)
+        if cls is not None:
+            return cls
+    return Tensor
 
 
 # ----- helpers for infer() -----------------------------------------------------------------

@@ -24,24 +24,32 @@ __all__ = ["function", "Function"]
 
 
 def function(inputs, outputs=None, updates=None, givens=None, on_unused_input="raise", name=None,
-             allow_input_downcast=False, optimize_graph=True):
+             allow_input_downcast=False, optimize_graph=True, no_default_updates=False):
     """Compile ``outputs`` (a tensor or a list) of ``inputs`` (placeholders or ``In``) into a
     callable that returns NumPy arrays. ``updates``: (shared variable, new value) pairs or a
     dict, applied after each call. ``givens``: (variable, replacement) pairs or a dict.
-    ``on_unused_input``: 'raise', 'warn' or 'ignore'. ``optimize_graph=False`` skips the rewrites."""
+    ``on_unused_input``: 'raise', 'warn' or 'ignore'. ``optimize_graph=False`` skips the rewrites.
+    ``no_default_updates``: True keeps the random state of every random variable in the graph as
+    it was (each call draws the same numbers), a list does so for the random variables listed
+    (or their ``.rng``); by default each call draws new numbers (Theano's default updates)."""
     return Function(inputs, outputs, updates, givens, on_unused_input, name, allow_input_downcast,
-                    optimize_graph)
+                    optimize_graph, no_default_updates)
 
 
 class Function:
     """A compiled function (see ``function``)."""
 
     def __init__(self, inputs, outputs, updates, givens, on_unused_input, name, allow_downcast,
-                 optimize_graph):
+                 optimize_graph, no_default_updates=False):
         if on_unused_input not in ("raise", "warn", "ignore"):
             raise ValueError(f"function: on_unused_input must be 'raise', 'warn' or 'ignore', got "
                              f"{on_unused_input!r}")
         self.name = name
+        # What copy() compiles again.
+        self._arguments = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
+                               on_unused_input=on_unused_input, name=name,
+                               allow_downcast=allow_downcast, optimize_graph=optimize_graph,
+                               no_default_updates=no_default_updates)
         if not isinstance(inputs, (list, tuple)):
             raise TypeError(f"function: inputs must be a list of placeholders, got {inputs!r}")
         self.inputs = [InputSpec(item, k, allow_downcast) for k, item in enumerate(inputs)]
@@ -68,6 +76,37 @@ class Function:
         self.updates = [(t, slot[id(n)], value_attribute(t), t.dtype.np)
                         for t, n in zip(targets, nodes[len(output_list):])]
         self._positional_names = {s.name: k for k, s in enumerate(self.inputs)}
+        self._frozen_random = _frozen_random_ops(self.schedule, no_default_updates)
+
+    @property
+    def maker(self):
+        """Theano's ``f.maker``: ``f.maker.fgraph`` is the compiled graph (``FunctionGraph``)."""
+        from ganglion.symbolic.fgraph import FunctionMaker
+        return FunctionMaker(self)
+
+    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None, profile=None):
+        """The same function compiled again (Theano's ``Function.copy``): ``swap``, a dict
+        {shared variable: another of its type}, makes the copy read and update the other one;
+        ``delete_updates=True`` drops the updates. Compiled anew, so ``share_memory`` changes
+        nothing (no storage is shared between the two but the shared variables')."""
+        arguments = dict(self._arguments)
+        swap = dict(swap or {})
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+                raise TypeError("copy: swap must map shared variables to shared variables")
+            if old.dtype is not new.dtype or old.ndim != new.ndim:
+                raise TypeError(f"copy: swap replaces {describe(old)} with {describe(new)}: the "
+                                "dtype and number of dimensions must match")
+        if delete_updates:
+            arguments["updates"] = None
+        elif swap and arguments["updates"] is not None:
+            arguments["updates"] = [(swap.get(target, target), value)
+                                    for target, value in _pairs(arguments["updates"], "updates")]
+        if swap:
+            arguments["givens"] = _pairs(arguments["givens"], "givens") + list(swap.items())
+        if name is not None:
+            arguments["name"] = name
+        return Function(**arguments)
 
     def __call__(self, *args, **kwargs):
         inputs = self.inputs
@@ -92,10 +131,13 @@ class Function:
                 raise ValueError(f"function{self._label()}: shared variable {describe(tensor)} "
                                  f"now holds a value of shape {tuple(value.shape)}; compile the "
                                  "function again after changing a shape")
+        frozen = [(op, _random_state(op.generator)) for op in self._frozen_random]
         for kernel, arg_slots, out, free in self.schedule.program:
             values[out] = kernel(*[values[s] for s in arg_slots])
             for s in free:
                 values[s] = None
+        for op, state in frozen:
+            _set_random_state(op.generator, state)
         to_numpy, asarray = backend.to_numpy, backend.xp.asarray
         results = [to_numpy(asarray(values[s])) for s in self.output_slots]
         for k in self.copied_outputs:
@@ -118,6 +160,35 @@ class Function:
 
     def _label(self):
         return f" {self.name!r}" if self.name else ""
+
+
+def _frozen_random_ops(schedule, no_default_updates):
+    """The random ops whose state a call puts back (``no_default_updates``)."""
+    if no_default_updates is False or no_default_updates is None:
+        return []
+    from ganglion.symbolic.random import RandomDraw
+    ops = [i.node.op for i in schedule.instructions if isinstance(i.node.op, RandomDraw)]
+    if no_default_updates is True:
+        return ops
+    listed = set()
+    for item in no_default_updates:
+        op = getattr(item, "op", None) or getattr(item, "_op", None)  # an rv.rng or an rv
+        if not isinstance(op, RandomDraw):
+            raise TypeError(f"function: no_default_updates lists {item!r}, which is neither a "
+                            "random variable nor its .rng")
+        listed.add(id(op))
+    return [op for op in ops if id(op) in listed]
+
+
+def _random_state(generator):
+    return generator.get_state() if hasattr(generator, "get_state") else generator.bit_generator.state
+
+
+def _set_random_state(generator, state):
+    if hasattr(generator, "set_state"):
+        generator.set_state(state)
+    else:
+        generator.bit_generator.state = state
 
 
 def _as_output(value, position):

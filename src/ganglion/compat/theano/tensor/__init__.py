@@ -5,13 +5,62 @@ import builtins
 import ganglion as _gn
 from ganglion.symbolic import placeholders as _placeholders
 from ganglion.compat.theano.tensor import nnet, shared_randomstreams  # noqa: F401
+from ganglion.compat.theano.tensor.basic import (  # noqa: F401
+    Lop, Rop, alloc, as_tensor_variable, batched_dot, constant, dot, inc_subtensor, ones,
+    ones_like, outer, prod, set_subtensor, std, tensordot, var, zeros, zeros_like)
+from ganglion.compat.theano.tensor.var import (  # noqa: F401
+    TensorConstant, TensorSharedVariable, TensorType, TensorVariable, as_variable, dimshuffle,
+    flatten)
+
+
+class _WarnFlags:
+    """``theano.config.warn``: Theano's flags for warnings about its old bugs. Ganglion never had
+    those bugs, so the flags (``config.warn.round = False`` and the like) are kept but change
+    nothing."""
+
+    def __init__(self):
+        self.ignore_bug_before = "0.9"
+        self.round = False
+        self.sum_div_dimshuffle_bug = False
 
 
 class _Config:
-    """``theano.config``: ``floatX`` is the dtype of placeholders made without a prefix."""
+    """``theano.config``: ``floatX`` is the dtype of placeholders made without a prefix and of
+    ``T.zeros`` / ``T.constant(1.5)``; ``mode`` is the default of ``function(mode=)``
+    ('FAST_COMPILE' compiles without the graph rewrites); ``warn`` holds Theano's warning flags."""
+
+    _MODES = ("Mode", "FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE", "ProfileMode")
 
     def __init__(self):
-        self.floatX = "float64"
+        self._floatX = "float64"
+        self._mode = "Mode"
+        self.warn = _WarnFlags()
+        self.device = "cpu"
+        self.compute_test_value = "off"
+        self.exception_verbosity = "low"
+        self.optimizer = "fast_run"
+
+    @property
+    def floatX(self):
+        return self._floatX
+
+    @floatX.setter
+    def floatX(self, value):
+        if value not in ("float16", "float32", "float64"):
+            raise ValueError(f"theano.config.floatX: must be 'float16', 'float32' or 'float64', "
+                             f"got {value!r}")
+        self._floatX = value
+
+    @property
+    def mode(self):
+        return self._mode
+
+    @mode.setter
+    def mode(self, value):
+        if value not in self._MODES:
+            raise ValueError(f"theano.config.mode: must be one of {', '.join(self._MODES)}, got "
+                             f"{value!r}")
+        self._mode = value
 
 
 config = _Config()
@@ -21,23 +70,50 @@ def _float_constructor(name):
     single = getattr(_placeholders, name)
 
     def make(*args, dtype=None, **kwargs):
-        return single(*args, dtype=dtype or config.floatX, **kwargs)
+        made = single(*args, dtype=dtype or config.floatX, **kwargs)
+        return [as_variable(v) for v in made] if isinstance(made, list) else as_variable(made)
     make.__name__ = name
     make.__doc__ = single.__doc__.replace("dtype= (default float)", "config.floatX")
     return make
 
 
+def _typed_constructor(name):
+    single = getattr(_placeholders, name)
+
+    def make(*args, **kwargs):
+        made = single(*args, **kwargs)
+        return [as_variable(v) for v in made] if isinstance(made, list) else as_variable(made)
+    make.__name__ = name
+    make.__doc__ = single.__doc__
+    return make
+
+
 for _name in _placeholders.CONSTRUCTORS:
     _unprefixed = _name in _placeholders.RANKS or _name in _placeholders.PLURALS.values()
-    globals()[_name] = _float_constructor(_name) if _unprefixed else getattr(_placeholders, _name)
+    globals()[_name] = _float_constructor(_name) if _unprefixed else _typed_constructor(_name)
 
 
-def tensor(dtype=None, shape=None, name=None):
-    return _placeholders.tensor(dtype or config.floatX, shape, name)
+def _broadcast_constructor(name, dtype, shape):
+    def make(name=None, dtype=dtype):
+        return as_variable(_placeholders.tensor(dtype or config.floatX, shape, name))
+    make.__name__ = name
+    make.__doc__ = f"A placeholder of shape {shape} (None: unknown), Theano's {name}."
+    return make
 
 
-def dot(a, b):
-    return _gn.dot(a, b)
+# Theano's row (1, n) and col (n, 1): matrices whose size-1 dim broadcasts.
+for _kind, _shape in (("row", (1, None)), ("col", (None, 1))):
+    for _prefix, _dtype in (("", None), ("d", "float64"), ("f", "float32"), ("i", "int32"),
+                            ("l", "int64"), ("b", "int8")):
+        globals()[_prefix + _kind] = _broadcast_constructor(_prefix + _kind, _dtype, _shape)
+
+
+def tensor(dtype=None, shape=None, name=None, broadcastable=None):
+    """A placeholder of ``dtype`` (default config.floatX) and ``shape``, or of Theano's
+    ``broadcastable`` pattern (True: a dim of size 1, False: unknown)."""
+    if shape is None and broadcastable is not None:
+        shape = tuple(1 if b else None for b in broadcastable)
+    return as_variable(_placeholders.tensor(dtype or config.floatX, shape, name))
 
 
 def switch(condition, then, otherwise):
@@ -104,7 +180,17 @@ def cast(x, dtype):
 exp, log, log1p, sqrt, tanh, abs_ = _gn.exp, _gn.log, _gn.log1p, _gn.sqrt, _gn.tanh, _gn.abs
 sin, cos, maximum, minimum, clip, pow = _gn.sin, _gn.cos, _gn.maximum, _gn.minimum, _gn.clip, _gn.pow
 sgn, floor, ceil, round = _gn.sign, _gn.floor, _gn.ceil, _gn.round  # noqa: A001
-concatenate, stack, reshape, flatten = _gn.concatenate, _gn.stack, _gn.reshape, _gn.flatten
+concatenate, stack, reshape = _gn.concatenate, _gn.stack, _gn.reshape
 lt, le, gt, ge = _gn.lt, _gn.le, _gn.gt, _gn.ge
-zeros_like, ones_like = _gn.zeros_like, _gn.ones_like
 abs = builtins.abs  # noqa: A001  (T.abs(x) and abs(x) both work: Tensor defines __abs__)
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    """Theano's arange: int64 for integer arguments, config.floatX with a float one; a symbolic
+    bound (``T.arange(y.shape[0])``) gives a symbolic range, computed when the function runs."""
+    if dtype is None and any(isinstance(v, float) or isinstance(v, _gn.Tensor)
+                             and v.dtype.is_floating_point for v in (start, stop, step)):
+        dtype = config.floatX
+    return _gn.arange(start, stop, step, dtype=dtype)
+
+

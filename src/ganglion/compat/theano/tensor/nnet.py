@@ -39,3 +39,15 @@ def categorical_crossentropy(coding_dist, true_dist):
     # gather, not take_along_axis: a label of -1 is out of range (as in Theano), not the last class.
     picked = gn.gather(coding_dist, 1, gn.unsqueeze(true_dist.long(), 1))
     return -gn.log(gn.squeeze(picked, 1))
+
+
+# T.nnet.conv2d, T.nnet.conv.conv2d (the older module) and T.nnet.bn, importable by their
+# Theano module paths too (``from theano.tensor.nnet.bn import batch_normalization``).
+import sys as _sys  # noqa: E402
+
+from ganglion.compat.theano.tensor import nnet_bn as bn, nnet_conv as conv  # noqa: E402
+from ganglion.compat.theano.tensor.nnet_conv import conv2d  # noqa: E402
+
+_sys.modules[__name__ + ".bn"] = bn
+_sys.modules[__name__ + ".conv"] = conv
+__all__ += ["conv2d", "bn", "conv"]

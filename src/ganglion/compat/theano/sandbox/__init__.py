@@ -1,0 +1,4 @@
+"""Theano's ``theano.sandbox``: ``rng_mrg.MRG_RandomStreams``."""
+from ganglion.compat.theano.sandbox import rng_mrg
+
+__all__ = ["rng_mrg"]
