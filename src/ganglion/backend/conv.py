@@ -37,8 +37,14 @@ the Haswell kernels, see benchmarks/RESULTS.md). Also tried and dropped earlier:
 F(2x2, 3x3) (its sixteen thin GEMMs run at lower BLAS efficiency, and its transforms cost
 memory passes) and direct convolution in numba loops (1.3-11x slower than im2col + GEMM).
 
-Depthwise convolutions (one input and one output channel per group) skip the GEMM, which would
-be 1 x kh*kw per channel: they loop over kernel offsets with broadcast multiply-adds.
+Depthwise convolutions (one input channel per group, ``groups == in_channels``, and a whole
+number ``m`` of output channels per input channel, the "channel multiplier") skip the GEMM,
+which would be an m x kh*kw by kh*kw x L product per channel. With numba they run as compiled
+loops over the image planes, one range of planes per core (backend/depthwise_loops.py);
+without it, as NumPy passes over the whole batch, one broadcast multiply-add per kernel tap.
+Measured on the CIFAR MobileNetV2's train step (batch 64, 2 cores, see benchmarks/RESULTS.md,
+"Model zoo"): its 17 depthwise layers took 2.4 s (forward + input + weight gradients) as NumPy
+passes and 0.12 s as compiled loops.
 
 Padding is ((top, bottom), (left, right)); 'same' with an even kernel pads unevenly.
 """
@@ -157,8 +163,37 @@ def _chunk_scratch(shape, cache, b):
 
 
 def _is_depthwise(c, o, groups):
-    """One input and one output channel per group: a GEMM per channel would be 1 x kh*kw."""
-    return groups > 1 and groups == c == o
+    """One input channel per group and a whole number of output channels per input channel:
+    a GEMM per channel would be (O/C) x kh*kw."""
+    return groups > 1 and groups == c and o % c == 0
+
+
+def _depthwise_loops(dtype):
+    """backend.depthwise_loops when numba can be used and ``dtype`` is float32 or float64 (the
+    loops' types), else None: the NumPy passes below run instead."""
+    if dtype not in (np.float32, np.float64):
+        return None
+    if not _compiled:
+        from ganglion.backend import fused_loops
+        if fused_loops.available():
+            from ganglion.backend import depthwise_loops
+            _compiled.append(depthwise_loops)
+        else:
+            _compiled.append(None)
+    return _compiled[0]
+
+
+_compiled = []
+# A range of planes per core only where each core gets at least this many output elements:
+# below that, the hand-off to a pool thread (20-50 us) costs more than it saves.
+_DEPTHWISE_SPLIT_ELEMENTS = 1 << 14
+
+
+def _over_planes(planes, plane_size, work):
+    """work(lo, hi) over depthwise planes [0, planes) (image x input channel), one contiguous
+    range per core where there is enough work; returns the results in range order."""
+    least = -(-_DEPTHWISE_SPLIT_ELEMENTS // max(1, plane_size))
+    return matmul.on_each_core(planes, work, least=least)
 
 
 # ----- forward -----------------------------------------------------------------------------
@@ -169,7 +204,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     o, cg, kh, kw = w.shape
     shape = _Shape(n, c, (h, wd), o, groups, (kh, kw), stride, padding, dilation, x.dtype)
     if _is_depthwise(c, o, groups):
-        return _depthwise_forward(x, w, bias, shape.out_hw, stride, padding, dilation)
+        return _depthwise_forward(x, w, bias, shape)
     out = array_cache.empty((n, o) + shape.out_hw, x.dtype)
     w_groups = w.reshape(groups, o // groups, cg * kh * kw)
     bias_column = None if bias is None else bias[:, None, None]
@@ -224,13 +259,25 @@ def _pad_nchw(x, padding):
     return np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
 
 
-def _depthwise_forward(x, w, bias, out_hw, stride, padding, dilation):
-    xp = _pad_nchw(x, padding)
-    out = np.zeros((x.shape[0], x.shape[1]) + out_hw, x.dtype)
-    product = np.empty_like(out)
-    for i, j, window in _nchw_offset_views(xp, w.shape[2:], out_hw, stride, dilation):
-        np.multiply(window, w[None, :, 0, i, j, None, None], out=product)
-        out += product
+def _depthwise_forward(x, w, bias, shape):
+    out = array_cache.empty((shape.n, shape.o) + shape.out_hw, x.dtype)
+    loops = _depthwise_loops(x.dtype)
+    if loops is not None:
+        x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+        bias = None if bias is None else np.ascontiguousarray(bias)
+        _over_planes(shape.n * shape.c, shape.o // shape.c * shape.columns, partial(
+            loops.forward, x, w, bias, out, shape.stride, shape.padding, shape.dilation))
+        return out
+    # NumPy: one multiply-add over the batch per kernel tap, output channels as (C, m).
+    multiplier = shape.o // shape.c
+    xp = _pad_nchw(x, shape.padding)
+    out_5d = out.reshape((shape.n, shape.c, multiplier) + shape.out_hw)
+    w_taps = w.reshape(shape.c, multiplier, *shape.k_hw)
+    out_5d.fill(0)
+    product = np.empty_like(out_5d)
+    for i, j, window in _nchw_offset_views(xp, shape.k_hw, shape.out_hw, shape.stride, shape.dilation):
+        np.multiply(window[:, :, None], w_taps[None, :, :, i, j, None, None], out=product)
+        out_5d += product
     if bias is not None:
         out += bias[None, :, None, None]
     return out
@@ -311,12 +358,24 @@ def _backward_input_range(shape, g, w_t_groups, grad_input, lo, hi):
 
 
 def _depthwise_backward_input(g, w, shape):
-    (top, _), (left, _) = shape.padding
-    h, wd = shape.hw
+    grad_input = array_cache.empty((shape.n, shape.c) + shape.hw, g.dtype)
+    loops = _depthwise_loops(g.dtype)
+    if loops is not None:
+        g, w = np.ascontiguousarray(g), np.ascontiguousarray(w)
+        _over_planes(shape.n * shape.c, shape.o // shape.c * shape.columns, partial(
+            loops.backward_input, g, w, grad_input, shape.stride, shape.padding, shape.dilation))
+        return grad_input
+    multiplier = shape.o // shape.c
+    g_5d = g.reshape((shape.n, shape.c, multiplier) + shape.out_hw)
+    w_taps = w.reshape(shape.c, multiplier, *shape.k_hw)
     gxp = np.zeros((shape.n, shape.c) + shape.padded_hw, g.dtype)
     for i, j, window in _nchw_offset_views(gxp, shape.k_hw, shape.out_hw, shape.stride, shape.dilation):
-        window += g * w[None, :, 0, i, j, None, None]
-    return np.ascontiguousarray(gxp[:, :, top:top + h, left:left + wd])
+        if multiplier == 1:
+            window += g_5d[:, :, 0] * w_taps[None, :, 0, i, j, None, None]
+        else:
+            window += np.einsum("ncmhw,cm->nchw", g_5d, w_taps[:, :, i, j])
+    np.copyto(grad_input, shape.interior(gxp))
+    return grad_input
 
 
 # ----- weight gradient ----------------------------------------------------------------------
@@ -329,7 +388,7 @@ def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
     cg = c // groups
     shape = _Shape(n, c, (h, wd), o, groups, kernel_hw, stride, padding, dilation, x.dtype)
     if _is_depthwise(c, o, groups):
-        return _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation)
+        return _depthwise_backward_weight(x, g, shape)
     g = np.ascontiguousarray(g)
     partial_sums = _on_each_core(shape, partial(_backward_weight_range, shape, x, g))
     gw_t = partial_sums[0]
@@ -364,9 +423,20 @@ def _backward_weight_range(shape, x, g, lo, hi):
     return total
 
 
-def _depthwise_backward_weight(x, g, kernel_hw, stride, padding, dilation):
-    xp = _pad_nchw(x, padding)
-    gw = np.empty((x.shape[1], 1) + tuple(kernel_hw), x.dtype)
-    for i, j, window in _nchw_offset_views(xp, kernel_hw, g.shape[2:], stride, dilation):
-        gw[:, 0, i, j] = np.einsum("nchw,nchw->c", window, g)
-    return gw
+def _depthwise_backward_weight(x, g, shape):
+    loops = _depthwise_loops(x.dtype)
+    if loops is not None:
+        x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+        partial_sums = _over_planes(shape.n * shape.c, shape.o // shape.c * shape.columns, partial(
+            loops.backward_weight, x, g, shape.k_hw, shape.stride, shape.padding, shape.dilation))
+        grad_weight = partial_sums[0]
+        for other in partial_sums[1:]:
+            grad_weight += other
+        return grad_weight
+    multiplier = shape.o // shape.c
+    xp = _pad_nchw(x, shape.padding)
+    g_5d = g.reshape((shape.n, shape.c, multiplier) + shape.out_hw)
+    grad_weight = np.empty((shape.c, multiplier) + shape.k_hw, x.dtype)
+    for i, j, window in _nchw_offset_views(xp, shape.k_hw, shape.out_hw, shape.stride, shape.dilation):
+        grad_weight[:, :, i, j] = np.einsum("nchw,ncmhw->cm", window, g_5d)
+    return grad_weight.reshape((shape.o, 1) + shape.k_hw)
