@@ -224,6 +224,22 @@ def test_ifelse_chooses_whole_branches_and_routes_the_gradient():
     np.testing.assert_array_equal(value, [5.0, 6.0])
     np.testing.assert_array_equal(grad_v, [0.0, 0.0])
     np.testing.assert_array_equal(grad_w, [10.0, 12.0, 0.0])
+    # Lazy: the branch not taken is never computed (this one fails: index 5 of 2 elements).
+    lazy = theano.function([a, v], ifelse(T.gt(a, 0), v * 2, v[5] + v))
+    np.testing.assert_array_equal(lazy(1.0, [1.0, 2.0]), [2.0, 4.0])
+    with pytest.raises(IndexError):
+        lazy(-1.0, [1.0, 2.0])
+    # Gradients reach shared variables read inside a branch, and only the taken branch's.
+    W = theano.shared(np.array([[1.0, 2.0], [3.0, 4.0]]), name="W")
+    cost = ifelse(T.gt(a, 0), T.sum(T.dot(v, W) ** 2), T.sum(W ** 3))
+    h = theano.function([a, v], [cost, T.grad(cost, W)])
+    value, grad_w = h(1.0, [1.0, -1.0])
+    u = np.array([1.0, -1.0]) @ W.get_value()
+    assert value == np.sum(u ** 2)
+    np.testing.assert_allclose(grad_w, np.outer([1.0, -1.0], 2 * u))
+    value, grad_w = h(-1.0, [1.0, -1.0])
+    assert value == np.sum(W.get_value() ** 3)
+    np.testing.assert_allclose(grad_w, 3 * W.get_value() ** 2)
     # Lists of outputs, and a Python number as a branch.
     first, second = ifelse(T.gt(a, 0), [v, a], [w, 0.0])
     h = theano.function([a, v, w], [first, second])

@@ -16,7 +16,7 @@ from ganglion.symbolic import function as _function
 from ganglion.symbolic import shared as _shared
 from ganglion.symbolic.function import Function
 
-__all__ = ["function", "In", "shared", "pp", "config", "tensor", "printing", "Function",
+__all__ = ["function", "In", "shared", "pp", "config", "tensor", "printing", "Function", "Mode",
            "ifelse", "gradient", "sandbox", "grad", "TensorSharedVariable"]
 
 #: Theano's configuration object; ``floatX`` is the dtype of ``T.matrix`` and friends.
@@ -25,19 +25,61 @@ config = tensor.config
 printing = SimpleNamespace(pp=pp, debugprint=debugprint)
 
 
+class Mode:
+    """``theano.Mode(linker=, optimizer=)``: ``optimizer=None`` compiles without the graph
+    rewrites (as 'FAST_COMPILE'); the linker is ganglion's flat schedule whatever it names
+    (conditionals are lazy with any, as Theano's 'vm' and 'cvm' linkers make them)."""
+
+    def __init__(self, linker=None, optimizer="default"):
+        self.linker = linker
+        self.optimizer = optimizer
+
+    @property
+    def optimizes(self):
+        return self.optimizer not in (None, "None", "fast_compile")
+
+
 def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
              accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None,
              profile=None, on_unused_input=None):
     """Theano's ``function`` (its signature and argument order): compile ``outputs`` of
-    ``inputs``. ``mode='FAST_COMPILE'`` (or config.mode) skips the graph rewrites; other modes
-    compile fully. See ``ganglion.function`` for the rest."""
+    ``inputs``. ``mode='FAST_COMPILE'`` (or config.mode, or a ``Mode(optimizer=None)``) skips
+    the graph rewrites; other modes compile fully. An output may be a shape (``x.shape``): it
+    comes back as one int64 vector, as Theano's. See ``ganglion.function`` for the rest."""
     mode = config.mode if mode is None else mode
-    mode_name = mode if isinstance(mode, str) else type(mode).__name__
+    optimize = mode.optimizes if isinstance(mode, Mode) else mode != "FAST_COMPILE"
+    outputs, static_shape = _shape_outputs(outputs)
+    if static_shape and on_unused_input is None:
+        # A shape known when the graph is built is a constant here; in Theano it is computed
+        # from the input (then folded), so the input counts as used.
+        on_unused_input = "ignore"
     return _function(inputs, outputs, updates=updates, givens=givens,
                      on_unused_input=on_unused_input or "raise", name=name,
                      allow_input_downcast=bool(allow_input_downcast),
-                     optimize_graph=mode_name != "FAST_COMPILE",
-                     no_default_updates=no_default_updates)
+                     optimize_graph=optimize, no_default_updates=no_default_updates)
+
+
+def _is_shape(value):
+    return isinstance(value, tuple) and hasattr(value, "to_tensor")
+
+
+def _is_static(shape):
+    return all(type(d) is int for d in shape)
+
+
+def _shape_vector(shape):
+    return tensor.constant(list(shape), dtype="int64") if _is_static(shape) else shape.to_tensor()
+
+
+def _shape_outputs(outputs):
+    """``outputs`` with each symbolic shape (a tuple) made one int64 vector (a constant when
+    every dim is known), and whether any of them was such a constant."""
+    if _is_shape(outputs):
+        return _shape_vector(outputs), _is_static(outputs)
+    if isinstance(outputs, (list, tuple)):
+        converted = [_shape_vector(o) if _is_shape(o) else o for o in outputs]
+        return converted, any(_is_shape(o) and _is_static(o) for o in outputs)
+    return outputs, False
 
 
 def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, broadcastable=None):

@@ -6,8 +6,8 @@ import ganglion as _gn
 from ganglion.symbolic import placeholders as _placeholders
 from ganglion.compat.theano.tensor import nnet, shared_randomstreams  # noqa: F401
 from ganglion.compat.theano.tensor.basic import (  # noqa: F401
-    Lop, Rop, alloc, as_tensor_variable, batched_dot, constant, dot, inc_subtensor, ones,
-    ones_like, outer, prod, set_subtensor, std, tensordot, var, zeros, zeros_like)
+    Lop, Rop, alloc, as_tensor_variable, batched_dot, constant, dot, inc_subtensor, join, ones,
+    ones_like, outer, prod, set_subtensor, specify_shape, std, tensordot, var, zeros, zeros_like)
 from ganglion.compat.theano.tensor.var import (  # noqa: F401
     TensorConstant, TensorSharedVariable, TensorType, TensorVariable, as_variable, dimshuffle,
     flatten)

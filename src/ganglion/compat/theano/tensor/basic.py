@@ -12,15 +12,15 @@ import numpy as np
 
 import ganglion as _gn
 from ganglion.core import dtypes
-from ganglion.core.op import apply
+from ganglion.core.op import Op, apply
 from ganglion.core.ops import indexing as _indexing
 from ganglion.core.ops import shape as _shape
-from ganglion.core.tensor import Constant, Tensor, make_tensor
+from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 from ganglion.compat.theano.tensor.var import as_variable
 
 __all__ = ["set_subtensor", "inc_subtensor", "dot", "tensordot", "batched_dot", "outer", "alloc",
            "zeros", "ones", "zeros_like", "ones_like", "prod", "var", "std", "constant",
-           "as_tensor_variable", "Rop", "Lop"]
+           "as_tensor_variable", "Rop", "Lop", "join", "specify_shape", "SpecifyShape"]
 
 
 def _config():
@@ -225,6 +225,52 @@ def as_tensor_variable(x, name=None, ndim=None):
     if isinstance(x, (list, tuple)) and any(isinstance(v, Tensor) for v in x):
         return _gn.stack([as_tensor_variable(v) for v in x])
     return constant(x, name=name, ndim=ndim)
+
+
+def join(axis, *tensors):
+    """Theano's join: the tensors concatenated along ``axis`` (``concatenate`` with the axis
+    first)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return _gn.concatenate([_as_tensor(t) for t in tensors], axis=axis)
+
+
+class SpecifyShape(Op):
+    """x, whose shape is declared ``shape``: known to the graph from now on, checked when the
+    function runs."""
+
+    __slots__ = ("shape",)
+    saves_inputs = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    @property
+    def name(self):
+        return "specify_shape"
+
+    def forward(self, backend, x):
+        if x.shape != self.shape:
+            raise ValueError(f"specify_shape: expected a value of shape {self.shape}, got one of "
+                             f"shape {x.shape}")
+        return x
+
+    def vjp(self, out, grad, needs):
+        return (grad,)
+
+    def infer(self, x):
+        if len(x.shape) != len(self.shape) or any(
+                d is not None and d != s for d, s in zip(x.shape, self.shape)):
+            raise ValueError(f"specify_shape: shape {self.shape} does not fit a tensor of shape "
+                             f"{_text(x.shape)}")
+        return TensorType(x.dtype, self.shape)
+
+
+def specify_shape(x, shape):
+    """x with its shape declared (Theano's SpecifyShape): later ops know it when the graph is
+    built, and a value of another shape is refused when the function runs."""
+    shape = tuple(int(d) for d in shape)
+    return apply(SpecifyShape(shape), _as_tensor(x))
 
 
 # ----- reductions with Theano's defaults ----------------------------------------------------
