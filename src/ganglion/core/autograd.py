@@ -4,7 +4,8 @@ The engine sorts the recorded nodes reachable from the outputs topologically, th
 from the outputs back: each node's gradient is complete (the sum over all its uses) before its
 op's ``vjp`` runs. First-order backward runs with recording off, so it builds no graph; with
 ``create_graph=True`` the vjps record, and the gradients can be differentiated again.
-The same walk over symbolic values builds the symbolic gradient graph of ``ganglion.grad``.
+The same walk over symbolic values builds the symbolic gradient graph of ``ganglion.grad``,
+from the graph's numerically stable form (``symbolic/rewrites/stable_grad.py``).
 """
 from ganglion.backend import current as backend
 from ganglion.core import tracing
@@ -166,6 +167,11 @@ def _topological_order(roots):
 
 def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
     """The backward walk. Returns the captured gradients {id(tensor): gradient}."""
+    if any(root._data is None for root in roots):
+        # A symbolic graph is differentiated in its numerically stable form (log(1 - sigmoid(z))
+        # as -softplus(z), ...): the gradient of the form as written is NaN where it saturates.
+        from ganglion.symbolic.rewrites.stable_grad import stable_roots
+        roots = stable_roots(roots, capture)
     previous = graph_retained[0]
     graph_retained[0] = retain_graph
     try:

@@ -1,9 +1,9 @@
 """Removal of ops that do nothing: reshapes, broadcasts and sums to the shape the input already
-has, identity transposes, casts to the same dtype; and chains that collapse into one op
-(reshape of a reshape, transpose of a transpose)."""
-from ganglion.core.ops.elementwise import Cast
+has, identity transposes, casts to the same dtype, products with and divisions by one; and
+chains that collapse into one op (reshape of a reshape, transpose of a transpose)."""
+from ganglion.core.ops.elementwise import Cast, Div, Mul
 from ganglion.core.ops.shape import Expand, ExpandAs, Permute, Reshape, ReshapeAs, SumTo
-from ganglion.symbolic.rewrites import register
+from ganglion.symbolic.rewrites import is_constant, register
 
 
 def _known_equal(a, b):
@@ -44,4 +44,21 @@ def remove_noop_transpose(node, builder):
 def remove_noop_cast(node, builder):
     if isinstance(node.op, Cast) and node.inputs[0].type.dtype is node.op.dtype:
         return node.inputs[0]
+    return None
+
+
+@register("remove_multiply_by_one")
+def remove_multiply_by_one(node, builder):
+    """x * 1, 1 * x and x / 1 are x (exactly, NaN and -0.0 included) when the one changes
+    neither the dtype nor the shape; softplus's gradient with beta = 1 has such a product."""
+    op = node.op
+    if type(op) is Mul:
+        a, b = node.inputs
+        x = a if is_constant(b, 1) else b if is_constant(a, 1) else None
+    elif type(op) is Div and is_constant(node.inputs[1], 1):
+        x = node.inputs[0]
+    else:
+        return None
+    if x is not None and x.type.shape == node.type.shape and x.type.dtype is node.type.dtype:
+        return x
     return None
