@@ -24,9 +24,11 @@ Gradients (backpropagation through time): ``ScanOutput.vjp`` applies ``ScanGradO
 from the last step to the first over the compiled vector-Jacobian product of the step graph
 (``ganglion.grad`` of the closed graph, built once): it carries the gradient of each recurrent
 output's last -min(taps) values from step to step, adds the gradients of the sequences' slices
-into their rows and sums the non-sequences' gradients. ``truncate_gradient=k`` runs only the
-last k steps backwards. Nested scans work because a step graph may hold a ``ScanOp`` and its
-gradient graph a ``ScanGradOp``. Second derivatives through a scan are not supported (the
+into their rows and sums the non-sequences' gradients. Once a gradient is asked for, the
+forward loop keeps each step's intermediate values that the step's gradient reads (as eager
+autograd keeps them), so the backward loop does not compute the step again.
+``truncate_gradient=k`` runs only the last k steps backwards. Nested scans work because a
+step graph may hold a ``ScanOp`` and its gradient graph a ``ScanGradOp``. Second derivatives through a scan are not supported (the
 backward loop has no gradient of its own, like ganglion's fused recurrent loops): they raise.
 
 Eager tensors given to ``scan`` run the loop at once (the same compiled step), and eager
@@ -117,47 +119,91 @@ class ScanSpec:
         self.state_types = [inner_outputs[k].tensor_type for k in range(self.n_recurrent)]
         self.nit_types = [o.tensor_type for o in
                           inner_outputs[self.n_recurrent:self.n_recurrent + self.n_nit]]
-        self._program = None
+        #: Set once a gradient through this scan is asked for: the forward loop then keeps
+        #: each step's intermediate values that the step's gradient reads (``saved``), so the
+        #: backward loop does not compute the step again.
+        self.save_for_grad = False
+        self._saved = None
+        self._programs = {}
         self._grad_programs = {}
 
     def label(self):
         return f"scan {self.name!r}" if self.name else "scan"
 
-    def program(self):
-        if self._program is None:
-            self._program = StepProgram(self.inner_inputs, self.inner_outputs)
-        return self._program
+    def program(self, save):
+        """The step; with ``save``, its outputs are followed by the values ``saved`` lists."""
+        program = self._programs.get(save)
+        if program is None:
+            extra = self.saved() if save else []
+            program = self._programs[save] = StepProgram(self.inner_inputs,
+                                                         self.inner_outputs + extra)
+        return program
+
+    def saved(self):
+        """The step's intermediate values that its gradient (for every floating input) reads."""
+        if self._saved is None:
+            inputs = {id(t) for t in self.inner_inputs}
+            forward = set()
+            stack = list(self.inner_outputs)
+            while stack:
+                t = stack.pop()
+                if id(t) in forward or id(t) in inputs:
+                    continue
+                forward.add(id(t))
+                stack.extend(t._inputs or ())
+            mask = tuple(t.dtype.is_floating_point for t in self.inner_inputs)
+            saved, seen = [], set()
+            stack = list(_step_gradient(self, mask)[3])
+            while stack:
+                t = stack.pop()
+                if id(t) in seen or id(t) in inputs:
+                    continue
+                seen.add(id(t))
+                if id(t) in forward:
+                    if t._op is not None and not isinstance(t, Constant):
+                        saved.append(t)
+                    continue
+                stack.extend(t._inputs or ())
+            self._saved = saved
+        return self._saved
 
     def grad_program(self, mask):
         """The step's vector-Jacobian product for the inner inputs selected by ``mask`` (the
         gradient of every floating recurrent input is always computed: it carries the
-        gradient back in time). Inputs: the inner inputs, then one output gradient per
-        floating output; outputs: one gradient per entry of the returned ``wrt`` positions."""
+        gradient back in time). Inputs: the inner inputs, one output gradient per floating
+        output, then the saved values; outputs: the gradients of the inner inputs at
+        ``positions``."""
         program = self._grad_programs.get(mask)
         if program is None:
             program = self._grad_programs[mask] = _GradProgram(self, mask)
         return program
 
 
+def _step_gradient(spec, mask):
+    """(output numbers that take a gradient, their gradient placeholders, the positions of the
+    inner inputs whose gradients are returned, those gradients) for the step graph."""
+    from ganglion.core.autograd import grad
+    outputs = spec.inner_outputs[:spec.n_recurrent + spec.n_nit]
+    adjoint_of = [k for k, o in enumerate(outputs) if o.dtype.is_floating_point]
+    adjoints = [placeholder(outputs[k].dtype, _shape(outputs[k]), name=f"d_output{k}")
+                for k in adjoint_of]
+    # Outputs that carry a gradient: computed from a differentiable input, or one itself.
+    differentiable = [(outputs[k], a) for k, a in zip(adjoint_of, adjoints)
+                      if outputs[k].requires_grad]
+    wrt = [k for k, t in enumerate(spec.inner_inputs) if t.dtype.is_floating_point and mask[k]]
+    grads = []
+    if differentiable and wrt:
+        grads = grad([o for o, _ in differentiable], [spec.inner_inputs[k] for k in wrt],
+                     grad_outputs=[a for _, a in differentiable], allow_unused=True)
+    positions = [k for k, g in zip(wrt, grads) if g is not None]
+    return adjoint_of, adjoints, positions, [g for g in grads if g is not None]
+
+
 class _GradProgram:
     def __init__(self, spec, mask):
-        from ganglion.core.autograd import grad
-        outputs = spec.inner_outputs[:spec.n_recurrent + spec.n_nit]
-        self.adjoint_of = [k for k, o in enumerate(outputs) if o.dtype.is_floating_point]
-        adjoints = [placeholder(outputs[k].dtype, _shape(outputs[k]), name=f"d_output{k}")
-                    for k in self.adjoint_of]
-        # Outputs that carry a gradient: computed from a differentiable input, or one itself.
-        differentiable = [(outputs[k], a) for k, a in zip(self.adjoint_of, adjoints)
-                          if outputs[k].requires_grad]
-        wrt = [k for k, t in enumerate(spec.inner_inputs)
-               if t.dtype.is_floating_point and mask[k]]
-        grads = []
-        if differentiable and wrt:
-            grads = grad([o for o, _ in differentiable], [spec.inner_inputs[k] for k in wrt],
-                         grad_outputs=[a for _, a in differentiable], allow_unused=True)
-        self.positions = [k for k, g in zip(wrt, grads) if g is not None]
-        grads = [g for g in grads if g is not None]
-        self.program = StepProgram(list(spec.inner_inputs) + adjoints, grads)
+        self.adjoint_of, adjoints, self.positions, grads = _step_gradient(spec, mask)
+        # Listed as inputs, the saved values are read, not computed: extract stops there.
+        self.program = StepProgram(list(spec.inner_inputs) + adjoints + spec.saved(), grads)
 
 
 # ----- the ops ----------------------------------------------------------------------------
@@ -211,7 +257,7 @@ class ScanOutput(Op):
     def forward(self, backend, outs, *inputs):
         spec = self.spec
         if self.kind == "steps":
-            return outs[-1]
+            return outs[spec.n_recurrent + spec.n_nit]
         value = outs[self.index]
         if self.index < spec.n_recurrent:
             return value[-1] if self.kind == "last" else value[spec.windows[self.index]:]
@@ -234,6 +280,8 @@ class ScanOutput(Op):
                      for need, t in zip(needs[2:], inputs[1:]))
         if not any(mask):
             return [None] * len(needs)
+        if tuple_node._data is None:  # not run yet: let the forward loop keep what we need
+            spec.save_for_grad = True
         types = tuple(t.tensor_type for t in inputs[1:])
         grads = apply(ScanGradOp(spec, self.index, self.kind, mask, types), tuple_node, *inputs,
                       grad)
@@ -329,7 +377,10 @@ def _run_forward(spec, xp, n_steps, arrays):
     inits = arrays[spec.n_seqs:spec.n_seqs + spec.n_recurrent]
     externals = arrays[spec.n_seqs + spec.n_recurrent:]
     steps = _steps(spec, n_steps, seqs)
-    program = spec.program()
+    save = spec.save_for_grad
+    program = spec.program(save)
+    n_outputs = len(spec.inner_outputs)
+    saved = [] if save else None
     buffers = []
     for k, init in enumerate(inits):
         window = spec.windows[k]
@@ -370,7 +421,9 @@ def _run_forward(spec, xp, n_steps, arrays):
                                  f"{format_shape(value.shape)} at step {t} but "
                                  f"{format_shape(nits[l].shape[1:])} at step 0")
             nits[l][t] = value
-        if spec.has_until and results[-1]:
+        if save:
+            saved.append(results[n_outputs:])
+        if spec.has_until and results[n_outputs - 1]:
             done = t + 1
             break
     if done < steps:
@@ -380,7 +433,7 @@ def _run_forward(spec, xp, n_steps, arrays):
         if nits[l] is None:  # no step ran: the shape is what the graph knows (unknown dims 0)
             shape = tuple(0 if d is None else d for d in spec.nit_types[l].shape)
             nits[l] = xp.zeros((0,) + shape, dtype=spec.nit_types[l].dtype.np)
-    return tuple(buffers) + tuple(nits) + (xp.asarray(done, dtype=xp.int64),)
+    return tuple(buffers) + tuple(nits) + (xp.asarray(done, dtype=xp.int64), saved)
 
 
 def _clashes(shape, known):
@@ -393,7 +446,8 @@ def _run_backward(op, xp, outs, arrays, g):
     seqs = arrays[:spec.n_seqs]
     inits = arrays[spec.n_seqs:spec.n_seqs + spec.n_recurrent]
     externals = arrays[spec.n_seqs + spec.n_recurrent:]
-    steps = int(outs[-1])
+    steps = int(outs[spec.n_recurrent + spec.n_nit])
+    saved = outs[spec.n_recurrent + spec.n_nit + 1]
     buffers = outs[:spec.n_recurrent]
     # Inner inputs whose gradient is needed: the sequence taps and externals the caller asked
     # for, and every floating recurrent tap (it carries the gradient to earlier steps).
@@ -402,6 +456,10 @@ def _run_backward(op, xp, outs, arrays, g):
     inner_mask = tuple([mask[j] for j, _ in spec.seq_reads]
                        + [spec.state_types[k].dtype.is_floating_point for k, _ in spec.state_reads]
                        + list(mask[spec.n_seqs + spec.n_recurrent:]))
+    if saved is None:
+        raise RuntimeError(f"{spec.label()}: the forward loop ran before its gradient was asked "
+                           "for and kept nothing to differentiate; build the gradient before "
+                           "running the scan")
     grad_program = spec.grad_program(inner_mask)
     floating = [k for k in range(spec.n_recurrent) if spec.state_types[k].dtype.is_floating_point]
     carries = {k: xp.zeros((spec.windows[k],) + buffers[k].shape[1:], dtype=buffers[k].dtype)
@@ -445,7 +503,7 @@ def _run_backward(op, xp, outs, arrays, g):
                     value = zero_adjoints[output] = xp.zeros(
                         shape, dtype=spec.inner_outputs[output].dtype.np)
             adjoints[a] = value
-        results = grad_program.program(args + adjoints)
+        results = grad_program.program(args + adjoints + saved[t])
         for k in carries:  # shift: the carry now describes the values before step t
             carry = carries[k]
             carry[:-1] = carry[1:]
@@ -594,6 +652,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                     closed_outputs, condition is not None, random, int(truncate_gradient),
                     output_types)
     scan_inputs = ([steps_tensor] + [s for s, _ in seq_entries] + recurrent_inits + externals)
+    from ganglion.core.grad_mode import grad_enabled
+    if grad_enabled[0] and all(t._data is not None for t in scan_inputs) and any(
+            t.requires_grad for t in scan_inputs):
+        spec.save_for_grad = True  # an eager loop that backward may go through
     node = apply(ScanOp(spec), *scan_inputs)
 
     def output(index, kind):

@@ -89,3 +89,6 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, br
 
 from ganglion.compat.theano import gradient, ifelse, sandbox  # noqa: E402
 from ganglion.compat.theano.gradient import grad  # noqa: E402,F401
+from ganglion.compat.theano import scan_module  # noqa: E402
+from ganglion.compat.theano.scan_module import foldl, foldr, map, reduce, scan  # noqa: E402,A004
+__all__ += ["scan", "scan_module", "map", "reduce", "foldl", "foldr"]

@@ -194,3 +194,4 @@ def arange(start, stop=None, step=1, dtype=None):
     return _gn.arange(start, stop, step, dtype=dtype)
 
 
+from ganglion.compat.theano.scan_module import hessian, jacobian  # noqa: E402,F401
