@@ -21,7 +21,9 @@ from ganglion.core import dtypes
 from ganglion.core.dtypes import as_dtype, from_numpy_dtype, get_default_dtype
 from ganglion.core.errors import ArgumentError, DTypeError, UnsupportedDTypeError
 from ganglion.core.op import ShapeError
+from ganglion.core.ops.dynamic_shape import arange_symbolic, filled, random_draw
 from ganglion.core.random import numpy_generator
+from ganglion.core.symbolic_shape import SymbolicSizes, check_size_entry, is_symbolic_scalar
 from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
@@ -160,12 +162,22 @@ def _size(name, size):
         size = size[0]
     try:
         dims = tuple(d if type(d) is int else _integer(d) for d in size)
-    except TypeError:
-        raise TypeError(f"{name}: expected a size as integers, got {tuple(size)!r}") from None
+    except (TypeError, RuntimeError):
+        return _symbolic_size(name, size)
     if dims and min(dims) < 0:
         raise ShapeError(f"{name}: size {dims} has negative dimension {min(dims)}; dimensions "
                          "must be non-negative")
     return dims
+
+
+def _symbolic_size(name, size):
+    """A size that is not all integers: ``SymbolicSizes`` when it holds symbolic scalars (the
+    caller then builds a symbolic tensor, sized at run time), else the TypeError naming the
+    entry (an unknown dim's None gets its own message)."""
+    if any(is_symbolic_scalar(d) for d in size) or None in size:
+        return SymbolicSizes(check_size_entry(name, k, d) if type(d) is not int else d
+                             for k, d in enumerate(size))
+    raise TypeError(f"{name}: expected a size as integers, got {tuple(size)!r}")
 
 
 def _integer(value):
@@ -217,19 +229,28 @@ def _float_dtype(dtype):
 def zeros(*size, dtype=None, requires_grad=False, device=None, **keywords):
     _check_device(device)
     size = _keyword_size("zeros", size, keywords)
-    return _finish(backend.xp.zeros(_size("zeros", size), _float_dtype(dtype).np), requires_grad)
+    dims = _size("zeros", size)
+    if type(dims) is SymbolicSizes:
+        return filled("zeros", dims, 0, _float_dtype(dtype), requires_grad)
+    return _finish(backend.xp.zeros(dims, _float_dtype(dtype).np), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None, **keywords):
     _check_device(device)
     size = _keyword_size("ones", size, keywords)
-    return _finish(backend.xp.ones(_size("ones", size), _float_dtype(dtype).np), requires_grad)
+    dims = _size("ones", size)
+    if type(dims) is SymbolicSizes:
+        return filled("ones", dims, 1, _float_dtype(dtype), requires_grad)
+    return _finish(backend.xp.ones(dims, _float_dtype(dtype).np), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, **keywords):
     _check_device(device)
     size = _keyword_size("empty", size, keywords)
-    return _finish(backend.xp.empty(_size("empty", size), _float_dtype(dtype).np), requires_grad)
+    dims = _size("empty", size)
+    if type(dims) is SymbolicSizes:
+        return filled("empty", dims, 0, _float_dtype(dtype), requires_grad)
+    return _finish(backend.xp.empty(dims, _float_dtype(dtype).np), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -239,6 +260,8 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = dtypes.as_dtype(type(fill_value)) if isinstance(fill_value, (bool, int, float)) else None
     size = _size("full", (size,))
+    if type(size) is SymbolicSizes:
+        return filled("full", size, fill_value, _float_dtype(dtype), requires_grad)
     return _finish(backend.xp.full(size, fill_value, _float_dtype(dtype).np), requires_grad)
 
 
@@ -253,8 +276,8 @@ def _like_tensor(name, like):
 
 
 def _like_shape(like, name):
-    if like._data is None and None in like.shape:
-        raise ValueError(f"{name} of a symbolic tensor with unknown dimensions: use the symbolic ops")
+    """The shape to build a tensor like ``like`` with (a symbolic tensor's may hold symbolic
+    sizes: the result is then symbolic too)."""
     return like.shape
 
 
@@ -281,6 +304,8 @@ def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None
     _check_device(device)
     _like_tensor("full_like", like)
     fill_value = _fill_number("full_like", fill_value)
+    if like._data is None:
+        return filled("full_like", like.shape, fill_value, _like_type(like, dtype), requires_grad)
     return _finish(backend.xp.full(_like_shape(like, "full_like"), fill_value,
                                    _like_type(like, dtype).np), requires_grad)
 
@@ -289,15 +314,27 @@ def empty_like(input, dtype=None, requires_grad=False, *, device=None):
     like = input
     _check_device(device)
     _like_tensor("empty_like", like)
+    if like._data is None:
+        return filled("empty_like", like.shape, 0, _like_type(like, dtype), requires_grad)
     return _finish(backend.xp.empty(_like_shape(like, "empty_like"), _like_type(like, dtype).np),
                    requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
-    """Values from ``start`` up to (not including) ``end``; int64 for integer arguments."""
+    """Values from ``start`` up to (not including) ``end``; int64 for integer arguments. A
+    symbolic bound or step (``arange(y.shape[0])``) gives a symbolic tensor of unknown length."""
     _check_device(device)
+    if start is None:
+        raise TypeError("arange: end must be a number or a 0-d tensor, got None (an unknown "
+                        "dimension has no value: pass the symbolic size, e.g. y.shape[0] of the "
+                        "symbolic tensor y)")
     if end is None:
         start, end = 0, start
+    if is_symbolic_scalar(start) or is_symbolic_scalar(end) or is_symbolic_scalar(step):
+        out = arange_symbolic(start, end, step, dtype)
+        if requires_grad:
+            out.requires_grad = True
+        return out
     _check_range(start, end, step)
     if dtype is None:
         is_int = all(_is_integer(v) for v in (start, end, step))
@@ -357,20 +394,38 @@ def _random_float(name, method, size, dtype, generator=None):
     return getattr(source, method)(size, dtype=backend.xp.float32).astype(dtype.np)
 
 
+def _random_symbolic(name, method, sizes, dtype, generator):
+    """rand / randn of a symbolic size: drawn from ``generator`` (or the global one) each time
+    the compiled function runs."""
+    dtype = _float_dtype(dtype)
+    if not dtype.is_floating_point:
+        raise UnsupportedDTypeError(f"{name}: samples a floating-point dtype, got {dtype}; "
+                                    f"use randint for integers or cast the result")
+    numpy_generator(generator, name)
+    typed = dtype.np.itemsize >= 4
+    out = random_draw(name, method, sizes, (), dtype if typed else dtypes.float32, generator, typed)
+    return out if typed else out.to(dtype)
+
+
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None, **keywords):
     """Uniform samples from [0, 1), from ``generator`` (a ganglion.Generator) or the global one."""
     _check_device(device)
     size = _keyword_size("rand", size, keywords)
-    return _finish(_random_float("rand", "random", _size("rand", size), dtype, generator),
-                   requires_grad)
+    dims = _size("rand", size)
+    if type(dims) is SymbolicSizes:
+        return _random_symbolic("rand", "random", dims, dtype, generator)
+    return _finish(_random_float("rand", "random", dims, dtype, generator), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None, **keywords):
     """Standard normal samples, from ``generator`` or the global one."""
     _check_device(device)
     size = _keyword_size("randn", size, keywords)
-    return _finish(_random_float("randn", "standard_normal", _size("randn", size), dtype,
-                                 generator), requires_grad)
+    dims = _size("randn", size)
+    if type(dims) is SymbolicSizes:
+        return _random_symbolic("randn", "standard_normal", dims, dtype, generator)
+    return _finish(_random_float("randn", "standard_normal", dims, dtype, generator),
+                   requires_grad)
 
 
 def rand_like(input, dtype=None, *, generator=None, device=None, requires_grad=False):
@@ -403,6 +458,9 @@ def randint(low, high=None, size=None, dtype=None, device=None, *, generator=Non
                             "samples are drawn from [low, high))")
     size = _size("randint", (size,))
     dtype = as_dtype(dtype) if dtype is not None else dtypes.int64
+    if type(size) is SymbolicSizes:
+        numpy_generator(generator, "randint")  # refuses a bad generator now, not at run time
+        return random_draw("randint", "integers", size, (int(low), int(high)), dtype, generator)
     source = numpy_generator(generator, "randint")
     return make_tensor(source.integers(low, high, size).astype(dtype.np))
 

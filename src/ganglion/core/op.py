@@ -168,7 +168,9 @@ def _symbolic_result_class(inputs):
 # ----- helpers for infer() -----------------------------------------------------------------
 
 def format_shape(shape):
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    # An unknown dim is None in a type and a SymbolicDim (a Tensor) in a symbolic tensor's shape.
+    return "(" + ", ".join("?" if d is None or isinstance(d, Tensor) else str(d) for d in shape) + (
+        "," if len(shape) == 1 else "") + ")"
 
 
 def broadcast_shapes(op_name, *shapes):
@@ -185,12 +187,13 @@ def broadcast_shapes(op_name, *shapes):
                 continue
             if dim == 1:
                 dim = d
-            elif d is None or dim is None:
-                dim = d if dim is None else dim
+            elif d is None or dim is None or isinstance(d, Tensor) or isinstance(dim, Tensor):
+                # An unknown dim (None, or a symbolic shape's SymbolicDim) takes the other's size.
+                dim = d if dim is None or isinstance(dim, Tensor) else dim
             elif d != dim:
                 raise ShapeError(f"{op_name}: shapes " + " and ".join(format_shape(s) for s in shapes)
                                  + f" cannot be broadcast together (dimension {axis}: {dim} vs {d})")
-        result.append(dim)
+        result.append(None if isinstance(dim, Tensor) else dim)
     return tuple(result)
 
 

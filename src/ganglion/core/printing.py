@@ -124,7 +124,7 @@ def _add_suffixes(text, suffixes, indent):
 def tensor_repr(t):
     if t._data is None:
         name = f"{t.name!r}, " if t.name else ""
-        dims = ", ".join("?" if d is None else str(d) for d in t.shape)
+        dims = ", ".join("?" if d is None else str(d) for d in t._type.shape)
         return f"Symbolic({name}shape=({dims}{',' if t.ndim == 1 else ''}), dtype=ganglion.{t.dtype.name})"
     from ganglion.backend import current
     array = current.to_numpy(t._data)

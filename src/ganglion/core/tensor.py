@@ -41,14 +41,21 @@ class Size(tuple):
         """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
         n = 1
         for d in self:
-            if d is None:
+            if type(d) is not int:
                 raise TypeError(f"numel(): shape {self!r} has dimensions that are not known yet "
                                 "(a symbolic tensor's)")
             n *= d
         return n
 
+    def prod(self):
+        """The product of the dims (Theano's ``x.shape.prod()``): ``numel()`` here; a symbolic
+        tensor's shape gives a symbolic scalar when a dim is unknown."""
+        return self.numel()
+
     def __repr__(self):
-        return "ganglion.Size([" + ", ".join("None" if d is None else str(d) for d in self) + "])"
+        # An unknown dim (None in a type, a SymbolicDim in a symbolic tensor's shape) shows as None.
+        dims = ", ".join(str(d) if type(d) is int else "None" for d in self)
+        return f"ganglion.Size([{dims}])"
 
     __str__ = __repr__
 
@@ -60,7 +67,10 @@ class TensorType:
 
     def __init__(self, dtype, shape):
         self.dtype = dtype
-        self.shape = tuple(shape)
+        shape = tuple(shape)
+        if None in shape:  # a symbolic shape's unknown dims (SymbolicDim == None) are None here
+            shape = tuple(None if isinstance(d, Tensor) else d for d in shape)
+        self.shape = shape
 
     @property
     def ndim(self):
@@ -138,8 +148,13 @@ class Tensor:
 
     @property
     def shape(self):
+        """The dims as a ``Size`` of ints; for a symbolic tensor a ``SymbolicShape``, whose
+        unknown dims are symbolic int64 scalars (``core/symbolic_shape.py`` states the rule)."""
         data = self._data
-        return _tuple_new(Size, self._type.shape if data is None else data.shape)
+        if data is None:
+            from ganglion.core.symbolic_shape import symbolic_shape
+            return symbolic_shape(self)
+        return _tuple_new(Size, data.shape)
 
     @property
     def ndim(self):
@@ -188,7 +203,7 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        shape = self._type.shape if self._data is None else self._data.shape
+        shape = self.shape if self._data is None else self._data.shape
         ndim = len(shape)
         if type(dim) is not int and (isinstance(dim, bool) or not hasattr(type(dim), "__index__")):
             raise TypeError(f"size(): dim must be an integer, got {dim!r} of type "

@@ -139,7 +139,7 @@ def _weighted_types():
 
 def _numel(shape):
     """Elements of one example: an unknown (batch) dimension counts as 1."""
-    return math.prod(1 if d is None else d for d in shape)
+    return math.prod(d if isinstance(d, int) else 1 for d in shape)  # None or a SymbolicDim
 
 
 def _first(tensors):
@@ -276,7 +276,7 @@ def _merge(one, two):
 
 def _format(shapes):
     if isinstance(shapes, tuple):
-        return "(" + ", ".join("-1" if d is None else str(d) for d in shapes) + ")"
+        return "(" + ", ".join(str(d) if isinstance(d, int) else "-1" for d in shapes) + ")"
     if isinstance(shapes, list):
         return ", ".join(_format(s) for s in shapes)
     return shapes

@@ -248,7 +248,7 @@ def _array_constant(value, target):
 
 
 def _check_update_shape(target, value):
-    shape, new = tuple(target.shape), tuple(value.shape)
+    shape, new = tuple(target.shape), value.tensor_type.shape  # None: known at run time
     if len(new) != len(shape) or any(d is not None and d != s for d, s in zip(new, shape)):
         raise ValueError(f"function: the update of {describe(target)} has shape "
                          f"{format_shape(new)}, but the shared variable has shape {format_shape(shape)}")

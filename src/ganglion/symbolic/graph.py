@@ -41,7 +41,7 @@ class Node:
 
 def describe(t):
     """How errors name a tensor: its name if it has one, and its type."""
-    dims = ", ".join("?" if d is None else str(d) for d in t.shape)
+    dims = ", ".join("?" if d is None else str(d) for d in t.tensor_type.shape)
     label = f"{t.name!r} " if t.name else ""
     return f"{label}({t.dtype.name}, shape ({dims}{',' if t.ndim == 1 else ''}))"
 

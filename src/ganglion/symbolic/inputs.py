@@ -43,7 +43,8 @@ class InputSpec:
         self.slot = None
         self.np_dtype = backend.xp.dtype(self.variable.dtype.np)
         self.ndim = self.variable.ndim
-        self.known_dims = tuple((axis, d) for axis, d in enumerate(self.variable.shape) if d is not None)
+        self.known_dims = tuple((axis, d) for axis, d in
+                                enumerate(self.variable.tensor_type.shape) if d is not None)
         self.downcast = allow_downcast
         self.default = self.convert(item.value) if item.has_default else None
 

@@ -15,6 +15,7 @@ The engine reports to the active trace (``ganglion.core.tracing``):
   changes p's memory in eager mode).
 """
 from ganglion.core import tracing
+from ganglion.core.op import format_shape
 from ganglion.core.tensor import make_tensor
 
 __all__ = ["Trace"]
@@ -59,9 +60,10 @@ class Trace:
         before = self._stand_in(x)
         self._redirect({id(x): before})
         new = fn(before, *[before if a is x else a for a in args])
-        if tuple(new.shape) != tuple(x.shape):
-            raise RuntimeError(f"{name}: the result has shape {tuple(new.shape)} but the tensor "
-                               f"changed in place has shape {tuple(x.shape)}")
+        if new.tensor_type.shape != x.tensor_type.shape:
+            raise RuntimeError(f"{name}: the result has shape "
+                               f"{format_shape(new.tensor_type.shape)} but the tensor changed in "
+                               f"place has shape {format_shape(x.tensor_type.shape)}")
         if new.dtype is not x.dtype:
             new = new.to(x.dtype)
         _copy_node(new, x)

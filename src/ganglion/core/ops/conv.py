@@ -115,7 +115,7 @@ def _lost_rows(op, x, k_hw):
     """The output_padding that makes ConvTranspose2d give back exactly x's height and width."""
     lost = []
     for a in (0, 1):
-        size = x.shape[2 + a]
+        size = x.tensor_type.shape[2 + a]
         if size is None:
             raise ShapeError("conv2d: the gradient needs the input's height and width, which are "
                              f"unknown in {format_shape(x.shape)}; give the placeholder a full shape")

@@ -45,7 +45,7 @@ def narrow(input, dim, start, length):
         raise ShapeError("narrow() cannot be applied to a 0-dim tensor.")
     axis = normalize_axes("narrow", dim, x.ndim)[0]
     start, length = _int("narrow", "start", start), _int("narrow", "length", length)
-    size = x.shape[axis]
+    size = x.tensor_type.shape[axis]
     if size is None:  # a symbolic dim of unknown size: the slice itself is all that can be done
         if start < 0 or length < 0:
             raise ArgumentError(f"narrow: start and length must be non-negative on a dim of "

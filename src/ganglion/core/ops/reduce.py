@@ -92,7 +92,7 @@ class Mean(Reduction):
 
     def vjp(self, out, grad, needs):
         x = out._inputs[0]
-        n = _count(x.shape, self.axes)
+        n = _count(x.tensor_type.shape, self.axes)
         if n is None:  # a symbolic input with unknown dims: count the elements at run time
             from ganglion.core.ops.elementwise import constant
             count = apply(Sum(self.axes, True), expand_as(constant(1, grad.dtype), x))
@@ -197,7 +197,7 @@ class Var(Reduction):
 
     def vjp(self, out, grad, needs):
         x = out._inputs[0]
-        n = _count(x.shape, self.axes)
+        n = _count(x.tensor_type.shape, self.axes)
         centred = x - x.mean(axis=self.axes, keepdims=True)
         # No degrees of freedom left (n <= ddof): the variance is nan, and so is its gradient,
         # as in PyTorch, rather than a ZeroDivisionError in backward.

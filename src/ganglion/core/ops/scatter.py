@@ -121,11 +121,12 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         raise ShapeError(f"scatter: index {format_shape(index.shape)} and src "
                          f"{format_shape(src.shape)} must have as many dimensions as the input "
                          f"{format_shape(x.shape)}")
-    for k, i in enumerate(index.shape):
+    x_shape, src_shape = x.tensor_type.shape, src.tensor_type.shape
+    for k, i in enumerate(index.tensor_type.shape):
         if i is None:
             continue  # symbolic: NumPy checks the sizes when the values come
-        if (k != axis and x.shape[k] is not None and i > x.shape[k]) \
-                or (src.ndim and src.shape[k] is not None and i > src.shape[k]):
+        if (k != axis and x_shape[k] is not None and i > x_shape[k]) \
+                or (src.ndim and src_shape[k] is not None and i > src_shape[k]):
             raise ShapeError(f"scatter: index {format_shape(index.shape)} is larger than the "
                              f"input {format_shape(x.shape)} or src {format_shape(src.shape)} in "
                              f"dimension {k} (it may only be larger than the input along dim "

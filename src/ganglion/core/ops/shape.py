@@ -9,7 +9,9 @@ import numpy as np
 
 from ganglion.core.op import (Op, ShapeError, apply, as_integer, broadcast_shapes, format_shape,
                               normalize_axes, normalize_dim)
-from ganglion.core.tensor import TensorType
+from ganglion.core.ops.dynamic_shape import expand_dynamic, reshape_dynamic
+from ganglion.core.symbolic_shape import SymbolicSizes, check_size_entry, is_symbolic_scalar
+from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["reshape", "reshape_as", "permute", "expand", "expand_as", "sum_to", "concatenate",
            "pad", "flip", "squeeze", "unsqueeze"]
@@ -370,13 +372,25 @@ def _integer(op_name, what, value):
 
 
 def _shape_arg(op_name, shape):
+    """Sizes as a tuple of ints; a ``SymbolicSizes`` tuple when they hold symbolic scalars
+    (``x.shape[0]``, arithmetic on it), which the ops that take sizes handle at run time."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(d if type(d) is int else _integer(op_name, "each size", d) for d in shape)
+    try:
+        return tuple(d if type(d) is int else _integer(op_name, "each size", d) for d in shape)
+    except (TypeError, RuntimeError):
+        if not any(is_symbolic_scalar(d) for d in shape):
+            if None in shape:  # the None of an unknown dim: say what to pass instead
+                check_size_entry(op_name, list(shape).index(None), None)
+            raise
+    return SymbolicSizes(check_size_entry(op_name, k, d) if type(d) is not int else d
+                         for k, d in enumerate(shape))
 
 
 def reshape(x, *shape):
     shape = _shape_arg("reshape", shape)
+    if type(shape) is SymbolicSizes:
+        return reshape_dynamic("reshape", x, shape)
     if shape == x.shape:
         return x
     if shape and min(shape) < -1:
@@ -388,6 +402,8 @@ def view(x, *shape):
     """Tensor.view: reshape under its own name in errors (ganglion's tensors are always
     contiguous, so a view never fails for a layout reason as PyTorch's can)."""
     shape = _shape_arg("view", shape)
+    if type(shape) is SymbolicSizes:
+        return reshape_dynamic("view", x, shape)
     if shape == x.shape:
         return x
     if shape and min(shape) < -1:
@@ -432,6 +448,8 @@ def transpose(x, dim0=-2, dim1=-1):
 
 def expand(x, *shape):
     shape = _shape_arg("expand", shape)
+    if type(shape) is SymbolicSizes:
+        return expand_dynamic(x, shape)
     if shape == x.shape:
         return x
     return apply(Expand(shape), x)
@@ -482,7 +500,7 @@ def stack(tensors, axis=0, dim=None):
     if not tensors:
         # PyTorch raises RuntimeError here (and ValueError for cat); a ShapeError is both.
         raise ShapeError("stack: expected a non-empty sequence of tensors")
-    shapes = {tuple(t.shape) for t in tensors}
+    shapes = {t.tensor_type.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError("stack: all tensors must have the same shape, got "
                          + ", ".join(format_shape(t.shape) for t in tensors))
@@ -518,7 +536,8 @@ def unsqueeze(x, axis=None, dim=None):
 
 def reshape_or_symbolic(x, shape):
     """Reshape to a shape that may hold one unknown (None) dimension, written as -1."""
-    if None in shape:
+    if None in shape:  # None, or the SymbolicDim of a symbolic tensor's shape
+        shape = tuple(None if isinstance(d, Tensor) else d for d in shape)
         if shape.count(None) > 1:
             return _add_or_drop_unit_dims(x, shape)
         shape = tuple(-1 if d is None else d for d in shape)
@@ -529,7 +548,7 @@ def _add_or_drop_unit_dims(x, shape):
     """x[:, None, ...] / x[:, 0, ...]: a reshape that only inserts or removes dims of size 1,
     which an index can do when several dims are unknown (symbolic squeeze, unsqueeze, keepdims)."""
     from ganglion.core.ops.indexing import getitem
-    source, index, i = x.shape, [], 0
+    source, index, i = x.tensor_type.shape, [], 0
     for d in shape:
         while i < len(source) and source[i] == 1 and d != 1:
             index.append(0)  # a unit dim that the target does not have here
@@ -623,7 +642,7 @@ def _mode_pad(x, pad, mode, value):
     widths = tuple((pad[2 * i], pad[2 * i + 1]) for i in reversed(range(count)))
     for i, (before, after) in enumerate(widths):
         axis = ndim - count + i
-        size = x.shape[axis]
+        size = x.tensor_type.shape[axis]
         if size is None:
             continue
         if mode == "circular":
@@ -660,7 +679,7 @@ def flip(x, axis=None, dims=None):
 def tile(x, reps):
     """Repeat the whole tensor ``reps`` times along each dimension (NumPy's tile)."""
     reps = _shape_arg("tile", reps if isinstance(reps, (tuple, list)) else (reps,))
-    if any(r < 0 for r in reps):
+    if any(type(r) is int and r < 0 for r in reps):
         raise ShapeError(f"tile: repeat counts must not be negative, got {reps}")
     ndim = max(x.ndim, len(reps))
     reps = (1,) * (ndim - len(reps)) + reps
@@ -682,7 +701,7 @@ def repeat(x, *sizes):
     if len(sizes) < x.ndim:
         raise ShapeError(f"repeat: {len(sizes)} repeat counts for a {x.ndim}-d tensor of shape "
                          f"{format_shape(x.shape)}; give at least one per dimension")
-    if any(s < 0 for s in sizes):
+    if any(type(s) is int and s < 0 for s in sizes):
         raise ShapeError(f"repeat: repeat counts must not be negative, got {sizes}")
     return tile(x, sizes)
 

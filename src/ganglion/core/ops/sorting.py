@@ -123,7 +123,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     axis = _axis("topk", dim, x.ndim)
     size = x.shape[axis] if x.ndim else 1
     k = _k("topk", k, size)
-    if k < 0 or size is not None and k > size:  # (an unknown symbolic size is checked by NumPy)
+    if k < 0 or type(size) is int and k > size:  # (an unknown symbolic size is checked by NumPy)
         raise ArgumentError(f"topk: selected index k out of range: k={k} for a dimension of size "
                             f"{size} (dim {axis} of a tensor of shape {format_shape(x.shape)}; k "
                             f"must be in [0, {size}])")
@@ -137,7 +137,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     axis = _axis("kthvalue", dim, x.ndim)
     size = x.shape[axis] if x.ndim else 1
     k = _k("kthvalue", k, size)
-    if k < 1 or size is not None and k > size:
+    if k < 1 or type(size) is int and k > size:
         raise ArgumentError(f"kthvalue: selected number k out of range for dimension {axis}: "
                             f"k={k}, but the dimension has size {size} (k must be in [1, {size}])")
     return KthValueResult(*_select_rank(x, axis, k - 1, keepdim))

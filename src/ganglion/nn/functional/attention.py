@@ -200,7 +200,7 @@ _SOFTMAX_GRAD = SoftmaxGrad()
 
 def attention_weights(query, key, attn_mask=None, scale=None, is_causal=False, safe=True):
     """The (..., L, S) attention probabilities of ``query`` over ``key`` (see AttentionWeights)."""
-    if scale is None and query.shape[-1] is not None:
+    if scale is None and query.tensor_type.shape[-1] is not None:
         scale = _default_scale(query.shape[-1])
     # Left None (worked out from the query when the op runs) where a graph's E is not known yet.
     scale = None if scale is None else float(scale)

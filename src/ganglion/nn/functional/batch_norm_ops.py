@@ -38,7 +38,7 @@ def element_count(x, axes):
     """How many elements each channel has: an int, or a 0-d tensor when a dim is unknown."""
     n = 1
     for a in axes:
-        if x.shape[a] is None:
+        if x.tensor_type.shape[a] is None:
             return sum(expand_as(constant(1.0, x.dtype), x), axis=axes)[(0,) * (x.ndim - len(axes))]
         n *= x.shape[a]
     return n

@@ -144,7 +144,7 @@ class TargetWeights(Op):
 def class_index_loss(scores, target, weight, from_logits, ignore_index, label_smoothing, reduction,
                      who):
     """The ClassIndexLoss of 2-D scores and 1-D targets."""
-    if scores.shape[1] is None:
+    if scores.tensor_type.shape[1] is None:
         raise ShapeError(f"{who}: the number of classes (dimension 1 of the input "
                          f"{format_shape(scores.shape)}) must be known")
     op = ClassIndexLoss(from_logits, int(ignore_index), float(label_smoothing), reduction, who)

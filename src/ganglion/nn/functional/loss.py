@@ -145,7 +145,7 @@ def _class_operands(input, target, weight, who):
         target = as_tensor(target)
     if weight is not None:
         weight = cast(to_float(weight), input.dtype)
-        classes = input.shape[0 if input.ndim == 1 else 1] if input.ndim else None
+        classes = input.tensor_type.shape[0 if input.ndim == 1 else 1] if input.ndim else None
         if classes is not None and None not in weight.shape and tuple(weight.shape) != (classes,):
             raise ShapeError(f"{who}: weight must have shape ({classes},), one weight per class "
                              f"of the input {format_shape(input.shape)}, got "

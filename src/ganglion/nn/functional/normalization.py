@@ -80,7 +80,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, who="l
     normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
                         else tuple(normalized_shape))
     count = len(normalized_shape)
-    tail = tuple(input.shape[input.ndim - count:]) if count <= input.ndim else None
+    tail = tuple(input.tensor_type.shape[input.ndim - count:]) if count <= input.ndim else None
     if tail is None or any(d is not None and d != e for d, e in zip(tail, normalized_shape)):
         dims = ", ".join(map(str, normalized_shape))
         raise ShapeError(f"{who}: expected input of shape (*, {dims}), got "
@@ -96,7 +96,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, who="l
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, who="group_norm"):
     """Split the C channels into ``num_groups`` groups and normalize each group of each sample."""
     input = to_float(input)
-    channels = input.shape[1] if input.ndim >= 2 else None
+    channels = input.tensor_type.shape[1] if input.ndim >= 2 else None
     if channels is None or channels % num_groups:
         raise ShapeError(f"{who}: expected input of shape (N, C, ...) with C divisible by "
                          f"num_groups={num_groups}, got {format_shape(input.shape)}")

@@ -29,7 +29,7 @@ def _new_parameter(shape, dtype, device):
 
 def _last_dim_error(layer, x, expected):
     """The error for an input whose last dimension is not ``expected`` (None if it fits)."""
-    shape = tuple(x.shape)
+    shape = x.tensor_type.shape
     if shape and (shape[-1] is None or shape[-1] == expected):
         return None
     return ShapeError(f"{layer}: expected input with last dimension {expected}, got shape "

@@ -106,7 +106,7 @@ class _InstanceNorm(_BatchNorm):
             raise ValueError(f"{name}: expected {batched - 1}-D or {batched}-D input, got "
                              f"{format_shape(input.shape)}")
         channel_dim = input.ndim - self.spatial - 1
-        channels = input.shape[channel_dim]
+        channels = input.tensor_type.shape[channel_dim]
         if channels is not None and channels != self.num_features:
             if self.affine or self.track_running_stats:
                 raise ValueError(f"{name}: expected input's size at dim={channel_dim} to match "
