@@ -105,6 +105,10 @@ class _Shape:
         self.chunk = max(1, min(wanted, -(-n // threads.CORES)))
         # Wide images get one GEMM each; narrow ones share one GEMM over the chunk's columns.
         self.per_image = self.columns >= _MIN_COLUMNS
+        # A 1x1 kernel at stride 1 without padding: each image's (C, H*W) plane already is its
+        # column matrix, so there is nothing to copy (chunk-wide GEMMs still need C first).
+        self.pointwise = (self.k_hw == (1, 1) and tuple(stride) == (1, 1)
+                          and not any(padding[0]) and not any(padding[1]))
 
     def interior(self, padded):
         """The part of a padded (b, C, Hp, Wp) array that holds the input."""
@@ -142,6 +146,19 @@ def _on_each_core(shape, work):
     """work(lo, hi) on one contiguous range of images per core, ranges aligned to chunks, with
     BLAS single-threaded meanwhile; returns the results in range order."""
     return matmul.on_each_core(shape.n, work, shape.chunk)
+
+
+def _columns(shape, x, start, stop, cache):
+    """The column matrix of images [start, stop) of x: a view of x for a pointwise (1x1)
+    convolution's per-image GEMMs, else copied into this thread's scratch."""
+    b = stop - start
+    if shape.pointwise:
+        if shape.per_image:
+            return x[start:stop].reshape(b, shape.c, shape.columns)
+        cols = _buffer("cols", (shape.c, b) + shape.hw, x.dtype)
+        np.copyto(cols, x[start:stop].transpose(1, 0, 2, 3))
+        return cols.reshape(shape.c, b * shape.columns)
+    return _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
 
 
 def _im2col(shape, x, start, stop, scratch):
@@ -205,11 +222,34 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     shape = _Shape(n, c, (h, wd), o, groups, (kh, kw), stride, padding, dilation, x.dtype)
     if _is_depthwise(c, o, groups):
         return _depthwise_forward(x, w, bias, shape)
+    if shape.pointwise:
+        x = np.ascontiguousarray(x)
     out = array_cache.empty((n, o) + shape.out_hw, x.dtype)
     w_groups = w.reshape(groups, o // groups, cg * kh * kw)
     bias_column = None if bias is None else bias[:, None, None]
+    if n < threads.CORES and groups == 1:
+        _forward_few_images(shape, x, w_groups[0], bias_column, out)
+        return out
     _on_each_core(shape, partial(_forward_range, shape, x, w_groups, bias_column, out))
     return out
+
+
+def _forward_few_images(shape, x, w_matrix, bias_column, out):
+    """Fewer images than cores (inference on one image): each image's GEMM is split over the
+    cores instead (backend/matmul.py), so that a batch of one does not run on one core."""
+    matmul.share_cores()
+    for image in range(shape.n):
+        if shape.pointwise:
+            cols = x[image].reshape(shape.c, shape.columns)
+        else:
+            single = _Shape(1, shape.c, shape.hw, shape.o, 1, shape.k_hw, shape.stride,
+                            shape.padding, shape.dilation, shape.dtype)
+            single.per_image = True
+            cols = _im2col(single, x, image, image + 1, _chunk_scratch(single, {}, 1))[0]
+        result = out[image].reshape(shape.o, shape.columns)
+        matmul.matmul(w_matrix, cols, out=result)
+        if bias_column is not None:
+            result += bias_column[:, :, 0]
 
 
 def _forward_range(shape, x, w_groups, bias_column, out, lo, hi):
@@ -217,7 +257,7 @@ def _forward_range(shape, x, w_groups, bias_column, out, lo, hi):
     groups, o, columns = shape.groups, shape.o, shape.columns
     for start, stop in shape.chunks(lo, hi):
         b = stop - start
-        cols = _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
+        cols = _columns(shape, x, start, stop, cache)
         if shape.per_image:
             # One GEMM per image, straight into out's (O, L) planes (NumPy loops in C).
             np.matmul(w_groups, cols.reshape(b, groups, -1, columns),
@@ -406,7 +446,7 @@ def _backward_weight_range(shape, x, g, lo, hi):
     # with the column matrix as the left operand; transposing the small result is free.
     for start, stop in shape.chunks(lo, hi):
         b = stop - start
-        cols = _im2col(shape, x, start, stop, _chunk_scratch(shape, cache, b))
+        cols = _columns(shape, x, start, stop, cache)
         if shape.per_image:
             # cols[n] @ g[n]^T for each image, then summed: as fast as one GEMM over the chunk
             # on wide layers and 2-4x faster on LeNet's 6-output first layer, with no
