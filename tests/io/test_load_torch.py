@@ -262,6 +262,22 @@ def test_file_objects_paths_and_map_location(tmp_path):
         load_torch(path, map_location="cuda")
 
 
+def test_loading_needs_no_pytorch(tmp_path):
+    # A fresh interpreter where importing torch fails: nothing in the loader may need it.
+    saved = {"w": torch.arange(6.0).reshape(2, 3), "p": torch.nn.Parameter(torch.ones(2))}
+    paths = [_save(saved, tmp_path / f"{fmt}.pt", fmt) for fmt in FORMATS]
+    script = ("import sys; sys.modules['torch'] = None\n"
+              "import ganglion\n"
+              "for path in sys.argv[1:]:\n"
+              "    back = ganglion.load(path)\n"
+              "    print(back['w'].numpy().sum(), type(back['p']).__name__)\n"
+              "assert 'torch' not in [m.split('.')[0] for m in sys.modules if sys.modules[m]]\n")
+    result = subprocess.run([sys.executable, "-c", script, *map(str, paths)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["15.0 Parameter"] * 2
+
+
 def test_safetensors_written_by_pytorch_load_with_ganglion_load(tmp_path):
     from safetensors.torch import save_file
     g = torch.Generator().manual_seed(0)
@@ -501,6 +517,9 @@ CASES = [
     BadInput("uint16 tensor", lambda: load_torch(_save(
         {"u": torch.ones(2, dtype=torch.uint16)}, _BAD / "u16.pt")), CheckpointError,
         ["u16.pt", "torch.uint16", "float32"]),
+    BadInput("a safetensors file", lambda: load_torch(gn.save({"w": gn.ones(2)},
+                                                              _BAD / "w.safetensors")),
+             CheckpointError, ["w.safetensors", "a safetensors file", "ganglion.load"]),
     BadInput("empty file", lambda: load_torch(_write("empty.pt", b"")), CheckpointError,
              ["empty.pt", "empty"]),
     BadInput("missing file", lambda: load_torch(_BAD / "absent.pt"), FileNotFoundError,

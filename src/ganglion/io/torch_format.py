@@ -667,13 +667,17 @@ def load_bytes(raw, path):
 
 
 def _load(file, path):
-    head = file.read(4)
+    head = file.read(9)
+    total = file.seek(0, io.SEEK_END)
     file.seek(0)
     if head[:2] == b"PK":
         return _load_zip(file, path)
-    if head[:1] == b"\x80" or head.strip():
-        return _load_legacy(file, path)
-    raise CheckpointError(f"{path}: neither a zip nor a pickle: not a PyTorch file")
+    # safetensors: an 8-byte little-endian header length that fits in the file, then '{' (the
+    # first bytes of a pickle read as a length are far larger than the file).
+    if len(head) == 9 and head[8:9] == b"{" and 2 <= struct.unpack("<Q", head[:8])[0] <= total:
+        raise CheckpointError(f"{path}: a safetensors file, not one torch.save writes: load it "
+                              "with ganglion.load")
+    return _load_legacy(file, path)
 
 
 def load_torch(f, map_location=None):
