@@ -27,7 +27,15 @@ installed) nor the module the pickle names: any other global, ``os.system`` or a
 alike, is refused before anything is called, with a ``RefusedGlobalError`` naming the file and
 the global. Pickle's other opcodes only build numbers, strings, bytes, tuples, lists, dicts and
 sets, and its BUILD opcode (set attributes) is refused on everything but an OrderedDict's
-``_metadata`` (the module versions a state dict carries).
+``_metadata`` (the module versions a state dict carries). NumPy arrays and scalars in a
+checkpoint are refused too (their globals are NumPy's), as ``torch.load(weights_only=True)``
+refuses them. The file's numbers are checked before use: a storage's record must hold exactly
+the bytes its reference declares, and a tensor's offset, size and stride must stay inside its
+storage, so a crafted file cannot make the strided view read outside its buffer.
+
+Each storage is read once: a stored (uncompressed) zip record, as ``torch.save`` writes them,
+straight from the file into its array (sizes checked, no CRC pass); a compressed one (a file
+re-zipped) through ``zipfile``.
 
 What comes back: the saved structure with dicts, lists and tuples rebuilt, an OrderedDict
 where one was saved (a state dict keeps its ``_metadata``), and ganglion Tensors for tensors:
