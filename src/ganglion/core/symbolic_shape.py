@@ -25,6 +25,7 @@ from a type) is refused by name, since it carries no value to compute with.
 """
 from ganglion.core import dtypes, tracing
 from ganglion.core.op import Op, apply, as_integer
+from ganglion.core import tensor as tensor_module
 from ganglion.core.tensor import Size, Tensor, TensorType, make_tensor
 
 __all__ = ["SymbolicDim", "SymbolicShape", "SymbolicSizes", "ShapeOf", "ShapeVector",
@@ -106,10 +107,13 @@ class SymbolicDim(Tensor):
     __str__ = __repr__
 
 
+_INT64_SCALAR = TensorType(dtypes.int64, ())
+
+
 def dim_of(x, axis):
     """The symbolic scalar for dimension ``axis`` of symbolic ``x``."""
     d = make_tensor(None, cls=SymbolicDim)
-    d._type = TensorType(dtypes.int64, ())
+    d._type = _INT64_SCALAR
     d._op = ShapeOf(axis)
     d._inputs = (x,)
     if tracing.active:  # jit redirects the readers of a tensor changed in place later
@@ -152,8 +156,11 @@ def symbolic_shape(t):
     dims = t._type.shape
     if None not in dims:
         return _tuple_new(SymbolicShape, dims)
-    return _tuple_new(SymbolicShape, tuple(dim_of(t, axis) if d is None else d
-                                           for axis, d in enumerate(dims)))
+    return _tuple_new(SymbolicShape, [dim_of(t, axis) if d is None else d
+                                      for axis, d in enumerate(dims)])
+
+
+tensor_module._symbolic_shape = symbolic_shape
 
 
 class SymbolicSizes(tuple):

@@ -21,6 +21,9 @@ from ganglion.core.errors import ShapeError
 __all__ = ["Tensor", "TensorType", "Constant", "Size", "make_tensor", "is_tensor", "numel"]
 
 _tuple_new = tuple.__new__
+# ``Tensor.shape`` of a symbolic tensor: set by core/symbolic_shape.py, which needs the op
+# machinery (that imports this module); ``import ganglion`` loads it.
+_symbolic_shape = None
 
 
 class Size(tuple):
@@ -152,8 +155,7 @@ class Tensor:
         unknown dims are symbolic int64 scalars (``core/symbolic_shape.py`` states the rule)."""
         data = self._data
         if data is None:
-            from ganglion.core.symbolic_shape import symbolic_shape
-            return symbolic_shape(self)
+            return _symbolic_shape(self)
         return _tuple_new(Size, data.shape)
 
     @property
