@@ -1,5 +1,6 @@
 """The Theano names real code uses (issue 16 item 5), each against NumPy, SciPy-style references
 written here, PyTorch or hand-computed values."""
+import math
 import warnings
 
 import numpy as np
@@ -29,6 +30,9 @@ def _randn(*shape):
 def test_dtype_compares_with_strings_and_type_prints_theanos_way():
     x, f = T.dmatrix("x"), T.fvector("f")
     assert x.dtype == "float64" and f.dtype == "float32" and x.dtype != "float32"
+    # The tutorials' errors(): y.dtype.startswith('int'); NumPy takes the dtype too.
+    assert T.ivector("y").dtype.startswith("int") and not x.dtype.startswith("int")
+    assert x.dtype.endswith("64") and np.zeros(2, dtype=f.dtype).dtype == np.float32
     assert str(x.type) == "TensorType(float64, matrix)" and repr(f.type) == "TensorType(float32, vector)"
     assert str(T.dscalar().type) == "TensorType(float64, scalar)"
     assert str(T.dtensor3().type) == "TensorType(float64, 3D)"
@@ -46,6 +50,9 @@ def test_dtype_compares_with_strings_and_type_prints_theanos_way():
     # A NumPy operand keeps its dtype (ganglion.tensor would make a float64 array float32).
     assert theano.function([x], x * np.array([[0.1]]))(np.ones((1, 1)))[0, 0] == 0.1
     assert theano.function([x], np.array([[0.1]]) - x)(np.zeros((1, 1)))[0, 0] == 0.1
+    # A NumPy scalar (numpy.sqrt(6. / n), a learning rate read from a config) is a number.
+    assert theano.function([x], x * np.sqrt(6.0 / 5))(np.ones((1, 1)))[0, 0] == np.sqrt(6.0 / 5)
+    assert (gn.ones(2) * np.float64(2.0)).tolist() == [2.0, 2.0]
     # ganglion's own tensors keep PyTorch's type() method.
     assert gn.ones(2).type() == "torch.FloatTensor"
 
@@ -94,6 +101,42 @@ def test_flatten_follows_theano_ndim_not_start_dim():
     np.testing.assert_array_equal(grad, np.full(value.shape, 2.0))
     # ganglion's own tensors keep PyTorch's flatten(start_dim).
     assert gn.zeros(2, 3, 4, 5).flatten(2).shape == (2, 3, 20)
+
+
+def test_methods_follow_theano_and_pytorch_keywords_keep_pytorchs_meaning():
+    x = T.dmatrix("x")
+    value = _randn(3, 4)
+    f = theano.function([x], [x.var(), x.std(axis=0), x.var(axis=1, ddof=1), x.max(1), x.min(axis=0),
+                              x.transpose(), x.transpose(1, 0), x.dot(x.T),
+                              x.var(dim=0), x.max(dim=1).values, x.flatten(start_dim=0), x.flatten(0, 1)])
+    got = f(value)
+    expected = [value.var(), value.std(axis=0), value.var(axis=1, ddof=1), value.max(1), value.min(0),
+                value.T, value.T, value @ value.T,
+                value.var(axis=0, ddof=1), value.max(1), value.reshape(-1), value.reshape(-1)]
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    t3 = T.dtensor3("t3")
+    np.testing.assert_array_equal(
+        theano.function([t3], t3.transpose(1, 2, 0))(np.zeros((2, 3, 4))).shape, (3, 4, 2))
+
+
+def test_join_and_specify_shape():
+    x, y = T.dmatrices("x", "y")
+    np.testing.assert_array_equal(theano.function([x, y], T.join(1, x, y))(np.ones((2, 1)), np.zeros((2, 2))),
+                                  [[1, 0, 0], [1, 0, 0]])
+    partly = T.specify_shape(x, (None, 3))
+    assert partly.shape[1] == 3 and str(partly.type) == "TensorType(float64, matrix)"
+    f = theano.function([x], partly * 2)
+    np.testing.assert_array_equal(f(np.ones((5, 3))), np.full((5, 3), 2.0))
+    with pytest.raises(ValueError, match=r"specify_shape: expected a value of shape \(\?, 3\)"):
+        f(np.ones((5, 4)))
+
+
+def test_truth_of_variables_follows_theano():
+    W = theano.shared(np.zeros(2), name="W")
+    assert bool(W) and bool(T.dmatrix() * 2) and not (not W)  # the tutorials' "if not W:"
+    with pytest.raises(TypeError, match="boolean operations"):
+        bool(T.dscalar("a") < T.dscalar("b"))
 
 
 def test_eval_with_and_without_inputs():
@@ -205,6 +248,50 @@ def test_prod_var_std_use_theanos_defaults():
         np.testing.assert_allclose(g, e, rtol=1e-12)
 
 
+def test_more_tensor_names_against_numpy():
+    x, y = T.dmatrices("x", "y")
+    b, c = T.bvector("b"), T.bvector("c")
+    xv, yv = _randn(3, 4), _randn(3, 4)
+    bv, cv = np.array([1, 3, 6], dtype=np.int8), np.array([2, 3, 4], dtype=np.int8)
+    f = theano.function([x, y, b, c], [
+        T.and_(b, c), T.or_(b, c), T.xor(b, c), T.invert(b), T.and_(T.gt(x, 0), T.gt(y, 0)),
+        T.transpose(x), T.transpose(x, (1, 0)), T.shape_padleft(x).shape, T.shape_padright(x, 2).shape,
+        T.shape_padaxis(x, 1).shape, T.sort(x), T.sort(x, axis=None), T.argsort(x, axis=0),
+        T.cumsum(x), T.cumsum(x, axis=1), T.log2(abs(x)), T.log10(abs(x)), T.inv(x), T.neg(x),
+        T.true_div(b, c), T.int_div(b, c), T.mod(x, 0.7), T.eye(3, 4, k=1), T.identity_like(x[:2, :2]),
+        T.fill(x, 3.0), T.horizontal_stack(x, y), T.vertical_stack(x, y), T.squeeze(x[:1]),
+        T.largest(x, y, 0.0), T.smallest(x, y), T.shape(x), T.any(T.gt(x, 2)), T.all(T.gt(x, -9)),
+        T.tile(x[0], (2,)), T.erf(x), T.iround(x * 3, mode="half_away_from_zero"),
+        T.round(np.array([0.5, 1.5, -0.5]) + x[0, :3] * 0, mode="half_away_from_zero")])
+    got = f(xv, yv, bv, cv)
+    expected = [
+        bv & cv, bv | cv, bv ^ cv, ~bv, (xv > 0) & (yv > 0), xv.T, xv.T, (1, 3, 4), (3, 4, 1, 1), (3, 1, 4),
+        np.sort(xv), np.sort(xv, axis=None), np.argsort(xv, axis=0), np.cumsum(xv), np.cumsum(xv, axis=1),
+        np.log2(abs(xv)), np.log10(abs(xv)), 1 / xv, -xv, bv / cv, bv // cv, np.mod(xv, 0.7),
+        np.eye(3, 4, 1), np.eye(2), np.full((3, 4), 3.0), np.hstack([xv, yv]), np.vstack([xv, yv]),
+        xv[0], np.maximum(np.maximum(xv, yv), 0), np.minimum(xv, yv), [3, 4], (xv > 2).any(), True,
+        np.tile(xv[0], 2), np.vectorize(math.erf)(xv), np.sign(xv * 3) * np.floor(np.abs(xv * 3) + 0.5), [1.0, 2.0, -1.0]]
+    for k, (g, e) in enumerate(zip(got, expected)):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15, err_msg=f"output {k}")
+    # Theano's round warns that its default is half to even unless config.warn.round is False.
+    with pytest.warns(UserWarning, match="half_to_even"):
+        T.round(x)
+    theano.config.warn.round = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rounded = theano.function([x], T.round(x))(np.array([[0.5, 1.5, 2.5]]))
+        np.testing.assert_array_equal(rounded, [[0.0, 2.0, 2.0]])
+    finally:
+        theano.config.warn.round = True
+    # addbroadcast declares size-1 dims (checked at run time), patternbroadcast by a pattern.
+    col = T.addbroadcast(x[:, :1], 1)
+    assert str(col.type) == "TensorType(float64, col)"
+    assert str(T.patternbroadcast(x[:1], (True, False)).type) == "TensorType(float64, row)"
+    assert T.unbroadcast(col, 1) is col
+    np.testing.assert_array_equal(theano.function([x], x + col)(xv), xv + xv[:, :1])
+
+
 # ----- conditionals, gradient tools ---------------------------------------------------------
 
 def test_ifelse_chooses_whole_branches_and_routes_the_gradient():
@@ -309,10 +396,11 @@ def test_conv2d_flips_the_kernel_and_follows_border_modes(border_mode, pad):
 
 
 def test_conv2d_filter_flip_false_is_pytorch_correlation_and_gradients_match():
-    x = T.tensor("float64", (None, 3, 6, 6), name="x")
+    x = T.dtensor4("x")
     w = theano.shared(_randn(2, 3, 3, 3), name="w")
     xv = _randn(2, 3, 6, 6)
-    flipped = T.nnet.conv2d(x, w)
+    # input_shape makes the rows and cols known, which the gradient for w needs.
+    flipped = T.nnet.conv2d(x, w, input_shape=(None, 3, 6, 6))
     plain = T.nnet.conv2d(x, w, filter_flip=False, border_mode="half")
     got_flipped, got_plain, gw = theano.function(
         [x], [flipped, plain, T.grad(T.sum(flipped ** 2), w)])(xv)

@@ -56,6 +56,19 @@ class DType:
     def __hash__(self):
         return hash(self.name)
 
+    # Theano code treats a dtype as its name in two more ways: ``y.dtype.startswith('int')``,
+    # and ``numpy.asarray(v, dtype=x.dtype)`` (NumPy reads a ``dtype`` attribute).
+    def startswith(self, prefix, *bounds):
+        return self.name.startswith(prefix, *bounds)
+
+    def endswith(self, suffix, *bounds):
+        return self.name.endswith(suffix, *bounds)
+
+    @property
+    def dtype(self):
+        """The NumPy dtype, so that NumPy takes a ganglion dtype wherever it takes a dtype."""
+        return self.np
+
     def __reduce__(self):
         return (as_dtype, (self.name,))
 
@@ -177,6 +190,8 @@ def result_type(*operands):
     scalar_cat = -1
     for op in operands:
         dtype = getattr(op, "dtype", None)
+        if not isinstance(dtype, DType):  # a Python number, or a NumPy scalar such as np.float64
+            dtype = None
         if dtype is None:
             scalar_cat = max(scalar_cat, scalar_category(op))
         elif op.ndim:

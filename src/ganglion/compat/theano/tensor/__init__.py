@@ -1,26 +1,31 @@
 """Theano's ``theano.tensor`` (``T``) on ganglion: typed placeholders and the math functions,
 under Theano's names and signatures (``T.switch``, ``T.neq``, ``T.dot``, ``T.grad`` ...)."""
 import builtins
+import warnings
 
 import ganglion as _gn
 from ganglion.symbolic import placeholders as _placeholders
 from ganglion.compat.theano.tensor import nnet, shared_randomstreams  # noqa: F401
 from ganglion.compat.theano.tensor.basic import (  # noqa: F401
-    Lop, Rop, alloc, as_tensor_variable, batched_dot, constant, dot, inc_subtensor, join, ones,
-    ones_like, outer, prod, set_subtensor, specify_shape, std, tensordot, var, zeros, zeros_like)
+    Lop, Rop, addbroadcast, alloc, and_, argsort, as_tensor_variable, batched_dot, constant,
+    cumsum, dot, eye, fill, horizontal_stack, identity_like, inc_subtensor, int_div, inv, invert,
+    join, largest, log2, log10, mod, neg, ones, ones_like, or_, outer, patternbroadcast, prod,
+    set_subtensor, shape, shape_padaxis, shape_padleft, shape_padright, smallest, sort,
+    specify_shape, squeeze, std, tensordot, transpose, true_div, unbroadcast, var, vertical_stack,
+    xor, zeros, zeros_like)
 from ganglion.compat.theano.tensor.var import (  # noqa: F401
     TensorConstant, TensorSharedVariable, TensorType, TensorVariable, as_variable, dimshuffle,
     flatten)
 
 
 class _WarnFlags:
-    """``theano.config.warn``: Theano's flags for warnings about its old bugs. Ganglion never had
-    those bugs, so the flags (``config.warn.round = False`` and the like) are kept but change
-    nothing."""
+    """``theano.config.warn``: Theano's flags for warnings about its old bugs and changes.
+    ``round`` (True by default) makes ``T.round(x)`` without a mode warn that the default is
+    half to even; the other flags are kept for code that sets them and change nothing."""
 
     def __init__(self):
-        self.ignore_bug_before = "0.9"
-        self.round = False
+        self.ignore_bug_before = "0.8"
+        self.round = True  # T.round() without a mode warns, as Theano's
         self.sum_div_dimshuffle_bug = False
 
 
@@ -179,7 +184,38 @@ def cast(x, dtype):
 
 exp, log, log1p, sqrt, tanh, abs_ = _gn.exp, _gn.log, _gn.log1p, _gn.sqrt, _gn.tanh, _gn.abs
 sin, cos, maximum, minimum, clip, pow = _gn.sin, _gn.cos, _gn.maximum, _gn.minimum, _gn.clip, _gn.pow
-sgn, floor, ceil, round = _gn.sign, _gn.floor, _gn.ceil, _gn.round  # noqa: A001
+sgn, floor, ceil = _gn.sign, _gn.floor, _gn.ceil
+erf, isnan, isinf, tile, diag = _gn.erf, _gn.isnan, _gn.isinf, _gn.tile, _gn.diag
+tan, sinh, cosh, arcsin, arccos, arctan, expm1 = (
+    _gn.tan, _gn.sinh, _gn.cosh, _gn.arcsin, _gn.arccos, _gn.arctan, _gn.expm1)
+
+
+def round(a, mode=None):  # noqa: A001
+    """Theano's round: ``mode`` 'half_to_even' (the default, as NumPy's; a warning says so
+    unless config.warn.round is False) or 'half_away_from_zero'."""
+    if mode is None:
+        mode = "half_to_even"
+        if config.warn.round:
+            warnings.warn("theano.tensor.round() changed its default from `half_away_from_zero` "
+                          "to `half_to_even` to have the same default as NumPy. Use the Theano "
+                          "flag `warn.round=False` to disable this warning.", stacklevel=2)
+    if mode == "half_to_even":
+        return _gn.round(a)
+    if mode == "half_away_from_zero":
+        return _gn.sign(a) * _gn.floor(_gn.abs(a) + 0.5)
+    raise ValueError(f"round: mode must be 'half_to_even' or 'half_away_from_zero', got {mode!r}")
+
+
+def iround(a, mode=None):
+    """round(a, mode) as int64."""
+    return round(a, mode).astype("int64")
+
+
+def __getattr__(name):
+    # T.any and T.all, served without shadowing the builtins inside this module.
+    if name in ("any", "all"):
+        return getattr(_gn, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 concatenate, stack, reshape = _gn.concatenate, _gn.stack, _gn.reshape
 lt, le, gt, ge = _gn.lt, _gn.le, _gn.gt, _gn.ge
 abs = builtins.abs  # noqa: A001  (T.abs(x) and abs(x) both work: Tensor defines __abs__)

@@ -20,7 +20,11 @@ from ganglion.compat.theano.tensor.var import as_variable
 
 __all__ = ["set_subtensor", "inc_subtensor", "dot", "tensordot", "batched_dot", "outer", "alloc",
            "zeros", "ones", "zeros_like", "ones_like", "prod", "var", "std", "constant",
-           "as_tensor_variable", "Rop", "Lop", "join", "specify_shape", "SpecifyShape"]
+           "as_tensor_variable", "Rop", "Lop", "join", "specify_shape", "SpecifyShape", "and_", "or_",
+           "xor", "invert", "transpose", "shape_padleft", "shape_padright", "shape_padaxis",
+           "addbroadcast", "unbroadcast", "patternbroadcast", "sort", "argsort", "cumsum", "log2",
+           "log10", "inv", "neg", "true_div", "int_div", "mod", "eye", "identity_like", "fill",
+           "horizontal_stack", "vertical_stack", "squeeze", "largest", "smallest", "shape"]
 
 
 def _config():
@@ -236,8 +240,8 @@ def join(axis, *tensors):
 
 
 class SpecifyShape(Op):
-    """x, whose shape is declared ``shape``: known to the graph from now on, checked when the
-    function runs."""
+    """x, whose shape is declared ``shape`` (None: a dim left unknown): known to the graph from
+    now on, checked when the function runs."""
 
     __slots__ = ("shape",)
     saves_inputs = False
@@ -250,9 +254,10 @@ class SpecifyShape(Op):
         return "specify_shape"
 
     def forward(self, backend, x):
-        if x.shape != self.shape:
-            raise ValueError(f"specify_shape: expected a value of shape {self.shape}, got one of "
-                             f"shape {x.shape}")
+        if len(x.shape) != len(self.shape) or any(
+                d is not None and d != s for d, s in zip(self.shape, x.shape)):
+            raise ValueError(f"specify_shape: expected a value of shape {_text(self.shape)}, got "
+                             f"one of shape {_text(x.shape)}")
         return x
 
     def vjp(self, out, grad, needs):
@@ -260,16 +265,18 @@ class SpecifyShape(Op):
 
     def infer(self, x):
         if len(x.shape) != len(self.shape) or any(
-                d is not None and d != s for d, s in zip(x.shape, self.shape)):
-            raise ValueError(f"specify_shape: shape {self.shape} does not fit a tensor of shape "
-                             f"{_text(x.shape)}")
-        return TensorType(x.dtype, self.shape)
+                d is not None and s is not None and d != s for d, s in zip(x.shape, self.shape)):
+            raise ValueError(f"specify_shape: shape {_text(self.shape)} does not fit a tensor of "
+                             f"shape {_text(x.shape)}")
+        return TensorType(x.dtype, tuple(s if s is not None else d
+                                         for d, s in zip(x.shape, self.shape)))
 
 
 def specify_shape(x, shape):
-    """x with its shape declared (Theano's SpecifyShape): later ops know it when the graph is
-    built, and a value of another shape is refused when the function runs."""
-    shape = tuple(int(d) for d in shape)
+    """x with its shape declared (Theano's SpecifyShape; None leaves a dim unknown): later ops
+    know it when the graph is built, and a value of another shape is refused when the function
+    runs."""
+    shape = tuple(None if d is None else int(d) for d in shape)
     return apply(SpecifyShape(shape), _as_tensor(x))
 
 
@@ -330,3 +337,186 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
                                create_graph=True, allow_unused=True)[0]
         results.append(directional if directional is not None else _gn.zeros_like(output))
     return results[0] if single else results
+
+
+# ----- more of theano.tensor: logic, shapes, sorting, arithmetic ----------------------------
+
+def _logical_or_bitwise(logical, bitwise):
+    def combine(a, b):
+        a, b = _as_tensor(a), _as_tensor(b)
+        both_bool = a.dtype == "bool" and b.dtype == "bool"
+        return logical(a, b) if both_bool else bitwise(a, b)
+    return combine
+
+
+and_ = _logical_or_bitwise(_gn.logical_and, _gn.bitwise_and)
+and_.__name__, and_.__doc__ = "and_", "a & b: logical for bool tensors, bitwise for integers."
+or_ = _logical_or_bitwise(_gn.logical_or, _gn.bitwise_or)
+or_.__name__, or_.__doc__ = "or_", "a | b: logical for bool tensors, bitwise for integers."
+xor = _logical_or_bitwise(_gn.logical_xor, _gn.bitwise_xor)
+xor.__name__, xor.__doc__ = "xor", "a ^ b: logical for bool tensors, bitwise for integers."
+
+
+def invert(a):
+    """~a: logical not for a bool tensor, bitwise not for integers."""
+    a = _as_tensor(a)
+    return _gn.logical_not(a) if a.dtype == "bool" else _gn.bitwise_not(a)
+
+
+def transpose(x, axes=None):
+    """NumPy's transpose: the dims reversed, or permuted as ``axes`` lists them."""
+    x = _as_tensor(x)
+    return _shape.permute(x, tuple(axes) if axes is not None else tuple(range(x.ndim - 1, -1, -1)))
+
+
+def shape_padleft(t, n_ones=1):
+    """t with ``n_ones`` dims of size 1 put in front."""
+    t = _as_tensor(t)
+    for _ in range(n_ones):
+        t = _shape.unsqueeze(t, 0)
+    return t
+
+
+def shape_padright(t, n_ones=1):
+    """t with ``n_ones`` dims of size 1 put after its own."""
+    t = _as_tensor(t)
+    for _ in range(n_ones):
+        t = _shape.unsqueeze(t, t.ndim)
+    return t
+
+
+def shape_padaxis(t, axis):
+    """t with a dim of size 1 inserted at ``axis``."""
+    return _shape.unsqueeze(_as_tensor(t), axis)
+
+
+def addbroadcast(x, *axes):
+    """x with the dims ``axes`` declared of size 1 (checked when the function runs)."""
+    static = x.tensor_type.shape
+    axes = {a % x.ndim for a in axes}
+    return specify_shape(x, tuple(1 if k in axes else d for k, d in enumerate(static)))
+
+
+def unbroadcast(x, *axes):
+    """x itself: ganglion broadcasts a dim by its size alone, so there is no flag to clear."""
+    return x
+
+
+def patternbroadcast(x, broadcastable):
+    """x with the dims marked True in ``broadcastable`` declared of size 1."""
+    return addbroadcast(x, *[k for k, b in enumerate(broadcastable) if b])
+
+
+def sort(a, axis=-1, kind="quicksort", order=None):
+    """The values sorted along ``axis`` (the flattened tensor when None), as NumPy's sort."""
+    a = _as_tensor(a)
+    if axis is None:
+        a, axis = _gn.reshape(a, (-1,)), 0
+    return _gn.sort(a, dim=axis).values
+
+
+def argsort(a, axis=-1, kind="quicksort", order=None):
+    """The indices that sort ``a`` along ``axis`` (the flattened tensor when None)."""
+    a = _as_tensor(a)
+    if axis is None:
+        a, axis = _gn.reshape(a, (-1,)), 0
+    return _gn.argsort(a, dim=axis)
+
+
+def cumsum(x, axis=None):
+    """The running sum along ``axis`` (over the flattened tensor when None, as NumPy's)."""
+    return _gn.cumsum(_as_tensor(x), axis=axis)
+
+
+def log2(x):
+    return _gn.log(x) * (1.0 / np.log(2.0))
+
+
+def log10(x):
+    return _gn.log(x) * (1.0 / np.log(10.0))
+
+
+def inv(x):
+    """1 / x."""
+    return 1.0 / _as_tensor(x)
+
+
+def neg(x):
+    return -_as_tensor(x)
+
+
+def true_div(x, y):
+    """x / y, a float result whatever the dtypes."""
+    return _gn.true_divide(_as_tensor(x), y)
+
+
+def int_div(x, y):
+    """x // y, rounded toward minus infinity (as Python's and NumPy's)."""
+    return _gn.floor_divide(_as_tensor(x), y)
+
+
+def mod(x, y):
+    """x % y, with the sign of y (as Python's and NumPy's)."""
+    return _gn.remainder(_as_tensor(x), y)
+
+
+def eye(n, m=None, k=0, dtype=None):
+    """The n x m matrix with ones on diagonal ``k``."""
+    if k != 0:
+        return constant(np.eye(n, m, k, dtype=dtypes.as_dtype(dtype or _config().floatX).np))
+    return _gn.eye(n, m, dtype=dtype or _config().floatX)
+
+
+def identity_like(x):
+    """Ones on the diagonal of a matrix of x's shape (known when the graph is built)."""
+    rows, cols = x.tensor_type.shape
+    if rows is None or cols is None:
+        raise ValueError(f"identity_like: needs x's shape, got {_text(x.tensor_type.shape)}")
+    return eye(rows, cols, dtype=x.dtype)
+
+
+def fill(model, value):
+    """``value`` repeated to model's shape (Theano's fill)."""
+    value = _as_tensor(value, model.dtype if isinstance(value, (int, float)) else None)
+    return value + _gn.zeros_like(model).astype(value.dtype)
+
+
+def horizontal_stack(*tensors):
+    """The matrices side by side (joined along axis 1)."""
+    return join(1, *tensors)
+
+
+def vertical_stack(*tensors):
+    """The matrices one above the other (joined along axis 0)."""
+    return join(0, *tensors)
+
+
+def squeeze(x):
+    """x without its dims known to be of size 1 (Theano's broadcastable dims)."""
+    ones = tuple(k for k, d in enumerate(x.tensor_type.shape) if d == 1)
+    return _shape.squeeze(x, ones) if ones else x
+
+
+def largest(*tensors):
+    """The elementwise maximum of all the arguments."""
+    result = _as_tensor(tensors[0])
+    for t in tensors[1:]:
+        result = _gn.maximum(result, _as_tensor(t))
+    return result
+
+
+def smallest(*tensors):
+    """The elementwise minimum of all the arguments."""
+    result = _as_tensor(tensors[0])
+    for t in tensors[1:]:
+        result = _gn.minimum(result, _as_tensor(t))
+    return result
+
+
+def shape(x):
+    """x's shape as one int64 vector (symbolic for a symbolic x), as Theano's T.shape."""
+    x = _as_tensor(x)
+    dims = x.shape
+    if hasattr(dims, "to_tensor"):
+        return dims.to_tensor()
+    return constant(list(dims), dtype="int64")

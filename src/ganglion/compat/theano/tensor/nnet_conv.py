@@ -38,6 +38,14 @@ def _check_shape(what, tensor, declared, ndim=4):
                          f"shape {_text(static)}")
 
 
+def _declare(tensor, declared):
+    static = tensor.tensor_type.shape
+    if declared is None or not any(s is None and d is not None for s, d in zip(static, declared)):
+        return tensor
+    from ganglion.compat.theano.tensor.basic import specify_shape
+    return specify_shape(tensor, tuple(s if s is not None else d for s, d in zip(static, declared)))
+
+
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",
            subsample=(1, 1), filter_flip=True, image_shape=None, filter_dilation=(1, 1),
            num_groups=1, **kwargs):
@@ -50,6 +58,10 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
                          f"{_text(input.tensor_type.shape)} and {_text(filters.tensor_type.shape)}")
     _check_shape("input_shape", input, input_shape)
     _check_shape("filter_shape", filters, filter_shape)
+    # Theano's shapes are hints for its code generator; here they make unknown dims known (the
+    # gradient with respect to the filters needs the input's rows and cols).
+    input = _declare(input, input_shape)
+    filters = _declare(filters, filter_shape)
     dilation = _pair("filter_dilation", filter_dilation)
     kernel = list(filters.tensor_type.shape[2:])
     if filter_shape is not None:

@@ -83,6 +83,15 @@ class TensorVariable(Tensor):
     def broadcastable(self):
         return self.type.broadcastable
 
+    def __bool__(self):
+        """Theano's rule: a variable is true (``if not W:`` tests for None, as in the
+        tutorials), except a comparison's result, whose truth is asked by ``a < b < c``."""
+        from ganglion.core.ops.elementwise import Compare
+        if isinstance(self._op, Compare):
+            raise TypeError("Variables do not support boolean operations (a comparison of "
+                            "symbolic variables has no truth value; use T.and_ / T.switch)")
+        return True
+
     @property
     def rng(self):
         """For a random variable (from RandomStreams or MRG_RandomStreams): its random state,
@@ -96,25 +105,41 @@ class TensorVariable(Tensor):
     def dimshuffle(self, *pattern):
         return dimshuffle(self, *pattern)
 
-    def flatten(self, ndim=1, outdim=None):
-        return flatten(self, ndim if outdim is None else outdim)
+    # Methods whose PyTorch namesakes mean something else follow Theano (and NumPy) here. Called
+    # with PyTorch's own keywords (ganglion's library code may call them on these variables),
+    # they keep PyTorch's meaning.
+    def flatten(self, *args, **kwargs):
+        """Theano's ``flatten(ndim=1)``: the result has ``ndim`` dims (PyTorch's
+        ``flatten(start_dim, end_dim)`` with those keywords, or with two arguments)."""
+        if len(args) == 2 or "start_dim" in kwargs or "end_dim" in kwargs:
+            return Tensor.flatten(self, *args, **kwargs)
+        return flatten(self, *args, **kwargs)
 
-    # Methods whose PyTorch namesakes mean something else: Theano's follow NumPy.
-    def var(self, axis=None, ddof=0, keepdims=False, corrected=False):
-        """The variance over ``axis``, divided by n - ddof (n: Theano's default, not PyTorch's n - 1)."""
-        return _reduce.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def var(self, *args, **kwargs):
+        """Theano's ``var(axis=None, ddof=0, keepdims=False)``: divided by n - ddof (n by
+        default, where PyTorch divides by n - 1)."""
+        if _torch_keywords(kwargs):
+            return Tensor.var(self, *args, **kwargs)
+        return _theano_moment(_reduce.var, self, *args, **kwargs)
 
-    def std(self, axis=None, ddof=0, keepdims=False, corrected=False):
-        """The standard deviation over ``axis``, with n - ddof (n by default, as Theano's)."""
-        return _reduce.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def std(self, *args, **kwargs):
+        """Theano's ``std(axis=None, ddof=0, keepdims=False)`` (n - ddof, n by default)."""
+        if _torch_keywords(kwargs):
+            return Tensor.std(self, *args, **kwargs)
+        return _theano_moment(_reduce.std, self, *args, **kwargs)
 
-    def max(self, axis=None, keepdims=False):
-        """The maximum over ``axis`` (values only; PyTorch's max(dim) also gives indices)."""
-        return _reduce.amax(self, axis=axis, keepdims=keepdims)
+    def max(self, *args, **kwargs):
+        """Theano's ``max(axis=None, keepdims=False)``: the values only (PyTorch's max(dim)
+        also gives the indices)."""
+        if _torch_keywords(kwargs):
+            return Tensor.max(self, *args, **kwargs)
+        return _reduce.amax(self, *args, **kwargs)
 
-    def min(self, axis=None, keepdims=False):
-        """The minimum over ``axis`` (values only)."""
-        return _reduce.amin(self, axis=axis, keepdims=keepdims)
+    def min(self, *args, **kwargs):
+        """Theano's ``min(axis=None, keepdims=False)``: the values only."""
+        if _torch_keywords(kwargs):
+            return Tensor.min(self, *args, **kwargs)
+        return _reduce.amin(self, *args, **kwargs)
 
     def transpose(self, *axes):
         """NumPy's transpose: the dims reversed, or permuted as ``axes`` lists them."""
@@ -140,6 +165,14 @@ class TensorVariable(Tensor):
             entry = (weakref.ref(self), [weakref.ref(i) for i in inputs], compiled)
             _EVAL_CACHE[key] = entry
         return entry[2](*[inputs_to_values[i] for i in inputs])
+
+
+def _torch_keywords(kwargs):
+    return any(k in kwargs for k in ("dim", "keepdim", "unbiased", "correction"))
+
+
+def _theano_moment(reduction, x, axis=None, ddof=0, keepdims=False, corrected=False):
+    return reduction(x, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 # Compiled functions of eval() calls, keyed by the ids of the variable and its inputs; the weak
