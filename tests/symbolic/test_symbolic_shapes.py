@@ -67,10 +67,14 @@ def test_fully_known_symbolic_shapes_and_prod():
     y = gn.placeholder(gn.float64, (None, 5, 2), name="y")
     with pytest.raises(TypeError, match="prod"):
         y.shape.numel()
-    f = gn.function([y], [y.shape.prod(), y.shape.to_tensor()])
-    count, vector = f(np.zeros((3, 5, 2)))
-    assert count == 30 and count.dtype == np.int64
+    as_vector, as_floats = gn.as_tensor(y.shape), gn.tensor(y.shape, dtype=gn.float32)
+    assert as_vector.shape == (3,) and as_vector.dtype is gn.int64 and as_floats.dtype is gn.float32
+    f = gn.function([y], [y.shape.prod(), y.shape.to_tensor(), as_vector, as_floats.sum()])
+    count, vector, same, total = f(np.zeros((3, 5, 2)))
+    assert count == 30 and count.dtype == np.int64 and total == 10
     np.testing.assert_array_equal(vector, [3, 5, 2])
+    np.testing.assert_array_equal(same, [3, 5, 2])
+    np.testing.assert_array_equal(gn.as_tensor(x.shape).numpy(), [4, 5])  # all known: a value
 
 
 def test_arithmetic_on_symbolic_sizes():
@@ -338,6 +342,10 @@ CASES = [
              ["zeros", "negative", "-3"]),
     BadInput("reshape that does not fit at run time", _run_reshape_that_does_not_fit, RuntimeError,
              ["reshape", "(3, 4)", "(5, -1)"]),
+    BadInput("len of an unknown first dim", lambda: len(_x()), TypeError,
+             ["len()", "'x'", "x.shape[0]"]),
+    BadInput("iteration over an unknown first dim", lambda: list(_x()), TypeError,
+             ["iteration", "x.shape[0]"]),
     BadInput("numel of an unknown shape", lambda: _x().numel(), TypeError, ["numel", "prod()"]),
 ]
 test_bad_input = bad_input_test(CASES)

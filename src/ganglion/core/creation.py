@@ -23,7 +23,8 @@ from ganglion.core.errors import ArgumentError, DTypeError, UnsupportedDTypeErro
 from ganglion.core.op import ShapeError
 from ganglion.core.ops.dynamic_shape import arange_symbolic, filled, random_draw
 from ganglion.core.random import numpy_generator
-from ganglion.core.symbolic_shape import SymbolicSizes, check_size_entry, is_symbolic_scalar
+from ganglion.core.symbolic_shape import (SymbolicShape, SymbolicSizes, check_size_entry,
+                                          is_symbolic_scalar)
 from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
@@ -103,6 +104,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             dtype = data.dtype
         data = data._value("tensor()")
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
+        if type(data) is SymbolicShape:  # a symbolic tensor's shape: its 1-d int64 tensor
+            return as_tensor(data, dtype)
         data = [tensor(v)._data if isinstance(v, Tensor) else v for v in data]
     try:
         array = backend.asarray(data)
@@ -132,6 +135,8 @@ def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory when it already is an array (any dtype, float64 too,
     as PyTorch's as_tensor); other data goes through ``tensor()`` and its float32 default."""
     _check_device(device)
+    if type(data) is SymbolicShape:  # x.shape of a symbolic tensor: Theano's shape vector
+        data = data.to_tensor()
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is as_dtype(dtype) else data.to(dtype)
     if isinstance(data, backend.ndarray) and (dtype is None or backend.xp.dtype(as_dtype(dtype).np) == data.dtype):

@@ -297,14 +297,25 @@ class Tensor:
         return self.ndim
 
     def __len__(self):
+        data = self._data
+        if data is not None and data.ndim:
+            return data.shape[0]
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
+        return self._first_dim("len()")
 
     def __iter__(self):
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.shape[0]))
+        return (self[i] for i in range(self._first_dim("iteration")))
+
+    def _first_dim(self, what):
+        n = self.shape[0]
+        if type(n) is not int:
+            raise TypeError(f"{what}: {self._describe()} is symbolic and its first dimension is "
+                            "known only when a compiled function runs; use x.shape[0], a "
+                            "symbolic size")
+        return n
 
     @property
     def data(self):
