@@ -303,6 +303,15 @@ def test_rnn_without_an_initial_state_on_an_unknown_batch():
     np.testing.assert_allclose(got_h, want_h.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_printing_shows_the_symbolic_sizes():
+    x = gn.placeholder(gn.float64, (None, 3), name="x")
+    assert gn.pp(gn.arange(x.shape[0] * 2)) == "arange(0, (x.shape[0] * 2), 1)"
+    assert gn.pp(x.reshape((x.shape[0], -1))) == "reshape(x, (x.shape[0], -1))"
+    assert gn.pp(gn.zeros((x.shape[0], 2))) == "zeros((x.shape[0], 2), 0)"
+    assert gn.pp(gn.randn(x.shape[0])) == "randn((x.shape[0],))"
+    assert gn.pp(x.shape.to_tensor()) == "x.shape"
+
+
 # ----- errors ------------------------------------------------------------------------------
 
 def _x():

@@ -52,6 +52,9 @@ class ShapeOf(Op):
     def forward(self, backend, x):
         return backend.xp.asarray(x.shape[self.axis], dtype=dtypes.int64.np)
 
+    def pp(self, args):
+        return f"{args[0]}.shape[{self.axis}]"
+
     def infer(self, x):
         return TensorType(dtypes.int64, ())
 
@@ -69,6 +72,9 @@ class ShapeVector(Op):
 
     def forward(self, backend, x):
         return backend.xp.asarray(x.shape, dtype=dtypes.int64.np)
+
+    def pp(self, args):
+        return f"{args[0]}.shape"
 
     def infer(self, x):
         return TensorType(dtypes.int64, (len(x.shape),))
@@ -220,6 +226,12 @@ def split_sizes(who, sizes):
                 continue
         template.append(d)
     return tuple(template), inputs
+
+
+def show_sizes(template, args):
+    """``template`` printed with the printed symbolic sizes ``args`` in their places."""
+    dims = [args[d.k] if isinstance(d, SizeSlot) else str(d) for d in template]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def static_sizes(template):

@@ -28,6 +28,8 @@ def pp(expr):
         return f"dot({args[0]}, {args[1]})"
     if isinstance(op, ew.Cast):
         return f"cast({args[0]}, {op.dtype.name})"
+    if hasattr(op, "pp"):  # an op that prints its own call (sizes known only at run time)
+        return op.pp(args)
     return f"{op.name}({', '.join(args)})"
 
 

@@ -14,8 +14,8 @@ from ganglion.core import dtypes
 from ganglion.core.errors import ArgumentError, ShapeError
 from ganglion.core.op import Op, apply, format_shape
 from ganglion.core.random import numpy_generator
-from ganglion.core.symbolic_shape import (SizeSlot, SymbolicDim, resolve_sizes, split_sizes,
-                                          static_sizes)
+from ganglion.core.symbolic_shape import (SizeSlot, SymbolicDim, resolve_sizes, show_sizes,
+                                          split_sizes, static_sizes)
 from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 
 __all__ = ["reshape_dynamic", "expand_dynamic", "filled", "arange_symbolic", "random_draw"]
@@ -39,6 +39,9 @@ class DynamicReshape(Op):
     @property
     def name(self):
         return "reshape"
+
+    def pp(self, args):
+        return f"reshape({args[0]}, {show_sizes(self.template, args[1:])})"
 
     def forward(self, backend, x, *sizes):
         shape = resolve_sizes("reshape", self.template, sizes)
@@ -112,6 +115,9 @@ class DynamicExpand(Op):
     def name(self):
         return "expand"
 
+    def pp(self, args):
+        return f"expand({args[0]}, {show_sizes(self.template, args[1:])})"
+
     def forward(self, backend, x, *sizes):
         shape = resolve_sizes("expand", self.template, sizes)
         lead = len(shape) - x.ndim
@@ -153,6 +159,9 @@ class Filled(Op):
     @property
     def name(self):
         return self.who
+
+    def pp(self, args):
+        return f"{self.who}({show_sizes(self.template, args)}, {self.value!r})"
 
     def forward(self, backend, *sizes):
         return backend.xp.full(resolve_sizes(self.who, self.template, sizes), self.value,
@@ -258,7 +267,10 @@ class RandomDraw(Op):
 
     @property
     def name(self):
-        return f"random_{self.method}"
+        return self.who.replace(" ", "_")  # rand, randn, randint, random_binomial ...
+
+    def pp(self, args):
+        return f"{self.name}({show_sizes(self.template, args)})"
 
     def forward(self, backend, *sizes):
         shape = resolve_sizes(self.who, self.template, sizes)
