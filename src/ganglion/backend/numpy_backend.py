@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ganglion.backend import array_cache, conv, pool
+from ganglion.backend import array_cache, batchnorm, conv, pool
 from ganglion.backend.matmul import matmul, split_rows
 from ganglion.backend.special import erf
 
@@ -30,6 +30,12 @@ class NumpyBackend:
     conv2d_forward = staticmethod(conv.conv2d_forward)
     conv2d_backward_input = staticmethod(conv.conv2d_backward_input)
     conv2d_backward_weight = staticmethod(conv.conv2d_backward_weight)
+
+    # Batch normalization over (N, C, ...) arrays (backend/batchnorm.py).
+    batch_statistics = staticmethod(batchnorm.batch_statistics)
+    batch_normalize = staticmethod(batchnorm.batch_normalize)
+    batch_norm_gradient_sums = staticmethod(batchnorm.batch_norm_gradient_sums)
+    batch_norm_input_gradient = staticmethod(batchnorm.batch_norm_input_gradient)
 
     # Matrix products: on BLAS's threads, or on ganglion's own while the convolution kernels
     # use them (backend/matmul.py says why).

@@ -10,17 +10,24 @@ complete input gradient ``scale * (g - mean(g) - xhat * mean(g * xhat))`` and no
 the statistics inputs: there is nothing left to add through them. The vjp is written with Tensor
 ops, arranged so that the full-size arrays are few (see the comment in ``vjp``). The statistics stay recorded
 nodes of x, so when the vjp itself is differentiated (``create_graph=True``) the paths through
-them are followed, and second derivatives are right.
+them are followed, and second derivatives are right. Where nothing records the backward pass
+(no create_graph, concrete arrays) the same gradients come from two backend kernels instead
+(``_vjp_arrays``: one pass for the per-channel sums, one for the input gradient), and the
+forward ops call the backend's statistics and normalization kernels (backend/batchnorm.py).
 """
 import math
 
+import numpy as np
+
+from ganglion.backend import current as backend
 from ganglion.core.creation import ones, zeros
+from ganglion.core.grad_mode import grad_enabled
 from ganglion.core.op import Op, ShapeError, apply, format_shape
 from ganglion.core.ops.elementwise import constant
 from ganglion.core.ops.reduce import sum
 from ganglion.core.ops.shape import expand_as, reshape
 from ganglion.core.ops.unary import rsqrt
-from ganglion.core.tensor import TensorType
+from ganglion.core.tensor import TensorType, make_tensor
 
 __all__ = ["batch_statistics", "batch_normalize", "element_count"]
 
@@ -81,15 +88,7 @@ class BatchStatistics(Op):
         self.axes = axes
 
     def forward(self, backend, x):
-        xp = backend.xp
-        # einsum over an (N, C, L) view: faster than NumPy's mean / var over the non-contiguous
-        # axes (0, 2, 3), and the sum of squares needs no temporary for the squares.
-        rows = x.reshape(x.shape[0], x.shape[1], -1)
-        n = max(rows.shape[0] * rows.shape[2], 1)
-        mean_ = xp.einsum("ncl->c", rows) / x.dtype.type(n)
-        centered = backend.ufunc(xp.subtract, rows, mean_[:, None])
-        variance = xp.einsum("ncl,ncl->c", centered, centered) / x.dtype.type(n)
-        return xp.stack([mean_, variance]).astype(x.dtype, copy=False)
+        return backend.batch_statistics(x)
 
     def vjp(self, out, grad, needs):
         x = out._inputs[0]
@@ -126,12 +125,11 @@ class BatchNormalize(Op):
         shift = -mean_ * scale
         if bias is not None:
             shift += bias
-        view = _channel_view(-1, x.ndim)
-        out = backend.ufunc(xp.multiply, x, scale.astype(x.dtype, copy=False).reshape(view))
-        out += shift.astype(x.dtype, copy=False).reshape(view)
-        return out
+        return backend.batch_normalize(x, scale, shift)
 
     def vjp(self, out, grad, needs):
+        if not grad_enabled[0] and grad._data is not None:
+            return self._vjp_arrays(out, grad, needs)
         # With c = x - mean, s = weight * invstd and per-channel sums over the batch axes:
         #   grad_bias = sum(g), grad_weight = invstd * sum(g c),
         #   training: grad_x = s g - s grad_bias / n - s invstd**2 sum(g c) / n * c,
@@ -161,6 +159,34 @@ class BatchNormalize(Op):
             grads += (grad_centered * invstd if needs[3] else None,
                       grad_bias if needs[4] else None)
         return grads
+
+    def _vjp_arrays(self, out, grad, needs):
+        """The gradients of ``vjp`` below computed on arrays by the backend's kernels, where
+        nothing records them (backward without create_graph): one pass over g and x for the
+        per-channel sums and one for the input gradient, instead of about seven Tensor ops over
+        full-size arrays. The Tensor-op form serves create_graph and symbolic graphs."""
+        inputs = out._inputs
+        x, mean_, var = (t._data for t in inputs[:3])
+        g = grad._data
+        invstd = 1 / np.sqrt(var.astype(np.float64) + self.eps)
+        scale = invstd * inputs[3]._data if self.affine else invstd
+        sum_g, sum_gc = backend.batch_norm_gradient_sums(g, x, mean_)
+        grad_x = grad_mean = grad_var = None
+        if needs[0]:
+            if self.batch_statistics:
+                n = max(x.size // max(x.shape[1], 1), 1)
+                b, d = scale * invstd * invstd * sum_gc * (-1.0 / n), scale * sum_g * (-1.0 / n)
+            else:
+                b = d = np.zeros_like(scale)
+            grad_x = backend.batch_norm_input_gradient(g, x, mean_, scale, b, d)
+        if not self.batch_statistics:
+            grad_mean = -sum_g * scale if needs[1] else None
+            grad_var = sum_gc * scale * invstd * invstd * -0.5 if needs[2] else None
+        grads = [grad_x, grad_mean, grad_var]
+        if self.affine:
+            grads += [sum_gc * invstd if needs[3] else None, sum_g if needs[4] else None]
+        return tuple(None if a is None else make_tensor(a.astype(t.dtype.np, copy=False))
+                     for a, t in zip(grads, inputs))
 
     def infer(self, x, mean_, var, weight=None, bias=None):
         channels = x.shape[1]
