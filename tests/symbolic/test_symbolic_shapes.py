@@ -291,6 +291,19 @@ def test_update_whose_type_has_an_unknown_dim():
     np.testing.assert_array_equal(total.get_value(), np.arange(6.0))
 
 
+def test_unflatten_with_an_unknown_batch_and_an_unknown_split_dim():
+    batch_unknown = gn.placeholder(gn.float64, (None, 12), name="x")
+    split_unknown = gn.placeholder(gn.float64, (4, None), name="y")
+    layer = nn.Unflatten(1, (3, -1))
+    x_out, y_out = layer(batch_unknown), layer(split_unknown)
+    assert x_out.shape == (None, 3, 4) and y_out.shape == (4, 3, None)
+    f = gn.function([batch_unknown, split_unknown], [x_out, y_out])
+    data = np.arange(24.0)
+    got_x, got_y = f(data.reshape(2, 12), data.reshape(4, 6))
+    np.testing.assert_array_equal(got_x, data.reshape(2, 3, 4))
+    np.testing.assert_array_equal(got_y, data.reshape(4, 3, 2))
+
+
 def test_rnn_without_an_initial_state_on_an_unknown_batch():
     rnn = nn.RNN(3, 4, batch_first=True)
     x = gn.placeholder(gn.float32, (None, 5, 3), name="x")

@@ -164,7 +164,7 @@ class Unflatten(Module):
                              f"{self.unflattened_size}")
 
     def forward(self, input):
-        shape = tuple(input.shape)
+        shape = input.tensor_type.shape  # None for a dim known only at run time
         ndim = len(shape)
         if not -ndim <= self.dim < ndim:
             raise ShapeError(f"{self!r}: dimension {self.dim} is out of range for input of shape "
