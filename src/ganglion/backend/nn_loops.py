@@ -38,7 +38,7 @@ from numba.extending import overload
 from ganglion.backend import array_cache, matmul
 from ganglion.backend.kernel_cache import njit_cached
 
-__all__ = ["relu_backward", "fast_tanh", "tanh", "lstm_step_forward", "lstm_step_backward",
+__all__ = ["relu_backward", "hardtanh_backward", "fast_tanh", "tanh", "lstm_step_forward", "lstm_step_backward",
            "gru_step_forward", "gru_step_backward",
            "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam"]
 
@@ -68,6 +68,21 @@ def relu_backward(grad, out):
     """``grad`` where ``out > 0``, else 0 (in ``grad``'s dtype and shape, as ``out``'s)."""
     result = array_cache.empty(out.shape, grad.dtype)
     _over_flat(_relu_backward_loop, [grad, out, result])
+    return result
+
+
+@njit_cached(**_OPTIONS)
+def _hardtanh_backward_loop(grad, x, result, low, high):
+    zero = result.dtype.type(0)
+    for i in range(result.shape[0]):
+        result[i] = grad[i] if (x[i] > low and x[i] < high) else zero
+
+
+def hardtanh_backward(grad, x, min_val, max_val):
+    """``grad`` where min_val < x < max_val, else 0 (hardtanh's and ReLU6's backward)."""
+    result = array_cache.empty(x.shape, grad.dtype)
+    _over_flat(_hardtanh_backward_loop, [grad, x, result], x.dtype.type(min_val),
+               x.dtype.type(max_val))
     return result
 
 

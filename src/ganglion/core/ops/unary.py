@@ -14,7 +14,7 @@ import math
 from ganglion.core import dtypes
 from ganglion.core.errors import ArgumentError, DTypeError
 from ganglion.core.op import Op, ShapeError, apply
-from ganglion.core.ops.elementwise import cast, gt, logical_and, lt, mul, where
+from ganglion.core.ops.elementwise import cast, gt, mul, where
 from ganglion.core.tensor import Tensor, TensorType
 
 __all__ = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos",
@@ -310,12 +310,36 @@ class Hardtanh(Unary):
         self.max_val = max_val
 
     def forward(self, backend, x):
-        return backend.xp.clip(x, self.min_val, self.max_val).astype(x.dtype, copy=False)
+        return backend.hardtanh(x, self.min_val, self.max_val)
 
     def vjp(self, out, grad, needs):
-        x = out._inputs[0]
-        inside = logical_and(gt(x, self.min_val), lt(x, self.max_val))
-        return (where(inside, grad, 0.0),)
+        return (apply(HardtanhBackward(self.min_val, self.max_val), grad, out._inputs[0]),)
+
+
+class HardtanhBackward(Op):
+    """(grad, x) -> grad where min_val < x < max_val, else 0: hardtanh's (and ReLU6's) backward
+    as one kernel rather than two comparisons, a logical and and a where (MobileNetV2's 35
+    ReLU6 layers spent more time there than in their convolutions)."""
+    __slots__ = ("min_val", "max_val")
+    returns_new_array = True
+
+    def __init__(self, min_val, max_val):
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, backend, grad, x):
+        return backend.hardtanh_backward(grad, x, self.min_val, self.max_val)
+
+    def vjp(self, out, grad, needs):
+        # Linear in the incoming gradient with the same mask; the mask itself is flat.
+        return (apply(HardtanhBackward(self.min_val, self.max_val), grad, out._inputs[1])
+                if needs[0] else None, None)
+
+    def infer(self, grad, x):
+        if grad.shape != x.shape and None not in grad.shape + x.shape:
+            raise ShapeError(f"hardtanh_backward: gradient of shape {grad.shape} for an input of "
+                             f"shape {x.shape}")
+        return TensorType(grad.dtype, grad.shape)
 
 
 # ----- functions ----------------------------------------------------------------------------
