@@ -4,6 +4,8 @@ page (doc/tutorial/gradients.txt) against the analytic values, gradients through
 central differences and PyTorch's autograd of the same unrolled loop (taps, several outputs,
 truncate_gradient, go_backwards, until, nested scans), a scan RNN trained against the same RNN
 written eagerly, eager scans, the one-op schedule, and bad input."""
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -606,3 +608,11 @@ def test_run_time_shape_errors_name_scan_and_the_shapes():
     np.testing.assert_array_equal(g([1.0, 2.0, 3.0], 2), [2.0, 4.0])
     with pytest.raises(ValueError, match="n_steps is 4 but sequence 0 has 2 rows"):
         g([1.0, 2.0], 4)
+
+
+def test_printed_graphs_name_the_scan():
+    x = T.dvector("x")
+    h, _ = theano.scan(lambda xt, h: h * 0.5 + xt, sequences=x, outputs_info=T.constant(0.0),
+                       name="leaky")
+    assert "ScanOp(scan 'leaky')" in gn.debugprint(h, file=io.StringIO())
+    np.testing.assert_allclose(h.eval({x: np.ones(3)}), [1.0, 1.5, 1.75])

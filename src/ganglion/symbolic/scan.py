@@ -218,6 +218,9 @@ class _TupleOp(Op):
     def infer(self, *types):
         return TensorType(dtypes.int64, ())
 
+    def __repr__(self):
+        return f"{type(self).__name__}({self.spec.label()})"
+
 
 class ScanOp(_TupleOp):
     """The loop. Inputs: n_steps (int64 scalar, -1: as many as the sequences allow), the
@@ -265,6 +268,9 @@ class ScanOutput(Op):
 
     def infer(self, *types):
         return self.type
+
+    def __repr__(self):
+        return f"ScanOutput({self.spec.label()}, {self.index}, {self.kind})"
 
     def vjp(self, out, grad, needs):
         if self.kind == "steps":
