@@ -304,6 +304,21 @@ def test_unflatten_with_an_unknown_batch_and_an_unknown_split_dim():
     np.testing.assert_array_equal(got_y, data.reshape(4, 3, 2))
 
 
+def test_slices_of_an_unknown_dim_are_unknown_in_the_type():
+    """x[1:] of an unknown batch was typed with the stand-in size minus one (7918), a known int
+    that nn layers would have been built from."""
+    x = gn.placeholder(gn.float32, (None, 6, 3), name="x")
+    assert x[1:].shape == (None, 6, 3) and x[:-1].shape == (None, 6, 3)
+    assert x[::2].shape == (None, 6, 3) and x[:, 1:].shape == (None, 5, 3)
+    assert x[0].shape == (6, 3) and x[:, gn.tensor([0, 1])].shape == (None, 2, 3)
+    assert all(d is None or d < 7 for d in nn.LSTM(3, 4, batch_first=True)(x)[0].tensor_type.shape)
+    f = gn.function([x], [x[1:], x[::2]])
+    data = np.arange(5 * 6 * 3, dtype=np.float32).reshape(5, 6, 3)
+    got = f(data)
+    np.testing.assert_array_equal(got[0], data[1:])
+    np.testing.assert_array_equal(got[1], data[::2])
+
+
 def test_rnn_without_an_initial_state_on_an_unknown_batch():
     rnn = nn.RNN(3, 4, batch_first=True)
     x = gn.placeholder(gn.float32, (None, 5, 3), name="x")

@@ -64,8 +64,10 @@ def _assignment_shape_error(shape, region, value_shape):
                       f"x[index], a region of shape {format_shape(region)} (x has shape "
                       f"{format_shape(shape)}); the value's shape must broadcast to the region's")
 
-# A stand-in for unknown (None) dims when working out symbolic result shapes with NumPy itself.
-_UNKNOWN = 7919
+# Stand-ins for unknown (None) dims when working out symbolic result shapes with NumPy itself:
+# two different primes, so that a result dim computed from an unknown one (x[1:] is n - 1, x[::2]
+# is ceil(n / 2)) differs between the two and is marked unknown.
+_UNKNOWN_SIZES = (7919, 7937)
 
 
 class Slot:
@@ -114,14 +116,25 @@ def _build(spec, arrays):
 
 def _index_shape(op_name, shape, spec, array_types):
     """The shape of x[index] for a possibly partly unknown ``shape``, worked out by NumPy on a
-    zero-strided stand-in array."""
+    zero-strided stand-in array: once for each of two stand-in sizes of the unknown dims, a
+    result dim being known where both agree (a slice with a fixed stop, x[:3], is taken to reach
+    it)."""
+    if None not in shape and not any(None in t.shape for t in array_types):
+        return _index_shape_with(op_name, shape, spec, array_types, _UNKNOWN_SIZES[0])
+    first, second = (_index_shape_with(op_name, shape, spec, array_types, size)
+                     for size in _UNKNOWN_SIZES)
+    return tuple(a if a == b else None for a, b in zip(first, second))
+
+
+def _index_shape_with(op_name, shape, spec, array_types, unknown_size):
     from ganglion.backend import current
     xp = current.xp
-    dummy = xp.broadcast_to(xp.zeros((), xp.int8), tuple(_UNKNOWN if d is None else d for d in shape))
+    dummy = xp.broadcast_to(xp.zeros((), xp.int8),
+                            tuple(unknown_size if d is None else d for d in shape))
     stand_ins = []
-    unknown = {_UNKNOWN}
+    unknown = {unknown_size}
     for t in array_types:
-        t_shape = tuple(_UNKNOWN if d is None else d for d in t.shape)
+        t_shape = tuple(unknown_size if d is None else d for d in t.shape)
         if t.dtype is bool_:
             # How many entries a mask selects is known only at run time: the all-True stand-in
             # selects all of them, and the dim of that size in the result is marked unknown.
