@@ -77,6 +77,14 @@ def test_fully_known_symbolic_shapes_and_prod():
     np.testing.assert_array_equal(gn.as_tensor(x.shape).numpy(), [4, 5])  # all known: a value
 
 
+def test_a_shape_as_the_output_of_a_function():
+    x = gn.placeholder(gn.float32, (None, 3, None), name="x")
+    f = gn.function([x], x.shape)
+    for batch in BATCHES:
+        shape = f(np.zeros((batch, 3, 2), np.float32))
+        assert shape.dtype == np.int64 and shape.tolist() == [batch, 3, 2]
+
+
 def test_arithmetic_on_symbolic_sizes():
     def build(x):
         n, d = x.shape[0], x.shape[1]

@@ -12,6 +12,7 @@ import warnings
 from ganglion.backend import current as backend
 from ganglion.core.op import format_shape
 from ganglion.core.ops.elementwise import cast
+from ganglion.core.symbolic_shape import SymbolicShape
 from ganglion.core.tensor import Constant, Tensor
 from ganglion.symbolic.fusion import fuse
 from ganglion.symbolic.graph import describe, extract, toposort
@@ -54,6 +55,8 @@ class Function:
             raise TypeError(f"function: inputs must be a list of placeholders, got {inputs!r}")
         self.inputs = [InputSpec(item, k, allow_downcast) for k, item in enumerate(inputs)]
         _check_distinct(self.inputs)
+        if isinstance(outputs, SymbolicShape):  # function([x], x.shape): one int64 vector
+            outputs = outputs.to_tensor()
         self.single = outputs is not None and not isinstance(outputs, (list, tuple))
         output_list = [] if outputs is None else [outputs] if self.single else list(outputs)
         output_list = [_as_output(o, k) for k, o in enumerate(output_list)]
