@@ -140,6 +140,19 @@ def test_reshape_gradient_through_a_symbolic_size():
         np.testing.assert_allclose(grad, 2 * data / batch, rtol=1e-12)
 
 
+def test_expand_and_tile_gradients_through_symbolic_counts():
+    x = gn.placeholder(gn.float64, (None, 3), name="x")
+    row = gn.shared(np.array([[1.0, -2.0, 0.5]]), name="row")
+    n = x.shape[0]
+    cost = (row.expand(n, 3) * x).sum() + (gn.tile(row, (n, 1)) ** 2 * x).sum()
+    (g,) = gn.grad(cost, [row])
+    f = gn.function([x], g)
+    for batch in BATCHES:
+        data = np.random.default_rng(batch).standard_normal((batch, 3))
+        want = data.sum(0, keepdims=True) * (1 + 2 * row.get_value())
+        np.testing.assert_allclose(f(data), want, rtol=1e-12)
+
+
 def test_filled_tensors_of_symbolic_sizes():
     def build(x):
         n = x.shape[0]
@@ -188,6 +201,9 @@ def test_random_constructors_of_symbolic_sizes():
     gn.manual_seed(0)
     np.testing.assert_array_equal(f(np.zeros((500, 4), np.float32))[0], first[0])
     assert f(np.zeros((2, 4), np.float32))[2].shape == (2, 2)
+    # Two draws of one size in one graph are two draws, never merged into one.
+    twice = gn.function([x], [gn.rand(n, 4), gn.rand(n, 4)])(np.zeros((50, 4), np.float32))
+    assert not np.array_equal(twice[0], twice[1])
 
 
 def test_symbolic_random_streams_take_a_symbolic_size():
