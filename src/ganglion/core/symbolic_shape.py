@@ -18,10 +18,17 @@ The rule:
   the engine's static shape checks. ``==`` is thus a question about what is known when the graph
   is built; compare values at run time with ``ganglion.eq(x.shape[0], y.shape[0])``.
 - ``x.shape.prod()`` is the number of elements (an int, or a symbolic scalar), and
-  ``x.shape.to_tensor()`` the whole shape as a 1-d int64 tensor (Theano's shape vector).
+  ``x.shape.to_tensor()`` (also ``ganglion.as_tensor(x.shape)``, and what
+  ``function([x], x.shape)`` returns) the whole shape as a 1-d int64 tensor (Theano's shape
+  vector).
 
 Sizes may hold symbolic scalars only in the ops listed above; a None there (an unknown dim read
 from a type) is refused by name, since it carries no value to compute with.
+
+For code inside ganglion: a check that asks whether a dim is known (``d is None``) must read
+the type's shape, ``t.tensor_type.shape``, which keeps None for unknown dims; ``t.shape`` is the
+user's view, whose unknown dims are tensors (``is None`` is False for them, and ``<`` or ``%`` on
+them give symbolic results that cannot decide an ``if``).
 """
 from ganglion.core import dtypes, tracing
 from ganglion.core.op import Op, apply, as_integer
