@@ -46,7 +46,10 @@ def test_dtype_compares_with_strings_and_type_prints_theanos_way():
     # x.type() makes a new variable of the type, as in Theano; types compare by value.
     z = x.type("z")
     assert z.type == x.type and z.name == "z" and z is not x
-    assert T.TensorType("float64", (False,) * 3)() .ndim == 3
+    assert T.TensorType("float64", (False,) * 3)().ndim == 3
+    # T.tensor takes Theano's broadcastable pattern second, as a shape of bools.
+    assert str(T.tensor("float64", (False, True)).type) == "TensorType(float64, col)"
+    assert T.tensor("float64", broadcastable=(True, False, False)).shape[0] == 1
     # A NumPy operand keeps its dtype (ganglion.tensor would make a float64 array float32).
     assert theano.function([x], x * np.array([[0.1]]))(np.ones((1, 1)))[0, 0] == 0.1
     assert theano.function([x], np.array([[0.1]]) - x)(np.zeros((1, 1)))[0, 0] == 0.1

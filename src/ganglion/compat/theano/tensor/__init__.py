@@ -115,7 +115,10 @@ for _kind, _shape in (("row", (1, None)), ("col", (None, 1))):
 
 def tensor(dtype=None, shape=None, name=None, broadcastable=None):
     """A placeholder of ``dtype`` (default config.floatX) and ``shape``, or of Theano's
-    ``broadcastable`` pattern (True: a dim of size 1, False: unknown)."""
+    ``broadcastable`` pattern (True: a dim of size 1, False: unknown), which may come second as
+    in Theano's ``T.tensor('float64', (False, True))``."""
+    if shape is not None and len(shape) and all(type(d) is bool for d in shape):
+        shape, broadcastable = None, shape
     if shape is None and broadcastable is not None:
         shape = tuple(1 if b else None for b in broadcastable)
     return as_variable(_placeholders.tensor(dtype or config.floatX, shape, name))
