@@ -1,6 +1,8 @@
 """The Theano names real code uses (issue 16 item 5), each against NumPy, SciPy-style references
 written here, PyTorch or hand-computed values."""
+import io
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -140,6 +142,24 @@ def test_truth_of_variables_follows_theano():
     assert bool(W) and bool(T.dmatrix() * 2) and not (not W)  # the tutorials' "if not W:"
     with pytest.raises(TypeError, match="boolean operations"):
         bool(T.dscalar("a") < T.dscalar("b"))
+
+
+def test_variables_pickle_with_their_graph():
+    # The tutorials pickle the trained model and compile its prediction after loading.
+    x, a = T.dmatrix("x"), T.dscalar("a")
+    W, b = theano.shared(np.ones((3, 2)), name="W"), theano.shared(np.zeros(2), name="b")
+    y_pred = T.argmax(T.nnet.softmax(T.dot(x, W) + b), axis=1)
+    branch = ifelse(T.gt(a, 0), T.sum(x * 2), T.sum(x.shape[0] * x))
+    x2, W2, y2, a2, branch2 = pickle.loads(pickle.dumps((x, W, y_pred, a, branch)))
+    assert isinstance(W2, T.TensorSharedVariable) and W2.name == "W" and W2 is not W
+    predict = theano.function([x2], y2)
+    row = np.array([[1.0, 2.0, 3.0]])
+    assert predict(row)[0] == 0
+    W2.set_value(np.tile([0.0, 1.0], (3, 1)))  # the loaded graph reads the loaded W
+    assert predict(row)[0] == 1 and np.all(W.get_value() == 1.0)
+    g = theano.function([a2, x2], branch2)
+    assert g(1.0, np.ones((2, 2))) == 8.0 and g(-1.0, np.ones((2, 2))) == 8.0
+    assert g(-1.0, np.ones((3, 2))) == 18.0
 
 
 def test_eval_with_and_without_inputs():
@@ -581,6 +601,11 @@ def test_maker_fgraph_shows_the_optimised_graph():
     assert out.owner.op.name == "mul" and str(out.type) == "TensorType(float64, scalar)"
     assert out.owner.inputs[0].owner.op.name == "sum"
     assert all(node.outputs[0].owner is node for node in fgraph.toposort())
+    text = theano.printing.debugprint(fgraph.outputs[0], file=io.StringIO())
+    assert text.splitlines() == ["mul  TensorType(float64, scalar)", " |sum  TensorType(float64, scalar)",
+                                 " | |exp  TensorType(float64, vector)", " | | |mul  TensorType(float64, vector)",
+                                 " | | | |x  TensorType(float64, vector)", " | | | |w  TensorType(float64, vector)",
+                                 " |constant  TensorType(float64, scalar)"]
     # The rewrites compute the repeated term once; FAST_COMPILE computes it twice.
     twice = T.exp(x * w).sum() + T.exp(x * w).sum()
     fast, slow = theano.function([x], twice), theano.function([x], twice, mode="FAST_COMPILE")

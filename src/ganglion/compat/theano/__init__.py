@@ -22,7 +22,33 @@ __all__ = ["function", "In", "shared", "pp", "config", "tensor", "printing", "Fu
 #: Theano's configuration object; ``floatX`` is the dtype of ``T.matrix`` and friends.
 config = tensor.config
 
-printing = SimpleNamespace(pp=pp, debugprint=debugprint)
+
+
+def _debugprint(obj, file=None, depth=-1, print_type=False, **kwargs):
+    """Theano's ``printing.debugprint``: a compiled function's schedule, an expression's nodes,
+    or a node of ``f.maker.fgraph`` (a Variable or an Apply) with what it reads, one a line."""
+    from ganglion.symbolic import fgraph
+    if isinstance(obj, fgraph.Apply):
+        obj = obj.outputs[0]
+    if not isinstance(obj, fgraph.Variable):
+        return debugprint(obj, file=file)
+    lines = []
+
+    def visit(variable, level, seen):
+        owner = variable.owner
+        label = owner.op.name if owner is not None else (variable.name or variable.kind)
+        lines.append(f"{' |' * level}{label}  {variable.type}")
+        if owner is not None and id(owner) not in seen and (depth < 0 or level < depth):
+            seen.add(id(owner))
+            for argument in owner.inputs:
+                visit(argument, level + 1, seen)
+    visit(obj, 0, set())
+    text = "\n".join(lines)
+    print(text, file=file)
+    return text
+
+
+printing = SimpleNamespace(pp=pp, debugprint=_debugprint)
 
 
 class Mode:

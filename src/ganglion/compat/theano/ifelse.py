@@ -42,6 +42,11 @@ class IfElse(Op):
     def __hash__(self):
         return id(self)
 
+    def __getstate__(self):
+        # The compiled programs are rebuilt on first use after unpickling.
+        return None, {slot: None if slot == "programs" else getattr(self, slot)
+                      for slot in self.__slots__}
+
     def forward(self, backend, condition, *leaves):
         if self.programs is None:
             from ganglion.symbolic.scan import StepProgram

@@ -102,6 +102,12 @@ class TensorVariable(Tensor):
             raise AttributeError("rng: only a random variable (made by a RandomStreams) has an rng")
         return RandomStateVariable(self._op)
 
+    def __reduce__(self):
+        """Theano's variables pickle with their graph (the tutorials pickle a trained model and
+        compile its prediction after loading): ops and inputs are pickled with the variable, a
+        shared variable with its value; variables reached twice stay one object."""
+        return _rebuild_tensor, _tensor_state(self)
+
     def dimshuffle(self, *pattern):
         return dimshuffle(self, *pattern)
 
@@ -173,6 +179,32 @@ def _torch_keywords(kwargs):
 
 def _theano_moment(reduction, x, axis=None, ddof=0, keepdims=False, corrected=False):
     return reduction(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def _tensor_state(t):
+    inputs = None if t._inputs is None else tuple(
+        i if isinstance(i, TensorVariable) else _PickledTensor(i) for i in t._inputs)
+    storage = t.storage if isinstance(t, SharedVariable) else None
+    return (type(t), t._data, t._type, t._op, inputs, t.requires_grad, t.name, storage)
+
+
+def _rebuild_tensor(cls, data, tensor_type, op, inputs, requires_grad, name, storage):
+    t = make_tensor(data, requires_grad, cls=cls)
+    t._type, t._op, t._inputs, t.name = tensor_type, op, inputs, name
+    if storage is not None:
+        t.storage = storage
+    return t
+
+
+class _PickledTensor:
+    """A tensor of another class inside a Theano variable's graph (a constant made from a
+    Python number, a shape's dim): pickled as its fields, since ganglion's tensors refuse pickle."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __reduce__(self):
+        return _rebuild_tensor, _tensor_state(self.tensor)
 
 
 # Compiled functions of eval() calls, keyed by the ids of the variable and its inputs; the weak
