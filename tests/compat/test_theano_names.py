@@ -367,6 +367,29 @@ def test_grad_clip_clips_only_the_gradient():
                                + 3 * np.array([1.0, -1.0, 0.1]))
 
 
+def test_grad_consider_constant_disconnected_inputs_and_disconnected_grad():
+    from ganglion.compat.theano.gradient import disconnected_grad
+    x, w = T.dvectors("x", "w")
+    h = T.tanh(x * w)  # the RBM tutorial's chain end: a value used as a constant
+    cost = T.sum(h * w)
+    free, fixed = T.grad(cost, w), T.grad(cost, w, consider_constant=[h])
+    detached = T.grad(T.sum(disconnected_grad(h) * w), w)
+    xv, wv = np.array([0.5, -1.0]), np.array([2.0, 0.3])
+    got_free, got_fixed, got_detached = theano.function([x, w], [free, fixed, detached])(xv, wv)
+    hv = np.tanh(xv * wv)
+    np.testing.assert_allclose(got_free, hv + wv * (1 - hv ** 2) * xv, rtol=1e-12)
+    np.testing.assert_allclose(got_fixed, hv, rtol=1e-12)
+    np.testing.assert_allclose(got_detached, hv, rtol=1e-12)
+    # A variable the cost does not use: an error by default, zeros with 'ignore' / 'warn'.
+    unused = T.dvector("unused")
+    with pytest.raises(T.DisconnectedInputError, match=r"wrt variable\(s\) 0 \(unused\).*'ignore'"):
+        T.grad(cost, unused)
+    zero = T.grad(cost, [w, unused], disconnected_inputs="ignore")[1]
+    np.testing.assert_array_equal(theano.function([unused], zero)(np.ones(3)), np.zeros(3))
+    with pytest.warns(UserWarning, match="does not depend"):
+        T.grad(cost, [unused], disconnected_inputs="warn")
+
+
 def test_rop_and_lop_against_pytorch_jvp_and_vjp():
     W, V = T.dmatrices("W", "V")
     x = T.dvector("x")

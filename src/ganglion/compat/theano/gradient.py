@@ -1,4 +1,5 @@
-"""Theano's ``theano.gradient``: ``grad``, ``grad_clip``, ``Rop`` and ``Lop``.
+"""Theano's ``theano.gradient``: ``grad``, ``grad_clip``, ``disconnected_grad``, ``zero_grad``,
+``Rop`` and ``Lop``.
 
 Reference: Theano 1.0's ``theano/gradient.py``. ``grad_clip(x, lower, upper)`` is x in the
 forward pass; in the backward pass the gradient reaching x is clipped to [lower, upper]
@@ -7,7 +8,7 @@ elementwise (the usual guard against exploding gradients in recurrent nets).
 from ganglion.core.op import Op, apply
 from ganglion.compat.theano.tensor import Lop, Rop, grad
 
-__all__ = ["grad", "grad_clip", "Rop", "Lop", "GradClip"]
+__all__ = ["grad", "grad_clip", "disconnected_grad", "zero_grad", "Rop", "Lop", "GradClip"]
 
 
 class GradClip(Op):
@@ -41,3 +42,12 @@ def grad_clip(x, lower_bound, upper_bound):
     if lower > upper:
         raise ValueError(f"grad_clip: lower_bound {lower_bound} is above upper_bound {upper_bound}")
     return apply(GradClip(lower, upper), x)
+
+
+def disconnected_grad(x):
+    """x, through which no gradient goes (the cost's gradient with respect to what x is computed
+    from leaves x out)."""
+    return x.detach()
+
+
+zero_grad = disconnected_grad

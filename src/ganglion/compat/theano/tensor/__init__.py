@@ -142,12 +142,36 @@ def eq(a, b):
     return _gn.eq(a, b)
 
 
+class DisconnectedInputError(ValueError):
+    """``T.grad`` of a cost that does not depend on a variable in ``wrt`` (Theano's name)."""
+
+
 def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
-    """The symbolic gradient: one tensor for one variable, a list for a list (Theano's rule)."""
+    """The symbolic gradient: one tensor for one variable, a list for a list (Theano's rule).
+    ``consider_constant``: variables treated as constants (no gradient goes through them, as
+    the RBM tutorial's chain end); ``disconnected_inputs`` 'ignore' or 'warn' gives zeros for a
+    variable the cost does not depend on, 'raise' (the default) an error."""
+    from ganglion.compat.theano.tensor.basic import with_constants
     single = not isinstance(wrt, (list, tuple))
-    allow = disconnected_inputs != "raise"
-    grads = _gn.grad(cost, [wrt] if single else list(wrt), allow_unused=allow)
-    return grads[0] if single else list(grads)
+    wrt_list = [wrt] if single else list(wrt)
+    if consider_constant:
+        (cost,), rebuilt = with_constants([cost], list(consider_constant))
+        wrt_list = [rebuilt.get(id(w), w) for w in wrt_list]
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', got "
+                         f"{disconnected_inputs!r}")
+    grads = _gn.grad(cost, wrt_list, allow_unused=True)
+    missing = [k for k, g in enumerate(grads) if g is None]
+    if missing and disconnected_inputs == "raise":
+        names = ", ".join(f"{k} ({wrt_list[k].name or 'unnamed'})" for k in missing)
+        raise DisconnectedInputError(
+            f"grad: the cost does not depend on wrt variable(s) {names}; pass "
+            "disconnected_inputs='ignore' (or 'warn') to get zero gradients for them")
+    if missing and disconnected_inputs == "warn":
+        warnings.warn("grad: the cost does not depend on some of the variables in wrt; their "
+                      "gradients are zero", stacklevel=2)
+    grads = [_gn.zeros_like(w) if g is None else g for g, w in zip(grads, wrt_list)]
+    return grads[0] if single else grads
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001

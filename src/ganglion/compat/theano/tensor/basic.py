@@ -24,7 +24,8 @@ __all__ = ["set_subtensor", "inc_subtensor", "dot", "tensordot", "batched_dot", 
            "xor", "invert", "transpose", "shape_padleft", "shape_padright", "shape_padaxis",
            "addbroadcast", "unbroadcast", "patternbroadcast", "sort", "argsort", "cumsum", "log2",
            "log10", "inv", "neg", "true_div", "int_div", "mod", "eye", "identity_like", "fill",
-           "horizontal_stack", "vertical_stack", "squeeze", "largest", "smallest", "shape"]
+           "horizontal_stack", "vertical_stack", "squeeze", "largest", "smallest", "shape",
+           "with_constants"]
 
 
 def _config():
@@ -520,3 +521,38 @@ def shape(x):
     if hasattr(dims, "to_tensor"):
         return dims.to_tensor()
     return constant(list(dims), dtype="int64")
+
+
+# ----- graphs with some variables held constant (grad's consider_constant) -----------------
+
+def with_constants(outputs, constants):
+    """``outputs`` (a list) rebuilt with each tensor in ``constants`` replaced by a copy that no
+    gradient goes through (``detach``): what ``T.grad(..., consider_constant=)`` differentiates.
+    Parts of the graph that do not depend on a constant are kept as they are. Returns the new
+    outputs and {id(old tensor): new tensor} for every tensor rebuilt."""
+    memo = {id(c): c.detach() for c in constants}
+    for c in constants:
+        memo[id(memo[id(c)])] = memo[id(c)]
+    stack = list(outputs)
+    while stack:
+        t = stack[-1]
+        if id(t) in memo:
+            stack.pop()
+            continue
+        if t._op is None:
+            memo[id(t)] = t
+            stack.pop()
+            continue
+        pending = [i for i in t._inputs if id(i) not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        inputs = tuple(memo[id(i)] for i in t._inputs)
+        if all(new is old for new, old in zip(inputs, t._inputs)):
+            memo[id(t)] = t
+        else:
+            rebuilt = apply(t._op, *inputs)
+            rebuilt.name = t.name
+            memo[id(t)] = rebuilt
+    return [memo[id(o)] for o in outputs], memo
