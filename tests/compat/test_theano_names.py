@@ -170,6 +170,10 @@ def test_eval_with_and_without_inputs():
     w = theano.shared(np.array([1.0, 2.0]))
     np.testing.assert_array_equal((w * 3).eval(), [3.0, 6.0])
     np.testing.assert_array_equal(T.constant([1, 2]).eval(), [1, 2])
+    # eval keeps the latest compiled functions only.
+    from ganglion.compat.theano.tensor import var
+    assert [(x * k).eval({x: 1.0}) for k in range(40)] == list(range(40))
+    assert len(var._EVAL_CACHE) == var._EVAL_CACHE_SIZE
 
 
 # ----- subtensor assignment -----------------------------------------------------------------

@@ -11,9 +11,14 @@ layer makes (``T.matrix``, ``theano.shared``, ``T.constant`` ...) are instances 
 subclasses, and ops applied to them give TensorVariables too (``symbolic_result_class``, read by
 ``core.op``): ``(x * 2).flatten(2)`` follows Theano, while ganglion's own tensors and
 placeholders keep PyTorch's methods. The classes add no storage, only methods.
-"""
-import weakref
 
+Theano's meaning, where PyTorch's differs: ``flatten(ndim)``, ``var``/``std`` (divided by n),
+``max``/``min`` (values only), ``transpose(*axes)`` (NumPy's), ``dot`` (NumPy's); called with
+PyTorch's own keywords (``dim=``, ``start_dim=`` ...) they keep PyTorch's. Theano's own:
+``dimshuffle``, ``type``, ``broadcastable``, ``eval``, ``rng`` of a random variable; a variable is
+true unless it is a comparison; NumPy array operands keep their dtype; variables pickle with
+their graph.
+"""
 import numpy as np
 
 from ganglion.core import dtypes
@@ -165,12 +170,13 @@ class TensorVariable(Tensor):
         inputs_to_values = dict(inputs_to_values or {})
         inputs = list(inputs_to_values)
         key = (id(self),) + tuple(id(i) for i in inputs)
-        entry = _EVAL_CACHE.get(key)
-        if entry is None or entry[0]() is not self or any(r() is not i for r, i in zip(entry[1], inputs)):
+        compiled = _EVAL_CACHE.pop(key, None)
+        if compiled is None:
             compiled = function(inputs, self)
-            entry = (weakref.ref(self), [weakref.ref(i) for i in inputs], compiled)
-            _EVAL_CACHE[key] = entry
-        return entry[2](*[inputs_to_values[i] for i in inputs])
+            if len(_EVAL_CACHE) >= _EVAL_CACHE_SIZE:
+                _EVAL_CACHE.pop(next(iter(_EVAL_CACHE)))
+        _EVAL_CACHE[key] = compiled  # the most recently used last
+        return compiled(*[inputs_to_values[i] for i in inputs])
 
 
 def _torch_keywords(kwargs):
@@ -207,9 +213,11 @@ class _PickledTensor:
         return _rebuild_tensor, _tensor_state(self.tensor)
 
 
-# Compiled functions of eval() calls, keyed by the ids of the variable and its inputs; the weak
-# references tell a live entry from one whose ids were reused.
+# Compiled functions of the latest eval() calls, keyed by the ids of the variable and its inputs
+# (the function holds both, so the ids cannot be reused while the entry lives); the least
+# recently used is dropped beyond the size, so that evaluating many variables keeps no graphs.
 _EVAL_CACHE = {}
+_EVAL_CACHE_SIZE = 32
 
 TensorVariable.symbolic_result_class = TensorVariable
 
