@@ -517,6 +517,10 @@ def test_pool_2d_default_border_warns_and_gradient_of_max_matches_pytorch():
     (reference * reference).sum().backward()
     np.testing.assert_allclose(got, reference.detach().numpy())
     np.testing.assert_allclose(grad, tx.grad.numpy())
+    # Theano 0.7's module and names (the 2015 tutorials' LeNet).
+    from ganglion.compat.theano.tensor.signal import downsample
+    np.testing.assert_array_equal(
+        theano.function([x], downsample.max_pool_2d(x, (2, 2), ignore_border=True))(xv), got)
     m = T.dmatrix("m")  # a 2-d input pools its only two dims
     np.testing.assert_array_equal(theano.function([m], pool.pool_2d(m, (2, 2), ignore_border=True))(
         np.arange(16.0).reshape(4, 4)), [[5.0, 7.0], [13.0, 15.0]])
