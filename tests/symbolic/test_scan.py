@@ -616,3 +616,21 @@ def test_printed_graphs_name_the_scan():
                        name="leaky")
     assert "ScanOp(scan 'leaky')" in gn.debugprint(h, file=io.StringIO())
     np.testing.assert_allclose(h.eval({x: np.ones(3)}), [1.0, 1.5, 1.75])
+
+
+def test_shared_weight_used_twice_and_unknown_dims_in_the_step():
+    X, W = T.dtensor3("X"), T.dmatrix("W")
+    hs, _ = theano.scan(lambda x_t, h: T.tanh(T.dot(x_t, W) + T.dot(h, W)), sequences=X,
+                        outputs_info=T.zeros((2, 3)))  # the step's output is (2, ?) statically
+    f = theano.function([X, W], [hs, T.grad((hs ** 2).sum(), W)])
+    rng = np.random.default_rng(8)
+    xv, wv = rng.normal(size=(4, 2, 3)), 0.3 * rng.normal(size=(3, 3))
+    tw = torch.tensor(wv, requires_grad=True)
+    h, rows = torch.zeros(2, 3, dtype=torch.float64), []
+    for t in range(4):
+        h = torch.tanh(torch.tensor(xv[t]) @ tw + h @ tw)
+        rows.append(h)
+    (torch.stack(rows) ** 2).sum().backward()
+    got_h, got_w = f(xv, wv)
+    np.testing.assert_allclose(got_h, torch.stack(rows).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got_w, tw.grad.numpy(), rtol=1e-10)

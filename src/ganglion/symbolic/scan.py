@@ -200,10 +200,28 @@ def _step_gradient(spec, mask):
 
 
 class _GradProgram:
+    """The compiled step gradient. A non-sequence's gradient that is one matrix product
+    ``L_t @ R_t`` (a weight's: ``x_t.T @ dgates_t``) is not summed step by step: the step returns
+    L_t and R_t, and the loop's end computes the sum as one product of their concatenations
+    (``products``: {position: (index of L, index of R)} among the program's outputs), as
+    Theano's scan pushes such products out of the loop; one large GEMM runs faster than T small
+    ones plus T additions of a weight-sized array."""
+
     def __init__(self, spec, mask):
+        from ganglion.core.ops.linalg import MatMul
         self.adjoint_of, adjoints, self.positions, grads = _step_gradient(spec, mask)
+        first_external = len(spec.seq_reads) + len(spec.state_reads)
+        outputs, self.products, self.summed = [], {}, []
+        for position, g in zip(self.positions, grads):
+            if (position >= first_external and isinstance(g._op, MatMul)
+                    and all(i.ndim == 2 for i in g._inputs)):
+                self.products[position] = (len(outputs), len(outputs) + 1)
+                outputs += list(g._inputs)
+            else:
+                self.summed.append((position, len(outputs)))
+                outputs.append(g)
         # Listed as inputs, the saved values are read, not computed: extract stops there.
-        self.program = StepProgram(list(spec.inner_inputs) + adjoints + spec.saved(), grads)
+        self.program = StepProgram(list(spec.inner_inputs) + adjoints + spec.saved(), outputs)
 
 
 # ----- the ops ----------------------------------------------------------------------------
@@ -442,8 +460,10 @@ def _run_forward(spec, xp, n_steps, arrays):
     return tuple(buffers) + tuple(nits) + (xp.asarray(done, dtype=xp.int64), saved)
 
 
-def _clashes(shape, known):
-    return len(shape) != len(known) or any(k is not None and k != d for d, k in zip(shape, known))
+def _clashes(shape, other):
+    """True when two shapes (None: unknown) cannot be the same."""
+    return len(shape) != len(other) or any(
+        a is not None and b is not None and a != b for a, b in zip(shape, other))
 
 
 def _run_backward(op, xp, outs, arrays, g):
@@ -490,6 +510,7 @@ def _run_backward(op, xp, outs, arrays, g):
     args = [None] * (n_seq_args + n_state_args) + list(externals)
     adjoint_positions = grad_program.adjoint_of
     adjoints = [None] * len(adjoint_positions)
+    products = [([], []) for _ in grad_program.products]
     for t in range(steps - 1, steps - 1 - limit, -1):
         for a, (j, offset) in enumerate(spec.seq_reads):
             args[a] = seqs[j][t + offset]
@@ -514,7 +535,11 @@ def _run_backward(op, xp, outs, arrays, g):
             carry = carries[k]
             carry[:-1] = carry[1:]
             carry[-1] = 0
-        for position, value in zip(grad_program.positions, results):
+        for factors, (left, right) in zip(products, grad_program.products.values()):
+            factors[0].append(results[left])
+            factors[1].append(results[right])
+        for position, index in grad_program.summed:
+            value = results[index]
             if position < n_seq_args:
                 j, offset = spec.seq_reads[position]
                 seq_grads[j][t + offset] += value
@@ -523,6 +548,10 @@ def _run_backward(op, xp, outs, arrays, g):
                 carries[k][-tap - 1] += value
             else:
                 external_grads[position - n_seq_args - n_state_args] += value
+    for (lefts, rights), position in zip(products, grad_program.products):
+        if lefts:
+            external_grads[position - n_seq_args - n_state_args] += backend.matmul(
+                xp.concatenate(lefts, axis=1), xp.concatenate(rights, axis=0))
     init_grads = []
     for k, init in enumerate(inits):
         if not mask[spec.n_seqs + k]:
@@ -829,7 +858,7 @@ def _check_recurrent_types(label, outputs, inits, positions):
                 f"initial value (outputs_info) has dtype {init.dtype.name}; they must match "
                 "(give an initial value of the output's dtype, or cast the output)")
         state = _shape(init)[1:]
-        if _clashes(_shape(o), state) and None not in state:
+        if _clashes(_shape(o), state):
             raise ValueError(
                 f"{label}: output {positions[number]} of fn has shape {format_shape(_shape(o))} "
                 f"but its initial value (outputs_info) has shape {format_shape(state)}; the "
