@@ -634,3 +634,46 @@ def test_shared_weight_used_twice_and_unknown_dims_in_the_step():
     got_h, got_w = f(xv, wv)
     np.testing.assert_allclose(got_h, torch.stack(rows).detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(got_w, tw.grad.numpy(), rtol=1e-10)
+
+
+def test_scan_lstm_training_equals_the_fused_nn_lstm():
+    import ganglion.nn as nn
+    import ganglion.nn.functional as F
+    from ganglion.optim import SGD
+    rng = np.random.default_rng(0)
+    steps, batch, n_in, n_hidden, lr = 6, 4, 3, 5, 0.5
+    gn.manual_seed(0)
+    lstm, fc = nn.LSTM(n_in, n_hidden).double(), nn.Linear(n_hidden, 2).double()
+    weights = {k: v.detach().numpy().copy() for k, v in lstm.state_dict().items()}
+    weights.update({"fc_" + k: v.detach().numpy().copy() for k, v in fc.state_dict().items()})
+    xv, yv = rng.normal(size=(steps, batch, n_in)), rng.integers(0, 2, batch)
+    optimizer = SGD(list(lstm.parameters()) + list(fc.parameters()), lr=lr)
+    fused_losses = []
+    for _ in range(3):
+        _, (h_n, _) = lstm(f64(xv))
+        loss = F.cross_entropy(fc(h_n[0]), gn.from_numpy(yv))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        fused_losses.append(float(loss))
+
+    names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "fc_weight", "fc_bias"]
+    params = [gn.shared(weights[n], name=n) for n in names]
+    W_ih, W_hh, b_ih, b_hh, W_fc, b_fc = params
+
+    def lstm_step(x_t, h, c):  # PyTorch's gate order: input, forget, cell, output
+        gates = x_t @ W_ih.T + h @ W_hh.T + b_ih + b_hh
+        i, f, g, o = (gates[:, k * n_hidden:(k + 1) * n_hidden] for k in range(4))
+        c = gn.sigmoid(f) * c + gn.sigmoid(i) * gn.tanh(g)
+        return gn.sigmoid(o) * gn.tanh(c), c
+
+    x, y = gn.dtensor3("x"), gn.lvector("y")
+    zeros = gn.zeros((batch, n_hidden), dtype=gn.float64)
+    (hs, _), _ = gn.scan(lstm_step, sequences=x, outputs_info=[zeros, zeros])
+    cost = F.cross_entropy(hs[-1] @ W_fc.T + b_fc, y)
+    train = gn.function([x, y], cost, updates=[(p, p - lr * g)
+                                               for p, g in zip(params, gn.grad(cost, params))])
+    scan_losses = [float(train(xv, yv)) for _ in range(3)]
+    np.testing.assert_allclose(scan_losses, fused_losses, rtol=1e-12)
+    assert scan_losses[-1] < scan_losses[0]
+    np.testing.assert_allclose(W_hh.get_value(), lstm.weight_hh_l0.detach().numpy(), rtol=1e-10)
