@@ -42,9 +42,9 @@ number ``m`` of output channels per input channel, the "channel multiplier") ski
 which would be an m x kh*kw by kh*kw x L product per channel. With numba they run as compiled
 loops over the image planes, one range of planes per core (backend/depthwise_loops.py);
 without it, as NumPy passes over the whole batch, one broadcast multiply-add per kernel tap.
-Measured on the CIFAR MobileNetV2's train step (batch 64, 2 cores, see benchmarks/RESULTS.md,
-"Model zoo"): its 17 depthwise layers took 2.4 s (forward + input + weight gradients) as NumPy
-passes and 0.12 s as compiled loops.
+Measured on the CIFAR MobileNetV2's 17 depthwise layers at batch 64 (forward, input and weight
+gradients, one thread, a loaded machine): 3.0-3.3 s as NumPy passes, 1.1 s as compiled loops,
+about PyTorch's own depthwise kernel's time (see benchmarks/RESULTS.md, "Model zoo").
 
 Padding is ((top, bottom), (left, right)); 'same' with an even kernel pads unevenly.
 """

@@ -75,10 +75,26 @@ def _fill_wide(wide, plane, width):
 # unit-stride loop over OH*Wp elements: long vectorized loops even for ResNet's and MobileNet's
 # 4x4 and 7x7 planes, whose 4- and 7-element rows would otherwise be mostly loop overhead.
 
+# A 3x3 kernel (MobileNet's, EfficientNet's) has its nine taps fused into one loop: per output
+# nine loads and one store instead of nine loads and stores of the accumulator (measured on one
+# thread of the loaded shared machine, 64 x 96 x 32 x 32 forward: 24.6 -> 22.1 ms; PyTorch's
+# depthwise kernel took 19 ms in the same conditions).
+
 @njit_cached(**_OPTIONS)
 def _flat_taps_forward(flat, w, o, dh, dw, width, acc):
     """acc[q] += sum over taps of w[o, 0, i, j] * flat[q + dh*i*width + dw*j]."""
     length = acc.shape[0]
+    if w.shape[2] == 3 and w.shape[3] == 3:
+        w0, w1, w2 = w[o, 0, 0, 0], w[o, 0, 0, 1], w[o, 0, 0, 2]
+        w3, w4, w5 = w[o, 0, 1, 0], w[o, 0, 1, 1], w[o, 0, 1, 2]
+        w6, w7, w8 = w[o, 0, 2, 0], w[o, 0, 2, 1], w[o, 0, 2, 2]
+        r1, r2 = dh * width, 2 * dh * width
+        c1, c2 = dw, 2 * dw
+        for q in range(length):
+            acc[q] += (w0 * flat[q] + w1 * flat[q + c1] + w2 * flat[q + c2]
+                       + w3 * flat[q + r1] + w4 * flat[q + r1 + c1] + w5 * flat[q + r1 + c2]
+                       + w6 * flat[q + r2] + w7 * flat[q + r2 + c1] + w8 * flat[q + r2 + c2])
+        return
     for i in range(w.shape[2]):
         for j in range(w.shape[3]):
             weight = w[o, 0, i, j]
@@ -88,21 +104,64 @@ def _flat_taps_forward(flat, w, o, dh, dw, width, acc):
 
 
 @njit_cached(**_OPTIONS)
-def _flat_taps_backward_input(wide, w, o, dh, dw, width, flat):
-    """flat[q + offset] += w[o, 0, i, j] * wide[q] for each tap: the transpose of the above."""
-    length = wide.shape[0]
+def _flat_taps_backward_input(wide, w, o, dh, dw, width, flat, first, last, length):
+    """flat[q + offset] += w[o, 0, i, j] * wide[q] for each tap: the transpose of the above.
+    For 3x3 as a gather, flat[r] += sum over taps of w * wide[r - offset] for r in
+    [first, last), where ``wide`` holds the gradient after a zero margin of the largest offset
+    and is zero after it (so the nine taps fuse into one loop, as in the forward); ``length``
+    is the gradient's (OH * width)."""
+    if w.shape[2] == 3 and w.shape[3] == 3:
+        w0, w1, w2 = w[o, 0, 0, 0], w[o, 0, 0, 1], w[o, 0, 0, 2]
+        w3, w4, w5 = w[o, 0, 1, 0], w[o, 0, 1, 1], w[o, 0, 1, 2]
+        w6, w7, w8 = w[o, 0, 2, 0], w[o, 0, 2, 1], w[o, 0, 2, 2]
+        r1, r2 = dh * width, 2 * dh * width
+        c1, c2 = dw, 2 * dw
+        base = r2 + c2                      # the margin: wide[base + q] is the gradient at q
+        for r in range(first, last):
+            b = base + r
+            flat[r] += (w0 * wide[b] + w1 * wide[b - c1] + w2 * wide[b - c2]
+                        + w3 * wide[b - r1] + w4 * wide[b - r1 - c1] + w5 * wide[b - r1 - c2]
+                        + w6 * wide[b - r2] + w7 * wide[b - r2 - c1] + w8 * wide[b - r2 - c2])
+        return
+    base = dh * (w.shape[2] - 1) * width + dw * (w.shape[3] - 1)
     for i in range(w.shape[2]):
         for j in range(w.shape[3]):
             weight = w[o, 0, i, j]
             offset = dh * i * width + dw * j
             for q in range(length):
-                flat[q + offset] += weight * wide[q]
+                flat[q + offset] += weight * wide[base + q]
+
+
+@njit_cached(nogil=True, error_model="numpy", fastmath={"contract", "reassoc"})
+def _dot_taps_3x3(flat, wide, r1, r2, c1, c2, sums):
+    """The nine dot products of wide with flat shifted by a 3x3 kernel's offsets, in one pass.
+    "reassoc" lets LLVM vectorize the nine reductions (partial sums per vector lane), so the
+    rounding, not the result's accuracy, depends on the vector width."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = wide.dtype.type(0)
+    for q in range(wide.shape[0]):
+        v = wide[q]
+        s0 += flat[q] * v
+        s1 += flat[q + c1] * v
+        s2 += flat[q + c2] * v
+        s3 += flat[q + r1] * v
+        s4 += flat[q + r1 + c1] * v
+        s5 += flat[q + r1 + c2] * v
+        s6 += flat[q + r2] * v
+        s7 += flat[q + r2 + c1] * v
+        s8 += flat[q + r2 + c2] * v
+    sums[0], sums[1], sums[2], sums[3], sums[4] = s0, s1, s2, s3, s4
+    sums[5], sums[6], sums[7], sums[8] = s5, s6, s7, s8
 
 
 @njit_cached(**_OPTIONS)
 def _flat_taps_backward_weight(flat, wide, grad_weight, o, dh, dw, width, lanes):
     """grad_weight[o, 0, i, j] += the dot product of wide and flat shifted by the tap's offset,
-    summed in ``lanes`` (16 elements) of partial sums."""
+    summed in ``lanes`` (16 elements) of partial sums (3x3: one pass for all nine)."""
+    if grad_weight.shape[2] == 3 and grad_weight.shape[3] == 3:
+        _dot_taps_3x3(flat, wide, dh * width, 2 * dh * width, dw, 2 * dw, lanes)
+        for t in range(9):
+            grad_weight[o, 0, t // 3, t % 3] += lanes[t]
+        return
     length = wide.shape[0]
     whole = length - length % 16
     zero = wide.dtype.type(0)
@@ -178,7 +237,11 @@ def _backward_input_loop(g, w, grad_input, sh, sw, top, left, dh, dw, lo, hi):
                       g.dtype)
     wp = padded.shape[1]
     flat = padded.reshape(-1)
-    wide = np.empty(oh * wp, g.dtype)
+    # The gradient in rows of wp between zero margins of the largest tap offset (see above).
+    margin = dh * (kh - 1) * wp + dw * (kw - 1)
+    wide_margins = np.zeros(oh * wp + 2 * margin + flat.shape[0], g.dtype)
+    wide = wide_margins[margin:margin + oh * wp]
+    first, last = top * wp, (top + height) * wp   # the rows of the input: all that is kept
     zero = g.dtype.type(0)
     for plane in range(lo, hi):
         n, c = plane // channels, plane % channels
@@ -189,7 +252,8 @@ def _backward_input_loop(g, w, grad_input, sh, sw, top, left, dh, dw, lo, hi):
             gradient = g[n, o]
             if sh == 1 and sw == 1:
                 _fill_wide(wide, gradient, wp)
-                _flat_taps_backward_input(wide, w, o, dh, dw, wp, flat)
+                _flat_taps_backward_input(wide_margins, w, o, dh, dw, wp, flat, first, last,
+                                          oh * wp)
                 continue
             for y in range(oh):
                 row = gradient[y]
