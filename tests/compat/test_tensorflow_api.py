@@ -516,6 +516,34 @@ def test_basic_lstm_cell_with_dynamic_rnn_against_pytorch():
     np.testing.assert_array_equal(state_masked.c[2], np.zeros(units))
 
 
+def test_dynamic_rnn_over_an_unknown_number_of_steps_loops_like_the_unrolled_graph():
+    rng = _rng(6)
+    inputs = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    known = tf.placeholder(tf.float32, [None, 5, 2])
+    unknown = tf.placeholder(tf.float32, [None, None, 2])
+    lengths = tf.placeholder(tf.int64, [None])
+    cell = tf.nn.rnn_cell.MultiRNNCell([tf.nn.rnn_cell.GRUCell(3), tf.nn.rnn_cell.BasicLSTMCell(4)])
+    unrolled, unrolled_state = tf.nn.dynamic_rnn(cell, known, lengths, dtype=tf.float32)
+    looped, looped_state = tf.nn.dynamic_rnn(cell, unknown, lengths, dtype=tf.float32)  # same cell
+    names = [v.op.name for v in tf.trainable_variables()]
+    assert names[:2] == ["rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel",
+                         "rnn/multi_rnn_cell/cell_0/gru_cell/gates/bias"]
+    assert len(names) == 6  # the second call reused the built cell's variables
+    grads = [tf.gradients(tf.reduce_sum(out ** 2), tf.trainable_variables()) for out in
+             (unrolled, looped)]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        feed = {known: inputs, unknown: inputs, lengths: [5, 3, 1]}
+        a, a_state, b, b_state, ga, gb = sess.run([unrolled, unrolled_state, looped,
+                                                   looped_state] + grads, feed)
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert np.all(a[2, 1:] == 0)
+    np.testing.assert_allclose(b_state[1].h, a_state[1].h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b_state[0], a_state[0], rtol=1e-5, atol=1e-6)
+    for x, y in zip(ga, gb):
+        np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-5)
+
+
 # ----- checkpoints and summaries ----------------------------------------------------------------
 def test_saver_round_trip_through_a_safetensors_checkpoint(tmp_path):
     w = tf.get_variable("net/w", [2, 3])
@@ -611,9 +639,12 @@ CASES = [
         TypeError, ["sparse_softmax_cross_entropy_with_logits", "integer", "float32"]),
     BadInput("minimize nothing", lambda: tf.train.AdamOptimizer().minimize(
         tf.reduce_sum(tf.placeholder(tf.float32, [2]))), ValueError, ["no variables"]),
-    BadInput("dynamic_rnn unknown steps", lambda: tf.nn.dynamic_rnn(
-        tf.nn.rnn_cell.BasicLSTMCell(2), tf.placeholder(tf.float32, [None, None, 3]),
-        dtype=tf.float32), ValueError, ["dynamic_rnn", "time steps"]),
+    BadInput("dynamic_rnn rank", lambda: tf.nn.dynamic_rnn(
+        tf.nn.rnn_cell.BasicLSTMCell(2), tf.placeholder(tf.float32, [None, 3]),
+        dtype=tf.float32), ValueError, ["dynamic_rnn", "3-D", "(None, 3)"]),
+    BadInput("dynamic_rnn no dtype", lambda: tf.nn.dynamic_rnn(
+        tf.nn.rnn_cell.BasicLSTMCell(2), tf.placeholder(tf.float32, [None, 4, 3])),
+        ValueError, ["dynamic_rnn", "initial_state", "dtype"]),
     BadInput("layer dropout rate", lambda: tf.layers.dropout(tf.ones([2]), rate=1.5),
              ValueError, ["dropout", "1.5"]),
 ]

@@ -510,22 +510,35 @@ def _map_state(fn, *states):
     return fn(*states)
 
 
+def _flat_state(state):
+    if isinstance(state, tuple):
+        return [t for part in state for t in _flat_state(part)]
+    return [state]
+
+
+def _rebuild_state(like, flat):
+    """``flat`` (tensors in ``_flat_state`` order) in the structure of ``like``."""
+    if isinstance(like, tuple):
+        parts = []
+        for part in like:
+            parts.append(_rebuild_state(part, flat))
+        return type(like)(*parts) if hasattr(like, "_fields") else tuple(parts)
+    return flat.pop(0)
+
+
 def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None,
                 parallel_iterations=None, swap_memory=False, time_major=False, scope=None):
     """Run ``cell`` over the time steps of ``inputs`` ([batch, time, depth], or [time, batch,
     depth] with ``time_major``): (outputs of every step, final state). With
     ``sequence_length``, steps past an example's length give zero outputs and keep its state,
-    as TF's. The number of steps must be known when the graph is built (it is unrolled)."""
+    as TF's. A number of steps known when the graph is built is unrolled; an unknown one runs
+    as a symbolic ``scan`` loop."""
     if inputs.ndim != 3:
         raise ValueError(f"dynamic_rnn: inputs must be 3-D [batch, time, depth], got shape "
                          f"{static_shape(inputs)}")
     if not time_major:
         inputs = inputs.permute(1, 0, 2)
     steps = static_shape(inputs)[0]
-    if steps is None:
-        raise ValueError("dynamic_rnn: the number of time steps must be known when the graph is "
-                         f"built (inputs of shape {static_shape(inputs)}); give the placeholder "
-                         "a fixed time dimension")
     if initial_state is None:
         if dtype is None:
             raise ValueError("dynamic_rnn: if there is no initial_state, you must give a dtype")
@@ -533,18 +546,48 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
     lengths = None
     if sequence_length is not None:
         lengths = _cast(_tensor(sequence_length), gn.int64)
-    state, outputs = initial_state, []
+
+    def step(x_t, alive, state):
+        output, new_state = cell(x_t, state)
+        if alive is not None:
+            output = gn.where(alive, output, gn.zeros_like(output))
+            new_state = _map_state(lambda new, old: gn.where(alive, new, old), new_state, state)
+        return output, new_state
+
     with variable_scope(scope or "rnn"):
-        for t in range(steps):
-            output, new_state = cell(inputs[t], state)
-            if lengths is not None:
-                alive = gn.unsqueeze(lengths > t, 1)
-                output = gn.where(alive, output, gn.zeros_like(output))
-                new_state = _map_state(lambda new, old: gn.where(alive, new, old), new_state, state)
-            outputs.append(output)
-            state = new_state
-    stacked = gn.stack(outputs, 0)
+        if steps is not None:
+            state, outputs = initial_state, []
+            for t in range(steps):
+                alive = None if lengths is None else gn.unsqueeze(lengths > t, 1)
+                output, state = step(inputs[t], alive, state)
+                outputs.append(output)
+            stacked = gn.stack(outputs, 0)
+        else:
+            stacked, state = _scan_rnn(step, inputs, lengths, initial_state)
     return (stacked if time_major else stacked.permute(1, 0, 2)), state
+
+
+def _scan_rnn(step, inputs, lengths, initial_state):
+    """The loop of ``dynamic_rnn`` over an unknown number of steps, as ``ganglion.scan``."""
+    from ganglion.symbolic import scan
+
+    flat_initial = _flat_state(initial_state)
+    sequences = [inputs]
+    if lengths is not None:
+        # step t (counted from 1 by a cumulative sum) is alive while t <= length
+        counts = gn.cumsum(gn.ones_like(inputs[:, :, 0]), 0)
+        sequences.append(gn.unsqueeze(counts <= _cast(lengths, inputs.dtype), 2))
+
+    def body(*args):
+        x_t = args[0]
+        alive = args[1] if lengths is not None else None
+        state = _rebuild_state(initial_state, list(args[len(sequences):]))
+        output, new_state = step(x_t, alive, state)
+        return [output] + _flat_state(new_state)
+
+    results, _ = scan(body, sequences=sequences, outputs_info=[None] + flat_initial)
+    final = [r[-1] for r in results[1:]]
+    return results[0], _rebuild_state(initial_state, final)
 
 
 class _RNNCellModule:
