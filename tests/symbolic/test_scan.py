@@ -677,3 +677,74 @@ def test_scan_lstm_training_equals_the_fused_nn_lstm():
     np.testing.assert_allclose(scan_losses, fused_losses, rtol=1e-12)
     assert scan_losses[-1] < scan_losses[0]
     np.testing.assert_allclose(W_hh.get_value(), lstm.weight_hh_l0.detach().numpy(), rtol=1e-10)
+
+
+def _tutorial_lstm_layer(tparams, state_below, dim_proj, mask):
+    """lstm_layer of the DeepLearningTutorials' lstm.py, as written there (Theano's API)."""
+    nsteps = state_below.shape[0]
+    n_samples = state_below.shape[1]
+
+    def _slice(_x, n, dim):
+        return _x[:, n * dim:(n + 1) * dim]
+
+    def _step(m_, x_, h_, c_):
+        preact = T.dot(h_, tparams["lstm_U"])
+        preact += x_
+        i = T.nnet.sigmoid(_slice(preact, 0, dim_proj))
+        f = T.nnet.sigmoid(_slice(preact, 1, dim_proj))
+        o = T.nnet.sigmoid(_slice(preact, 2, dim_proj))
+        c = T.tanh(_slice(preact, 3, dim_proj))
+        c = f * c_ + i * c
+        c = m_[:, None] * c + (1. - m_)[:, None] * c_
+        h = o * T.tanh(c)
+        h = m_[:, None] * h + (1. - m_)[:, None] * h_
+        return h, c
+
+    state_below = T.dot(state_below, tparams["lstm_W"]) + tparams["lstm_b"]
+    zero = np.asarray(0.0, dtype=theano.config.floatX)
+    rval, updates = theano.scan(_step, sequences=[mask, state_below],
+                                outputs_info=[T.alloc(zero, n_samples, dim_proj),
+                                              T.alloc(zero, n_samples, dim_proj)],
+                                name="lstm__layers", n_steps=nsteps)
+    return rval[0]
+
+
+def test_the_lstm_tutorials_layer_with_a_mask_and_symbolic_sizes_matches_pytorch():
+    rng = np.random.default_rng(9)
+    dim, words = 4, 10
+    values = {"lstm_W": 0.3 * rng.normal(size=(dim, 4 * dim)),
+              "lstm_U": 0.3 * rng.normal(size=(dim, 4 * dim)),
+              "lstm_b": 0.1 * rng.normal(size=4 * dim), "Wemb": rng.normal(size=(words, dim))}
+    tparams = {k: theano.shared(v, name=k) for k, v in values.items()}
+    x, mask = T.matrix("x", dtype="int64"), T.matrix("mask")
+    n_timesteps, n_samples = x.shape[0], x.shape[1]
+    emb = tparams["Wemb"][x.flatten()].reshape([n_timesteps, n_samples, dim])
+    proj = _tutorial_lstm_layer(tparams, emb, dim, mask)
+    proj = (proj * mask[:, :, None]).sum(axis=0) / mask.sum(axis=0)[:, None]
+    cost = (proj ** 2).sum()
+    names = list(values)
+    f = theano.function([x, mask], [cost] + T.grad(cost, [tparams[n] for n in names]))
+    xv = rng.integers(0, words, (5, 3))
+    mv = np.ones((5, 3))
+    mv[3:, 0] = 0  # the first sentence is two words shorter
+    got = f(xv, mv)
+
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    tm = torch.tensor(mv)
+    state_below = t["Wemb"][torch.tensor(xv)] @ t["lstm_W"] + t["lstm_b"]
+    h = c = torch.zeros(3, dim, dtype=torch.float64)
+    hs = []
+    for step in range(5):
+        pre = h @ t["lstm_U"] + state_below[step]
+        i, f_, o, g = (pre[:, k * dim:(k + 1) * dim] for k in range(4))
+        m = tm[step][:, None]
+        c_new = torch.sigmoid(f_) * c + torch.sigmoid(i) * torch.tanh(g)
+        c = m * c_new + (1 - m) * c
+        h = m * (torch.sigmoid(o) * torch.tanh(c)) + (1 - m) * h
+        hs.append(h)
+    tproj = (torch.stack(hs) * tm[:, :, None]).sum(0) / tm.sum(0)[:, None]
+    tcost = (tproj ** 2).sum()
+    tcost.backward()
+    assert got[0] == pytest.approx(tcost.item(), rel=1e-12)
+    for g, name in zip(got[1:], names):
+        np.testing.assert_allclose(g, t[name].grad.numpy(), rtol=1e-9, atol=1e-12)
