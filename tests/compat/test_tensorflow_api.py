@@ -332,6 +332,15 @@ def test_dense_and_conv_layers_name_their_variables_and_compute_like_pytorch():
     np.testing.assert_allclose(got, hidden @ w2 + b2, rtol=1e-4, atol=1e-5)
 
 
+def test_conv_layer_with_a_softmax_activation_normalizes_over_the_channels():
+    x = tf.placeholder(tf.float32, [None, 4, 4, 2])
+    probabilities = tf.layers.conv2d(x, 3, 1, activation=tf.nn.softmax)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        p = sess.run(probabilities, {x: _rng(7).standard_normal((2, 4, 4, 2))})
+    np.testing.assert_allclose(p.sum(-1), np.ones((2, 4, 4)), rtol=1e-5)
+
+
 def test_dropout_applies_only_when_training():
     x = tf.placeholder(tf.float32, [None, 1000])
     training = tf.placeholder(tf.bool, [])

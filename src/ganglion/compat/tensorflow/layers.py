@@ -23,6 +23,12 @@ __all__ = ["dense", "conv2d", "max_pooling2d", "average_pooling2d", "flatten", "
            "batch_normalization"]
 
 
+#: Activations that act on each element alone: applied in the NCHW layout, before the transpose
+#: back (which the next layer's transpose then cancels). Any other runs on the NHWC result.
+ELEMENTWISE = {nn.relu, nn.relu6, nn.elu, nn.selu, nn.softplus, nn.sigmoid, nn.tanh,
+               nn.leaky_relu}
+
+
 def _scope(name, default, reuse):
     return variable_scope(name, default_name=None if name else default, reuse=reuse)
 
@@ -97,7 +103,9 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
                                 trainable=trainable)
     out = nn.conv_nchw(nn._to_nchw(inputs), kernel.permute(3, 2, 0, 1), stride, pads, dilation,
                        bias)
-    return nn._to_nhwc(_activate(out, activation))
+    if activation in ELEMENTWISE:
+        return nn._to_nhwc(activation(out))
+    return _activate(nn._to_nhwc(out), activation)  # e.g. a softmax over the channels (last axis)
 
 
 def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last",
