@@ -17,7 +17,6 @@ from ganglion.compat.tensorflow.graph import bool_ as bool  # noqa: A001 (tf.boo
 from ganglion.compat.tensorflow.graph import initialize_all_variables, local_variables
 from ganglion.compat.tensorflow.ops import *  # noqa: F401,F403
 from ganglion.compat.tensorflow.ops import truncated_normal_op as truncated_normal
-from ganglion.compat.tensorflow.nn import sigmoid, tanh  # noqa: F401
 from ganglion.compat.tensorflow.session import InteractiveSession, Session, get_default_session
 
 __version__ = "1.15.0"  # the API version followed (code may check tf.__version__)

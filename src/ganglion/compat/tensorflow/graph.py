@@ -16,7 +16,6 @@ import numpy as np
 
 from ganglion.core import dtypes as gdt
 from ganglion.core.tensor import Tensor, TensorType, make_tensor
-from ganglion.symbolic.placeholders import is_placeholder
 from ganglion.symbolic.placeholders import tensor as _placeholder
 from ganglion.symbolic.shared import SharedVariable
 
@@ -529,10 +528,6 @@ class PlaceholderTensor(Tensor):
 
     def get_shape(self):
         return TensorShape(static_shape(self))
-
-
-def is_fed_placeholder(t):
-    return isinstance(t, Tensor) and is_placeholder(t)
 
 
 # ----- initializers -------------------------------------------------------------------------------

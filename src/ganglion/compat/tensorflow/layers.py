@@ -10,7 +10,6 @@ updates go to ``tf.GraphKeys.UPDATE_OPS`` for the train op to run under
 ``tf.control_dependencies``). ``training`` may be a Python bool or a bool tensor (a placeholder).
 """
 import ganglion as gn
-import ganglion.nn.functional as F
 from ganglion.compat.tensorflow import nn
 from ganglion.compat.tensorflow.graph import (GraphKeys, Operation, add_to_collection,
                                               get_variable, ones_initializer, static_shape,
