@@ -615,6 +615,11 @@ def _feed_wrong_shape():
     tf.Session().run(x * 2, {x: np.ones((2, 4))})
 
 
+def _feed_shapeless_placeholder():
+    rate = tf.placeholder(tf.float32)
+    tf.Session().run(rate * 2, {rate: [0.1, 0.2]})
+
+
 def _duplicate_variable():
     tf.get_variable("w", [1])
     tf.get_variable("w", [1])
@@ -633,6 +638,8 @@ def _reuse_other_shape():
 
 CASES = [
     BadInput("feed shape", _feed_wrong_shape, ValueError, ["images", "(2, 4)", "(?, 3)"]),
+    BadInput("shapeless placeholder", _feed_shapeless_placeholder, ValueError,
+             ["(2,)", "no shape", "scalar"]),
     BadInput("fetch type", lambda: tf.Session().run(3), TypeError, ["fetch", "int"]),
     BadInput("variable exists", _duplicate_variable, ValueError, ["w", "already exists", "reuse"]),
     BadInput("reuse missing", _reuse_missing, ValueError, ["scope/missing", "does not exist"]),

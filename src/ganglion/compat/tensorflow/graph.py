@@ -70,6 +70,7 @@ class Graph:
         self.scope_stack = [_Scope("", None)]
         self.name_stack = [""]
         self.control_stack = []
+        self.shapeless_placeholders = set()  # ids: made with shape=None, hence scalars here
 
     def as_default(self):
         """``with graph.as_default():`` makes it the default graph inside the block."""
@@ -517,6 +518,8 @@ def placeholder(dtype, shape=None, name=None):
                         tuple(None if d is None or d == -1 else int(d) for d in shape), name=name)
     fed = make_tensor(None, cls=PlaceholderTensor)
     fed._type, fed.requires_grad, fed.name = made._type, made.requires_grad, made.name
+    if shape is None:
+        graph.shapeless_placeholders.add(id(fed))
     return fed
 
 

@@ -216,6 +216,10 @@ def _feed_value(key, value, dtype, shape):
         array = array.astype(dtype)
     if array.ndim != len(shape) or any(d is not None and d != n for d, n in zip(shape, array.shape)):
         shown = "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+        hint = ""
+        if id(key) in get_default_graph().shapeless_placeholders:
+            hint = (" (made with tf.placeholder(dtype) and no shape, which is a scalar here: "
+                    "give the placeholder its shape, e.g. shape=[None, 3072])")
         raise ValueError(f"Session.run: cannot feed value of shape {array.shape} for tensor "
-                         f"{key.name!r}, which has shape {shown}")
+                         f"{key.name!r}, which has shape {shown}{hint}")
     return array
