@@ -472,6 +472,16 @@ def test_compute_and_apply_gradients_with_global_norm_clipping():
         np.testing.assert_allclose(sess.run(w), expected, rtol=1e-6)
 
 
+def test_minimize_skips_integer_variables():
+    counter = tf.Variable(0, name="counter")  # trainable by default, but integer
+    w = tf.Variable(1.0, name="w")
+    train = tf.train.GradientDescentOptimizer(0.1).minimize(w * w + tf.cast(counter, tf.float32))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(train)
+        assert sess.run(w) == np.float32(0.8) and sess.run(counter) == 0
+
+
 def test_exponential_decay_of_the_learning_rate():
     step = tf.train.get_or_create_global_step()
     lr = tf.train.exponential_decay(0.1, step, 10, 0.5, staircase=True)

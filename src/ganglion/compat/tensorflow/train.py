@@ -83,6 +83,8 @@ class Optimizer:
         if loss.ndim != 0:
             loss = gn.sum(loss)  # TF differentiates the sum of a non-scalar loss
         variables = list(var_list) if var_list is not None else trainable_variables()
+        # integer variables (counters) have no gradient, as in TF
+        variables = [v for v in variables if v.dtype.is_floating_point]
         if not variables:
             raise ValueError(f"{type(self).__name__}.compute_gradients: no variables to optimize")
         grads = gn.grad(loss if grad_loss is None else gn.sum(loss * grad_loss), variables,
