@@ -3,8 +3,9 @@ one compiled op, backpropagation through time by ``ScanGradOp``) against the fus
 eager step and PyTorch eager, on the sizes of benchmarks/lstm.py (LSTM(64, 256) over 35 steps,
 batch 64, FC on the last step to 10 classes, softmax cross-entropy, Adam).
 
-The scan step is one compiled ``function`` with ``Adam(...).updates(cost)``: the four gates are
-one product of the concatenated [x_t, h] with the stacked weights, as nn.LSTM computes them.
+The scan step is one compiled ``function`` with ``Adam(...).updates(cost)``, written as the
+DeepLearningTutorials' lstm.py writes it: the input projection of all steps is one product before
+the loop, and the step computes the four gates as h @ U plus that step's projection.
 All three start from the same weights and data (the first losses are checked to agree).
 Issue 16's target: scan within 1.3x of the fused nn.LSTM.
 Run: python benchmarks/scan_lstm.py [threads]
@@ -25,24 +26,25 @@ def scan_step_fn():
     from ganglion.optim import Adam
     lstm_ref, fc_ref = torch_model()
     w = {k: v.detach().numpy() for k, v in lstm_ref.state_dict().items()}
-    # x_t @ W_ih.T + h @ W_hh.T = [x_t, h] @ [W_ih, W_hh].T: one product per step.
-    weight = gn.nn.Parameter(gn.from_numpy(np.ascontiguousarray(
-        np.concatenate([w["weight_ih_l0"], w["weight_hh_l0"]], axis=1).T)))
+    # As the DeepLearningTutorials' lstm.py: the input projection of every step is one product
+    # before the loop; the step multiplies h by U.
+    W = gn.nn.Parameter(gn.from_numpy(np.ascontiguousarray(w["weight_ih_l0"].T)))
+    U = gn.nn.Parameter(gn.from_numpy(np.ascontiguousarray(w["weight_hh_l0"].T)))
     bias = gn.nn.Parameter(gn.from_numpy(w["bias_ih_l0"] + w["bias_hh_l0"]))
     fc_w = gn.nn.Parameter(gn.from_numpy(np.ascontiguousarray(fc_ref.weight.detach().numpy().T)))
     fc_b = gn.nn.Parameter(gn.from_numpy(fc_ref.bias.detach().numpy()))
-    params = [weight, bias, fc_w, fc_b]
+    params = [W, U, bias, fc_w, fc_b]
 
-    def lstm_step(x_t, h, c, weight, bias):
-        gates = gn.concatenate([x_t, h], axis=1) @ weight + bias
+    def lstm_step(x_t, h, c, U):
+        gates = h @ U + x_t
         i, f, g, o = (gates[:, k * HIDDEN:(k + 1) * HIDDEN] for k in range(4))
         c = gn.sigmoid(f) * c + gn.sigmoid(i) * gn.tanh(g)
         return gn.sigmoid(o) * gn.tanh(c), c
 
     x, y = gn.placeholder(gn.float32, (STEPS, BATCH, INPUT)), gn.placeholder(gn.int64, (BATCH,))
     zeros = gn.zeros((BATCH, HIDDEN))
-    (hs, _), _ = gn.scan(lstm_step, sequences=x, outputs_info=[zeros, zeros],
-                         non_sequences=[weight, bias])
+    (hs, _), _ = gn.scan(lstm_step, sequences=x @ W + bias, outputs_info=[zeros, zeros],
+                         non_sequences=[U])
     loss = F.cross_entropy(hs[-1] @ fc_w + fc_b, y)
     train = gn.function([x, y], loss, updates=Adam(params, lr=LR).updates(loss))
     x_np, y_np = batch()
