@@ -50,6 +50,7 @@ from ganglion.symbolic.shared import SharedVariable
 __all__ = ["scan", "until", "map", "reduce", "foldl", "foldr", "jacobian", "hessian", "ScanOp",
            "ScanOutput", "ScanGradOp"]
 
+
 class until:
     """``return outputs, until(condition)`` from a scan's ``fn`` ends the loop after the first
     step whose condition is true (that step's outputs are kept), as ``theano.scan_module.until``."""
@@ -243,7 +244,8 @@ class _TupleOp(Op):
 class ScanOp(_TupleOp):
     """The loop. Inputs: n_steps (int64 scalar, -1: as many as the sequences allow), the
     sequences, the recurrent outputs' initial windows (m, ...), the externals. Value: the
-    recurrent outputs' buffers, the other outputs (steps first) and the number of steps run."""
+    recurrent outputs' buffers, the other outputs (steps first), the number of steps run, and
+    the list of each step's saved values (None unless ``spec.save_for_grad``)."""
     __slots__ = ()
 
     def __init__(self, spec):
@@ -259,9 +261,9 @@ class ScanOp(_TupleOp):
 
 class ScanOutput(Op):
     """One result of a ``ScanOp``: ``kind`` 'public' (a recurrent output's steps, or another
-    output), 'last' (a recurrent output's last value: its initial value after 0 steps; what an
-    update inside ``fn`` gives) or 'steps' (the number of steps run). Its inputs are the
-    ``ScanOp`` node and then the scan's own inputs, through which gradients flow."""
+    output) or 'last' (a recurrent output's last value: its initial value after 0 steps; what
+    an update inside ``fn`` gives). Its inputs are the ``ScanOp`` node and then the scan's own
+    inputs, through which gradients flow."""
     __slots__ = ("spec", "index", "kind", "type")
     saves_inputs = False
 
@@ -277,8 +279,6 @@ class ScanOutput(Op):
 
     def forward(self, backend, outs, *inputs):
         spec = self.spec
-        if self.kind == "steps":
-            return outs[spec.n_recurrent + spec.n_nit]
         value = outs[self.index]
         if self.index < spec.n_recurrent:
             return value[-1] if self.kind == "last" else value[spec.windows[self.index]:]
@@ -291,8 +291,6 @@ class ScanOutput(Op):
         return f"ScanOutput({self.spec.label()}, {self.index}, {self.kind})"
 
     def vjp(self, out, grad, needs):
-        if self.kind == "steps":
-            return [None] * len(needs)
         spec = self.spec
         if spec.random:
             raise NotImplementedError(
