@@ -748,3 +748,34 @@ def test_the_lstm_tutorials_layer_with_a_mask_and_symbolic_sizes_matches_pytorch
     assert got[0] == pytest.approx(tcost.item(), rel=1e-12)
     for g, name in zip(got[1:], names):
         np.testing.assert_allclose(g, t[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_scan_inside_a_jit_compiled_eager_style_train_step():
+    W = gn.nn.Parameter(f64(np.full((3, 3), 0.1)))
+    optimizer = gn.optim.SGD([W], lr=0.1)
+
+    @gn.jit
+    def train_step(x):
+        hs, _ = gn.scan(lambda x_t, h: gn.tanh(x_t @ W + h @ W), sequences=x,
+                        outputs_info=gn.zeros((2, 3), dtype=gn.float64))
+        loss = (hs ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    x = f64(np.linspace(-1, 1, 24).reshape(4, 2, 3))
+    jitted = [float(train_step(x)) for _ in range(3)]
+    w = f64(np.full((3, 3), 0.1)).requires_grad_(True)
+    eager = []
+    for _ in range(3):
+        h, total = gn.zeros((2, 3), dtype=gn.float64), 0
+        for t in range(4):
+            h = gn.tanh(x[t] @ w + h @ w)
+            total = total + (h ** 2).sum()
+        total.backward()
+        eager.append(float(total))
+        with gn.no_grad():
+            w -= 0.1 * w.grad
+            w.grad = None
+    np.testing.assert_allclose(jitted, eager, rtol=1e-12)
