@@ -10,8 +10,8 @@ is 0, as scikit-learn reports it).
 import numpy as np
 
 __all__ = ["accuracy", "top_k_accuracy", "confusion_matrix", "precision", "recall", "f1",
-           "precision_recall_f1", "roc_auc", "mean_squared_error", "mean_absolute_error",
-           "r2_score"]
+           "precision_recall_f1", "roc_curve", "roc_auc", "mean_squared_error",
+           "mean_absolute_error", "r2_score"]
 
 
 def _numpy(x, what):
@@ -146,6 +146,48 @@ def _binary_auc(is_positive, scores):
     # The Mann-Whitney U statistic over n_pos * n_neg pairs is the area under the ROC curve.
     ranks = _tie_averaged_ranks(scores)
     return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_curve(y_true, y_score, pos_label=1, drop_intermediate=True):
+    """The ROC curve of a binary scorer: ``(fpr, tpr, thresholds)``, as scikit-learn's.
+
+    ``y_score`` is (N,) scores of the positive class ``pos_label`` (probabilities or logits).
+    Point k is the false and true positive rate of predicting positive where
+    ``score >= thresholds[k]``; thresholds decrease from ``inf`` (nothing positive, the point
+    (0, 0)) to the lowest score (everything positive, (1, 1)). ``drop_intermediate`` leaves
+    out the thresholds that lie on a straight segment between their neighbours.
+    """
+    y_true = _numpy(y_true, "roc_curve").reshape(-1)
+    scores = _numpy(y_score, "roc_curve").astype(np.float64)
+    if scores.ndim == 2 and scores.shape[1] == 1:
+        scores = scores[:, 0]
+    if scores.ndim != 1:
+        raise ValueError(f"roc_curve: expected (N,) scores of the positive class, got shape "
+                         f"{scores.shape}")
+    if len(scores) != len(y_true):
+        raise ValueError(f"roc_curve: {len(y_true)} labels but {len(scores)} scores")
+    is_positive = y_true == pos_label
+    n_pos = int(is_positive.sum())
+    if n_pos == 0 or n_pos == len(is_positive):
+        raise ValueError("roc_curve: needs samples of both classes (pos_label "
+                         f"{pos_label!r} and others); a rate would divide by zero")
+    order = np.argsort(-scores, kind="mergesort")
+    scores, is_positive = scores[order], is_positive[order]
+    # The last index of each run of equal scores: one threshold per distinct score.
+    ends = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    true_positives = np.cumsum(is_positive)[ends]
+    false_positives = ends + 1 - true_positives
+    thresholds = scores[ends]
+    if drop_intermediate and len(ends) > 2:
+        # A point is kept where the curve bends (its second difference is non-zero).
+        corners = np.flatnonzero(np.r_[True, np.logical_or(np.diff(false_positives, 2),
+                                                           np.diff(true_positives, 2)), True])
+        true_positives = true_positives[corners]
+        false_positives = false_positives[corners]
+        thresholds = thresholds[corners]
+    fpr = np.r_[0, false_positives] / false_positives[-1]
+    tpr = np.r_[0, true_positives] / true_positives[-1]
+    return fpr, tpr, np.r_[np.inf, thresholds]
 
 
 def roc_auc(y_true, y_score, average="macro"):
