@@ -71,3 +71,11 @@ def test_second_derivative_as_pytorch():
         values.append((gx.detach().numpy(), ggx.numpy()))
     for got, want in zip(*values):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_first_derivative_records_only_through_the_incoming_gradient():
+    """The mask is flat in x: with create_graph, relu6's derivative for a constant incoming
+    gradient records nothing (hardsigmoid's second derivative is PyTorch's 'not implemented')."""
+    x = gn.from_numpy(rng.standard_normal(8) * 4).requires_grad_()
+    (gx,) = gn.autograd.grad(F.relu6(x), x, gn.ones(8, dtype=gn.float64), create_graph=True)
+    assert not gx.requires_grad

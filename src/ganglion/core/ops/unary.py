@@ -313,7 +313,10 @@ class Hardtanh(Unary):
         return backend.hardtanh(x, self.min_val, self.max_val)
 
     def vjp(self, out, grad, needs):
-        return (apply(HardtanhBackward(self.min_val, self.max_val), grad, out._inputs[0]),)
+        # x detached: the mask is flat in x, so the gradient records only where grad does
+        # (as the where() form did; a second derivative through x would be zero anyway).
+        return (apply(HardtanhBackward(self.min_val, self.max_val), grad,
+                      out._inputs[0].detach()),)
 
 
 class HardtanhBackward(Op):
@@ -440,7 +443,7 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 
 def logsigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``."""
     return -softplus(-to_float(x))
 
 
