@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench docs clean
 
 $(VENV)/.demo-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(VENV)/.demo-installed: pyproject.toml
 $(VENV)/.dev-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
-	touch $@ $(VENV)/.demo-installed
+	touch $@ $(VENV)/.demo-installed $(VENV)/.docs-installed
 
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/ganglion demo
@@ -21,9 +21,19 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -n 2 -q -p no:cacheprovider tests
 
+$(VENV)/.docs-installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $@
+
+# The site in docs/_build/html; the gallery runs the examples in full mode, and sphinx-gallery
+# reruns only the examples changed since the last build.
+docs: $(VENV)/.docs-installed
+	cd docs && ../$(PY) -m sphinx -b html . _build/html
+
 bench: $(VENV)/.dev-installed
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis docs/_build docs/auto_examples docs/gen_modules docs/sg_execution_times.rst

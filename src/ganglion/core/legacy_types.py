@@ -102,8 +102,8 @@ def cuda_legacy_type(dtype):
 
 def _legacy_type(dtype):
     type_name = dtype.legacy_name.rpartition(".")[2]
-    doc = (f"{type_name}(*sizes) or {type_name}(data): a {dtype.name} tensor (the legacy "
-           f"constructor); isinstance(x, {type_name}) is x.dtype is {dtype.name}.")
+    doc = (f"``{type_name}(*sizes)`` or ``{type_name}(data)``: a {dtype.name} tensor (the legacy "
+           f"constructor); ``isinstance(x, {type_name})`` is ``x.dtype is {dtype.name}``.")
     return LegacyTensorType(type_name, (), {"dtype": dtype, "__doc__": doc, "is_cuda": False,
                                             "__module__": "ganglion"})
 

@@ -1,5 +1,7 @@
 """ganglion.data: datasets, DataLoader, transforms, and where data lives.
 
+::
+
     from ganglion.data import DataLoader, MNIST, transforms
     loader = DataLoader(MNIST(train=True), batch_size=128, shuffle=True, seed=0, num_workers=2,
                         batch_transform=transforms.BatchToTensor())

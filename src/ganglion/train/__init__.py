@@ -1,5 +1,7 @@
 """ganglion.train: the ``fit`` loop, callbacks, progress display and resumable training state.
 
+::
+
     from ganglion.train import fit, ModelCheckpoint, EarlyStopping
     history = fit(model, train_loader, loss_fn, optimizer, epochs=10, val_loader=test_loader,
                   metrics=["accuracy"], callbacks=[ModelCheckpoint("runs/a")])

@@ -153,7 +153,7 @@ def _close_operands(name, input, other):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False, _name="isclose"):
-    """|input - other| <= atol + rtol * |other|, elementwise (a bool tensor)."""
+    """``|input - other| <= atol + rtol * |other|``, elementwise (a bool tensor)."""
     input, other = _close_operands(_name, input, other)
     if rtol < 0 or atol < 0:
         raise ValueError(f"{_name}: rtol and atol must be non-negative, got rtol={rtol}, "
