@@ -25,6 +25,9 @@ class CifarCNN(nn.Sequential):
 
 @register_model("cifar_cnn", input_shape=(3, 32, 32), description="3-block CNN for CIFAR-10")
 def cifar_cnn(num_classes=10, dropout=0.5):
+    """A 3-block CNN for (N, 3, 32, 32) CIFAR-10 images: three blocks of a 3x3 convolution,
+    ReLU and 2x2 max pooling (32, 64, 128 channels), then a 256-unit hidden layer with dropout
+    and ``num_classes`` logits."""
     return CifarCNN(
         *_block(3, 32), *_block(32, 64), *_block(64, 128),
         nn.Flatten(),

@@ -27,6 +27,8 @@ __all__ = ["compare", "compare_table", "compare_figure", "ComparisonRow"]
 
 @dataclass(frozen=True)
 class ComparisonRow:
+    """One model's line of ``compare``: parameters, multiply-adds and depth for ``input_shape``,
+    and the seconds per image when timed (else None)."""
     name: str
     input_shape: tuple
     parameters: int

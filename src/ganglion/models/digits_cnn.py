@@ -20,6 +20,8 @@ class DigitsCNN(nn.Sequential):
 
 @register_model("digits_cnn", input_shape=(1, 8, 8), description="small CNN for 8x8 digits")
 def digits_cnn(num_classes=10):
+    """A small CNN for the (N, 1, 8, 8) scikit-learn digits: two 3x3 convolutions (16, 32
+    channels), one max pooling, a 64-unit hidden layer and ``num_classes`` logits."""
     return DigitsCNN(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

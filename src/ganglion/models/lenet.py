@@ -25,6 +25,8 @@ class LeNet5(nn.Sequential):
 
 @register_model("lenet5", input_shape=(1, 28, 28), description="LeNet-5 for 28x28 digits (MNIST)")
 def lenet5(num_classes=10, in_channels=1):
+    """LeNet-5 for (N, in_channels, 28, 28) images (MNIST): 5x5 convolutions to 6 and 16 maps
+    with ReLU and max pooling, then 120, 84 and ``num_classes`` units."""
     return LeNet5(
         nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),

@@ -119,6 +119,8 @@ class LogisticRegression(nn.Module):
 @register_model("perceptron", input_shape=(2,),
                 description="Rosenblatt's perceptron: one linear unit, step or sign output")
 def perceptron(in_features=2, output="step"):
+    """Rosenblatt's perceptron: one linear unit on ``in_features`` inputs with a ``"step"``
+    (0/1) or ``"sign"`` (-1/+1) output."""
     return Perceptron(in_features, output)
 
 

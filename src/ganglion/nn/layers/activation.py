@@ -27,21 +27,27 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
+    """``max(0, x)`` elementwise (PyTorch's ``nn.ReLU``; ``inplace=True`` writes into the
+    input)."""
     def forward(self, input):
         return F.relu(input)
 
 
 class ReLU6(_Activation):
+    """``min(max(0, x), 6)`` elementwise (PyTorch's ``nn.ReLU6``)."""
     def forward(self, input):
         return F.relu6(input)
 
 
 class SELU(_Activation):
+    """Scaled ELU, ``scale * (max(0, x) + min(0, alpha * (exp(x) - 1)))`` with the
+    self-normalizing constants (PyTorch's ``nn.SELU``)."""
     def forward(self, input):
         return F.selu(input)
 
 
 class LeakyReLU(_Activation):
+    """``x`` where ``x >= 0``, else ``negative_slope * x`` (PyTorch's ``nn.LeakyReLU``)."""
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__(inplace)
         self.negative_slope = negative_slope
@@ -54,6 +60,7 @@ class LeakyReLU(_Activation):
 
 
 class ELU(_Activation):
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)`` (PyTorch's ``nn.ELU``)."""
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__(inplace)
         self.alpha = alpha
@@ -66,6 +73,7 @@ class ELU(_Activation):
 
 
 class Hardtanh(_Activation):
+    """``x`` clamped to ``[min_val, max_val]`` (PyTorch's ``nn.Hardtanh``)."""
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__(inplace)
         if min_val > max_val:
@@ -85,6 +93,8 @@ class Hardtanh(_Activation):
 
 
 class GELU(Module):
+    """``x * Phi(x)``, Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula
+    (PyTorch's ``nn.GELU``)."""
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
@@ -99,16 +109,20 @@ class GELU(Module):
 
 
 class Sigmoid(Module):
+    """``1 / (1 + exp(-x))`` elementwise (PyTorch's ``nn.Sigmoid``)."""
     def forward(self, input):
         return F.sigmoid(input)
 
 
 class Tanh(Module):
+    """``tanh(x)`` elementwise (PyTorch's ``nn.Tanh``)."""
     def forward(self, input):
         return F.tanh(input)
 
 
 class Softplus(Module):
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold`` (PyTorch's
+    ``nn.Softplus``)."""
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
         self.beta = beta
@@ -136,6 +150,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """``log(softmax(x))`` along ``dim``, computed stably (PyTorch's ``nn.LogSoftmax``)."""
     def forward(self, input):
         return F.log_softmax(input, self.dim)
 

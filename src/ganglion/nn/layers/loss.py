@@ -26,16 +26,22 @@ class _WeightedLoss(_Loss):
 
 
 class MSELoss(_Loss):
+    """Mean squared error ``(input - target) ** 2``, reduced by ``reduction`` (PyTorch's
+    ``nn.MSELoss``)."""
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction, who="MSELoss")
 
 
 class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``, reduced by ``reduction`` (PyTorch's
+    ``nn.L1Loss``)."""
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction, who="L1Loss")
 
 
 class SmoothL1Loss(_Loss):
+    """Squared error ``0.5 * d ** 2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``
+    (PyTorch's ``nn.SmoothL1Loss``)."""
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
@@ -46,6 +52,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """Squared error ``0.5 * d ** 2`` where ``|d| <= delta``, else ``delta * (|d| - 0.5 *
+    delta)`` (PyTorch's ``nn.HuberLoss``)."""
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
         self.delta = delta
@@ -55,6 +63,8 @@ class HuberLoss(_Loss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy of logits against class indices or class probabilities, with ``weight``,
+    ``ignore_index`` and ``label_smoothing`` (PyTorch's ``nn.CrossEntropyLoss``)."""
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean", label_smoothing=0.0):
         super().__init__(weight, size_average, reduce, reduction)
@@ -68,6 +78,8 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of log-probabilities at the target classes, with ``weight`` and
+    ``ignore_index`` (PyTorch's ``nn.NLLLoss``)."""
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean"):
         super().__init__(weight, size_average, reduce, reduction)
@@ -79,12 +91,16 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCELoss(_WeightedLoss):
+    """Binary cross-entropy of probabilities in [0, 1] against targets in [0, 1] (PyTorch's
+    ``nn.BCELoss``)."""
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction,
                                       who="BCELoss")
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
+    """Binary cross-entropy of logits (a sigmoid and BCE in one stable step), with
+    ``pos_weight`` (PyTorch's ``nn.BCEWithLogitsLoss``)."""
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
                  pos_weight=None):
         super().__init__(weight, size_average, reduce, reduction)
@@ -98,6 +114,8 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
 
 class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` of log-probabilities
+    ``input``; ``reduction='batchmean'`` is the true KL (PyTorch's ``nn.KLDivLoss``)."""
     allowed_reductions = F.REDUCTIONS + ("batchmean",)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -110,6 +128,8 @@ class KLDivLoss(_Loss):
 
 
 class HingeEmbeddingLoss(_Loss):
+    """``x`` where the target is 1, ``max(0, margin - x)`` where it is -1 (PyTorch's
+    ``nn.HingeEmbeddingLoss``)."""
     def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin

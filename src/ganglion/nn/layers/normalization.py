@@ -148,6 +148,8 @@ class BatchNorm2d(_BatchNorm):
 
 
 class LayerNorm(Module):
+    """Normalizes over the last dims given by ``normalized_shape`` (mean 0, variance 1), then an
+    elementwise affine map (PyTorch's ``nn.LayerNorm``)."""
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
         shape = ((normalized_shape,) if not isinstance(normalized_shape, (tuple, list))
@@ -171,6 +173,8 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
+    """Normalizes each group of ``num_channels / num_groups`` channels of each sample, then a
+    per-channel affine map (PyTorch's ``nn.GroupNorm``)."""
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
         super().__init__()
         name = f"GroupNorm({num_groups}, {num_channels})"
@@ -205,6 +209,8 @@ class GroupNorm(Module):
 
 
 class LocalResponseNorm(Module):
+    """Divides each channel by ``(k + alpha / size * sum of squares over size neighbouring
+    channels) ** beta`` (AlexNet's; PyTorch's ``nn.LocalResponseNorm``)."""
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
         self.size = count(f"LocalResponseNorm({size})", "size", size, 1)

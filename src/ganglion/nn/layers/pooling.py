@@ -52,6 +52,8 @@ def _check_output_size(layer, output_size):
 
 
 class MaxPool1d(_MaxPoolNd):
+    """Maximum over sliding windows of the last dim of (N, C, L) input (PyTorch's
+    ``nn.MaxPool1d``)."""
     spatial_dims = 1
 
     def forward(self, input):
@@ -61,6 +63,8 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
+    """Maximum over sliding windows of (N, C, H, W) input, with stride, padding, dilation and
+    ``return_indices`` (PyTorch's ``nn.MaxPool2d``)."""
     def forward(self, input):
         F.expect_spatial_input("MaxPool2d", input, 2)
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -68,6 +72,8 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class AvgPool2d(Module):
+    """Mean over sliding windows of (N, C, H, W) input, with ``count_include_pad`` and
+    ``divisor_override`` (PyTorch's ``nn.AvgPool2d``)."""
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
@@ -91,6 +97,8 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """Mean pooling to a fixed ``output_size`` whatever the input's H and W (PyTorch's
+    ``nn.AdaptiveAvgPool2d``)."""
     def __init__(self, output_size):
         super().__init__()
         _check_output_size("AdaptiveAvgPool2d", output_size)
@@ -105,6 +113,8 @@ class AdaptiveAvgPool2d(Module):
 
 
 class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed ``output_size`` whatever the input's H and W (PyTorch's
+    ``nn.AdaptiveMaxPool2d``)."""
     def __init__(self, output_size, return_indices=False):
         super().__init__()
         _check_output_size("AdaptiveMaxPool2d", output_size)
@@ -147,10 +157,14 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
+    """``Upsample(mode='nearest')``: repeat pixels to ``size`` or by ``scale_factor`` (PyTorch's
+    ``nn.UpsamplingNearest2d``)."""
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
+    """``Upsample(mode='bilinear', align_corners=True)`` (PyTorch's
+    ``nn.UpsamplingBilinear2d``)."""
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
