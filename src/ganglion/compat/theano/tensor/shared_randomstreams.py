@@ -48,14 +48,47 @@ class RandomStreams:
         self.state_updates.append(variable._op)
         return variable
 
+    # Parameters given as symbolic tensors (SdA.py's ``p=1 - corruption_level`` with a scalar
+    # input) cannot go to NumPy's draw, which runs with constants: the variable is then a
+    # standard draw (uniform on [0, 1), standard normal) transformed by the symbolic parameters.
     def uniform(self, size=(), low=0.0, high=1.0, ndim=None, dtype=None):
-        return self._draw("uniform", size, (low, high), _float_dtype(dtype))
+        dtype = _float_dtype(dtype)
+        if _any_tensor(low, high):
+            unit = self._draw("uniform", size, (0.0, 1.0), dtype)
+            return as_variable((low + (high - low) * unit).type_as(unit))
+        return self._draw("uniform", size, (low, high), dtype)
 
     def normal(self, size=(), avg=0.0, std=1.0, ndim=None, dtype=None):
-        return self._draw("normal", size, (avg, std), _float_dtype(dtype))
+        dtype = _float_dtype(dtype)
+        if _any_tensor(avg, std):
+            unit = self._draw("normal", size, (0.0, 1.0), dtype)
+            return as_variable((avg + std * unit).type_as(unit))
+        return self._draw("normal", size, (avg, std), dtype)
 
     def binomial(self, size=(), n=1, p=0.5, ndim=None, dtype="int64"):
+        if _any_tensor(n):
+            raise TypeError("binomial: n must be a Python int (the number of trials), got a "
+                            "symbolic tensor; only p may be symbolic")
+        if _any_tensor(p):
+            # A sum of n Bernoulli(p) draws, each one a uniform draw compared with p.
+            unit = self._draw("uniform", size, (0.0, 1.0), _float_dtype(None))
+            successes = (unit < p).to(dtype=_as_ganglion_dtype(dtype))
+            for _ in range(int(n) - 1):
+                successes = successes + (self._draw("uniform", size, (0.0, 1.0),
+                                                    _float_dtype(None)) < p).to(
+                    dtype=_as_ganglion_dtype(dtype))
+            return as_variable(successes)
         return self._draw("binomial", size, (n, p), dtype)
+
+
+def _any_tensor(*values):
+    from ganglion.core.tensor import Tensor
+    return any(isinstance(value, Tensor) for value in values)
+
+
+def _as_ganglion_dtype(dtype):
+    from ganglion.core import dtypes
+    return dtypes.as_dtype(dtype)
 
 
 class RandomStateVariable:
