@@ -232,6 +232,7 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None, **keywords):
+    """A tensor of ``size`` filled with 0 (PyTorch's ``torch.zeros``)."""
     _check_device(device)
     size = _keyword_size("zeros", size, keywords)
     dims = _size("zeros", size)
@@ -241,6 +242,7 @@ def zeros(*size, dtype=None, requires_grad=False, device=None, **keywords):
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None, **keywords):
+    """A tensor of ``size`` filled with 1 (PyTorch's ``torch.ones``)."""
     _check_device(device)
     size = _keyword_size("ones", size, keywords)
     dims = _size("ones", size)
@@ -250,6 +252,7 @@ def ones(*size, dtype=None, requires_grad=False, device=None, **keywords):
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, **keywords):
+    """A tensor of ``size`` with unspecified values (PyTorch's ``torch.empty``)."""
     _check_device(device)
     size = _keyword_size("empty", size, keywords)
     dims = _size("empty", size)
@@ -287,6 +290,7 @@ def _like_shape(like, name):
 
 
 def zeros_like(input, dtype=None, requires_grad=False, *, device=None):
+    """A tensor of ``input``'s shape (and dtype, unless given) filled with 0."""
     like = input
     _check_device(device)
     if _like_tensor("zeros_like", like)._data is None:
@@ -296,6 +300,7 @@ def zeros_like(input, dtype=None, requires_grad=False, *, device=None):
 
 
 def ones_like(input, dtype=None, requires_grad=False, *, device=None):
+    """A tensor of ``input``'s shape (and dtype, unless given) filled with 1."""
     like = input
     _check_device(device)
     if _like_tensor("ones_like", like)._data is None:
@@ -305,6 +310,7 @@ def ones_like(input, dtype=None, requires_grad=False, *, device=None):
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None):
+    """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``."""
     like = input
     _check_device(device)
     _like_tensor("full_like", like)
@@ -316,6 +322,7 @@ def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None
 
 
 def empty_like(input, dtype=None, requires_grad=False, *, device=None):
+    """A tensor of ``input``'s shape (and dtype, unless given) with unspecified values."""
     like = input
     _check_device(device)
     _like_tensor("empty_like", like)
@@ -373,6 +380,8 @@ def _is_integer(value):
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (PyTorch's
+    ``torch.linspace``)."""
     _check_device(device)
     steps = _count("linspace", "the number of steps", steps)
     data = backend.xp.linspace(start, end, steps).astype(_float_dtype(dtype).np)
@@ -434,6 +443,7 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None, *
 
 
 def rand_like(input, dtype=None, *, generator=None, device=None, requires_grad=False):
+    """Uniform [0, 1) random values in ``input``'s shape (PyTorch's ``torch.rand_like``)."""
     like = input
     _check_device(device)
     return rand(_like_shape(_like_tensor("rand_like", like), "rand_like"),
@@ -441,6 +451,7 @@ def rand_like(input, dtype=None, *, generator=None, device=None, requires_grad=F
 
 
 def randn_like(input, dtype=None, *, generator=None, device=None, requires_grad=False):
+    """Standard normal random values in ``input``'s shape (PyTorch's ``torch.randn_like``)."""
     like = input
     _check_device(device)
     return randn(_like_shape(_like_tensor("randn_like", like), "randn_like"),
@@ -471,6 +482,7 @@ def randint(low, high=None, size=None, dtype=None, device=None, *, generator=Non
 
 
 def randperm(n, dtype=None, device=None, *, generator=None):
+    """A random permutation of the integers 0 to n - 1, int64 (PyTorch's ``torch.randperm``)."""
     _check_device(device)
     n = _count("randperm", "n", n)
     dtype = as_dtype(dtype) if dtype is not None else dtypes.int64

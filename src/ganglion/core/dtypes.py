@@ -118,6 +118,8 @@ def get_default_dtype():
 
 
 def set_default_dtype(dtype):
+    """Set the float dtype that float data and the creation functions default to (float32 at
+    start)."""
     global _default_float
     dtype = as_dtype(dtype)
     if not dtype.is_floating_point:

@@ -12,6 +12,7 @@ grad_enabled = [True]
 
 
 def is_grad_enabled():
+    """Whether operations now record the graph for backward (False inside ``no_grad``)."""
     return grad_enabled[0]
 
 

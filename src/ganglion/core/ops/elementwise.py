@@ -361,6 +361,7 @@ def _check_alpha(name, alpha):
 
 
 def add(a, b, alpha=1):
+    """``a + alpha * b`` elementwise, broadcasting (PyTorch's ``torch.add``)."""
     if alpha != 1:
         _check_alpha("add", alpha)
         b = mul(b, alpha)
@@ -368,6 +369,7 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
+    """``a - alpha * b`` elementwise, broadcasting (PyTorch's ``torch.sub``)."""
     if alpha != 1:
         _check_alpha("sub", alpha)
         b = mul(b, alpha)
@@ -375,6 +377,7 @@ def sub(a, b, alpha=1):
 
 
 def mul(a, b):
+    """``a * b`` elementwise, broadcasting (PyTorch's ``torch.mul``)."""
     return _binary(_MUL, a, b, "mul")
 
 
@@ -399,22 +402,28 @@ def div(a, b, rounding_mode=None):
 
 
 def floor_divide(a, b):
+    """``floor(a / b)`` elementwise (PyTorch's ``torch.floor_divide``)."""
     return _binary(FloorDivide(), a, b, "floor_divide")
 
 
 def remainder(a, b):
+    """``a - floor(a / b) * b`` elementwise, with the sign of ``b`` (PyTorch's
+    ``torch.remainder``)."""
     return _binary(Remainder(), a, b, "remainder")
 
 
 def pow(a, b):
+    """``a ** b`` elementwise, broadcasting (PyTorch's ``torch.pow``)."""
     return _binary(_POW, a, b, "pow")
 
 
 def maximum(a, b):
+    """The larger of ``a`` and ``b`` elementwise; NaN wins (PyTorch's ``torch.maximum``)."""
     return _binary(Maximum(), a, b, "maximum")
 
 
 def minimum(a, b):
+    """The smaller of ``a`` and ``b`` elementwise; NaN wins (PyTorch's ``torch.minimum``)."""
     return _binary(Minimum(), a, b, "minimum")
 
 
@@ -433,18 +442,26 @@ eq, ne, lt, le, gt, ge = (_compare(k) for k in ("eq", "ne", "lt", "le", "gt", "g
 
 
 def logical_and(a, b):
+    """``a and b`` elementwise, nonzero meaning True; a bool tensor (PyTorch's
+    ``torch.logical_and``)."""
     return apply(Compare("and"), *_operands("logical_and", a, b)[:2])
 
 
 def logical_or(a, b):
+    """``a or b`` elementwise, nonzero meaning True; a bool tensor (PyTorch's
+    ``torch.logical_or``)."""
     return apply(Compare("or"), *_operands("logical_or", a, b)[:2])
 
 
 def logical_xor(a, b):
+    """``a xor b`` elementwise, nonzero meaning True; a bool tensor (PyTorch's
+    ``torch.logical_xor``)."""
     return apply(Compare("xor"), *_operands("logical_xor", a, b)[:2])
 
 
 def logical_not(x):
+    """``not x`` elementwise, nonzero meaning True; a bool tensor (PyTorch's
+    ``torch.logical_not``)."""
     return apply(LogicalNot(), cast(x, bool_) if x.dtype is not bool_ else x)
 
 

@@ -469,6 +469,8 @@ def take_along_axis(x, indices, axis):
 
 
 def scatter_add(x, dim, index, src):
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (PyTorch's
+    ``torch.scatter_add``)."""
     axis = normalize_axes("scatter_add", dim, x.ndim)[0]
     return apply(ScatterAdd(axis), x, _int_index("scatter_add", index), src)
 

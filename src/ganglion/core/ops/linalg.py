@@ -238,6 +238,7 @@ def matmul(input, other):
 
 
 def dot(a, b):
+    """The inner product of two 1-D tensors (PyTorch's ``torch.dot``)."""
     if a.ndim != 1 or b.ndim != 1:
         if a.ndim <= 2 and b.ndim <= 2:
             return matmul(a, b)
@@ -247,10 +248,13 @@ def dot(a, b):
 
 
 def outer(a, b):
+    """The outer product ``a[i] * b[j]`` of two 1-D tensors (PyTorch's ``torch.outer``)."""
     return unsqueeze(a, 1) * unsqueeze(b, 0)
 
 
 def einsum(equation, *operands):
+    """Einstein summation over ``operands`` as ``equation`` says, e.g. ``'ij,jk->ik'``
+    (PyTorch's ``torch.einsum``)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")

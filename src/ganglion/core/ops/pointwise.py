@@ -187,21 +187,25 @@ def _integer_operands(name, *values):
 
 
 def bitwise_and(input, other):
+    """Bitwise AND of integer or bool tensors (PyTorch's ``torch.bitwise_and``)."""
     _integer_operands("bitwise_and", input, other)
     return ew.bitwise("bitwise_and", input, other)
 
 
 def bitwise_or(input, other):
+    """Bitwise OR of integer or bool tensors (PyTorch's ``torch.bitwise_or``)."""
     _integer_operands("bitwise_or", input, other)
     return ew.bitwise("bitwise_or", input, other)
 
 
 def bitwise_xor(input, other):
+    """Bitwise XOR of integer or bool tensors (PyTorch's ``torch.bitwise_xor``)."""
     _integer_operands("bitwise_xor", input, other)
     return ew.bitwise("bitwise_xor", input, other)
 
 
 def bitwise_not(input):
+    """Bitwise NOT of an integer or bool tensor (PyTorch's ``torch.bitwise_not``)."""
     (input,) = _integer_operands("bitwise_not", input)
     return ew.invert(input)
 
@@ -250,10 +254,12 @@ def bitwise_right_shift(input, other):
 # ----- clamp_min / clamp_max / masked_fill ----------------------------------------------------
 
 def clamp_min(input, min):
+    """``max(input, min)`` elementwise (PyTorch's ``torch.clamp_min``)."""
     return ew.clamp(input, min=min)
 
 
 def clamp_max(input, max):
+    """``min(input, max)`` elementwise (PyTorch's ``torch.clamp_max``)."""
     return ew.clamp(input, max=max)
 
 

@@ -284,6 +284,9 @@ def _args(name, x, axis, dim, keepdims, keepdim):
 
 
 def sum(x, axis=None, keepdims=False, dim=None, keepdim=False, dtype=None):
+    """Sum of the elements over ``dim``/``axis`` (one or several; all when None),
+    ``keepdim``/``keepdims`` keeps the reduced dims as size 1; ``dtype`` casts first (PyTorch's
+    ``torch.sum``)."""
     axes, keep = _args("sum", x, axis, dim, keepdims, keepdim)
     if dtype is not None:
         x = cast(x, dtype)
@@ -291,6 +294,8 @@ def sum(x, axis=None, keepdims=False, dim=None, keepdim=False, dtype=None):
 
 
 def mean(x, axis=None, keepdims=False, dim=None, keepdim=False, dtype=None):
+    """Mean of the elements over ``dim``/``axis`` (one or several; all when None),
+    ``keepdim``/``keepdims`` keeps the reduced dims as size 1 (PyTorch's ``torch.mean``)."""
     axes, keep = _args("mean", x, axis, dim, keepdims, keepdim)
     if dtype is not None:
         x = cast(x, dtype)
@@ -301,6 +306,8 @@ def mean(x, axis=None, keepdims=False, dim=None, keepdim=False, dtype=None):
 
 
 def prod(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """Product of the elements over ``dim``/``axis`` (one or several; all when None),
+    ``keepdim``/``keepdims`` keeps the reduced dims as size 1 (PyTorch's ``torch.prod``)."""
     axes, keep = _args("prod", x, axis, dim, keepdims, keepdim)
     return apply(Prod(axes, keep), x)
 
@@ -337,11 +344,15 @@ def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 
 def amax(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """Maximum over ``dim``/``axis`` (one or several; all when None), ``keepdim``/``keepdims``
+    keeps the reduced dims as size 1; ties share the gradient evenly (PyTorch's ``torch.amax``)."""
     axes, keep = _args("amax", x, axis, dim, keepdims, keepdim)
     return apply(Extreme(axes, keep, "max", "amax"), x)
 
 
 def amin(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """Minimum over ``dim``/``axis`` (one or several; all when None), ``keepdim``/``keepdims``
+    keeps the reduced dims as size 1; ties share the gradient evenly (PyTorch's ``torch.amin``)."""
     axes, keep = _args("amin", x, axis, dim, keepdims, keepdim)
     return apply(Extreme(axes, keep, "min", "amin"), x)
 
@@ -354,10 +365,14 @@ def _arg(kind, x, axis, keepdims, dim, keepdim):
 
 
 def argmax(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """Index of the maximum over ``dim``/``axis`` (of the flattened tensor when None), int64
+    (PyTorch's ``torch.argmax``)."""
     return _arg("argmax", x, axis, keepdims, dim, keepdim)
 
 
 def argmin(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """Index of the minimum over ``dim``/``axis`` (of the flattened tensor when None), int64
+    (PyTorch's ``torch.argmin``)."""
     return _arg("argmin", x, axis, keepdims, dim, keepdim)
 
 
@@ -377,26 +392,37 @@ def var(x, axis=None, ddof=None, keepdims=False, dim=None, keepdim=False, correc
 
 def std(x, axis=None, ddof=None, keepdims=False, dim=None, keepdim=False, correction=None,
         unbiased=None):
+    """Standard deviation over ``dim``/``axis`` (one or several; all when None),
+    ``keepdim``/``keepdims`` keeps the reduced dims as size 1; ``correction`` (or NumPy's
+    ``ddof``) defaults to 1, Bessel's (PyTorch's ``torch.std``)."""
     from ganglion.core.ops.unary import sqrt
     return sqrt(var(x, axis, ddof, keepdims, dim, keepdim, correction, unbiased))
 
 
 def logsumexp(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """``log(sum(exp(x)))`` over ``dim``/``axis`` (one or several; all when None),
+    ``keepdim``/``keepdims`` keeps the reduced dims as size 1, computed without overflow
+    (PyTorch's ``torch.logsumexp``)."""
     axes, keep = _args("logsumexp", x, axis, dim, keepdims, keepdim)
     return apply(LogSumExp(axes, keep), x)
 
 
 def all(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """True where every element is nonzero over ``dim``/``axis`` (one or several; all when
+    None), ``keepdim``/``keepdims`` keeps the reduced dims as size 1 (PyTorch's ``torch.all``)."""
     axes, keep = _args("all", x, axis, dim, keepdims, keepdim)
     return apply(Truth(axes, keep, "all"), x)
 
 
 def any(x, axis=None, keepdims=False, dim=None, keepdim=False):
+    """True where some element is nonzero over ``dim``/``axis`` (one or several; all when None),
+    ``keepdim``/``keepdims`` keeps the reduced dims as size 1 (PyTorch's ``torch.any``)."""
     axes, keep = _args("any", x, axis, dim, keepdims, keepdim)
     return apply(Truth(axes, keep, "any"), x)
 
 
 def cumsum(x, axis=None, dim=None):
+    """Cumulative sum along ``dim``/``axis`` (PyTorch's ``torch.cumsum``)."""
     axis = dim if dim is not None else axis
     if axis is None:
         from ganglion.core.ops.shape import flatten

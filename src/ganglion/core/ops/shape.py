@@ -388,6 +388,7 @@ def _shape_arg(op_name, shape):
 
 
 def reshape(x, *shape):
+    """The elements of ``x`` in a new shape (one size may be -1) (PyTorch's ``torch.reshape``)."""
     shape = _shape_arg("reshape", shape)
     if type(shape) is SymbolicSizes:
         return reshape_dynamic("reshape", x, shape)
@@ -427,6 +428,7 @@ def reshape_as(x, like):
 
 
 def permute(x, *axes):
+    """``x`` with its dims reordered as ``axes`` (PyTorch's ``torch.permute``)."""
     axes = _shape_arg("permute", axes)
     ndim = x.ndim
     axes = tuple(_dim("permute", a, ndim) for a in axes)
@@ -447,6 +449,8 @@ def transpose(x, dim0=-2, dim1=-1):
 
 
 def expand(x, *shape):
+    """``x`` broadcast to ``shape`` without copying; -1 keeps a size (PyTorch's
+    ``Tensor.expand``)."""
     shape = _shape_arg("expand", shape)
     if type(shape) is SymbolicSizes:
         return expand_dynamic(x, shape)
@@ -469,6 +473,7 @@ def sum_to(x, like):
 
 
 def concatenate(tensors, axis=0, dim=None):
+    """The tensors joined along an existing dim ``dim``/``axis`` (PyTorch's ``torch.cat``)."""
     from ganglion.core.ops.elementwise import common_dtype_tensors
     axis = dim if dim is not None else axis
     _check_sequence("cat", tensors)
@@ -493,6 +498,8 @@ def _check_sequence(op_name, tensors):
 
 
 def stack(tensors, axis=0, dim=None):
+    """The tensors, all of one shape, joined along a new dim ``dim``/``axis`` (PyTorch's
+    ``torch.stack``)."""
     axis = dim if dim is not None else axis
     _check_sequence("stack", tensors)
     from ganglion.core.ops.elementwise import common_dtype_tensors
@@ -509,6 +516,8 @@ def stack(tensors, axis=0, dim=None):
 
 
 def squeeze(x, axis=None, dim=None):
+    """``x`` without its size-1 dims (only ``dim``/``axis`` when given) (PyTorch's
+    ``torch.squeeze``)."""
     axis = dim if dim is not None else axis
     shape = x.shape
     if axis is None:
@@ -520,6 +529,7 @@ def squeeze(x, axis=None, dim=None):
 
 
 def unsqueeze(x, axis=None, dim=None):
+    """``x`` with a size-1 dim inserted at ``dim``/``axis`` (PyTorch's ``torch.unsqueeze``)."""
     axis = dim if dim is not None else axis
     if type(axis) is not int:
         axis = _integer("unsqueeze", "dim", axis)
@@ -571,6 +581,8 @@ def _add_or_drop_unit_dims(x, shape):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """``x`` with the dims ``start_dim`` to ``end_dim`` merged into one (PyTorch's
+    ``torch.flatten``)."""
     ndim = x.ndim
     if ndim == 0:
         return reshape(x, 1)
@@ -671,6 +683,8 @@ def _mode_pad(x, pad, mode, value):
 
 
 def flip(x, axis=None, dims=None):
+    """``x`` with the order of its elements reversed along ``dims``/``axis`` (PyTorch's
+    ``torch.flip``)."""
     axis = dims if dims is not None else axis
     axes = normalize_axes("flip", axis if axis is not None else tuple(range(x.ndim)), x.ndim)
     return apply(Flip(axes), x)
@@ -707,4 +721,5 @@ def repeat(x, *sizes):
 
 
 def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` (PyTorch's ``torch.broadcast_to``)."""
     return expand(x, tuple(shape))

@@ -353,6 +353,9 @@ def _unary(op_class):
     def function(x):
         return apply(op, to_float(x))
     function.__name__ = op_class.__name__.lower()
+    function.__doc__ = (f"``{function.__name__}(x)`` elementwise; integer and bool input is "
+                        "computed in the default float dtype (PyTorch's "
+                        f"``torch.{function.__name__}``).")
     return function
 
 
@@ -371,12 +374,14 @@ _NEG, _ABS, _RELU = Neg(), Abs(), Relu()
 
 
 def neg(x):
+    """``-x`` elementwise (PyTorch's ``torch.neg``)."""
     if _tensor("neg", x).dtype.category == 0:
         raise DTypeError("neg: negation of a bool tensor is not supported; use ~ or logical_not")
     return apply(_NEG, x)
 
 
 def abs(x):
+    """``|x|`` elementwise (PyTorch's ``torch.abs``)."""
     return apply(_ABS, _tensor("abs", x))
 
 
@@ -388,10 +393,12 @@ def square(x):
 
 
 def rsqrt(x):
+    """``1 / sqrt(x)`` elementwise (PyTorch's ``torch.rsqrt``)."""
     return 1 / sqrt(x)
 
 
 def relu(x):
+    """``max(0, x)`` elementwise (PyTorch's ``torch.relu``)."""
     if _tensor("relu", x).dtype is dtypes.bool_:
         raise DTypeError("relu: bool tensors are not supported (as in PyTorch); cast to a number "
                          "dtype first")
@@ -399,10 +406,12 @@ def relu(x):
 
 
 def relu6(x):
+    """``min(max(0, x), 6)`` elementwise (PyTorch's ``F.relu6``)."""
     return hardtanh(x, 0.0, 6.0)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """``x`` clamped to ``[min_val, max_val]`` (PyTorch's ``F.hardtanh``)."""
     low, high = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
     if low > high:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
@@ -411,10 +420,12 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """``x`` where ``x >= 0``, else ``negative_slope * x`` (PyTorch's ``F.leaky_relu``)."""
     return apply(LeakyRelu(_number("leaky_relu", "negative_slope", negative_slope)), to_float(x))
 
 
 def elu(x, alpha=1.0):
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)`` (PyTorch's ``F.elu``)."""
     return apply(Elu(_number("elu", "alpha", alpha)), to_float(x))
 
 
@@ -423,6 +434,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(x):
+    """Scaled ELU with the self-normalizing constants (PyTorch's ``torch.selu``)."""
     return apply(Elu(_SELU_ALPHA, _SELU_SCALE), to_float(x))
 
 
@@ -438,6 +450,8 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold`` (PyTorch's
+    ``F.softplus``)."""
     return apply(Softplus(_number("softplus", "beta", beta),
                           _number("softplus", "threshold", threshold)), to_float(x))
 
@@ -448,14 +462,17 @@ def logsigmoid(x):
 
 
 def sign(x):
+    """-1, 0 or 1 by the sign of each element; NaN stays NaN (PyTorch's ``torch.sign`` gives 0)."""
     return apply(Sign("sign"), x)
 
 
 def floor(x):
+    """The largest integer not above each element (PyTorch's ``torch.floor``)."""
     return x if _tensor("floor", x).dtype.category < 2 else apply(Sign("floor"), x)
 
 
 def ceil(x):
+    """The smallest integer not below each element (PyTorch's ``torch.ceil``)."""
     return x if _tensor("ceil", x).dtype.category < 2 else apply(Sign("ceil"), x)
 
 
@@ -489,6 +506,7 @@ class Clone(Unary):
 
 
 def clone(x):
+    """A copy of ``x`` that autograd differentiates through (PyTorch's ``torch.clone``)."""
     return apply(Clone(), x)
 
 
