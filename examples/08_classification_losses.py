@@ -12,8 +12,15 @@ growing power, and the loss each is trained on:
    from the same initial weights with the same optimizer (SGD with momentum): once on the
    squared error between the softmax output and the one-hot target, once on the cross-entropy.
    Squared error's gradient through the softmax vanishes when the model is confidently wrong
-   (it carries a factor p (1 - p)), cross-entropy's does not (it is ``p - onehot``), so
-   cross-entropy learns faster: ``mse_vs_cross_entropy.png`` shows the learning curves.
+   (it carries a factor p (1 - p)), cross-entropy's does not (it is ``p - onehot``): for an
+   example wrong by a logit margin of 10 the example prints gradient norms of 9.6e-4 and 1.41.
+   Whether that slows training depends on how often the model is that wrong: here, a linear
+   model started from small weights, it rarely is, and the learning curves
+   (``mse_vs_cross_entropy.png``) show both losses learning at the same pace; the model
+   trained on cross-entropy reaches the lower test cross-entropy, the one trained on squared
+   error a slightly higher accuracy, and cross-entropy's test loss rises again after about
+   seven epochs as it grows over-confident on the training images. Cross-entropy's advantage
+   shows where outputs saturate: deep networks, large initial weights.
 3. **An MLP** (3072-512-256-10, ReLU) on the cross-entropy.
 4. **A CNN** (``ganglion.models.cifar_cnn``: three 3x3 conv blocks, 2048-256-10) on the
    cross-entropy, which uses the images' spatial structure that the models above ignore.
@@ -21,11 +28,14 @@ growing power, and the loss each is trained on:
 One table of test accuracies shows the progression neuron -> logistic regression -> MLP -> CNN
 (``accuracies.png``).
 
-Full mode (2-core machine shared with other jobs, ``nice -n 10``): a subsample of CIFAR-10 to
-stay within minutes: 10,000 training images (1,000 per class; the neuron uses all 10,000
-airplane and automobile training images) and 5,000 random test images (2,000 airplanes and
-automobiles for the neuron).
-FULL_NUMBERS Quick mode uses 1,000 training and 500 test images.
+Full mode: a subsample of CIFAR-10 to stay within minutes of CPU time: 10,000 training images
+(1,000 per class; the neuron uses all 10,000 airplane and automobile training images) and 5,000
+random test images (2,000 airplanes and automobiles for the neuron). Test accuracies: sigmoid
+neuron 82.6% (two classes), softmax regression 38.6% on squared error and 36.0% on
+cross-entropy (best test cross-entropy 1.86 and 1.83 nats), MLP 43.3% after 10 epochs, CNN
+59.1% after 5 epochs. 2 min 50 s of CPU time; the wall time was 41 minutes because the 2-core
+machine was shared with many other jobs (load average near 28). Quick mode uses 1,000 training
+and 500 test images (neuron about 83%, the ten-class models 22-34%).
 
 Run: python examples/08_classification_losses.py [--quick] [--out DIR] [--seed N]
 """
@@ -246,7 +256,7 @@ def plot_accuracies(table, curves, out_dir, plt):
     right.axhline(10, color="gray", ls=":", label="chance (10%)")
     right.set_xlabel("epoch")
     right.set_ylabel("test accuracy (%)")
-    right.set_title("Learning curves on the ten classes (cross-entropy, Adam)")
+    right.set_title("Learning curves on the ten classes (all trained on cross-entropy)")
     right.legend()
     right.grid(alpha=0.3)
     fig.savefig(out_dir / "accuracies.png", dpi=100, bbox_inches="tight")
