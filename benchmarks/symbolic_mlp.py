@@ -4,14 +4,18 @@ Four implementations of the same step on the same data, in one process:
 
 - ganglion ``function(..., updates=...)``: forward, symbolic gradient and Adam updates compiled
   into one schedule;
+- ganglion ``function(..., updates=Adam(...).updates(cost))`` on an ``nn.Sequential`` over
+  placeholders of unknown batch size (issue 16's target: at least as fast as eager and <= 0.8 of
+  PyTorch eager);
 - ganglion eager and PyTorch eager (the step of ``mlp_step.py``);
 - PyTensor (``pip install pytensor``, or the ``bench`` extra), if importable: the same graph
   with ``pytensor.grad`` and Adam updates, in its default mode.
 
 Prints ms/step, the ratio to PyTorch eager and each one's compile time (the time of building
 and compiling the function plus its first call).
-Run: python benchmarks/symbolic_mlp.py
+Run: python benchmarks/symbolic_mlp.py [threads] (on one thread: OPENBLAS_NUM_THREADS=1 ... 1)
 """
+import sys
 import time
 
 import numpy as np
@@ -57,6 +61,31 @@ def ganglion_compiled_step_fn():
     return (lambda: train(x_np, y_np)), compile_s
 
 
+def ganglion_optimizer_updates_step_fn():
+    """Issue 16's form: an ``nn.Sequential`` on placeholders of unknown batch size, the cost
+    compiled with ``updates=Adam(model.parameters()).updates(cost)``."""
+    import ganglion as gn
+    import ganglion.nn as nn
+    import ganglion.nn.functional as F
+    start = time.perf_counter()
+    weights = initial_weights()
+    model = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(), nn.Linear(SIZES[1], SIZES[2]),
+                          nn.ReLU(), nn.Linear(SIZES[2], SIZES[3]))
+    with gn.no_grad():
+        for layer, k in zip(model[::2], range(0, len(weights), 2)):
+            layer.weight.copy_(gn.from_numpy(np.ascontiguousarray(weights[k].T)))
+            layer.bias.copy_(gn.from_numpy(weights[k + 1]))
+    x = gn.placeholder(gn.float32, (None, SIZES[0]), name="x")
+    y = gn.placeholder(gn.int64, (None,), name="y")
+    cost = F.cross_entropy(model(x), y)
+    optimizer = gn.optim.Adam(model.parameters(), lr=LR, betas=(BETA1, BETA2), eps=EPS)
+    train = gn.function([x, y], cost, updates=optimizer.updates(cost))
+    x_np, y_np = batch()
+    train(x_np, y_np)
+    compile_s = time.perf_counter() - start
+    return (lambda: train(x_np, y_np)), compile_s
+
+
 def pytensor_step_fn():
     import pytensor
     import pytensor.tensor as pt
@@ -82,10 +111,12 @@ def pytensor_step_fn():
     return (lambda: train(x_np, y_np)), compile_s
 
 
-def run():
-    threads = set_threads()
+def run(threads=None):
+    threads = set_threads(threads)
     steps, compile_times = {}, {}
     steps["ganglion function"], compile_times["ganglion function"] = ganglion_compiled_step_fn()
+    steps["function, Adam.updates"], compile_times["function, Adam.updates"] = (
+        ganglion_optimizer_updates_step_fn())
     steps["ganglion eager"] = ganglion_step_fn()
     steps["PyTorch eager"] = torch_step_fn()
     medians = interleaved_medians(steps, repeats=150)
@@ -110,4 +141,4 @@ def run():
 
 
 if __name__ == "__main__":
-    run()
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else None)
