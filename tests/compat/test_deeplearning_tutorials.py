@@ -288,3 +288,51 @@ def test_random_streams_take_symbolic_parameters():
 
     with pytest.raises(TypeError, match="binomial: n must be a Python int"):
         srng.binomial(size=(3,), n=T.iscalar("n"), p=0.5)
+
+
+def write_speaker_imdb_pkl(path, speakers=("GLOUCESTER", "DUKE VINCENTIO")):
+    """imdb.pkl in IMDB's layout from Tiny Shakespeare: each speech of the two ``speakers`` is a
+    list of word ids (by frequency, from 2; 1 is an unknown word, 0 padding) labelled with its
+    speaker; every fifth speech goes to the test set. Returns (train size, test size)."""
+    import collections
+    text = (Path(DATA) / "tinyshakespeare" / "input.txt").read_text()
+    speeches = []
+    for block in text.split("\n\n"):
+        lines = block.strip("\n").split("\n")
+        if lines[0].endswith(":") and lines[0][:-1] in speakers:
+            words = re.findall(r"[a-z']+", " ".join(lines[1:]).lower())
+            if words:
+                speeches.append((words, speakers.index(lines[0][:-1])))
+    counts = collections.Counter(w for words, _ in speeches for w in words)
+    ids = {w: k + 2 for k, (w, _) in enumerate(counts.most_common())}
+    encoded = [([ids[w] for w in words], label) for words, label in speeches]
+    test = encoded[::5]
+    train = [e for k, e in enumerate(encoded) if k % 5]
+    with open(path, "wb") as f:
+        for part in (train, test):
+            pickle.dump(([x for x, _ in part], [y for _, y in part]), f, -1)
+    return len(train), len(test)
+
+
+@pytest.mark.skipif(not (DATA and (Path(DATA) / "tinyshakespeare" / "input.txt").exists()),
+                    reason="Tiny Shakespeare is not in $GANGLION_DATA")
+def test_lstm_runs_on_speaker_classification(tmp_path):
+    """lstm.py (scan over masked sequences, dropout from MRG_RandomStreams, adadelta) on
+    Tiny Shakespeare speeches in IMDB's layout. validFreq is beyond the run: the original's
+    get_minibatches_idx returns a zip, which Python 3 consumes on first use, so only the
+    final evaluation reads the validation and test minibatches."""
+    n_train, n_test = write_speaker_imdb_pkl(tmp_path / "imdb.pkl")
+    assert (n_train, n_test) == (320, 80)
+    out = run_tutorial("lstm.train_lstm(dim_proj=16, max_epochs=2, n_words=2000, validFreq=100000, "
+                       "dispFreq=6, batch_size=16, valid_batch_size=64, saveFreq=100000)", tmp_path)
+    assert "285 train examples" in out and "15 valid examples" in out  # speeches under 100 words
+    costs = [float(c) for c in re.findall(r"^Epoch\s+\d+ Update\s+\d+ Cost\s+(\S+)$", out, re.MULTILINE)]
+    assert len(costs) == 6  # 18 minibatches an epoch, 2 epochs, every 6th update
+    # A fresh two-class classifier (embeddings 0.01 * U[0, 1), zero classifier bias): ln 2.
+    np.testing.assert_allclose(costs, np.log(2), atol=0.03)
+    final = re.search(r"^Train\s+(\S+) Valid\s+(\S+) Test\s+(\S+)$", out, re.MULTILINE)
+    errors = [float(v) for v in final.groups()]
+    assert all(0 <= e <= 1 for e in errors)
+    saved = np.load(tmp_path / "lstm_model.npz")
+    assert saved["Wemb"].shape == (2000, 16) and saved["lstm_U"].shape == (16, 64)
+    assert float(saved["test_err"]) == errors[2]
