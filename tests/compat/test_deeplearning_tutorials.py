@@ -21,6 +21,12 @@ costs to 1e-4 relative). The tutorial's documented numbers are for full-length r
 short runs check what the tutorial documents for the start of training: the validation error
 falls epoch after epoch and the reconstruction cost falls, with the corrupted dA's cost above the
 uncorrupted one's.
+
+lstm.py reads IMDB (imdb.pkl), which is not here: the test writes an imdb.pkl in IMDB's layout from
+Tiny Shakespeare (which of two characters, GLOUCESTER or DUKE VINCENTIO, speaks a speech; 400
+speeches, 80 for test) and runs the program for two epochs; its model's cost and the gradients
+through the masked scan (backpropagation through time) are compared with the same equations in
+PyTorch, from the same weights, on a padded minibatch.
 """
 import gzip
 import os
@@ -336,3 +342,57 @@ def test_lstm_runs_on_speaker_classification(tmp_path):
     saved = np.load(tmp_path / "lstm_model.npz")
     assert saved["Wemb"].shape == (2000, 16) and saved["lstm_U"].shape == (16, 64)
     assert float(saved["test_err"]) == errors[2]
+
+
+@pytest.mark.skipif(not (DATA and (Path(DATA) / "tinyshakespeare" / "input.txt").exists()),
+                    reason="Tiny Shakespeare is not in $GANGLION_DATA")
+def test_lstm_cost_and_bptt_gradients_match_pytorch(tmp_path, torch, monkeypatch):
+    """lstm.py's own model (init_params, build_model: the masked scan, mean pooling, softmax)
+    without dropout, its cost and ``tensor.grad`` through the scan on a padded minibatch of the
+    speaker data, against the same equations written eagerly in PyTorch from the same weights."""
+    import importlib
+    write_speaker_imdb_pkl(tmp_path / "imdb.pkl")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(PORTS))
+    lstm = importlib.import_module("lstm")
+    imdb = importlib.import_module("imdb")
+    import ganglion.compat.theano as theano
+    import ganglion.compat.theano.tensor as tensor
+
+    options = dict(dim_proj=16, n_words=2000, ydim=2, encoder="lstm", use_dropout=False)
+    params = lstm.init_params(options)
+    tparams = lstm.init_tparams(params)
+    _, x, mask, y, _, _, cost = lstm.build_model(tparams, options)
+    grads = tensor.grad(cost, wrt=list(tparams.values()))
+    f_cost_grads = theano.function([x, mask, y], [cost] + grads)
+    train, _, _ = imdb.load_data(n_words=2000, valid_portion=0.05, maxlen=100)
+    picked = list(range(100, 260, 10))  # 16 speeches of different lengths: padding and masks
+    xs, ms, ys = imdb.prepare_data([train[0][k] for k in picked], [train[1][k] for k in picked])
+    assert len(set(ms.sum(0))) > 5
+    got = f_cost_grads(xs, ms, np.asarray(ys))
+    for module in ("lstm", "imdb"):  # plain names: leave none behind for other tests
+        sys.modules.pop(module, None)
+
+    names = list(tparams)
+    p = {k: torch.tensor(np.asarray(v), dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    d = options["dim_proj"]
+    x_t, m_t = torch.from_numpy(xs), torch.from_numpy(np.asarray(ms, dtype=np.float64))
+    below = p["Wemb"][x_t.reshape(-1)].reshape(*xs.shape, d) @ p["lstm_W"] + p["lstm_b"]
+    h = c = torch.zeros(xs.shape[1], d, dtype=torch.float64)
+    hs = []
+    for t in range(xs.shape[0]):
+        pre = h @ p["lstm_U"] + below[t]
+        i, f, o = (torch.sigmoid(pre[:, k * d:(k + 1) * d]) for k in range(3))
+        c_new = f * c + i * torch.tanh(pre[:, 3 * d:])
+        c = m_t[t, :, None] * c_new + (1 - m_t[t, :, None]) * c
+        h_new = o * torch.tanh(c)
+        h = m_t[t, :, None] * h_new + (1 - m_t[t, :, None]) * h
+        hs.append(h)
+    proj = (torch.stack(hs) * m_t[:, :, None]).sum(0) / m_t.sum(0)[:, None]
+    pred = torch.softmax(proj @ p["U"] + p["b"], 1)
+    expected_cost = -torch.log(pred[torch.arange(len(ys)), torch.tensor(ys)] + 1e-8).mean()
+    expected_grads = torch.autograd.grad(expected_cost, [p[k] for k in names])
+    np.testing.assert_allclose(got[0], expected_cost.item(), rtol=1e-10)
+    assert all(np.abs(g).max() > 1e-6 for g in got[1:])  # every parameter gets a gradient
+    for name, g, e in zip(names, got[1:], expected_grads):
+        np.testing.assert_allclose(g, e.numpy(), rtol=1e-7, atol=1e-12, err_msg=name)
