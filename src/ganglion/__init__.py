@@ -6,6 +6,7 @@ from ganglion.core.creation import (arange, as_tensor, empty, empty_like, eye, f
                                     full_like, linspace, ones, ones_like, rand, rand_like, randint,
                                     randn, randn_like, randperm, tensor, zeros, zeros_like)
 from ganglion.core.device import device, get_default_device, set_default_device
+from ganglion.core.dlpack import from_dlpack
 from ganglion.core.dtypes import (DType, bool_, finfo, float16, float32, float64, get_default_dtype,
                                   iinfo, int8, int16, int32, int64, set_default_dtype, uint8)
 from ganglion.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -146,7 +146,10 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(array):
-    """A tensor sharing ``array``'s memory and dtype (float64 stays float64)."""
+    """A tensor sharing ``array``'s memory and dtype (float64 stays float64): writes through
+    either are seen through the other. A read-only array stays read-only: writes to the tensor
+    raise (PyTorch warns and shares writable memory; see ``ganglion.from_dlpack`` for arrays of
+    other frameworks)."""
     if not isinstance(array, backend.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
     from_numpy_dtype(array.dtype)

@@ -42,7 +42,13 @@ def inplace(x, fn, *args, name="in-place op"):
                         "expression outside ganglion.jit; compile the change as an update "
                         "instead: ganglion.function(..., updates=[(tensor, new_value)])")
     _check_result(name, x, new)
-    x._data[...] = new._data
+    try:
+        x._data[...] = new._data
+    except ValueError:
+        if x._data.flags.writeable:
+            raise
+        from ganglion.core.dlpack import read_only_error
+        raise read_only_error(name) from None
     bump_storage(x._data)
     return x
 

@@ -426,20 +426,24 @@ class Tensor:
         return _HookHandle(self._hooks, hook)
 
     # ----- conversion ---------------------------------------------------------------------
-    def numpy(self):
-        """The values as a NumPy array (shares memory on the CPU, as in PyTorch)."""
+    def numpy(self, *, force=False):
+        """The values as a NumPy array sharing this tensor's memory, as in PyTorch: writes through
+        either are seen through the other, and a read-only source (``from_numpy`` of a read-only
+        array) gives a read-only array. Refused for a tensor that requires grad unless
+        ``force=True`` (PyTorch's ``t.detach().numpy()``, still sharing memory on the CPU)."""
         if self._data is None:
             raise RuntimeError(f"numpy(): {self._describe()} is symbolic and has no value; "
                                "compile it with ganglion.function to compute it")
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on a tensor that requires grad: use "
-                               "tensor.detach().numpy()")
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         from ganglion.backend import current
         return current.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):
         # NumPy 2's protocol: np.array(t) passes copy=True and trusts the result to be a copy;
-        # np.asarray(t) shares memory, as with PyTorch.
+        # np.asarray(t) shares memory, as with PyTorch. (Unlike PyTorch, a tensor that requires
+        # grad is converted too, so np.testing and NumPy functions take parameters directly.)
         from ganglion.backend import current
         array = current.to_numpy(self._value("__array__"))
         if dtype is not None and array.dtype != dtype:
@@ -448,6 +452,27 @@ class Tensor:
                                  "copy, but copy=False was given")
             return array.astype(dtype)
         return array.copy() if copy else array
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """The DLPack capsule of this tensor's memory (the array API standard's protocol, as
+        PyTorch's ``Tensor.__dlpack__``): ``torch.from_dlpack(t)`` and ``numpy.from_dlpack(t)``
+        share memory with ``t``. NumPy makes the capsule (see ``ganglion.core.dlpack``). Refused
+        (BufferError, as in PyTorch) for a tensor that requires grad or a symbolic one."""
+        data = self._data
+        if data is None:
+            raise BufferError(f"__dlpack__: {self._describe()} is symbolic and has no memory to "
+                              "share; compile it with ganglion.function")
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        if data.ndim and min(data.strides) < 0:  # flip's view: exported as a copy, see there
+            from ganglion.core.dlpack import export_negative_strides
+            return export_negative_strides(data, stream, max_version, dl_device, copy)
+        return data.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device,
+                               copy=copy)
+
+    def __dlpack_device__(self):
+        """(device type, device id) as DLPack counts them: (1, 0), the CPU (kDLCPU)."""
+        return (1, 0)
 
     def item(self):
         data = self._value("item")

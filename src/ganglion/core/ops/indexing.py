@@ -246,6 +246,9 @@ def _assign(array, index, value):
     except IndexError as error:
         raise restate_index_error("setitem", error, array.shape) from None
     except ValueError:
+        if not array.flags.writeable:  # not a shape problem: the memory is read-only
+            from ganglion.core.dlpack import read_only_error
+            raise read_only_error("setitem") from None
         region = array[index].shape
         raise _assignment_shape_error(array.shape, region, getattr(value, "shape", ())) from None
 
