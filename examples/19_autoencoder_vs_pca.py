@@ -21,7 +21,8 @@ error) with codes of k = 2, 8 and 32 numbers, then compares:
   (standard deviation 0.5, clipped to [0, 1]) to the clean digits, both trained with binary
   cross-entropy and judged by the mean squared error; figure of reconstructions.
 
-Full mode (10,000 training and 2,000 test digits, ``nice -n 10`` on the 2-core machine shared
+Full mode (4,000 training and 1,000 test digits, 8 epochs for each MLP autoencoder and 2 for
+each convolutional one, batch 64; ``nice -n 5`` on the 2-core machine shared
 with other jobs): FULL_NUMBERS.
 
 Run: python examples/19_autoencoder_vs_pca.py [--quick] [--out DIR] [--seed N]
@@ -38,8 +39,8 @@ import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
 
 CODE_SIZES = (2, 8, 32)
-FULL = dict(train_images=6000, test_images=1000, ae_epochs=12, conv_images=6000,
-            conv_epochs=3, classifier_epochs=30, batch_size=64)
+FULL = dict(train_images=4000, test_images=1000, ae_epochs=8, conv_images=4000,
+            conv_epochs=2, classifier_epochs=30, batch_size=64)
 QUICK = dict(train_images=1500, test_images=300, ae_epochs=3, conv_images=1500, conv_epochs=1,
              classifier_epochs=10, batch_size=32)
 NOISE_STD = 0.5

@@ -23,8 +23,9 @@ ReLU to a 28x28 ``tanh`` image; D is two strided convolutions with LeakyReLU(0.2
 norm, then a linear logit; Adam (lr 2e-4, betas 0.5, 0.999), binary cross-entropy on logits.
 A grid of generated digits is saved, and a LeNet-5 judges them: the fraction of generated
 digits it classifies with confidence > 0.9, and which digits it sees. Pass ``--classifier
-PATH`` to use the weights example 11 saves (``runs/11_lenet_mnist_inside/lenet5_mnist.
-safetensors``); without it, the example trains a LeNet-5 itself first.
+PATH`` to use the weights example 11 saves
+(``runs/11_lenet_mnist_inside/lenet5_mnist.safetensors``); without it, the example trains a
+LeNet-5 itself first.
 
 Full mode (painter: 3,000 steps; DCGAN: 4 epochs over 16,000 training digits, 1,000 steps;
 LeNet-5 trained here for 2 epochs on 12,000 digits; ``nice -n 10`` on a 2-core machine shared
