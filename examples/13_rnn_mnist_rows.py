@@ -11,12 +11,14 @@ measured on the 10,000 test images. The plain RNN has to carry what it saw in th
 through 27 multiplications by its recurrent matrix, which makes it slower and less stable to
 train; the LSTM's additive cell state does not have that problem (example 15 measures why).
 
-It prints each network's test accuracy and parameter count. Full run (batch 128, learning rate
-2e-3, RNN 2 epochs and LSTM 3 epochs over the 60,000 training images; FULL_RESULTS below):
-see the numbers written at the end of this docstring. Figure (``rnn_mnist_rows.png``): the
-training loss and the test accuracy of both networks against the number of images seen, and
-a few test digits with the LSTM's prediction. Quick mode: 3,000 training images, one epoch,
-1,000 test images.
+It prints each network's test accuracy and parameter count (RNN 21,514, LSTM 82,186). Full mode:
+batch 128, learning rate 2e-3, the RNN 2 epochs and the LSTM 3 epochs over the 60,000 training
+images, tested on all 10,000 test images. Measured so far: the RNN reaches 91.06% after its
+2 epochs; the LSTM's full-mode accuracy is still to be written here (its run had not finished
+on the busy shared machine these examples were written on). Quick mode (3,000 training images,
+one epoch, 1,000 test images): RNN 39.2%, LSTM 31.3%. Figure (``rnn_mnist_rows.png``): the
+training loss and the test accuracy of both networks against the number of images seen, and a
+few test digits with the LSTM's prediction.
 
 Run: python examples/13_rnn_mnist_rows.py [--quick] [--out DIR] [--seed N]
 """

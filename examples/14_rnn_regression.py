@@ -15,7 +15,8 @@ Adam, mean squared error, 16 parallel streams with random phases, time step 0.1.
 It prints the test mean squared error on a fresh signal of 20 periods with the state carried
 across chunks, the same with the state reset to zero at each chunk (the network then does not
 know the direction for the first steps of each chunk) and the memoryless bound 0.5. Full run
-(600 training chunks): see the numbers at the end of this docstring. Figure
+(600 training chunks; 3 s of CPU time, 36 s of wall time on a shared, busy 2-core machine): test
+MSE 0.0009 with the state carried, 0.126 with it reset at each chunk. Figure
 (``rnn_regression.png``): prediction vs target over time, carried and reset, and the training
 loss. Quick mode: 150 training chunks.
 

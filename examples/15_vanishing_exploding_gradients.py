@@ -19,16 +19,21 @@ gives f = 0.993 and the gradient still arrives after 100 steps).
 
 Then gradient clipping: a tanh RNN with recurrent weights 1.1 x orthogonal learns, by plain SGD
 (learning rate 0.05; Adam would hide the gradient's scale), to output the normalised sum of 50
-random inputs. Without clipping, the occasional exploding gradient throws the weights far away
-and the loss stays near that of predicting 0; with ``nn.utils.clip_grad_norm_`` (max norm 1) or
+random inputs. Without clipping, the occasional exploding gradient throws the weights far away and
+the loss stays near that of predicting 0; with ``nn.utils.clip_grad_norm_`` (max norm 1) or
 ``nn.utils.clip_grad_value_`` (each component to [-0.1, 0.1]) the same training learns.
 
-It prints the measured gradient norms at T = 100 against 0.9^100 and 1.1^100, the LSTM's,
-and the mean loss of the last 50 training steps without and with each clipping. Full run: see
-the numbers at the end of this docstring. Figure (``vanishing_exploding_gradients.png``):
-gradient norm vs distance in time (log scale) for the RNN and the LSTM, the loss curves with and
-without clipping, and the gradient norm before clipping at each step. Quick mode: lengths up to
-40, 60 training steps per run.
+It prints the ratio of the RNN's gradient norms at T = 100 and T = 1 against 0.9^99 and 1.1^99, the
+LSTM's, and the mean loss of the last 50 training steps without and with each clipping. Full run
+(lengths 1-100, 400 SGD steps per run; 53 s of CPU time, 15 min of wall time on a shared, busy
+2-core machine): the RNN's gradient over 100 steps is 2.95e-5 (x 0.9) and 1.25e4 (x 1.1) times the
+one over 1 step, equal to 0.9^99 and 1.1^99 to three digits; the LSTM's falls to 1e-29 with forget
+bias 0 and stays between 0.4 and 0.61 with forget bias 4, for both scales; the exploding RNN's loss
+over the last 50 steps is 1.07 without clipping (the loss of predicting 0 is 1), 0.43 with
+``clip_grad_norm_`` and 0.36 with ``clip_grad_value_``. Figure
+(``vanishing_exploding_gradients.png``): gradient norm vs distance in time (log scale) for the RNN
+and the LSTM, the loss curves with and without clipping, and the gradient norm before clipping at
+each step. Quick mode: lengths up to 40, 60 training steps per run.
 
 Run: python examples/15_vanishing_exploding_gradients.py [--quick] [--out DIR] [--seed N]
 """
@@ -191,10 +196,10 @@ def plot(lengths, rnn_norms, lstm_norms, training, out_dir):
     axes[1, 0].set_ylabel(f"mean squared error (mean of {window} steps, log scale)")
     axes[1, 1].set_title("Gradient norm before clipping, each step")
     axes[1, 1].set_ylabel("||gradient|| of all parameters (log scale)")
-    for ax in axes[1]:
+    for ax, place in zip(axes[1], ("center right", "upper right")):
         ax.set_yscale("log")
         ax.set_xlabel(f"training step (batches of {TASK_BATCH} sequences of {TASK_LENGTH} steps)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc=place)
     fig.savefig(out_dir / "vanishing_exploding_gradients.png", dpi=100, bbox_inches="tight")
     return fig
 

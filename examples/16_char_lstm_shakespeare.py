@@ -16,10 +16,11 @@ samples the model's own distribution; higher gets more random.
 It prints the validation loss in bits per character (the cross-entropy in base 2, averaged over
 the validation characters), against the 4.77 bits of a model that only knows how often each
 character occurs (the characters' entropy) and the log2(65) = 6.0 bits of a uniform guess; then
-the generated text. Full run (see FULL below for the size): see the numbers at the end of this
-docstring. Figure (``char_lstm_shakespeare.png``): the training loss in bits per character with
-the validation points, and a sample of generated text. Quick mode: 20 steps, validation on 20,000
-characters.
+the generated text. Full mode: 800 steps of 64 windows (about 4.6 passes over the training text),
+validation on all 111,540 validation characters. Quick mode (20 steps, validation on 20,000
+characters): 3.99 bits per character, already below the characters' entropy (4.77). Figure
+(``char_lstm_shakespeare.png``): the training loss in bits per character with the validation
+points, and a sample of generated text.
 
 Run: python examples/16_char_lstm_shakespeare.py [--quick] [--out DIR] [--seed N]
 [--temperature T] [--prompt TEXT] [--length N]

@@ -17,9 +17,11 @@ stops at <end>. A translation counts only when every token and the length are ri
 (exact match).
 
 It prints the exact-match accuracy on the held-out numbers for each direction, and a few
-translations. Full run (numbers 0-9999, see FULL_STEPS): see the numbers at the end of this
-docstring. Figure (``seq2seq_numbers.png``): the training loss, and the held-out exact-match
-accuracy during training for each direction. Quick mode: numbers 0-999, 80 steps.
+translations. Full run (numbers 0-9999: 9,000 for training, 1,000 held out; 1,200 steps of 128
+translations; 79 s of CPU time, 12.7 min of wall time on a shared, busy 2-core machine): exact match
+on the held-out numbers 100.0% digits -> words and 99.9% words -> digits. Figure
+(``seq2seq_numbers.png``): the training loss, and the held-out exact-match accuracy during training
+for each direction. Quick mode: numbers 0-999, 80 steps.
 
 Run: python examples/17_seq2seq_numbers.py [--quick] [--out DIR] [--seed N]
 """

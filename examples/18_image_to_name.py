@@ -15,10 +15,11 @@ example also counts how many outputs are not a digit's name at all (misspellings
 classifier could never produce but a letter-by-letter decoder can.
 
 It prints the exact-match accuracy on the MNIST test set and the number of outputs that are
-not a name. Full run (all 60,000 training images, see FULL_EPOCHS): see the numbers at the end of
-this docstring. Figure (``image_to_name.png``): test digits with the names the network wrote
-(red when wrong), and the training loss. Quick mode: 4,000 training images, one epoch, 1,000
-test images.
+not a name. Full mode: all 60,000 training images, 2 epochs, all 10,000 test images. Quick mode
+(4,000 training images, one epoch, 1,000 test images): 46.8% exact, 438 outputs that are no
+name ("seve", "fou", "fine", ...): after 31 steps the decoder has not yet learnt to spell.
+Figure (``image_to_name.png``): test digits with the names the network wrote (red when wrong),
+and the training loss.
 
 Run: python examples/18_image_to_name.py [--quick] [--out DIR] [--seed N]
 """
