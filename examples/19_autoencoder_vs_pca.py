@@ -22,8 +22,15 @@ error) with codes of k = 2, 8 and 32 numbers, then compares:
   cross-entropy and judged by the mean squared error; figure of reconstructions.
 
 Full mode (4,000 training and 1,000 test digits, 8 epochs for each MLP autoencoder and 2 for
-each convolutional one, batch 64; ``nice -n 5`` on the 2-core machine shared
-with other jobs): FULL_NUMBERS.
+each convolutional one, batch 64; ``nice -n 5`` on a 2-core machine shared with other jobs,
+load average about 25: 14 min 23 s of wall time, 109 s of CPU time): PCA by ``eigh`` agrees
+with scikit-learn to 2.3e-06 (directions) and 4.4e-08 (relative variances); test MSE per pixel
+PCA vs autoencoder 0.0544 vs 0.0490 at k = 2, 0.0375 vs 0.0273 at k = 8, 0.0176 vs 0.0181 at
+k = 32 (PCA slightly better there: it keeps 74.5% of the variance with 32 directions); the
+classifier on the frozen encoder's 8-D codes reaches 84.7% test accuracy (82.3% on PCA's);
+the convolutional autoencoder rebuilds test digits to MSE 0.0046; noisy digits (MSE 0.1152
+from the clean ones) come out at 0.0498 from the plain convolutional autoencoder and 0.0210
+from the denoising one.
 
 Run: python examples/19_autoencoder_vs_pca.py [--quick] [--out DIR] [--seed N]
 """

@@ -26,7 +26,13 @@ other families, each small and on a real task:
   fittest survive, children are mutated copies of them (Gaussian noise, standard deviation
   0.1) mixed by uniform crossover.
 
-Full mode (``nice -n 10`` on the 2-core machine shared with other jobs): FULL_NUMBERS.
+Full mode (10,000 digits clustered, 10,000 unlabelled digits, 2,000 test digits; 60 REINFORCE
+updates of 16 episodes; 25 generations; ``nice -n 10`` on a 2-core machine shared with other
+jobs, load average about 25: 30 min 31 s of wall time, 138 s of CPU time): k-means purity
+0.574; 100 labels alone 63.9% test accuracy, after rounds 1-4 of pseudo-labelling 64.3%,
+65.2%, 66.6%, 67.6%; REINFORCE's mean return rises from 22.7 at the first update to 494.7 over
+the last five (limit 500); the genetic algorithm's best network goes from 57 in generation 1
+to 500 (the limit) from generation 7 on, the population mean from 13.9 to 265.3.
 
 Run: python examples/23_ml_families.py [--quick] [--out DIR] [--seed N]
 """
