@@ -13,9 +13,9 @@ train; the LSTM's additive cell state does not have that problem (example 15 mea
 
 It prints each network's test accuracy and parameter count (RNN 21,514, LSTM 82,186). Full mode:
 batch 128, learning rate 2e-3, the RNN 2 epochs and the LSTM 3 epochs over the 60,000 training
-images, tested on all 10,000 test images. Measured so far: the RNN reaches 91.06% after its
-2 epochs; the LSTM's full-mode accuracy is still to be written here (its run had not finished
-on the busy shared machine these examples were written on). Quick mode (3,000 training images,
+images, tested on all 10,000 test images: RNN 91.06%, LSTM 97.61% (7.5 min of CPU time, most
+of it the RNN's, whose time loop is not a fused op as the LSTM's is; 81 min of wall time on a
+shared machine running many other jobs). Quick mode (3,000 training images,
 one epoch, 1,000 test images): RNN 39.2%, LSTM 31.3%. Figure (``rnn_mnist_rows.png``): the
 training loss and the test accuracy of both networks against the number of images seen, and a
 few test digits with the LSTM's prediction.
@@ -120,22 +120,22 @@ def plot_training(runs, test_images, test_labels, lstm, out_dir):
     grid = fig.add_gridspec(2, 6, width_ratios=[3, 3, 1, 1, 1, 1])
     loss_ax, accuracy_ax = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[:, 1])
     for (name, run), colour in zip(runs.items(), ("tab:orange", "tab:blue")):
-        seen = BATCH_SIZE * np.arange(1, len(run["losses"]) + 1)
+        seen = BATCH_SIZE * np.arange(1, len(run["losses"]) + 1) / 1000
         window = 20
         smoothed = np.convolve(run["losses"], np.ones(window) / window, mode="valid")
         loss_ax.plot(seen, run["losses"], color=colour, alpha=0.25, lw=0.8)
         loss_ax.plot(seen[window - 1:], smoothed, color=colour, lw=2,
                      label=f"{name} (mean of {window} batches)")
         points = np.array(run["accuracy_curve"])
-        accuracy_ax.plot(points[:, 0], 100 * points[:, 1], "o-", color=colour,
+        accuracy_ax.plot(points[:, 0] / 1000, 100 * points[:, 1], "o-", color=colour,
                          label=f"{name}: {100 * run['accuracy']:.2f}% at the end")
     loss_ax.set_yscale("log")
     loss_ax.set_title("Training loss")
-    loss_ax.set_xlabel("training images seen")
+    loss_ax.set_xlabel("training images seen (thousands)")
     loss_ax.set_ylabel("cross-entropy (nats, log scale)")
     loss_ax.legend()
     accuracy_ax.set_title("Test accuracy while training")
-    accuracy_ax.set_xlabel("training images seen")
+    accuracy_ax.set_xlabel("training images seen (thousands)")
     accuracy_ax.set_ylabel("test accuracy (%)")
     accuracy_ax.grid(alpha=0.3)
     accuracy_ax.legend(loc="lower right")

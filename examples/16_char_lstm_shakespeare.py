@@ -17,7 +17,10 @@ It prints the validation loss in bits per character (the cross-entropy in base 2
 the validation characters), against the 4.77 bits of a model that only knows how often each
 character occurs (the characters' entropy) and the log2(65) = 6.0 bits of a uniform guess; then
 the generated text. Full mode: 800 steps of 64 windows (about 4.6 passes over the training text),
-validation on all 111,540 validation characters. Quick mode (20 steps, validation on 20,000
+validation on all 111,500 validation characters in whole windows: 2.31 bits per character (290 s
+of CPU time, 60 min of wall time on a shared machine running many other jobs); at temperature
+0.8 it writes speaker names, line breaks and mostly real words ("O, God sir, / Were not be rews.
+There is much friends unto the day should,"). Quick mode (20 steps, validation on 20,000
 characters): 3.99 bits per character, already below the characters' entropy (4.77). Figure
 (``char_lstm_shakespeare.png``): the training loss in bits per character with the validation
 points, and a sample of generated text.

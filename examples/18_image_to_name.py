@@ -15,7 +15,10 @@ example also counts how many outputs are not a digit's name at all (misspellings
 classifier could never produce but a letter-by-letter decoder can.
 
 It prints the exact-match accuracy on the MNIST test set and the number of outputs that are
-not a name. Full mode: all 60,000 training images, 2 epochs, all 10,000 test images. Quick mode
+not a name. Full mode (all 60,000 training images, 2 epochs; 208 s of CPU time, 53 min of wall
+time on a shared machine running many other jobs): on all 10,000 test images 98.36% of the names
+are spelled exactly right and none of the outputs is a misspelling (every mistake is another
+digit's name). Quick mode
 (4,000 training images, one epoch, 1,000 test images): 46.8% exact, 438 outputs that are no
 name ("seve", "fou", "fine", ...): after 31 steps the decoder has not yet learnt to spell.
 Figure (``image_to_name.png``): test digits with the names the network wrote (red when wrong),
