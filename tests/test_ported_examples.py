@@ -154,7 +154,9 @@ PORT_SOURCES = {
 
 
 def test_every_port_is_listed():
-    on_disk = sorted(p.relative_to(PORTED).as_posix() for p in PORTED.rglob("*.py"))
+    # examples/ported/theano/ holds the Theano programs: tests/compat/test_deeplearning_tutorials.py
+    on_disk = sorted(p.relative_to(PORTED).as_posix() for p in PORTED.rglob("*.py")
+                     if p.relative_to(PORTED).parts[0] != "theano")
     assert on_disk == sorted(PORT_SOURCES)
 
 
