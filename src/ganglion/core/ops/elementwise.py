@@ -54,7 +54,16 @@ def _operands(name, a, b):
         bd = b._data
         if ad is not None and bd is not None and ad.dtype == bd.dtype:
             return a, b, None
-        return a, b, result_type(a, b)
+        out_dtype = result_type(a, b)
+        # A 0-d operand of a wider dtype that does not decide the result's (a float64 step size
+        # times float32 weights, as Optimizer.updates builds) is cast first, so the op runs in
+        # the result's dtype as PyTorch's does, not in float64 followed by a cast back.
+        if a.dtype is not b.dtype:
+            if b.tensor_type.shape == () and a.dtype is out_dtype and a.tensor_type.shape != ():
+                return a, cast(b, out_dtype), None
+            if a.tensor_type.shape == () and b.dtype is out_dtype and b.tensor_type.shape != ():
+                return cast(a, out_dtype), b, None
+        return a, b, out_dtype
     if not (a_is_tensor or b_is_tensor):
         raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and "
                         f"{type(b).__name__}")
