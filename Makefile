@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
+# Real data for the demo, the docs' gallery and the tests: the datasets folder beside the
+# repository when it is there (a development checkout), unless GANGLION_DATA is already set.
+# The package itself never looks there.
+SHARED_DATASETS := $(abspath ../shared/datasets)
+ifneq ($(wildcard $(SHARED_DATASETS)),)
+export GANGLION_DATA ?= $(SHARED_DATASETS)
+endif
+
 .PHONY: demo test bench docs clean
 
 $(VENV)/.demo-installed: pyproject.toml

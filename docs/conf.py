@@ -19,7 +19,6 @@ A public function or class without a docstring is reported as a Sphinx warning, 
 """
 import importlib
 import inspect
-import os
 import re
 import sys
 import types
@@ -31,11 +30,8 @@ DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 sys.path.insert(0, str(REPO / "src"))
 
-# The examples read their data through GANGLION_DATA (ganglion.data.paths). As `make demo` does
-# (ganglion/demo.py), fall back to the datasets folder beside the repository when it exists.
-_BESIDE_REPO = REPO.parent / "shared" / "datasets"
-if not os.environ.get("GANGLION_DATA") and _BESIDE_REPO.is_dir():
-    os.environ["GANGLION_DATA"] = str(_BESIDE_REPO)
+# The examples read their data through GANGLION_DATA (ganglion.data.paths); `make docs` sets
+# it to the datasets folder beside a development checkout, as for `make demo` and the tests.
 
 import ganglion  # noqa: E402
 

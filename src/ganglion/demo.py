@@ -1,8 +1,8 @@
 """What ``make demo`` (``ganglion demo``) runs: LeNet-5 learns MNIST, or a small CNN the
 scikit-learn digits when MNIST is not at hand.
 
-MNIST is looked for in ``$GANGLION_DATA``, else in ``../shared/datasets`` beside the repository,
-else in ``~/.cache/ganglion/datasets``, where it is downloaded (with a progress bar) when the
+MNIST is looked for in ``$GANGLION_DATA`` (``make demo`` sets it to a datasets folder beside a
+development checkout), else in ``~/.cache/ganglion/datasets``, where it is downloaded (with a progress bar) when the
 machine is online. Without MNIST the demo says so in one line and trains on the 1,797 8x8
 digits that ship inside scikit-learn. Either way it shows progress bars, saves a checkpoint,
 draws the loss/accuracy curves and test images with their predicted labels, and ends with the
@@ -34,12 +34,9 @@ QUICK_EPOCHS = 15
 
 
 def demo_data_root():
-    """$GANGLION_DATA, else ../shared/datasets beside the repository, else the user cache."""
+    """$GANGLION_DATA, else the user cache."""
     if os.environ.get("GANGLION_DATA"):
         return Path(os.environ["GANGLION_DATA"])
-    beside_repo = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-    if beside_repo.is_dir():
-        return beside_repo
     return DEFAULT_DATA_ROOT.expanduser()
 
 
