@@ -15,7 +15,7 @@ endif
 
 $(VENV)/.demo-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[data,train,viz]'
+	$(PY) -m pip install -q -e '.[data,train,viz,onednn]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml
