@@ -1,15 +1,17 @@
 """Activation functions (PyTorch's torch.nn.functional names), and the step neuron of perceptrons.
 
-Most are ops of the core library (``core/ops/unary.py``, ``core/ops/softmax.py``) re-exported
+Most are ops of the core library (``core/ops/unary.py``, ``core/ops/softmax.py``,
+``core/ops/nn/activation.py``) re-exported
 under PyTorch's signatures; the rest are short compositions of them. ``inplace=`` is accepted
 for scripts ported from PyTorch, but the result is always a new tensor: ganglion's graph rules
 make an out-of-place activation as cheap as an in-place one.
 """
 from ganglion.core import ops
 from ganglion.core.op import apply, format_shape
-from ganglion.core.ops.elementwise import cast, ge, gt, le, where
+from ganglion.core.ops.elementwise import cast, ge, gt, where
 from ganglion.core.ops.shape import reshape
-from ganglion.core.ops.unary import Unary, hardtanh as _hardtanh, to_float
+from ganglion.core.ops.nn.activation import Hardswish, Silu
+from ganglion.core.ops.unary import hardtanh as _hardtanh, to_float
 from ganglion.core.tensor import Tensor
 
 __all__ = ["relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax",
@@ -81,23 +83,6 @@ def step(input, threshold=0.0):
     return cast(ge(input, threshold), input.dtype)
 
 
-class Silu(Unary):
-    """x * sigmoid(x), one pass forward; the vjp, sigmoid(x) * (1 + x * (1 - sigmoid(x))), is
-    written with Tensor ops so that second derivatives follow."""
-    __slots__ = ()
-    returns_new_array = True
-
-    def forward(self, backend, x):
-        xp = backend.xp
-        e = xp.exp(-xp.abs(x))  # never overflows; the two branches keep precision in both tails
-        return (x * xp.where(x >= 0, 1 / (1 + e), e / (1 + e))).astype(x.dtype, copy=False)
-
-    def vjp(self, out, grad, needs):
-        x = out._inputs[0]
-        s = ops.sigmoid(x)
-        return (grad * (s * (1 + x * (1 - s))),)
-
-
 _SILU = Silu()
 
 
@@ -122,22 +107,6 @@ def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
     input = _activation_input("hardsigmoid", input)
     return _hardtanh(input + 3.0, 0.0, 6.0) * (1.0 / 6.0)
-
-
-class Hardswish(Unary):
-    """x * relu6(x + 3) / 6 in one pass, with PyTorch's derivative: 0 up to -3, x / 3 + 0.5
-    between, 1 from 3 on (the corners take the flat sides' values)."""
-    __slots__ = ()
-    returns_new_array = True
-
-    def forward(self, backend, x):
-        t = x.dtype.type
-        return x * backend.xp.clip(x + t(3), t(0), t(6)) * t(1 / 6)
-
-    def vjp(self, out, grad, needs):
-        x = out._inputs[0]
-        inside = where(ge(x, 3.0), grad, grad * (x * (1 / 3) + 0.5))
-        return (where(le(x, -3.0), 0.0, inside),)
 
 
 _HARDSWISH = Hardswish()

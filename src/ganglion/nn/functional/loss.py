@@ -2,7 +2,7 @@
 
 Every loss takes ``reduction='mean' | 'sum' | 'none'``, and ``who``, the name that error
 messages give (a loss module passes its own, so errors name the layer). Cross-entropy and NLL with class-index
-targets run as one fused op (``cross_entropy_op``); the others are short compositions of core
+targets run as one fused op (``ganglion.core.ops.nn.loss``); the others are short compositions of core
 ops, except binary cross-entropy, whose op keeps PyTorch's finite gradient at probabilities of
 exactly 0 or 1 (a sigmoid saturates there in float32, as GAN discriminators do).
 """
@@ -11,13 +11,13 @@ import warnings
 from ganglion.core import ops
 from ganglion.core.creation import as_tensor
 from ganglion.core.errors import ArgumentError, DTypeError
-from ganglion.core.op import Op, ShapeError, apply, broadcast_shapes, format_shape
-from ganglion.core.ops.elementwise import cast, maximum, where
+from ganglion.core.op import ShapeError, apply, broadcast_shapes, format_shape
+from ganglion.core.ops.elementwise import cast, where
 from ganglion.core.ops.indexing import one_hot
 from ganglion.core.ops.shape import permute, reshape, reshape_as, unsqueeze
 from ganglion.core.ops.unary import to_float
-from ganglion.core.tensor import Tensor, TensorType
-from ganglion.nn.functional.cross_entropy_op import class_index_loss
+from ganglion.core.ops.nn.loss import BinaryCrossEntropy, class_index_loss
+from ganglion.core.tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -207,36 +207,6 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing, wh
         shape[class_axis] = -1
         product = product * reshape(weight, tuple(shape))
     return apply_reduction(-ops.sum(product, dim=class_axis), reduction, who)
-
-
-class BinaryCrossEntropy(Op):
-    """-(y log x + (1 - y) log(1 - x)) elementwise, each log clamped to >= -100 as in PyTorch.
-
-    The gradient is PyTorch's (x - y) / max(x (1 - x), 1e-12): finite at x = 0 and x = 1,
-    where the clamped composition would give 0 / 0.
-    """
-    __slots__ = ()
-
-    def forward(self, backend, x, y):
-        xp = backend.xp
-        with xp.errstate(divide="ignore"):
-            log_x = xp.maximum(xp.log(x), -100)
-            log_1mx = xp.maximum(xp.log1p(-x), -100)
-        return -(y * log_x + (1 - y) * log_1mx)
-
-    def vjp(self, out, grad, needs):
-        x, y = out._inputs
-        grad_x = grad_y = None
-        if needs[0]:
-            grad_x = grad * (x - y) / maximum(x * (1 - x), 1e-12)
-        if needs[1]:
-            log_x = maximum(ops.log(maximum(x, 1e-300)), -100.0)
-            log_1mx = maximum(ops.log(maximum(1 - x, 1e-300)), -100.0)
-            grad_y = grad * (log_1mx - log_x)
-        return grad_x, grad_y
-
-    def infer(self, x, y):
-        return TensorType(x.dtype, broadcast_shapes("binary_cross_entropy", x.shape, y.shape))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

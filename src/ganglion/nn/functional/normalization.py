@@ -1,4 +1,4 @@
-"""Normalization functions: batch_norm (fused ops in ``batch_norm_ops``), layer_norm,
+"""Normalization functions: batch_norm (fused ops in ``ganglion.core.ops.nn.batch_norm``), layer_norm,
 group_norm, instance_norm and local_response_norm (compositions of core ops). ``who`` is the name that error
 messages give (a layer passes its own)."""
 from ganglion.core import ops, tracing
@@ -8,7 +8,7 @@ from ganglion.core.inplace import inplace
 from ganglion.core.op import ShapeError, format_shape
 from ganglion.core.ops.shape import pad, reshape, reshape_as
 from ganglion.core.ops.unary import rsqrt, to_float
-from ganglion.nn.functional.batch_norm_ops import batch_normalize, batch_statistics, element_count
+from ganglion.core.ops.nn.batch_norm import batch_normalize, batch_statistics, element_count
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm", "instance_norm"]
 
