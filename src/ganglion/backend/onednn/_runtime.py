@@ -1,0 +1,253 @@
+"""Execution plans over oneDNN primitives: a primitive, the reorders between NumPy's plain
+layouts and the layouts the primitive chose, and the memory objects bound to each argument,
+built once per (kernel, shapes, options) and kept in a bounded LRU cache.
+
+A plan is made from a primitive descriptor whose arguments were described with format tag
+``any`` (oneDNN picks its fastest layout, e.g. channels in blocks of 16 for AVX-512) and the
+plain C-contiguous layout of each NumPy array bound to an argument. Where the two layouts are
+equal the array is bound directly; otherwise the plan owns a buffer in the primitive's layout
+and a reorder primitive that copies into it before the primitive runs (inputs) or out of it
+afterwards (outputs). Running a plan only points the plain memory objects at the arrays'
+data (``dnnl_memory_set_data_handle``) and executes the prebuilt steps, under one lock: the
+plans' own buffers and oneDNN's library-managed scratchpads are shared by every caller.
+
+Buffers: the NumPy arrays passed to ``Plan.run`` are referenced by the caller for the whole
+call, and oneDNN's CPU primitives run synchronously (the stream is waited on before return),
+so no address outlives its array. Handles are destroyed when their Python owner is collected.
+"""
+import ctypes
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from ganglion.backend.onednn import _capi, library
+
+__all__ = ["MemoryDesc", "Plan", "cached_plan", "clear_cache", "CACHE_SIZE"]
+
+# Plans kept (least recently used dropped first); each holds its primitives and the buffers
+# of its blocked layouts, so the cap bounds memory: a model's layers need a few plans each.
+CACHE_SIZE = 256
+
+_lock = threading.RLock()
+_cache = OrderedDict()
+_context = []
+
+
+def context():
+    """(api, engine, stream): the CPU engine and its in-order stream, made on first use."""
+    if not _context:
+        with _lock:
+            if not _context:
+                api = _capi.api()
+                engine, stream = ctypes.c_void_p(), ctypes.c_void_p()
+                api.dnnl_engine_create(ctypes.byref(engine), _capi.ENGINE_CPU, 0)
+                api.dnnl_stream_create(ctypes.byref(stream), engine, _capi.STREAM_DEFAULT_FLAGS)
+                _context.append((api, engine, stream))
+    return _context[0]
+
+
+_DATA_TYPES = {np.dtype(np.float32): _capi.F32, np.dtype(np.int32): _capi.S32,
+               np.dtype(np.uint8): _capi.U8}
+
+
+class MemoryDesc:
+    """An owned dnnl_memory_desc_t: plain (C-contiguous, described by strides) or ``any``."""
+    __slots__ = ("handle", "shape", "dtype", "_api")
+
+    def __init__(self, shape, dtype=np.float32, any_layout=False):
+        api = _capi.api()
+        self._api = api
+        self.shape, self.dtype = tuple(int(d) for d in shape), np.dtype(dtype)
+        self.handle = ctypes.c_void_p()
+        data_type = _DATA_TYPES[self.dtype]
+        if any_layout:
+            api.dnnl_memory_desc_create_with_tag(ctypes.byref(self.handle), len(self.shape),
+                                                 _capi.dims(self.shape), data_type,
+                                                 _capi.FORMAT_ANY, detail=f"shape {self.shape}")
+        else:
+            strides, step = [], 1
+            for d in reversed(self.shape):
+                strides.append(step)
+                step *= max(d, 1)
+            api.dnnl_memory_desc_create_with_strides(
+                ctypes.byref(self.handle), len(self.shape), _capi.dims(self.shape), data_type,
+                _capi.dims(reversed(strides)), detail=f"shape {self.shape}")
+
+    def __del__(self):
+        if self.handle:
+            handle, self.handle = self.handle, ctypes.c_void_p()
+            try:
+                self._api.dnnl_memory_desc_destroy(handle)
+            except Exception:  # at interpreter exit the library may already be gone
+                pass
+
+
+class PrimitiveDesc:
+    """An owned dnnl_primitive_desc_t, made by one of the ``*_primitive_desc_create`` calls."""
+    __slots__ = ("handle", "_api")
+
+    def __init__(self, create, *args, detail=""):
+        api, engine, _ = context()
+        self._api = api
+        self.handle = ctypes.c_void_p()
+        getattr(api, create)(ctypes.byref(self.handle), engine, *args, detail=detail)
+
+    @classmethod
+    def reorder(cls, source_md, dest_md):
+        self = cls.__new__(cls)
+        api, engine, _ = context()
+        self._api = api
+        self.handle = ctypes.c_void_p()
+        api.dnnl_reorder_primitive_desc_create(ctypes.byref(self.handle), source_md, engine,
+                                               dest_md, engine, None)
+        return self
+
+    def md(self, argument):
+        """The (pd-owned) memory descriptor the primitive expects for ``argument``, or None."""
+        md = self._api.dnnl_primitive_desc_query_md(self.handle, _capi.QUERY_EXEC_ARG_MD, argument)
+        return md or None
+
+    def implementation(self):
+        """oneDNN's name of the implementation it chose (e.g. 'brg:avx512_core')."""
+        name = ctypes.c_char_p()
+        self._api.dnnl_primitive_desc_query(self.handle, _capi.QUERY_IMPL_INFO_STR, 0,
+                                            ctypes.byref(name))
+        return name.value.decode()
+
+    def __del__(self):
+        if self.handle:
+            handle, self.handle = self.handle, ctypes.c_void_p()
+            try:
+                self._api.dnnl_primitive_desc_destroy(handle)
+            except Exception:  # at interpreter exit the library may already be gone
+                pass
+
+
+class _Primitive:
+    __slots__ = ("handle", "_api")
+
+    def __init__(self, pd):
+        api, _, _ = context()
+        self._api = api
+        self.handle = ctypes.c_void_p()
+        api.dnnl_primitive_create(ctypes.byref(self.handle), pd.handle)
+
+    def __del__(self):
+        if self.handle:
+            handle, self.handle = self.handle, ctypes.c_void_p()
+            try:
+                self._api.dnnl_primitive_destroy(handle)
+            except Exception:  # at interpreter exit the library may already be gone
+                pass
+
+
+class _Memory:
+    """An owned dnnl_memory_t: bound to caller arrays (no buffer) or owning a library buffer."""
+    __slots__ = ("handle", "_api")
+
+    def __init__(self, md, allocate):
+        api, engine, _ = context()
+        self._api = api
+        self.handle = ctypes.c_void_p()
+        api.dnnl_memory_create(ctypes.byref(self.handle), md, engine,
+                               _capi.MEMORY_ALLOCATE if allocate else None)
+
+    def __del__(self):
+        if self.handle:
+            handle, self.handle = self.handle, ctypes.c_void_p()
+            try:
+                self._api.dnnl_memory_destroy(handle)
+            except Exception:  # at interpreter exit the library may already be gone
+                pass
+
+
+class Plan:
+    """A primitive with its reorders, run on NumPy arrays named by the caller.
+
+    ``bindings`` lists (argument number, name, plain MemoryDesc, is_output) for each argument;
+    arrays are passed to ``run`` by name, C-contiguous, with the plain descriptor's shape and
+    dtype (the caller guarantees both: nothing is checked on the hot path).
+    """
+
+    def __init__(self, pd, bindings):
+        api, _, stream = context()
+        self._api, self._stream = api, stream
+        self.pd = pd
+        self.implementation = pd.implementation()
+        self._keep = [pd]             # every handle owner the steps use
+        self._user = []               # (name, memory handle) bound to arrays on each run
+        before, after, args = [], [], []
+        for argument, name, plain, is_output in bindings:
+            user = _Memory(plain.handle, allocate=False)
+            self._keep += [plain, user]
+            self._user.append((name, user.handle))
+            wanted = pd.md(argument)
+            if wanted is None or api.dnnl_memory_desc_equal(wanted, plain.handle):
+                args.append((argument, user.handle))
+                continue
+            inner = _Memory(wanted, allocate=True)
+            source, dest = (inner, user) if is_output else (user, inner)
+            reorder_pd = PrimitiveDesc.reorder(*((wanted, plain.handle) if is_output
+                                                 else (plain.handle, wanted)))
+            reorder = _Primitive(reorder_pd)
+            self._keep += [inner, reorder_pd, reorder]
+            step = (reorder.handle, self._arguments([(_capi.ARG_SRC, source.handle),
+                                                     (_capi.ARG_DST, dest.handle)]))
+            (after if is_output else before).append(step)
+            args.append((argument, inner.handle))
+        primitive = _Primitive(pd)
+        self._keep.append(primitive)
+        self._steps = before + [(primitive.handle, self._arguments(args))] + after
+        self.reorders = len(before) + len(after)
+
+    @staticmethod
+    def _arguments(pairs):
+        array = (_capi.ExecArg * len(pairs))()
+        for slot, (argument, memory) in zip(array, pairs):
+            slot.arg, slot.memory = argument, memory
+        return len(pairs), array
+
+    def run(self, **arrays):
+        """Execute the plan on ``arrays`` (name -> C-contiguous NumPy array)."""
+        raw = self._api.raw
+        set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
+        with _lock:
+            library.apply_num_threads()
+            for name, memory in self._user:
+                status = set_handle(memory, arrays[name].ctypes.data)
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
+            for primitive, (count, args) in self._steps:
+                status = execute(primitive, self._stream, count, args)
+                if status:
+                    raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
+            status = raw["dnnl_stream_wait"](self._stream)
+            if status:
+                raise _capi.OneDNNError("dnnl_stream_wait", status)
+
+
+def cached_plan(key, build):
+    """The plan cached under ``key``, or ``build()``'s, cached (least recently used dropped)."""
+    with _lock:
+        plan = _cache.get(key)
+        if plan is not None:
+            _cache.move_to_end(key)
+            return plan
+    plan = build()
+    with _lock:
+        _cache[key] = plan
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return plan
+
+
+def clear_cache():
+    """Drop every cached plan (their primitives and buffers are freed)."""
+    with _lock:
+        _cache.clear()
+
+
+def cache_size():
+    return len(_cache)
+

@@ -1,0 +1,199 @@
+"""2-D convolution kernels on oneDNN's convolution primitives, with the signatures and results
+of the NumPy backend's (backend/conv.py): forward, input gradient, weight gradient (and the
+bias gradient with it).
+
+Each call runs a cached plan (``_runtime``): the primitive chosen by oneDNN for format tag
+``any`` and reorders between NumPy's NCHW / OIHW arrays and its blocked layouts. The forward
+primitive is made for ``forward_training`` and also serves as the hint of the backward ones,
+as PyTorch does. Grouped weights are (G, O/G, C/G, kh, kw), the same memory as OIHW.
+oneDNN counts dilation from 0 (``dilation - 1``) and pads each side separately, so the
+NumPy kernels' ((top, bottom), (left, right)) padding, 'same' with even kernels included,
+maps onto padding_l / padding_r directly.
+
+Only float32 (oneDNN's CPU convolutions have no float64), 4-D, non-empty batches and outputs:
+``supports_conv2d`` says when these kernels apply; the callers run the NumPy ones otherwise.
+"""
+import numpy as np
+
+from ganglion.backend import array_cache
+from ganglion.backend.onednn import _capi, _runtime
+
+__all__ = ["supports_conv2d", "conv2d_forward", "conv2d_backward_input",
+           "conv2d_backward_weight", "conv2d_backward_weight_bias"]
+
+
+def _output_size(size, kernel, stride, padding, dilation):
+    return (size + padding[0] + padding[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def supports_conv2d(x_shape, w_shape, dtype, stride, padding, dilation, groups):
+    """Whether the oneDNN kernels run this convolution: float32, x (N, C, H, W) with N >= 1,
+    w (O, C/groups, kh, kw), non-negative padding, positive stride and dilation, and an output
+    of at least one pixel. (Applies to all three kernels of the convolution.)"""
+    if np.dtype(dtype) != np.float32 or len(x_shape) != 4 or len(w_shape) != 4:
+        return False
+    n, c, h, w = x_shape
+    o, cg, kh, kw = w_shape
+    if n < 1 or groups < 1 or c != cg * groups or o % groups or min(c, o, kh, kw) < 1:
+        return False
+    if min(stride) < 1 or min(dilation) < 1 or min(min(side) for side in padding) < 0:
+        return False
+    return all(_output_size(size, k, s, p, d) >= 1 for size, k, s, p, d in
+               zip((h, w), (kh, kw), stride, padding, dilation))
+
+
+class _Geometry:
+    """The descriptors' dims of one convolution."""
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
+        n, c, h, w = x_shape
+        o, cg, kh, kw = w_shape
+        self.x_shape = (n, c, h, w)
+        self.out_hw = tuple(_output_size(size, k, s, p, d) for size, k, s, p, d in
+                            zip((h, w), (kh, kw), stride, padding, dilation))
+        self.y_shape = (n, o) + self.out_hw
+        self.w_shape = (o, cg, kh, kw) if groups == 1 else (groups, o // groups, cg, kh, kw)
+        self.o = o
+        self.strides = _capi.dims(stride)
+        self.dilates = _capi.dims(d - 1 for d in dilation)
+        self.padding_l = _capi.dims(side[0] for side in padding)
+        self.padding_r = _capi.dims(side[1] for side in padding)
+
+    def geometry(self):
+        return self.strides, self.dilates, self.padding_l, self.padding_r
+
+    def describe(self):
+        return f"input {self.x_shape}, weight {self.w_shape}, output {self.y_shape}"
+
+    def forward_pd(self, bias):
+        any_ = _runtime.MemoryDesc
+        self._keep = [any_(self.x_shape, any_layout=True), any_(self.w_shape, any_layout=True),
+                      any_((self.o,)) if bias else None, any_(self.y_shape, any_layout=True)]
+        x, w, b, y = (None if m is None else m.handle for m in self._keep)
+        return _runtime.PrimitiveDesc(
+            "dnnl_convolution_forward_primitive_desc_create", _capi.FORWARD_TRAINING,
+            _capi.CONVOLUTION_DIRECT, x, w, b, y, *self.geometry(), None, detail=self.describe())
+
+
+def _key(kind, x_shape, w_shape, stride, padding, dilation, groups, bias):
+    return (kind, tuple(x_shape), tuple(w_shape), tuple(stride),
+            tuple(tuple(side) for side in padding), tuple(dilation), groups, bias)
+
+
+def _plain(shape):
+    return _runtime.MemoryDesc(shape)
+
+
+def _forward_plan(x_shape, w_shape, stride, padding, dilation, groups, bias):
+    geometry = _Geometry(x_shape, w_shape, stride, padding, dilation, groups)
+    pd = geometry.forward_pd(bias)
+    bindings = [(_capi.ARG_SRC, "x", _plain(geometry.x_shape), False),
+                (_capi.ARG_WEIGHTS, "w", _plain(geometry.w_shape), False),
+                (_capi.ARG_DST, "y", _plain(geometry.y_shape), True)]
+    if bias:
+        bindings.append((_capi.ARG_BIAS, "b", _plain((geometry.o,)), False))
+    return _runtime.Plan(pd, bindings)
+
+
+def _backward_input_plan(x_shape, w_shape, stride, padding, dilation, groups):
+    geometry = _Geometry(x_shape, w_shape, stride, padding, dilation, groups)
+    hint = geometry.forward_pd(False)
+    any_ = _runtime.MemoryDesc
+    x, w, y = (any_(s, any_layout=True) for s in (geometry.x_shape, geometry.w_shape, geometry.y_shape))
+    pd = _runtime.PrimitiveDesc(
+        "dnnl_convolution_backward_data_primitive_desc_create", _capi.CONVOLUTION_DIRECT,
+        x.handle, w.handle, y.handle, *geometry.geometry(), hint.handle, None,
+        detail=geometry.describe())
+    return _runtime.Plan(pd, [(_capi.ARG_DIFF_DST, "g", _plain(geometry.y_shape), False),
+                              (_capi.ARG_WEIGHTS, "w", _plain(geometry.w_shape), False),
+                              (_capi.ARG_DIFF_SRC, "gx", _plain(geometry.x_shape), True)])
+
+
+def _backward_weight_plan(x_shape, w_shape, stride, padding, dilation, groups, bias):
+    geometry = _Geometry(x_shape, w_shape, stride, padding, dilation, groups)
+    hint = geometry.forward_pd(bias)
+    any_ = _runtime.MemoryDesc
+    x, w, y = (any_(s, any_layout=True) for s in (geometry.x_shape, geometry.w_shape, geometry.y_shape))
+    b = any_((geometry.o,)) if bias else None
+    pd = _runtime.PrimitiveDesc(
+        "dnnl_convolution_backward_weights_primitive_desc_create", _capi.CONVOLUTION_DIRECT,
+        x.handle, w.handle, None if b is None else b.handle, y.handle, *geometry.geometry(),
+        hint.handle, None, detail=geometry.describe())
+    bindings = [(_capi.ARG_SRC, "x", _plain(geometry.x_shape), False),
+                (_capi.ARG_DIFF_DST, "g", _plain(geometry.y_shape), False),
+                (_capi.ARG_DIFF_WEIGHTS, "gw", _plain(geometry.w_shape), True)]
+    if bias:
+        bindings.append((_capi.ARG_DIFF_BIAS, "gb", _plain((geometry.o,)), True))
+    return _runtime.Plan(pd, bindings)
+
+
+def _f32(a):
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _check(name, x_shape, w_shape, dtype, stride, padding, dilation, groups):
+    if not supports_conv2d(x_shape, w_shape, dtype, stride, padding, dilation, groups):
+        raise ValueError(f"onednn.{name}: unsupported convolution (input {tuple(x_shape)}, weight "
+                         f"{tuple(w_shape)}, {np.dtype(dtype)}, stride {stride}, padding {padding}, "
+                         f"dilation {dilation}, groups {groups}); check supports_conv2d first")
+
+
+def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
+    """out[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, s*y + d*i, s*x + d*j] (+ bias),
+    x (N, C, H, W), w (O, C/groups, kh, kw), bias (O,) or None; padding ((top, bottom), (left, right))."""
+    _check("conv2d_forward", x.shape, w.shape, x.dtype, stride, padding, dilation, groups)
+    has_bias = bias is not None
+    key = _key("forward", x.shape, w.shape, stride, padding, dilation, groups, has_bias)
+    plan = _runtime.cached_plan(key, lambda: _forward_plan(x.shape, w.shape, stride, padding,
+                                                           dilation, groups, has_bias))
+    out_hw = tuple(_output_size(size, k, s, p, d) for size, k, s, p, d in
+                   zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+    out = array_cache.empty((x.shape[0], w.shape[0]) + out_hw, np.float32)
+    if has_bias:
+        plan.run(x=_f32(x), w=_f32(w), y=out, b=_f32(bias))
+    else:
+        plan.run(x=_f32(x), w=_f32(w), y=out)
+    return out
+
+
+def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
+    """The gradient of conv2d_forward with respect to x (N, C, *input_hw), for output gradient
+    g (N, O, OH, OW); also conv_transpose2d of g with weight w."""
+    n, o = g.shape[:2]
+    x_shape = (n, w.shape[1] * groups) + tuple(input_hw)
+    _check("conv2d_backward_input", x_shape, w.shape, g.dtype, stride, padding, dilation, groups)
+    out_hw = tuple(_output_size(size, k, s, p, d) for size, k, s, p, d in
+                   zip(input_hw, w.shape[2:], stride, padding, dilation))
+    if tuple(g.shape) != (n, w.shape[0]) + out_hw:
+        raise ValueError(f"onednn.conv2d_backward_input: gradient of shape {tuple(g.shape)} does "
+                         f"not match the output size {out_hw} of an input of size {tuple(input_hw)}")
+    key = _key("backward_input", x_shape, w.shape, stride, padding, dilation, groups, False)
+    plan = _runtime.cached_plan(key, lambda: _backward_input_plan(x_shape, w.shape, stride,
+                                                                  padding, dilation, groups))
+    grad_input = array_cache.empty(x_shape, np.float32)
+    plan.run(g=_f32(g), w=_f32(w), gx=grad_input)
+    return grad_input
+
+
+def conv2d_backward_weight_bias(x, g, kernel_hw, stride, padding, dilation, groups, bias=True):
+    """(weight gradient (O, C/groups, kh, kw), bias gradient (O,) or None when ``bias`` is
+    False) of conv2d_forward, for input x and output gradient g, in one primitive."""
+    o = g.shape[1]
+    w_shape = (o, x.shape[1] // groups) + tuple(kernel_hw)
+    _check("conv2d_backward_weight", x.shape, w_shape, x.dtype, stride, padding, dilation, groups)
+    key = _key("backward_weight", x.shape, w_shape, stride, padding, dilation, groups, bias)
+    plan = _runtime.cached_plan(key, lambda: _backward_weight_plan(x.shape, w_shape, stride,
+                                                                   padding, dilation, groups, bias))
+    grad_weight = np.empty(w_shape, np.float32)
+    if bias:
+        grad_bias = np.empty((o,), np.float32)
+        plan.run(x=_f32(x), g=_f32(g), gw=grad_weight, gb=grad_bias)
+        return grad_weight, grad_bias
+    plan.run(x=_f32(x), g=_f32(g), gw=grad_weight)
+    return grad_weight, None
+
+
+def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
+    """The gradient of conv2d_forward with respect to w (O, C/groups, kh, kw)."""
+    return conv2d_backward_weight_bias(x, g, kernel_hw, stride, padding, dilation, groups,
+                                       bias=False)[0]

@@ -1,0 +1,146 @@
+"""Finding and loading oneDNN's shared library (libdnnl.so.3), and its OpenMP thread count.
+
+The library comes from the ``onednn-cpu-gomp`` wheel (ganglion's ``onednn`` extra: oneDNN 3.2
+built against the GNU OpenMP runtime), which installs it into ``<environment>/lib``, outside
+site-packages. It is looked for, in order, at ``$DNNL_LIBRARY`` (a full path), in the lib
+folders of ``sys.prefix`` and ``sys.base_prefix``, and by name through the system's loader.
+Loading happens once, on the first call of ``load()`` or ``available()``; a failure is kept
+as a reason string and ganglion runs its own kernels instead.
+
+The GNU OpenMP build takes its thread count from ``omp_set_num_threads`` of the libgomp that
+libdnnl was linked against (OpenMP's thread count is a per-thread setting, so it is set on the
+calling thread before each primitive runs: ``apply_num_threads``).
+"""
+import ctypes
+import ctypes.util
+import os
+import sys
+import sysconfig
+import threading
+
+__all__ = ["available", "unavailable_reason", "load", "version", "set_num_threads",
+           "num_threads", "apply_num_threads"]
+
+LIBRARY_NAME = "libdnnl.so.3"
+# The C API this binding declares (oneDNN 3.x: memory descriptors are opaque handles).
+REQUIRED_MAJOR = 3
+
+_lock = threading.Lock()
+_state = {}          # "library", "gomp", "reason", "version" once load() has run
+_threads = [os.cpu_count() or 1]
+_applied = threading.local()
+
+
+class _Version(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int),
+                ("hash", ctypes.c_char_p), ("cpu_runtime", ctypes.c_uint),
+                ("gpu_runtime", ctypes.c_uint)]
+
+
+def _candidates():
+    """Paths (or bare names for the system loader) to try, in order."""
+    override = os.environ.get("DNNL_LIBRARY")
+    if override:
+        return [override]
+    folders = []
+    for prefix in (sys.prefix, sys.base_prefix, sysconfig.get_config_var("prefix")):
+        if prefix:
+            folder = os.path.join(prefix, "lib")
+            if folder not in folders:
+                folders.append(folder)
+    paths = [os.path.join(folder, LIBRARY_NAME) for folder in folders]
+    return [p for p in paths if os.path.exists(p)] + [LIBRARY_NAME]
+
+
+def _load_once():
+    errors = []
+    for candidate in _candidates():
+        try:
+            library = ctypes.CDLL(candidate)
+        except OSError as error:
+            errors.append(f"{candidate}: {error}")
+            continue
+        try:
+            library.dnnl_version.restype = ctypes.POINTER(_Version)
+            info = library.dnnl_version().contents
+        except AttributeError:
+            errors.append(f"{candidate}: no dnnl_version symbol")
+            continue
+        found = (info.major, info.minor, info.patch)
+        if info.major != REQUIRED_MAJOR:
+            errors.append(f"{candidate}: oneDNN {'.'.join(map(str, found))}, this binding needs "
+                          f"{REQUIRED_MAJOR}.x")
+            continue
+        _state["library"], _state["version"] = library, found
+        # The OpenMP runtime libdnnl links (already loaded with it, so this finds that copy).
+        try:
+            gomp = ctypes.CDLL("libgomp.so.1")
+            gomp.omp_set_num_threads.argtypes = [ctypes.c_int]
+            gomp.omp_set_num_threads.restype = None
+            _state["gomp"] = gomp
+        except (OSError, AttributeError):
+            _state["gomp"] = None
+        return
+    _state["reason"] = ("oneDNN (libdnnl.so.3) could not be loaded; install ganglion's 'onednn' "
+                        "extra (pip install 'ganglion[onednn]') or set DNNL_LIBRARY to the "
+                        "library's path. Tried: " + "; ".join(errors))
+
+
+def load():
+    """The loaded libdnnl as a ctypes.CDLL; raises RuntimeError (with the reason) when it
+    cannot be loaded."""
+    if "library" not in _state:
+        with _lock:
+            if "library" not in _state and "reason" not in _state:
+                try:
+                    _load_once()
+                except Exception as error:  # an unexpected loader failure must not escape
+                    _state["reason"] = f"loading oneDNN failed: {error!r}"
+    if "library" in _state:
+        return _state["library"]
+    raise RuntimeError(_state["reason"])
+
+
+def available():
+    """Whether oneDNN can be used in this process (never raises)."""
+    try:
+        load()
+        return True
+    except Exception:
+        return False
+
+
+def unavailable_reason():
+    """Why ``available()`` is False, or None when it is True."""
+    if available():
+        return None
+    return _state.get("reason", "oneDNN could not be loaded")
+
+
+def version():
+    """(major, minor, patch) of the loaded oneDNN."""
+    load()
+    return _state["version"]
+
+
+def set_num_threads(count):
+    """The number of OpenMP threads oneDNN's primitives run on (default: the machine's cores)."""
+    count = int(count)
+    if count < 1:
+        raise ValueError(f"onednn.set_num_threads: expected a positive thread count, got {count}")
+    _threads[0] = count
+
+
+def num_threads():
+    return _threads[0]
+
+
+def apply_num_threads():
+    """Set the calling thread's OpenMP thread count to ``num_threads()`` if it differs from
+    what was last set on this thread (omp_set_num_threads acts per calling thread)."""
+    wanted = _threads[0]
+    if getattr(_applied, "count", None) != wanted:
+        gomp = _state.get("gomp")
+        if gomp is not None:
+            gomp.omp_set_num_threads(wanted)
+        _applied.count = wanted
