@@ -13,12 +13,19 @@ from ganglion.core.grad_mode import set_grad_enabled
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.core.versions import bump_storage, owner, version_of
 
-__all__ = ["backward", "grad", "gradcheck", "GradcheckError"]
+__all__ = ["backward", "grad", "gradcheck", "GradcheckError", "register_post_accumulate_grad_hook",
+           "queue_backward_end_callback"]
 
 
 class GradcheckError(RuntimeError, AssertionError):
     """gradcheck's failure: a RuntimeError, as PyTorch's GradcheckError is, and an
     AssertionError, as ganglion raised before."""
+
+#: Leaves' post-accumulate-grad hooks, {id(leaf): (weakref to the leaf, [hooks])}: empty unless
+#: someone registered one (DistributedDataParallel), so the walk checks one dict and moves on.
+_post_accumulate_hooks = {}
+#: Callables run once when the backward() now running has accumulated every gradient.
+_backward_end_callbacks = []
 
 #: Whether the walk now running keeps the graph (retain_graph): custom Functions read it to free
 #: their saved tensors after a backward that frees the graph (ganglion.autograd.function).
@@ -44,7 +51,48 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
         retain_graph = create_graph or tensor._data is None
     seed = _seed_gradient(tensor, gradient, "backward()")
     only = None if inputs is None else {id(t) for t in _checked_inputs(inputs, "backward")}
-    _run([tensor], [seed], retain_graph, create_graph, accumulate=True, capture=only)
+    try:
+        _run([tensor], [seed], retain_graph, create_graph, accumulate=True, capture=only)
+    except BaseException:
+        _backward_end_callbacks.clear()  # queued by hooks of a backward that did not finish
+        raise
+    while _backward_end_callbacks:
+        _backward_end_callbacks.pop(0)()
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Call ``hook(tensor)`` during backward() as soon as the leaf ``tensor``'s ``.grad`` holds
+    its complete gradient for this pass (PyTorch's ``Tensor.register_post_accumulate_grad_hook``:
+    DistributedDataParallel starts all-reducing a bucket of gradients from it while backward goes
+    on with earlier layers). Returns a handle with ``remove()``."""
+    import weakref
+    if tensor._op is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot "
+                           "be registered on non-leaf tensors")
+    if not tensor.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                           "tensor that doesn't require gradient")
+    key = id(tensor)
+    entry = _post_accumulate_hooks.get(key)
+    if entry is None or entry[0]() is not tensor:
+        ref = weakref.ref(tensor, lambda _, key=key: _post_accumulate_hooks.pop(key, None))
+        entry = _post_accumulate_hooks[key] = (ref, [])
+    hooks = entry[1]
+    hooks.append(hook)
+
+    class _Handle:
+        def remove(self):
+            if hook in hooks:
+                hooks.remove(hook)
+            if not hooks and _post_accumulate_hooks.get(key) is entry:
+                del _post_accumulate_hooks[key]
+    return _Handle()
+
+
+def queue_backward_end_callback(callback):
+    """Run ``callback()`` when the backward() now running has accumulated every gradient
+    (PyTorch's ``Variable._execution_engine.queue_callback``); call it from a hook."""
+    _backward_end_callbacks.append(callback)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -191,11 +239,18 @@ def _walk(roots, seeds, retain_graph, create_graph, accumulate, capture):
     # Arrays that a .grad must not take over without a copy: the caller's seeds, hook results,
     # retained non-leaf grads and every .grad already assigned in this walk.
     foreign = {id(owner(s._data)) for s in seeds if s._data is not None}
+    # Leaves with post-accumulate hooks are finished as soon as their last user has run.
+    ready = _leaf_ready_steps(order) if accumulate and _post_accumulate_hooks else None
     with set_grad_enabled(create_graph):
         for root in roots:
             if root._op is None:
                 _collect_leaf(root, grads.pop(id(root), None), leaf_grads, capture)
-        for t in reversed(order):
+        for step, t in enumerate(reversed(order)):
+            if ready is not None and step in ready:
+                for key in ready[step]:
+                    if key in leaf_grads:
+                        _finish_leaf(*leaf_grads.pop(key), accumulate, capture, captured,
+                                     create_graph, foreign)
             g = grads.pop(id(t), None)
             if g is None:
                 continue
@@ -221,13 +276,40 @@ def _walk(roots, seeds, retain_graph, create_graph, accumulate, capture):
                 t._inputs = None
                 t._saved_versions = None
         for leaf, g in leaf_grads.values():
-            if leaf._hooks:
-                g = _run_hooks(leaf, g, foreign)
-            if capture is not None and id(leaf) in capture:
-                captured[id(leaf)] = g
-            if accumulate and (capture is None or id(leaf) in capture):
-                _accumulate(leaf, g, create_graph, foreign)
+            _finish_leaf(leaf, g, accumulate, capture, captured, create_graph, foreign)
     return captured
+
+
+def _finish_leaf(leaf, g, accumulate, capture, captured, create_graph, foreign):
+    """Run the leaf's hooks on its complete gradient ``g``, capture and accumulate it."""
+    if leaf._hooks:
+        g = _run_hooks(leaf, g, foreign)
+    if capture is not None and id(leaf) in capture:
+        captured[id(leaf)] = g
+    if accumulate and (capture is None or id(leaf) in capture):
+        _accumulate(leaf, g, create_graph, foreign)
+        entry = _post_accumulate_hooks.get(id(leaf)) if _post_accumulate_hooks else None
+        if entry is not None and entry[0]() is leaf:
+            for hook in list(entry[1]):
+                hook(leaf)
+
+
+def _leaf_ready_steps(order):
+    """{step of the reversed walk: [ids of hooked leaves whose gradient is complete before that
+    step runs]}: a leaf is complete once the earliest node (in ``order``) that uses it has run."""
+    hooked = _post_accumulate_hooks
+    first_use = {}
+    for k, t in enumerate(order):
+        for i in t._inputs:
+            key = id(i)
+            if i._op is None and key in hooked and key not in first_use:
+                first_use[key] = k
+    ready = {}
+    n = len(order)
+    for key, k in first_use.items():
+        if n - k < n:  # the last node's leaves are finished by the walk's final loop
+            ready.setdefault(n - k, []).append(key)
+    return ready
 
 
 def _collect_leaf(leaf, g, leaf_grads, capture):

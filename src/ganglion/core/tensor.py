@@ -425,6 +425,12 @@ class Tensor:
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` in backward() once this leaf's ``.grad`` is complete for the pass
+        (see autograd.register_post_accumulate_grad_hook). Returns a handle with ``remove()``."""
+        from ganglion.core import autograd
+        return autograd.register_post_accumulate_grad_hook(self, hook)
+
     # ----- conversion ---------------------------------------------------------------------
     def numpy(self, *, force=False):
         """The values as a NumPy array sharing this tensor's memory, as in PyTorch: writes through
