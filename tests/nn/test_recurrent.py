@@ -314,7 +314,7 @@ def test_batch_split_over_the_cores_matches_torch(monkeypatch, kind, with_state)
     rows here, as blocks are multiples of 8 rows) must still give PyTorch's values (float64,
     so that the comparison is tight)."""
     from ganglion.backend import blas_threads, threads
-    from ganglion.core.ops import recurrent
+    from ganglion.backend import recurrent
     if threads.CORES < 2 or not blas_threads.available():
         pytest.skip("splitting needs two cores and control of BLAS's thread count")
     monkeypatch.setattr(recurrent, "_SPLIT_MULTIPLY_ADDS_PER_ROW", 0)

@@ -36,10 +36,13 @@ from numba import types
 from numba.extending import overload
 
 from ganglion.backend import array_cache, matmul
+from ganglion.backend.recurrent import (LSTM_CELL, LSTM_GATES, LSTM_HIDDEN, over_batch_rows,
+                                        visiting_order)
 from ganglion.backend.kernel_cache import njit_cached
 
-__all__ = ["relu_backward", "hardtanh_backward", "fast_tanh", "tanh", "lstm_step_forward", "lstm_step_backward",
-           "gru_step_forward", "gru_step_backward",
+__all__ = ["relu_backward", "hardtanh_backward", "fast_tanh", "tanh", "lstm_step_forward",
+           "lstm_step_backward", "gru_step_forward", "gru_step_backward", "lstm_sequence_forward",
+           "lstm_sequence_backward", "gru_sequence_forward", "gru_sequence_backward",
            "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam"]
 
 # "contract" lets LLVM fuse a multiply and an add into one FMA (one rounding instead of two),
@@ -265,6 +268,103 @@ def gru_step_backward(step, grad_h, h_prev, d_h, d_step, first):
             d_step[n, 2 * hidden + j] = d_x_n * r
             d_step[n, 3 * hidden + j] = d_x_n
             d_h[n, j] = dh * z
+
+
+# ----- the recurrent ops' time loops with these steps ------------------------------------------
+# The same contract as backend/recurrent.py's NumPy forms (its docstring gives the layouts), with
+# each step's elementwise part in one of the loops above.
+
+def lstm_sequence_forward(x_proj, bias, h0, c0, w_hh, reverse):
+    """Y (6, T, N, H) of one LSTM direction (see ``recurrent.lstm_sequence_forward``)."""
+    length, batch, four_hidden = x_proj.shape
+    hidden = four_hidden // 4
+    out = array_cache.empty((6, length, batch, hidden), x_proj.dtype)
+    acts = out[LSTM_GATES].reshape(length, batch, four_hidden)
+    # BLAS runs this small-M GEMM faster on a contiguous W_hh^T than through the transpose flag.
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    order = visiting_order(length, reverse)
+
+    def rows(lo, hi, product):
+        h_prev, c_prev = h0[lo:hi], c0[lo:hi]
+        for k, t in enumerate(order):
+            gates, c, h = acts[t, lo:hi], out[LSTM_CELL, k, lo:hi], out[LSTM_HIDDEN, t, lo:hi]
+            product(h_prev, w_hh_t, out=gates)
+            lstm_step_forward(gates, x_proj[t, lo:hi], bias, c_prev, c, h)
+            h_prev, c_prev = h, c
+    over_batch_rows(batch, four_hidden * hidden * length, rows)
+    return out
+
+
+def lstm_sequence_backward(grad, out, h0, c0, w_hh, reverse, h0_grad):
+    """(4T + 2, N, H): the backward pass through one LSTM direction (see
+    ``recurrent.lstm_sequence_backward``)."""
+    _, length, batch, hidden = out.shape
+    back = array_cache.empty((4 * length + 2, batch, hidden), out.dtype)
+    acts = out[LSTM_GATES].reshape(length, batch, 4 * hidden)
+    d_pre = back[:-2].reshape(length, batch, 4 * hidden)
+    grad_c_last, grad_h = grad[0], grad[1:]
+    # The gradients flowing back along the recurrence end as those of c0 and h0.
+    d_c, d_h = back[-2], back[-1]
+    order = visiting_order(length, reverse)
+
+    def rows(lo, hi, product):
+        d_c[lo:hi] = grad_c_last[lo:hi]
+        for k in range(length - 1, -1, -1):
+            t = order[k]
+            d_gates = d_pre[t, lo:hi]
+            c_prev = c0[lo:hi] if k == 0 else out[LSTM_CELL, k - 1, lo:hi]
+            lstm_step_backward(acts[t, lo:hi], out[LSTM_CELL, k, lo:hi], c_prev,
+                               grad_h[t, lo:hi], d_h[lo:hi], d_c[lo:hi], d_gates,
+                               k == length - 1)
+            if k or h0_grad:
+                product(d_gates, w_hh, out=d_h[lo:hi])
+    over_batch_rows(batch, 4 * hidden * hidden * length, rows)
+    return back
+
+
+def gru_sequence_forward(x_gates, b_hh, h0, w_hh, reverse):
+    """(T, N, 5H) of one GRU direction (see ``recurrent.gru_sequence_forward``)."""
+    length, batch, three_hidden = x_gates.shape
+    hidden = three_hidden // 3
+    dtype = x_gates.dtype
+    out = array_cache.empty((length, batch, 5 * hidden), dtype)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    order = visiting_order(length, reverse)
+
+    def rows(lo, hi, product):
+        h_gates = np.empty((hi - lo, three_hidden), dtype)
+        h_prev = h0[lo:hi]
+        for t in order:
+            step = out[t, lo:hi]
+            product(h_prev, w_hh_t, out=h_gates)
+            gru_step_forward(h_gates, x_gates[t, lo:hi], b_hh, h_prev, step)
+            h_prev = step[:, 4 * hidden:]
+    over_batch_rows(batch, three_hidden * hidden * length, rows)
+    return out
+
+
+def gru_sequence_backward(grad, out, h0, w_hh, reverse, h0_grad):
+    """(T + 1, N, 4H): the backward pass through one GRU direction (see
+    ``recurrent.gru_sequence_backward``)."""
+    length, batch, five_hidden = out.shape
+    hidden = five_hidden // 5
+    dtype = out.dtype
+    back = array_cache.empty((length + 1, batch, 4 * hidden), dtype)
+    order = visiting_order(length, reverse)
+
+    def rows(lo, hi, product):
+        d_h = back[length, lo:hi, :hidden]  # the gradient flowing back along h; then h0's
+        recurrent = np.empty((hi - lo, hidden), dtype)
+        for k in range(length - 1, -1, -1):
+            t = order[k]
+            d_step = back[t, lo:hi]
+            h_prev = h0[lo:hi] if k == 0 else out[order[k - 1], lo:hi, 4 * hidden:]
+            gru_step_backward(out[t, lo:hi], grad[t, lo:hi], h_prev, d_h, d_step, k == length - 1)
+            if k or h0_grad:
+                product(d_step[:, :3 * hidden], w_hh, out=recurrent)
+                d_h += recurrent
+    over_batch_rows(batch, 3 * hidden * hidden * length, rows)
+    return back
 
 
 # ----- Adam's update ---------------------------------------------------------------------------

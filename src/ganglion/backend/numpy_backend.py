@@ -9,13 +9,26 @@ import math
 
 import numpy as np
 
-from ganglion.backend import array_cache, batchnorm, conv, pool
+from ganglion.backend import array_cache, batchnorm, conv, pool, recurrent
 from ganglion.backend.matmul import matmul, split_rows
 from ganglion.backend.special import erf
 
 
 # Elementwise results of at least this many elements go into cached memory.
 _CACHED_RESULT_SIZE = 1 << 17
+
+
+def _compiled_or_numpy(name):
+    """The kernel ``name`` of backend/nn_loops.py where numba can be used, else the one of
+    backend/recurrent.py (same arguments, same results to rounding)."""
+    reference = getattr(recurrent, name)
+
+    def kernel(*args):
+        loops = _loops()
+        return (reference if loops is None else getattr(loops, name))(*args)
+    kernel.__name__ = name
+    kernel.__doc__ = reference.__doc__
+    return kernel
 
 
 class NumpyBackend:
@@ -36,6 +49,15 @@ class NumpyBackend:
     batch_normalize = staticmethod(batchnorm.batch_normalize)
     batch_norm_gradient_sums = staticmethod(batchnorm.batch_norm_gradient_sums)
     batch_norm_input_gradient = staticmethod(batchnorm.batch_norm_input_gradient)
+
+    # The fused recurrent ops' time loops (backend/recurrent.py); the LSTM's and GRU's run as
+    # compiled loops (backend/nn_loops.py) where numba can be used.
+    lstm_sequence_forward = staticmethod(_compiled_or_numpy("lstm_sequence_forward"))
+    lstm_sequence_backward = staticmethod(_compiled_or_numpy("lstm_sequence_backward"))
+    gru_sequence_forward = staticmethod(_compiled_or_numpy("gru_sequence_forward"))
+    gru_sequence_backward = staticmethod(_compiled_or_numpy("gru_sequence_backward"))
+    rnn_sequence_forward = staticmethod(recurrent.rnn_sequence_forward)
+    rnn_sequence_backward = staticmethod(recurrent.rnn_sequence_backward)
 
     # Matrix products: on BLAS's threads, or on ganglion's own while the convolution kernels
     # use them (backend/matmul.py says why).

@@ -2,10 +2,10 @@
 
 Weights follow PyTorch's layout: ``w_ih`` is (G*H, input), ``w_hh`` is (G*H, H) with the gate
 blocks stacked in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). Every sequence function
-computes the input projection of all time steps with one GEMM per layer and direction. LSTM
-and GRU then run their time loops as one fused op each (``ganglion.core.ops.recurrent`` and
-``recurrent_gru``), with one GEMM per step for all gates; they do not support double backward
-(the cells, built from ordinary ops, do). RNN loops over steps in ordinary Tensor ops.
+computes the input projection of all time steps with one GEMM per layer and direction. LSTM,
+GRU and the Elman RNN then run their time loops as one fused op each (``ganglion.core.ops.recurrent``),
+with one GEMM per step for all gates; they do not support double backward (the cells, built
+from ordinary ops, do).
 
 ``weights`` of a sequence function is a list with one (w_ih, w_hh, b_ih, b_hh) tuple per layer
 and direction (layer-major, forward before reverse), biases None when absent.
@@ -19,8 +19,7 @@ from ganglion.core.tensor import Tensor
 from ganglion.core.ops import (concatenate, getitem, lstm_sequence, matmul, ne, relu, reshape,
                                sigmoid, stack, take_along_axis, tanh, transpose, unsqueeze, where)
 from ganglion.core.ops.indexing import GetItem, IndexAdd, Slot, check_index_range
-from ganglion.core.ops.recurrent_gru import gru_sequence
-from ganglion.core.ops.recurrent_rnn import rnn_sequence
+from ganglion.core.ops.recurrent import gru_sequence, rnn_sequence
 from ganglion.nn.functional.dropout import dropout as dropout_function
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn", "lstm", "gru",
