@@ -26,6 +26,37 @@ padding is ((top, bottom), (left, right)), stride / dilation pairs, groups an in
     conv2d_backward_weight_bias(x, g, kernel_hw, stride, padding, dilation, groups, bias=True)
         -> (weight gradient, bias gradient (O,) or None): both from one primitive
 
+pool (ganglion.backend.onednn.pool): backend/pool.py's signatures; kernel, stride, padding,
+dilation are pairs, padding symmetric per axis as in PyTorch.
+    supports_max_pool2d(shape, dtype, kernel, stride, padding, dilation, ceil_mode) -> bool
+        float32 (N, C, H, W), N >= 1, at most 127 taps, padding <= kernel / 2, output non-empty
+    max_pool2d(x, kernel, stride, padding, dilation, ceil_mode) -> (N, C, OH, OW)
+    max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode) -> int8 tap numbers
+        (row-major in the window, padding taps counted, first maximum: ganglion's and PyTorch's
+        rule; equal to backend/pool.py's); recomputes the maxima, ``out`` is unused
+    max_pool2d_with_argmax(x, kernel, stride, padding, dilation, ceil_mode) -> (out, argmax)
+        both in one pass (for a forward op that keeps the argmax for its vjp)
+    max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode) -> in_shape
+    supports_avg_pool2d(shape, dtype, kernel, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override) -> bool
+        as above, and no divisor_override, and not (count_include_pad with padding and
+        ceil_mode adding a window)
+    avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    avg_pool2d_backward(grad, in_shape, kernel, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override)
+
+batchnorm (ganglion.backend.onednn.batchnorm): x (N, C, ...) normalized over all axes but 1.
+    supports_batch_norm(shape, dtype) -> bool   float32, 2 to 5 dims, no empty axis
+    batch_statistics(x) -> (2, C) float32 [mean, biased variance]
+    batch_normalize(x, scale, shift) -> x * scale[c] + shift[c]
+    batch_norm_gradient_sums(g, x, mean) -> (sum g, sum g * (x - mean)) per channel, float64
+    (no batch_norm_input_gradient: oneDNN has no a*g + b*(x-mean) + d primitive; keep NumPy's)
+    batch_norm_forward_training(x, weight, bias, eps) -> (y, mean, biased var), one pass
+    batch_norm_backward(g, x, mean, var, weight, eps, batch_statistics)
+        -> (grad_x, grad_weight, grad_bias), one pass; batch_statistics=True is training mode
+    On plain NCHW data oneDNN's batch norm is a generic implementation (ncsp_bnorm): measured
+    slower than the numba loops on large planes (see benchmarks/onednn_kernels.py).
+
 The kernels cache one plan (primitives, reorders, blocked buffers) per shape and options in a
 bounded LRU (``_runtime.CACHE_SIZE``); ``_runtime.clear_cache()`` frees them.
 """
