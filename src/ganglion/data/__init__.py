@@ -18,7 +18,8 @@ from ganglion.data.datasets import (CIFAR10, CIFAR100, KMNIST, MNIST, California
                                     make_spirals, make_xor, read_csv_columns, sequence_batches)
 from ganglion.data.loader import DataLoader, WorkerInfo, get_worker_info
 from ganglion.data.paths import data_root
-from ganglion.data.samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler,
+from ganglion.data.distributed_sampler import DistributedSampler
+from ganglion.data.samplers import (BatchSampler, RandomSampler, Sampler,
                                     SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
 
 __all__ = ["transforms", "default_collate", "Dataset", "TensorDataset", "Subset", "ConcatDataset",

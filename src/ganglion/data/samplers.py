@@ -15,7 +15,7 @@ import numpy as np
 from ganglion.core.random import numpy_generator
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]
+           "WeightedRandomSampler", "BatchSampler"]
 
 
 def _is_int(value):
@@ -174,59 +174,3 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
-
-class DistributedSampler(Sampler):
-    """The share of the dataset that process ``rank`` of ``num_replicas`` reads: every
-    ``num_replicas``-th index of a (per-epoch shuffled) order, padded by repeating indices (or
-    cut, with ``drop_last``) so that every replica gets the same count.
-
-    ganglion has no process groups yet, so ``num_replicas`` and ``rank`` default to a world of
-    one process (PyTorch raises unless ``init_process_group`` was called); given explicitly,
-    they shard the indices exactly as PyTorch does. Call ``set_epoch(epoch)`` each epoch so the
-    shuffle changes; the order for a (seed, epoch) is NumPy's, not PyTorch's.
-    """
-
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
-                 drop_last=False):
-        num_replicas = 1 if num_replicas is None else num_replicas
-        rank = 0 if rank is None else rank
-        _check_positive_count(num_replicas, "num_replicas", "DistributedSampler")
-        if not _is_int(rank) or not 0 <= rank < num_replicas:
-            raise ValueError(f"DistributedSampler: invalid rank {rank!r}, rank should be in the "
-                             f"interval [0, {num_replicas - 1}]")
-        if not _is_int(seed):
-            raise TypeError(f"DistributedSampler: seed must be an integer, got {seed!r}")
-        self.dataset = dataset
-        self.num_replicas = num_replicas
-        self.rank = rank
-        self.shuffle = shuffle
-        self.seed = seed
-        self.drop_last = drop_last
-        self.epoch = 0
-        n = len(dataset)
-        if drop_last and n % num_replicas:
-            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
-        else:
-            self.num_samples = math.ceil(n / num_replicas)
-        self.total_size = self.num_samples * num_replicas
-
-    def __iter__(self):
-        n = len(self.dataset)
-        if self.shuffle:
-            indices = np.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
-        else:
-            indices = list(range(n))
-        if self.drop_last:
-            indices = indices[:self.total_size]
-        elif self.total_size > len(indices):
-            padding = self.total_size - len(indices)
-            indices += (indices * math.ceil(padding / len(indices)))[:padding]
-        return iter(indices[self.rank:self.total_size:self.num_replicas])
-
-    def __len__(self):
-        return self.num_samples
-
-    def set_epoch(self, epoch):
-        """Use ``epoch`` for the next shuffle (every replica must pass the same one)."""
-        self.epoch = epoch

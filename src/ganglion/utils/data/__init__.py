@@ -15,7 +15,8 @@ from ganglion.data.collate import default_collate, default_convert
 from ganglion.data.dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset,
                                    TensorDataset, random_split)
 from ganglion.data.loader import DataLoader, WorkerInfo, get_worker_info
-from ganglion.data.samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler,
+from ganglion.data.distributed_sampler import DistributedSampler
+from ganglion.data.samplers import (BatchSampler, RandomSampler, Sampler,
                                     SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
 from ganglion.utils.data import dataloader, dataset, distributed, sampler  # noqa: F401,E402
 

@@ -1,4 +1,4 @@
 """``torch.utils.data.distributed``: DistributedSampler of ``ganglion.data``."""
-from ganglion.data.samplers import DistributedSampler
+from ganglion.data.distributed_sampler import DistributedSampler
 
 __all__ = ["DistributedSampler"]
