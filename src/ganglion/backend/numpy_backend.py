@@ -146,10 +146,12 @@ class NumpyBackend:
         return result
 
     @staticmethod
-    def relu(x):
-        """max(x, 0); large arrays split over the cores (NumPy's ufuncs release the GIL)."""
-        out = array_cache.empty(x.shape, x.dtype)
-        if not x.flags.c_contiguous:
+    def relu(x, out=None):
+        """max(x, 0) into ``out`` (x's shape and dtype; it may be x) or a new array; large arrays
+        split over the cores (NumPy's ufuncs release the GIL)."""
+        if out is None:
+            out = array_cache.empty(x.shape, x.dtype)
+        if not (x.flags.c_contiguous and out.flags.c_contiguous):
             return np.maximum(x, 0, out=out)
         flat_x, flat_out = x.reshape(-1), out.reshape(-1)
         split_rows(x.size, 1, lambda lo, hi: np.maximum(flat_x[lo:hi], 0, out=flat_out[lo:hi]))

@@ -10,6 +10,10 @@ An ``Op`` has three parts (DESIGN.md, "core"):
 - ``infer(*types)`` gives the output's TensorType without computing, and raises the error a
   user sees for bad shapes or dtypes.
 
+What the compiler needs to know about an op is declared on its class (``returns_new_array``,
+``is_view``, ``accepts_out`` with ``in_place_kernel``, ``loop_opcode``, ``infix``), so that
+the compiler (``ganglion.symbolic``) keeps no tables keyed by op class.
+
 Ops are hashable by their attributes (``__slots__``), so a compiler can merge equal nodes.
 Eager mode does not call ``infer`` on the fast path: when ``forward`` fails, ``infer`` is
 called to turn the backend's error into one that names the op, the shapes and what was expected.
@@ -39,6 +43,40 @@ class Op:
     #: one: a compiled schedule may then recycle the result's buffer once nothing reads it,
     #: and the op does not stop an update from overwriting its inputs' storage afterwards.
     returns_new_array = False
+    #: True when ``forward`` returns its first input or a view of it (a reshape, a transpose,
+    #: basic indexing): a compiled schedule then counts the result's storage as that input's.
+    is_view = False
+    #: True when ``forward`` takes ``out=``, an array of the result's dtype and shape to write
+    #: the result into, which may be one of its inputs (elementwise ops): a compiled schedule
+    #: then hands it an input that dies there or a dead buffer (see ``in_place_kernel``).
+    accepts_out = False
+    #: The opcode of this op in a fused elementwise loop (a key of
+    #: ``backend.fused_loops.OPCODES``, whose template computes it from its operands), or None
+    #: where the op cannot join one.
+    loop_opcode = None
+    #: The operator that ``symbolic.printing.pp`` writes between the two operands ("+", "<"),
+    #: or None for the call form ``name(args)``; an op may instead define ``pp(args)``.
+    infix = None
+
+    def in_place_kernel(self, backend, position, arity):
+        """A kernel (a function of the op's ``arity`` input arrays) that writes the result into
+        its argument at ``position``: an input (0 <= position < arity, one that dies there), or
+        an extra last argument (position == arity, a spare buffer of the result's type). Only
+        for ops that ``accepts_out``."""
+        forward = self.forward
+        if arity == 1:
+            if position == 0:
+                return lambda x: forward(backend, x, out=x)
+            return lambda x, buffer: forward(backend, x, out=buffer)
+        if arity == 2:
+            if position == 0:
+                return lambda a, b: forward(backend, a, b, out=a)
+            if position == 1:
+                return lambda a, b: forward(backend, a, b, out=b)
+            return lambda a, b, buffer: forward(backend, a, b, out=buffer)
+        if position < arity:
+            return lambda *arrays: forward(backend, *arrays, out=arrays[position])
+        return lambda *arrays: forward(backend, *arrays[:-1], out=arrays[-1])
 
     @property
     def name(self):

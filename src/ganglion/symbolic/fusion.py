@@ -20,24 +20,24 @@ shape when it runs if it turns out smaller (an unknown dimension may be 1).
 
 A group of one op is left alone: NumPy's own kernel is as fast. Fusion needs numba (the
 ``jit`` extra); without it, or with ``GANGLION_FUSION=0``, graphs are compiled unfused.
+
+Which ops can join a loop is declared on the ops: ``Op.loop_opcode`` names the template in
+``backend.fused_loops.OPCODES`` that computes the op. Only ops that LLVM turns into vector
+instructions declare one: exp, log, tanh, sigmoid and pow are left to NumPy, because numba
+calls the C library's scalar versions, 5-40x slower than NumPy's SIMD loops, which would cost
+more than the memory passes that fusing them saves.
 """
 from ganglion.backend import current as backend
 from ganglion.backend import fused_loops
 from ganglion.core import dtypes
 from ganglion.core.op import Op
-from ganglion.core.ops import elementwise as ew
-from ganglion.core.ops import unary
 from ganglion.core.tensor import TensorType
 from ganglion.symbolic.graph import Node, toposort
 
 __all__ = ["fuse", "FusedElementwise", "FusedElementwiseOutputs", "FusedOutput"]
 
-# Only ops that LLVM turns into vector instructions. exp, log, tanh, sigmoid and pow are left to
-# NumPy: numba calls the C library's scalar versions, 5-40x slower than NumPy's SIMD loops
-# here, which would cost more than the memory passes that fusing them saves.
-_BINARY = {ew.Add: "add", ew.Sub: "sub", ew.Mul: "mul", ew.Div: "div",
-           ew.Maximum: "maximum", ew.Minimum: "minimum"}
-_UNARY = {unary.Neg: "neg", unary.Abs: "abs", unary.Sqrt: "sqrt", unary.Relu: "relu"}
+# Comparisons give bool results from any readable operands; every other opcode computes in
+# the float dtype of its result.
 _COMPARE = ("gt", "lt", "ge", "le", "eq", "ne")
 _FLOATS = ("float32", "float64")
 _READABLE = ("float32", "float64", "bool")
@@ -48,23 +48,13 @@ MIN_SIZE = 256
 
 
 def _opcode(node):
-    """The loop opcode computing ``node``, or None if it cannot be fused."""
-    op = node.op
-    dtype = node.type.dtype.name
-    if any(i.type.dtype.name not in _READABLE for i in node.inputs):
+    """The loop opcode computing ``node`` (its op's ``loop_opcode``), or None if it cannot be
+    fused."""
+    opcode = node.op.loop_opcode
+    if opcode is None or any(i.type.dtype.name not in _READABLE for i in node.inputs):
         return None
-    if type(op) in _BINARY:
-        return _BINARY[type(op)] if dtype in _FLOATS else None
-    if type(op) in _UNARY:
-        return _UNARY[type(op)] if dtype in _FLOATS else None
-    if type(op) is ew.Compare:
-        return op.kind if op.kind in _COMPARE else None
-    if type(op) is ew.Cast:
-        return "cast" if dtype in _FLOATS else None
-    if type(op) is unary.ReluBackward:
-        return "relu_grad" if dtype in _FLOATS else None
-    if type(op) is ew.Where:
-        return "where" if dtype in _FLOATS else None
+    if opcode in _COMPARE or node.type.dtype.name in _FLOATS:
+        return opcode
     return None
 
 
@@ -255,11 +245,13 @@ class FusedElementwise(_FusedLoop):
     """A fused loop with one output: a new array, or (``in_place_kernel``) one that the
     schedule hands it."""
     __slots__ = ()
+    returns_new_array = True
+    accepts_out = True
 
     def forward(self, backend, *arrays):
         return fused_loops.run(self.spec, self.shape, self._inputs_read(arrays), (None,))[0]
 
-    def in_place_kernel(self, position):
+    def in_place_kernel(self, backend, position, arity):
         """A kernel writing the result into its argument at ``position``: an input that dies
         here, or (one past the inputs) a spare buffer of the result's type."""
         spec, shape, read = self.spec, self.shape, self._inputs_read
@@ -289,9 +281,12 @@ class FusedElementwiseOutputs(_FusedLoop):
 
 
 class FusedOutput(Op):
-    """Output ``index`` of a ``FusedElementwiseOutputs`` node."""
+    """Output ``index`` of a ``FusedElementwiseOutputs`` node: a new array, or storage of a
+    shared value that the schedule gave the loop to write over (an update's result, kept
+    anyway)."""
     __slots__ = ("index",)
     differentiable = False
+    returns_new_array = True
 
     def __init__(self, index):
         self.index = index

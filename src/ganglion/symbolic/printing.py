@@ -1,34 +1,22 @@
 """Readable views of graphs: ``pp`` prints an expression in infix form, ``debugprint`` prints a
 compiled function's schedule (or an expression's nodes) one node a line."""
-from ganglion.core.ops import elementwise as ew
-from ganglion.core.ops import unary
-from ganglion.core.ops.linalg import MatMul
 from ganglion.core.tensor import Constant
 
 __all__ = ["pp", "debugprint"]
 
-_INFIX = {ew.Add: "+", ew.Sub: "-", ew.Mul: "*", ew.Div: "/", ew.Pow: "**", ew.Remainder: "%",
-          ew.FloorDivide: "//"}
-_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "and": "&",
-            "or": "|", "xor": "^"}
-
 
 def pp(expr):
-    """``expr`` as an infix string: ``pp(x + y) == '(x + y)'``, ``exp(x)``, ``dot(x, W)``."""
+    """``expr`` as an infix string: ``pp(x + y) == '(x + y)'``, ``exp(x)``, ``dot(x, W)``.
+    The ops say how they print: an ``infix`` operator, or a ``pp(args)`` method of their own
+    (``-x``, ``dot(x, W)``, ``cast(x, float32)``), else ``name(args)``."""
     op = expr._op
     if op is None:
         return _leaf(expr)
     args = [pp(i) for i in expr._inputs]
-    symbol = _INFIX.get(type(op)) or (_COMPARE.get(op.kind) if isinstance(op, ew.Compare) else None)
+    symbol = op.infix
     if symbol is not None:
         return f"({args[0]} {symbol} {args[1]})"
-    if isinstance(op, unary.Neg):
-        return f"-{args[0]}"
-    if isinstance(op, MatMul):
-        return f"dot({args[0]}, {args[1]})"
-    if isinstance(op, ew.Cast):
-        return f"cast({args[0]}, {op.dtype.name})"
-    if hasattr(op, "pp"):  # an op that prints its own call (sizes known only at run time)
+    if hasattr(op, "pp"):
         return op.pp(args)
     return f"{op.name}({', '.join(args)})"
 

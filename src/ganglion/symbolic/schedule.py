@@ -13,60 +13,23 @@ large array per op; it pays only for large arrays of known shape, and only those
 An update's new value is written straight into the shared variable's storage once nothing reads
 the old value any more, as an eager optimizer's in-place step does (so two shared variables
 must not share one array, as ``borrow=True`` could make them).
+
+What the schedule needs to know about each op is declared on the op (``core/op.py``): whether
+its result is always a new array (``returns_new_array``) or its first input's storage
+(``is_view``), and whether it can write into a given array (``accepts_out``, whose
+``in_place_kernel`` the schedule calls).
 """
 from functools import partial
 
 from ganglion.backend import current as backend
-from ganglion.core.ops import elementwise as ew
-from ganglion.core.ops import unary
-from ganglion.core.ops.elementwise import Binary, Cast, Where
-from ganglion.core.ops.linalg import MatMul
-from ganglion.core.ops.reduce import Reduction
-from ganglion.core.ops.shape import Concatenate
-from ganglion.core.ops.softmax import Softmax
-from ganglion.core.ops.unary import Unary
-from ganglion.symbolic.fusion import FusedElementwise, FusedElementwiseOutputs, FusedOutput
+from ganglion.symbolic.fusion import FusedElementwiseOutputs, FusedOutput
 from ganglion.symbolic.graph import toposort
 from ganglion.symbolic.shared import value_attribute
 
 __all__ = ["Schedule"]
 
-# Ops whose forward always returns a new array (never a view of an input).
-# A fused loop's outputs are new arrays, or storage of shared values that the schedule gave it
-# to write over (which are update results, kept anyway).
-_FRESH = (Binary, Unary, Softmax, MatMul, Cast, Where, Reduction, Concatenate, FusedElementwise,
-          FusedOutput)
-
 # Arrays smaller than this are cheap to allocate: reusing them does not pay.
 _REUSE_MIN_SIZE = 1024
-
-
-def _in_place_kernels():
-    xp = backend.xp
-    binary = {ew.Add: xp.add, ew.Sub: xp.subtract, ew.Mul: xp.multiply, ew.Div: xp.true_divide,
-              ew.Maximum: xp.maximum, ew.Minimum: xp.minimum}
-    single = {unary.Neg: xp.negative, unary.Exp: xp.exp, unary.Log: xp.log, unary.Sqrt: xp.sqrt,
-              unary.Tanh: backend.tanh, unary.Sin: xp.sin, unary.Cos: xp.cos, unary.Abs: xp.abs}
-    # kernels[op class](position) -> a kernel writing into its argument at ``position``; the
-    # position after the op's own inputs is an extra argument: a dead buffer from the pool.
-    kernels = {cls: partial(_binary_kernel, ufunc) for cls, ufunc in binary.items()}
-    kernels.update({cls: partial(_unary_kernel, ufunc) for cls, ufunc in single.items()})
-    kernels[unary.Relu] = partial(_unary_kernel, lambda x, out: xp.maximum(x, 0, out=out))
-    return kernels
-
-
-def _binary_kernel(ufunc, position):
-    if position == 0:
-        return lambda a, b: ufunc(a, b, out=a)
-    if position == 1:
-        return lambda a, b: ufunc(a, b, out=b)
-    return lambda a, b, buffer: ufunc(a, b, out=buffer)
-
-
-def _unary_kernel(ufunc, position):
-    if position == 0:
-        return lambda x: ufunc(x, out=x)
-    return lambda x, buffer: ufunc(x, out=buffer)
 
 
 class Instruction:
@@ -141,18 +104,17 @@ class Schedule:
         reads the old value any more (``targets``: see ``_update_targets``). Returns {slot: index
         of the instruction that takes over its buffer}: such a slot is freed there, not at its
         own last use."""
-        kernels = _in_place_kernels()
         owner = {}       # slot -> the slot whose array it is (itself, or the array it views)
         pinned = set()   # owners whose arrays must never be overwritten
         for instruction in self.instructions:
             op = instruction.node.op
-            if isinstance(op, _FRESH) or op.returns_new_array:
+            if op.returns_new_array:
                 owner[instruction.out] = instruction.out
             elif isinstance(op, FusedElementwiseOutputs):
                 # Its value is a tuple of arrays: never a buffer for anyone.
                 owner[instruction.out] = instruction.out
                 pinned.add(instruction.out)
-            elif instruction.args and _is_view_op(op):
+            elif instruction.args and op.is_view:
                 owner[instruction.out] = owner.get(instruction.args[0], instruction.args[0])
             else:
                 # An op that may return (a view of) any input: none of them may be overwritten.
@@ -197,7 +159,9 @@ class Schedule:
                 instruction.kernel = op.kernel_into(tuple(positions))
                 if any(p is not None for p in positions):
                     instruction.in_place = instruction.args[len(op.spec.inputs):]
-            make = getattr(op, "in_place_kernel", None) or kernels.get(type(op))
+            # make(position): the op's kernel writing into its argument at ``position``.
+            make = (partial(op.in_place_kernel, backend, arity=len(instruction.args))
+                    if op.accepts_out else None)
             out_type = instruction.node.type
             storage = writable_storage.get(instruction.out)
             if (make is not None and _pays(instruction.node) and storage is not None
@@ -238,13 +202,7 @@ class Schedule:
 
 def makes_new_array(node):
     """True when ``node``'s value is always an array of its own (never an input or a view)."""
-    return node.kind == "apply" and (isinstance(node.op, _FRESH) or node.op.returns_new_array)
-
-
-def _is_view_op(op):
-    from ganglion.core.ops.indexing import GetItem
-    from ganglion.core.ops.shape import Expand, ExpandAs, Permute, Reshape, ReshapeAs, SumTo
-    return isinstance(op, (Reshape, ReshapeAs, Permute, Expand, ExpandAs, SumTo, GetItem))
+    return node.kind == "apply" and node.op.returns_new_array
 
 
 def _pays(node):

@@ -106,6 +106,7 @@ def _binary(op, a, b, name):
 class Binary(Op):
     """Elementwise op of two broadcast operands; infer gives the backend's result dtype."""
     __slots__ = ()
+    returns_new_array = True
 
     def infer(self, a, b):
         shape = broadcast_shapes(self.name, a.shape, b.shape)
@@ -116,9 +117,14 @@ class Binary(Op):
 class Add(Binary):
     __slots__ = ()
     saves_inputs = False
+    accepts_out = True
+    loop_opcode = "add"
+    infix = "+"
 
-    def forward(self, backend, a, b):
-        return backend.ufunc(backend.xp.add, a, b)
+    def forward(self, backend, a, b, out=None):
+        if out is None:
+            return backend.ufunc(backend.xp.add, a, b)
+        return backend.xp.add(a, b, out=out)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -128,9 +134,14 @@ class Add(Binary):
 class Sub(Binary):
     __slots__ = ()
     saves_inputs = False
+    accepts_out = True
+    loop_opcode = "sub"
+    infix = "-"
 
-    def forward(self, backend, a, b):
-        return backend.ufunc(backend.xp.subtract, a, b)
+    def forward(self, backend, a, b, out=None):
+        if out is None:
+            return backend.ufunc(backend.xp.subtract, a, b)
+        return backend.xp.subtract(a, b, out=out)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -139,9 +150,14 @@ class Sub(Binary):
 
 class Mul(Binary):
     __slots__ = ()
+    accepts_out = True
+    loop_opcode = "mul"
+    infix = "*"
 
-    def forward(self, backend, a, b):
-        return backend.ufunc(backend.xp.multiply, a, b)
+    def forward(self, backend, a, b, out=None):
+        if out is None:
+            return backend.ufunc(backend.xp.multiply, a, b)
+        return backend.xp.multiply(a, b, out=out)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -150,9 +166,14 @@ class Mul(Binary):
 
 class Div(Binary):
     __slots__ = ()
+    accepts_out = True
+    loop_opcode = "div"
+    infix = "/"
 
-    def forward(self, backend, a, b):
-        return backend.ufunc(backend.xp.true_divide, a, b)
+    def forward(self, backend, a, b, out=None):
+        if out is None:
+            return backend.ufunc(backend.xp.true_divide, a, b)
+        return backend.xp.true_divide(a, b, out=out)
 
     def vjp(self, out, grad, needs):
         a, b = out._inputs
@@ -166,6 +187,7 @@ class Div(Binary):
 
 class Pow(Binary):
     __slots__ = ()
+    infix = "**"
 
     def forward(self, backend, a, b):
         return a ** b
@@ -190,6 +212,7 @@ class Pow(Binary):
 
 class FloorDivide(Binary):
     __slots__ = ()
+    infix = "//"
     differentiable = False
 
     def forward(self, backend, a, b):
@@ -217,6 +240,7 @@ class TruncDivide(Binary):
 class Remainder(Binary):
     """Python's (and PyTorch's remainder's) modulo: the result has the divisor's sign."""
     __slots__ = ()
+    infix = "%"
 
     def forward(self, backend, a, b):
         _check_integer_divisor("remainder", a, b)
@@ -231,9 +255,13 @@ class Remainder(Binary):
 class Maximum(Binary):
     """Elementwise max; on ties the gradient is split evenly, as in PyTorch."""
     __slots__ = ()
+    accepts_out = True
+    loop_opcode = "maximum"
 
-    def forward(self, backend, a, b):
-        return backend.ufunc(backend.xp.maximum, a, b)
+    def forward(self, backend, a, b, out=None):
+        if out is None:
+            return backend.ufunc(backend.xp.maximum, a, b)
+        return backend.xp.maximum(a, b, out=out)
 
     def vjp(self, out, grad, needs):
         return _select_vjp(out, grad, needs, gt)
@@ -241,9 +269,13 @@ class Maximum(Binary):
 
 class Minimum(Binary):
     __slots__ = ()
+    accepts_out = True
+    loop_opcode = "minimum"
 
-    def forward(self, backend, a, b):
-        return backend.ufunc(backend.xp.minimum, a, b)
+    def forward(self, backend, a, b, out=None):
+        if out is None:
+            return backend.ufunc(backend.xp.minimum, a, b)
+        return backend.xp.minimum(a, b, out=out)
 
     def vjp(self, out, grad, needs):
         return _select_vjp(out, grad, needs, lt)
@@ -269,9 +301,21 @@ class Compare(Binary):
     def __init__(self, kind):
         self.kind = kind
 
+    _INFIX = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "and": "&",
+              "or": "|", "xor": "^"}
+
     @property
     def name(self):
         return self.kind
+
+    @property
+    def loop_opcode(self):
+        # The comparisons have loop templates; the logical ops do not.
+        return self.kind if self.kind in ("gt", "lt", "ge", "le", "eq", "ne") else None
+
+    @property
+    def infix(self):
+        return self._INFIX[self.kind]
 
     def forward(self, backend, a, b):
         return getattr(backend.xp, self._FUNCS[self.kind])(a, b)
@@ -319,6 +363,8 @@ class LogicalNot(Op):
 class Cast(Op):
     __slots__ = ("dtype",)
     saves_inputs = False
+    returns_new_array = True
+    loop_opcode = "cast"
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -337,9 +383,14 @@ class Cast(Op):
     def infer(self, x):
         return TensorType(self.dtype, x.shape)
 
+    def pp(self, args):
+        return f"cast({args[0]}, {self.dtype.name})"
+
 
 class Where(Op):
     __slots__ = ()
+    returns_new_array = True
+    loop_opcode = "where"
 
     def forward(self, backend, condition, a, b):
         return backend.xp.where(condition, a, b)

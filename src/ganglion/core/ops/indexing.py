@@ -157,6 +157,7 @@ class GetItem(Op):
     only [0, size) along ``axis``, as PyTorch's embedding and index_select do (NumPy would wrap
     negative indices around)."""
     __slots__ = ("spec", "checked")
+    is_view = True  # basic indexing gives a view (advanced indexing a copy)
     saves_inputs = False
 
     def __init__(self, spec, checked=None):

@@ -16,6 +16,7 @@ __all__ = ["matmul", "dot", "outer", "einsum", "mm", "bmm", "addmm", "baddbmm"]
 
 class MatMul(Op):
     __slots__ = ()
+    returns_new_array = True
 
     def forward(self, backend, a, b):
         if a.dtype.kind == "b" or b.dtype.kind == "b":
@@ -41,6 +42,9 @@ class MatMul(Op):
             ga = sum_to(matmul(grad, transpose(b)), a) if needs[0] else None
             gb = sum_to(matmul(transpose(a), grad), b) if needs[1] else None
         return ga, gb
+
+    def pp(self, args):
+        return f"dot({args[0]}, {args[1]})"
 
     def infer(self, a, b):
         for t in (a, b):

@@ -46,6 +46,7 @@ def _count(shape, axes):
 
 class Reduction(Op):
     __slots__ = ("axes", "keepdims")
+    returns_new_array = True
 
     def __init__(self, axes, keepdims):
         self.axes = axes

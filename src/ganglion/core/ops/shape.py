@@ -30,6 +30,7 @@ def _product(shape):
 
 class Reshape(Op):
     __slots__ = ("shape",)
+    is_view = True
     saves_inputs = False
 
     def __init__(self, shape):
@@ -71,6 +72,7 @@ class Reshape(Op):
 class ReshapeAs(Op):
     """Reshape the first input to the second input's shape (known only at run time)."""
     __slots__ = ()
+    is_view = True
     saves_inputs = False
 
     def forward(self, backend, x, like):
@@ -85,6 +87,7 @@ class ReshapeAs(Op):
 
 class Permute(Op):
     __slots__ = ("axes",)
+    is_view = True
     saves_inputs = False
 
     def __init__(self, axes):
@@ -109,6 +112,7 @@ class Permute(Op):
 class Expand(Op):
     """Broadcast to ``shape`` (NumPy's broadcast_to; -1 keeps a dimension). A read-only view."""
     __slots__ = ("shape",)
+    is_view = True
     saves_inputs = False
 
     def __init__(self, shape):
@@ -149,6 +153,7 @@ class Expand(Op):
 class ExpandAs(Op):
     """Broadcast the first input to the second input's shape."""
     __slots__ = ()
+    is_view = True
     saves_inputs = False
 
     def forward(self, backend, x, like):
@@ -164,6 +169,7 @@ class ExpandAs(Op):
 class SumTo(Op):
     """Sum the first input down to the second input's shape: the inverse of broadcasting."""
     __slots__ = ()
+    is_view = True
     saves_inputs = False
 
     def forward(self, backend, x, like):
@@ -184,6 +190,7 @@ class SumTo(Op):
 
 class Concatenate(Op):
     __slots__ = ("axis",)
+    returns_new_array = True
     saves_inputs = False
 
     def __init__(self, axis):

@@ -11,6 +11,7 @@ __all__ = ["softmax", "log_softmax"]
 
 class Softmax(Op):
     __slots__ = ("axis",)
+    returns_new_array = True
     saves_inputs = False
     saves_output = True
 

@@ -25,8 +25,9 @@ __all__ = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "squar
 
 
 class Unary(Op):
-    """An op of one tensor whose result has the input's dtype and shape."""
+    """An op of one tensor whose result has the input's dtype and shape (a new array)."""
     __slots__ = ()
+    returns_new_array = True
 
     def infer(self, x):
         return TensorType(x.dtype, x.shape)
@@ -58,19 +59,26 @@ def to_float(x):
 class Neg(Unary):
     __slots__ = ()
     saves_inputs = False
+    accepts_out = True
+    loop_opcode = "neg"
 
-    def forward(self, backend, x):
-        return -x
+    def forward(self, backend, x, out=None):
+        return backend.xp.negative(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (-grad,)
 
+    def pp(self, args):
+        return f"-{args[0]}"
+
 
 class Abs(Unary):
     __slots__ = ()
+    accepts_out = True
+    loop_opcode = "abs"
 
-    def forward(self, backend, x):
-        return backend.xp.abs(x)
+    def forward(self, backend, x, out=None):
+        return backend.xp.abs(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (grad * sign(out._inputs[0]),)
@@ -80,9 +88,10 @@ class Exp(Unary):
     __slots__ = ()
     saves_inputs = False
     saves_output = True
+    accepts_out = True
 
-    def forward(self, backend, x):
-        return backend.xp.exp(x)
+    def forward(self, backend, x, out=None):
+        return backend.xp.exp(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (grad * out,)
@@ -90,9 +99,10 @@ class Exp(Unary):
 
 class Log(Unary):
     __slots__ = ()
+    accepts_out = True
 
-    def forward(self, backend, x):
-        return backend.xp.log(x)
+    def forward(self, backend, x, out=None):
+        return backend.xp.log(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (grad / out._inputs[0],)
@@ -124,9 +134,11 @@ class Sqrt(Unary):
     __slots__ = ()
     saves_inputs = False
     saves_output = True
+    accepts_out = True
+    loop_opcode = "sqrt"
 
-    def forward(self, backend, x):
-        return backend.xp.sqrt(x)
+    def forward(self, backend, x, out=None):
+        return backend.xp.sqrt(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (grad / (out * 2),)
@@ -134,9 +146,10 @@ class Sqrt(Unary):
 
 class Sin(Unary):
     __slots__ = ()
+    accepts_out = True
 
-    def forward(self, backend, x):
-        return backend.xp.sin(x)
+    def forward(self, backend, x, out=None):
+        return backend.xp.sin(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (grad * cos(out._inputs[0]),)
@@ -144,9 +157,10 @@ class Sin(Unary):
 
 class Cos(Unary):
     __slots__ = ()
+    accepts_out = True
 
-    def forward(self, backend, x):
-        return backend.xp.cos(x)
+    def forward(self, backend, x, out=None):
+        return backend.xp.cos(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (-grad * sin(out._inputs[0]),)
@@ -156,9 +170,10 @@ class Tanh(Unary):
     __slots__ = ()
     saves_inputs = False
     saves_output = True
+    accepts_out = True
 
-    def forward(self, backend, x):
-        return backend.tanh(x)
+    def forward(self, backend, x, out=None):
+        return backend.tanh(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (grad * (1 - out * out),)
@@ -183,9 +198,11 @@ class Relu(Unary):
     __slots__ = ()
     saves_inputs = False
     saves_output = True
+    accepts_out = True
+    loop_opcode = "relu"
 
-    def forward(self, backend, x):
-        return backend.relu(x)
+    def forward(self, backend, x, out=None):
+        return backend.relu(x, out=out)
 
     def vjp(self, out, grad, needs):
         return (apply(ReluBackward(), grad, out),)
@@ -196,6 +213,7 @@ class ReluBackward(Op):
     one kernel (one pass) rather than a comparison and a product."""
     __slots__ = ()
     returns_new_array = True
+    loop_opcode = "relu_grad"
 
     def forward(self, backend, grad, out):
         return backend.relu_backward(grad, out)
@@ -488,6 +506,9 @@ class StopGradient(Unary):
     __slots__ = ()
     differentiable = False
     saves_inputs = False
+    # Its result is its input's array, not a new one as other unary ops' are.
+    returns_new_array = False
+    is_view = True
 
     def forward(self, backend, x):
         return x
