@@ -171,3 +171,24 @@ def test_unavailable_library_is_reported_not_raised():
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_thread_count_follows_the_setting():
+    """The primitives run on library.num_threads() OpenMP threads (ganglion's thread count by
+    default), set on the calling thread before each run; the results do not depend on it."""
+    from ganglion.backend import threads
+    x, w, b, g, geometry = make_case(((4, 8, 12, 12), 16, (3, 3), (1, 1), ((1, 1), (1, 1)),
+                                      (1, 1), 1, True), 4)
+    assert library.num_threads() == threads.CORES
+    expected = conv.conv2d_forward(x, w, b, *geometry)
+    assert library.openmp_max_threads() == threads.CORES
+    try:
+        library.set_num_threads(1)
+        np.testing.assert_array_equal(conv.conv2d_forward(x, w, b, *geometry), expected)
+        assert library.openmp_max_threads() == 1
+        with pytest.raises(ValueError, match="onednn.set_num_threads: expected a positive"):
+            library.set_num_threads(0)
+    finally:
+        library.set_num_threads(None)
+    conv.conv2d_forward(x, w, b, *geometry)
+    assert library.openmp_max_threads() == threads.CORES

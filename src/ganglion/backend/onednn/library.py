@@ -18,8 +18,10 @@ import sys
 import sysconfig
 import threading
 
+from ganglion.backend import threads
+
 __all__ = ["available", "unavailable_reason", "load", "version", "set_num_threads",
-           "num_threads", "apply_num_threads"]
+           "num_threads", "apply_num_threads", "openmp_max_threads"]
 
 LIBRARY_NAME = "libdnnl.so.3"
 # The C API this binding declares (oneDNN 3.x: memory descriptors are opaque handles).
@@ -27,7 +29,7 @@ REQUIRED_MAJOR = 3
 
 _lock = threading.Lock()
 _state = {}          # "library", "gomp", "reason", "version" once load() has run
-_threads = [os.cpu_count() or 1]
+_threads = [None]       # None: ganglion's thread count, backend/threads.py CORES
 _applied = threading.local()
 
 
@@ -77,6 +79,7 @@ def _load_once():
             gomp = ctypes.CDLL("libgomp.so.1")
             gomp.omp_set_num_threads.argtypes = [ctypes.c_int]
             gomp.omp_set_num_threads.restype = None
+            gomp.omp_get_max_threads.restype = ctypes.c_int
             _state["gomp"] = gomp
         except (OSError, AttributeError):
             _state["gomp"] = None
@@ -124,21 +127,35 @@ def version():
 
 
 def set_num_threads(count):
-    """The number of OpenMP threads oneDNN's primitives run on (default: the machine's cores)."""
-    count = int(count)
-    if count < 1:
-        raise ValueError(f"onednn.set_num_threads: expected a positive thread count, got {count}")
+    """The number of OpenMP threads oneDNN's primitives run on; None follows ganglion's thread
+    count (``ganglion.backend.threads.CORES``, the machine's cores unless configured)."""
+    if count is not None:
+        count = int(count)
+        if count < 1:
+            raise ValueError(f"onednn.set_num_threads: expected a positive thread count or None, "
+                             f"got {count}")
     _threads[0] = count
 
 
 def num_threads():
-    return _threads[0]
+    """The OpenMP thread count oneDNN's primitives run on."""
+    if _threads[0] is not None:
+        return _threads[0]
+    return threads.CORES
+
+
+def openmp_max_threads():
+    """omp_get_max_threads() of the calling thread (what the next primitive runs on), or None
+    where the OpenMP runtime was not found."""
+    load()
+    gomp = _state.get("gomp")
+    return None if gomp is None else gomp.omp_get_max_threads()
 
 
 def apply_num_threads():
     """Set the calling thread's OpenMP thread count to ``num_threads()`` if it differs from
     what was last set on this thread (omp_set_num_threads acts per calling thread)."""
-    wanted = _threads[0]
+    wanted = num_threads()
     if getattr(_applied, "count", None) != wanted:
         gomp = _state.get("gomp")
         if gomp is not None:
