@@ -243,6 +243,43 @@ def sampler_partitions_the_dataset_over_the_group():
     done("sampler_partitions_the_dataset_over_the_group")
 
 
+@check
+def compiled_function_with_averaged_updates_matches_one_process():
+    rank, size = dist.get_rank(), dist.get_world_size()
+    rng = np.random.default_rng(11)
+    steps, batch = 3, 4
+    xs = rng.standard_normal((steps, batch * size, 6))
+    ys = rng.standard_normal((steps, batch * size, 3))
+
+    def train(averaged, data):
+        gn.manual_seed(5)  # the same initial weights on every rank (no DDP to broadcast them)
+        model = _mlp()
+        opt = gn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        x = gn.symbolic.placeholders.tensor(gn.float64, (None, 6), name="x")
+        y = gn.symbolic.placeholders.tensor(gn.float64, (None, 3), name="y")
+        cost = ((model(x) - y) ** 2).mean()
+        updates = dist.averaged_updates(opt, cost) if averaged else opt.updates(cost)
+        step = gn.function([x, y], cost, updates=updates)
+        for k in range(steps):
+            step(*data(k))
+        return np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
+
+    shard = slice(rank * batch, (rank + 1) * batch)
+    mine = train(True, lambda k: (xs[k, shard], ys[k, shard]))
+    everyone = [None] * size
+    dist.all_gather_object(everyone, mine)
+    np.testing.assert_array_equal(everyone[1], everyone[0])
+    expected = train(False, lambda k: (xs[k], ys[k]))
+    assert np.abs(mine - expected).max() < 1e-10, np.abs(mine - expected).max()
+    # Eager too: the op's value and its gradient (the same average).
+    v = gn.tensor([1.0 + rank, 2.0], dtype=gn.float64, requires_grad=True)
+    m = dist.all_reduce_mean(v)
+    np.testing.assert_array_equal(m.detach().numpy(), [1.5, 2.0])
+    (m * gn.tensor([rank + 1.0, 0.0], dtype=gn.float64)).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [1.5, 0.0])
+    done("compiled_function_with_averaged_updates_matches_one_process")
+
+
 # ----- failure ----------------------------------------------------------------------------------
 
 @check
@@ -258,7 +295,8 @@ GROUPS = {
              "collectives_async_reduce_scatter_objects_and_debug_check",
              "ddp_matches_one_process_on_the_concatenated_batch",
              "ddp_no_sync_unused_parameters_and_buffers",
-             "sampler_partitions_the_dataset_over_the_group"],
+             "sampler_partitions_the_dataset_over_the_group",
+             "compiled_function_with_averaged_updates_matches_one_process"],
     "abort": ["rank_one_raises"],
 }
 

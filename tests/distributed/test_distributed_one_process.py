@@ -207,3 +207,18 @@ test_bad_input = bad_input_test([
     BadInput("ddp gpu ids", lambda: nn.parallel.DistributedDataParallel(
         nn.Linear(2, 2), device_ids=[0]), RuntimeError, ["device_ids=[0]", "cpu"]),
 ])
+
+
+def test_all_reduce_mean_op_compiles_and_is_never_folded_or_merged():
+    x = gn.symbolic.placeholders.tensor(gn.float64, (None, 2), name="x")
+    w = gn.shared(np.array([[1.0], [2.0]]), name="w")
+    cost = (x @ w).sum()
+    # Two reductions of one value stay two nodes (each rank must run both collectives).
+    both = dist.all_reduce_mean(cost) + dist.all_reduce_mean(cost)
+    f = gn.function([x], both, updates=dist.averaged_updates(gn.optim.SGD([w], lr=0.5), cost))
+    ops = [type(node.op).__name__ for node in f.maker.fgraph.toposort()]
+    assert ops.count("AllReduceMean") == 2 + 1  # the two above and the weight's gradient
+    assert float(f(np.ones((3, 2)))) == 18.0  # 2 x mean over one rank of 9
+    np.testing.assert_array_equal(w.get_value(), [[-0.5], [0.5]])  # w - 0.5 * 3
+    with pytest.raises(TypeError, match="averaged_updates.*symbolic"):
+        dist.averaged_updates(gn.optim.SGD([w], lr=0.5), gn.ones(1))

@@ -16,6 +16,7 @@ from ganglion.distributed.collectives import (ReduceOp, Work, all_gather, all_ga
                                               all_reduce, broadcast, broadcast_object_list,
                                               gather_object, reduce_scatter,
                                               scatter_object_list)
+from ganglion.distributed.graph_ops import all_reduce_mean, averaged_updates
 from ganglion.distributed.process_group import (DistributedError, barrier, destroy_process_group,
                                                 get_backend, get_rank, get_world_size,
                                                 init_process_group, is_available, is_initialized,
@@ -25,4 +26,4 @@ __all__ = ["init_process_group", "destroy_process_group", "is_initialized", "is_
            "get_rank", "get_world_size", "get_backend", "barrier", "launched_by_mpi",
            "DistributedError", "ReduceOp", "Work", "all_reduce", "broadcast", "all_gather",
            "reduce_scatter", "all_gather_object", "gather_object", "broadcast_object_list",
-           "scatter_object_list"]
+           "scatter_object_list", "all_reduce_mean", "averaged_updates"]
