@@ -7,8 +7,6 @@ pass over the parameter-sized arrays (the results differ by rounding only). Eage
 contiguous float arrays run the same arithmetic as one compiled loop when numba is there
 (backend/nn_loops.py ``adam``): one pass over the arrays instead of twelve.
 """
-import numpy as np
-
 from ganglion.backend import current as backend
 from ganglion.optim.optimizer import Optimizer, check_fraction, check_nonnegative
 from ganglion.optim.update_ops import InPlaceArrays
@@ -53,9 +51,11 @@ def _fuses(param, grad, state, group):
     if any(name not in state for name in names):
         return False
     arrays = [param] + [state[name] for name in names]
-    return (type(grad) is np.ndarray and grad.shape == param.shape and grad.dtype == param.dtype
-            and param.dtype in (np.float32, np.float64) and backend.compiled_loops() is not None
-            and all(type(a) is np.ndarray and a.dtype == param.dtype and a.shape == param.shape
+    # The backend's own array type (not a subclass, nor another library's array).
+    array, xp = backend.ndarray, backend.xp
+    return (type(grad) is array and grad.shape == param.shape and grad.dtype == param.dtype
+            and param.dtype in (xp.float32, xp.float64) and backend.compiled_loops() is not None
+            and all(type(a) is array and a.dtype == param.dtype and a.shape == param.shape
                     and a.flags.c_contiguous for a in arrays))
 
 
@@ -67,7 +67,7 @@ def _fused_update(param, grad, state, step, group):
     decoupled = group["decoupled_weight_decay"]
     max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
     backend.compiled_loops().adam(
-        param, np.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq,
+        param, backend.xp.ascontiguousarray(grad), state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq,
         group["maximize"],
         decay=1 - lr * weight_decay if decoupled else 1.0,
         weight_decay=0.0 if decoupled else weight_decay, beta1=beta1, beta2=beta2,

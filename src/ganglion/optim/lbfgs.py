@@ -16,14 +16,16 @@ several times and branches on the values, which a compiled graph cannot do.
 """
 from numbers import Integral
 
-import numpy as np
-
+from ganglion.backend import current as backend
 from ganglion.core.grad_mode import enable_grad
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.core.versions import bump_storage
 from ganglion.optim.optimizer import Optimizer, check_nonnegative, check_number
 
 __all__ = ["LBFGS"]
+
+# What holds numbers in the state: the backend's arrays, and the scalars its reductions give.
+_ARRAY_TYPES = (backend.ndarray, getattr(backend.xp, "generic", backend.ndarray))
 
 # The state entries of one step, in the order PyTorch's state dict lists them.
 _STATE_NAMES = ("func_evals", "n_iter", "al", "d", "t", "old_dirs", "old_stps", "ro", "H_diag",
@@ -45,7 +47,7 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     d2_square = d1 ** 2 - g1 * g2
     if d2_square >= 0:
-        d2 = np.sqrt(d2_square)
+        d2 = backend.xp.sqrt(d2_square)
         if x1 <= x2:
             min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
         else:
@@ -60,7 +62,7 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     (sufficient decrease ``c1``, curvature ``c2``), found by bracketing and then zooming.
     ``obj_func(x, t, d)`` gives (loss, flat gradient) at ``x + t d``. Returns
     (loss, flat gradient, t, number of evaluations)."""
-    d_norm = np.abs(d).max()
+    d_norm = backend.xp.abs(d).max()
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1
@@ -198,7 +200,7 @@ class LBFGS(Optimizer):
         for p, array in zip(self._params, self._arrays()):
             g = p._grad
             if g is None:
-                pieces.append(np.zeros(array.size, array.dtype))
+                pieces.append(backend.xp.zeros(array.size, array.dtype))
             else:
                 if g._data is None:
                     raise RuntimeError("LBFGS.step: the gradient of a parameter is symbolic; "
@@ -207,7 +209,7 @@ class LBFGS(Optimizer):
                     raise RuntimeError(f"LBFGS.step: a gradient has shape {g._data.shape}, but "
                                        f"its parameter has shape {array.shape}")
                 pieces.append(g._data.reshape(-1))
-        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
+        return backend.xp.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
 
     def _add_grad(self, step_size, update):
         """Move every parameter by ``step_size * update`` (its slice of the flat vector)."""
@@ -268,7 +270,7 @@ class LBFGS(Optimizer):
         if state is not None:
             # Lists are appended to and popped, prev_flat_grad is overwritten, in place.
             state = {name: (list(value) if isinstance(value, list) else
-                            value.copy() if isinstance(value, np.ndarray) else value)
+                            value.copy() if isinstance(value, backend.ndarray) else value)
                      for name, value in state.items()}
         return self._clone_param(), state
 
@@ -305,7 +307,7 @@ class LBFGS(Optimizer):
         state["func_evals"] += 1
 
         flat_grad = self._gather_flat_grad()
-        opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+        opt_cond = backend.xp.abs(flat_grad).max() <= tolerance_grad
         if opt_cond:  # already optimal
             return orig_loss
 
@@ -362,7 +364,7 @@ class LBFGS(Optimizer):
 
             # The step length: the first iteration ever scales it by the gradient's size.
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+                t = min(1.0, 1.0 / backend.xp.abs(flat_grad).sum()) * lr
             else:
                 t = lr
 
@@ -380,7 +382,7 @@ class LBFGS(Optimizer):
                 loss, flat_grad, t, ls_func_evals = _strong_wolfe(
                     obj_func, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
                 self._add_grad(t, d)
-                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                opt_cond = backend.xp.abs(flat_grad).max() <= tolerance_grad
             else:
                 self._add_grad(t, d)
                 if n_iter != max_iter:
@@ -388,7 +390,7 @@ class LBFGS(Optimizer):
                     # would be wasted.
                     loss = _loss_number(evaluate())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    opt_cond = backend.xp.abs(flat_grad).max() <= tolerance_grad
                     ls_func_evals = 1
 
             current_evals += ls_func_evals
@@ -396,7 +398,7 @@ class LBFGS(Optimizer):
 
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if np.abs(d * t).max() <= tolerance_change:  # no progress in the parameters
+            if backend.xp.abs(d * t).max() <= tolerance_change:  # no progress in the parameters
                 break
             if abs(loss - prev_loss) < tolerance_change:  # nor in the loss
                 break
@@ -498,8 +500,8 @@ def _pack(value):
     """A state entry as the state dict holds it (copies: the state dict outlives the step)."""
     if isinstance(value, list):
         return [_pack(v) for v in value]
-    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
-        return make_tensor(np.array(value, copy=True))
+    if isinstance(value, _ARRAY_TYPES):
+        return make_tensor(backend.xp.array(value, copy=True))
     return value
 
 
@@ -509,7 +511,7 @@ def _unpack(where, name, value, dtype, size):
         if isinstance(v, Tensor):
             v = v._data
         try:
-            a = np.array(v, dtype=dtype)
+            a = backend.xp.array(v, dtype=dtype)
         except (TypeError, ValueError):
             raise ValueError(f"{where}: state {name!r} holds a {type(v).__name__}, not numbers") \
                 from None

@@ -10,6 +10,7 @@ scalar; eager and static sizes keep their own fast paths.
 """
 import numpy as np
 
+from ganglion.backend import current as backend
 from ganglion.core import dtypes
 from ganglion.core.errors import ArgumentError, ShapeError
 from ganglion.core.op import Op, apply, format_shape
@@ -239,8 +240,9 @@ def arange_symbolic(start, end, step, dtype):
 
 
 def _constant(value):
-    dtype = np.int64 if isinstance(value, int) else np.float64
-    return make_tensor(np.asarray(value, dtype=dtype), cls=Constant)
+    xp = backend.xp
+    return make_tensor(xp.asarray(value, dtype=xp.int64 if isinstance(value, int) else xp.float64),
+                       cls=Constant)
 
 
 class RandomDraw(Op):

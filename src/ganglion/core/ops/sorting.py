@@ -10,15 +10,14 @@ counts as larger than every number, as in PyTorch.
 """
 from collections import namedtuple
 
-import numpy as np
-
+from ganglion.backend import current as backend
 from ganglion.core import dtypes
 from ganglion.core.dtypes import int64
 from ganglion.core.errors import ArgumentError, ShapeError, UnsupportedDTypeError
 from ganglion.core.op import Op, apply, format_shape, normalize_axes
 from ganglion.core.ops.elementwise import cast
 from ganglion.core.ops.indexing import Gather
-from ganglion.core.ops.shape import flatten, flip, reshape, squeeze
+from ganglion.core.ops.shape import flip, reshape, squeeze
 from ganglion.core.tensor import Tensor, TensorType, make_tensor
 
 __all__ = ["sort", "argsort", "topk", "kthvalue", "median", "cummax", "cummin", "cumprod",
@@ -146,7 +145,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 def _select_rank(x, axis, rank, keepdim):
     """The entry of rank ``rank`` (0 = smallest) along ``axis``, and its index."""
     if x.ndim == 0:
-        return x, make_tensor(np.zeros((), np.int64))
+        return x, make_tensor(backend.xp.zeros((), backend.xp.int64))
     order = apply(ArgSort(axis, False, rank + 1), x)
     index = apply(_Narrow(axis, rank), order)
     values = _take(x, axis, index)
@@ -192,10 +191,10 @@ def median(input, dim=None, keepdim=False):
                          f"tensor of shape {format_shape(x.shape)}")
     if _has_nan(x):
         # Rows with a nan take it as their median; the others, their lower median.
-        nan_rows = np.isnan(x._data).any(axis=axis, keepdims=True)
+        nan_rows = backend.xp.isnan(x._data).any(axis=axis, keepdims=True)
         order = apply(ArgSort(axis, False), x)
-        ranks = np.where(nan_rows, size - 1, (size - 1) // 2)
-        index = make_tensor(np.take_along_axis(order._data, ranks, axis))
+        ranks = backend.xp.where(nan_rows, size - 1, (size - 1) // 2)
+        index = make_tensor(backend.xp.take_along_axis(order._data, ranks, axis))
         values = _take(x, axis, index)
         if not keepdim:
             values, index = squeeze(values, axis), squeeze(index, axis)
@@ -230,7 +229,8 @@ class MedianAll(Op):
 
 
 def _has_nan(x):
-    return x._data is not None and x.dtype.is_floating_point and bool(np.isnan(x._data).any())
+    return (x._data is not None and x.dtype.is_floating_point
+            and bool(backend.xp.isnan(x._data).any()))
 
 
 # ----- scans -------------------------------------------------------------------------------
@@ -360,18 +360,18 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     x = _tensor("unique", input)
     data = _eager("unique", x)
     if dim is None:
-        values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True)
+        values, inverse, counts = backend.xp.unique(data, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(data.shape)
     else:
         axis = _axis("unique", dim, x.ndim)
-        values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True,
+        values, inverse, counts = backend.xp.unique(data, return_inverse=True, return_counts=True,
                                             axis=axis)
         inverse = inverse.reshape(-1)
-    out = [make_tensor(np.ascontiguousarray(values))]
+    out = [make_tensor(backend.xp.ascontiguousarray(values))]
     if return_inverse:
-        out.append(make_tensor(inverse.astype(np.int64)))
+        out.append(make_tensor(inverse.astype(backend.xp.int64)))
     if return_counts:
-        out.append(make_tensor(counts.astype(np.int64)))
+        out.append(make_tensor(counts.astype(backend.xp.int64)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -394,13 +394,14 @@ def bincount(input, weights=None, minlength=0):
         raise ArgumentError(f"bincount: only supports 1-d non-negative integral inputs, got the "
                             f"value {int(data.min())}")
     if weights is None:
-        return make_tensor(np.bincount(data, minlength=int(minlength)).astype(np.int64))
+        xp = backend.xp
+        return make_tensor(xp.bincount(data, minlength=int(minlength)).astype(xp.int64))
     w = _tensor("bincount", weights)
     if tuple(w.shape) != tuple(x.shape):
         raise ShapeError(f"bincount: weights of shape {format_shape(w.shape)} must have the "
                          f"input's shape {format_shape(x.shape)}")
     dtype = w.dtype if w.dtype.is_floating_point else dtypes.float64
-    counts = np.bincount(data, weights=_eager("bincount", w), minlength=int(minlength))
+    counts = backend.xp.bincount(data, weights=_eager("bincount", w), minlength=int(minlength))
     return make_tensor(counts.astype(dtype.np))
 
 
@@ -419,9 +420,9 @@ def histc(input, bins=100, min=0, max=0):
     low, high = float(min), float(max)
     if low == high and data.size:
         low, high = float(data.min()), float(data.max())
-    if not (np.isfinite(low) and np.isfinite(high)):
+    if not (backend.xp.isfinite(low) and backend.xp.isfinite(high)):
         raise ArgumentError(f"histc: range of [{low}, {high}] is not finite")
     if low == high:
         low, high = low - 1, high + 1  # PyTorch widens an empty range by 1 on each side
-    counts, _ = np.histogram(data, bins=int(bins), range=(low, high))
+    counts, _ = backend.xp.histogram(data, bins=int(bins), range=(low, high))
     return make_tensor(counts.astype(x.dtype.np))

@@ -1,4 +1,5 @@
-"""The fused ops of batch normalization (``ganglion.nn.functional.batch_norm`` applies them): per-channel statistics, and normalization.
+"""The fused ops of batch normalization, per-channel statistics and normalization
+(``ganglion.nn.functional.batch_norm`` applies them).
 
 ``BatchStatistics`` computes the per-channel mean and biased variance in one op and returns
 both stacked as a (2, C) array, so the layer gets the numbers its running averages need without
@@ -8,16 +9,14 @@ as one multiply-add per element with per-channel coefficients.
 In training the mean and variance are functions of x. BatchNormalize's vjp then returns the
 complete input gradient ``scale * (g - mean(g) - xhat * mean(g * xhat))`` and no gradient for
 the statistics inputs: there is nothing left to add through them. The vjp is written with Tensor
-ops, arranged so that the full-size arrays are few (see the comment in ``vjp``). The statistics stay recorded
-nodes of x, so when the vjp itself is differentiated (``create_graph=True``) the paths through
-them are followed, and second derivatives are right. Where nothing records the backward pass
+ops, arranged so that the full-size arrays are few (see the comment in ``vjp``). The statistics
+stay recorded nodes of x, so when the vjp itself is differentiated (``create_graph=True``) the
+paths through them are followed, and second derivatives are right. Where nothing records the backward pass
 (no create_graph, concrete arrays) the same gradients come from two backend kernels instead
 (``_vjp_arrays``: one pass for the per-channel sums, one for the input gradient), and the
 forward ops call the backend's statistics and normalization kernels (backend/batchnorm.py).
 """
 import math
-
-import numpy as np
 
 from ganglion.backend import current as backend
 from ganglion.core.creation import ones, zeros
@@ -168,7 +167,8 @@ class BatchNormalize(Op):
         inputs = out._inputs
         x, mean_, var = (t._data for t in inputs[:3])
         g = grad._data
-        invstd = 1 / np.sqrt(var.astype(np.float64) + self.eps)
+        xp = backend.xp
+        invstd = 1 / xp.sqrt(var.astype(xp.float64) + self.eps)
         scale = invstd * inputs[3]._data if self.affine else invstd
         sum_g, sum_gc = backend.batch_norm_gradient_sums(g, x, mean_)
         grad_x = grad_mean = grad_var = None
@@ -177,7 +177,7 @@ class BatchNormalize(Op):
                 n = max(x.size // max(x.shape[1], 1), 1)
                 b, d = scale * invstd * invstd * sum_gc * (-1.0 / n), scale * sum_g * (-1.0 / n)
             else:
-                b = d = np.zeros_like(scale)
+                b = d = xp.zeros_like(scale)
             grad_x = backend.batch_norm_input_gradient(g, x, mean_, scale, b, d)
         if not self.batch_statistics:
             grad_mean = -sum_g * scale if needs[1] else None
