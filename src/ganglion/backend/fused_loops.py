@@ -25,7 +25,10 @@ A loop's arrays are flat (1-D) views. An input is read as:
 The output may be written into one of the full inputs (``write_into``): the loop reads every
 input element of index ``i`` before it writes element ``i``, so that is safe; a variant of the
 source writes through that argument itself, because a separate output argument that aliases an
-input makes LLVM fall back to an unvectorized loop (about 9x slower).
+input makes LLVM fall back to an unvectorized loop.
+
+Which ops a loop can compute is declared on the ops (``Op.loop_opcode``, a key of ``OPCODES``);
+this module knows only the templates.
 """
 import hashlib
 import importlib
@@ -44,7 +47,7 @@ __all__ = ["LoopSpec", "available", "compile_loop", "cache_dir", "OPCODES"]
 
 # opcode -> source template over the operands (already converted to the step's compute dtype).
 # Only operations that LLVM vectorizes: numba would call the C library's scalar exp, log, tanh
-# and pow, many times slower than NumPy's SIMD loops (see symbolic/fusion.py).
+# and pow, slower than NumPy's SIMD loops (see symbolic/fusion.py).
 OPCODES = {
     "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
     "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})",

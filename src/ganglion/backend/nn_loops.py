@@ -1,33 +1,28 @@
-"""Compiled loops (numba, the ``jit`` extra) for NN kernels whose NumPy form needs several passes.
+"""Compiled loops (numba, the ``jit`` extra) for NN kernels whose NumPy form takes several passes.
 
-ReLU's backward, ``grad * (out > 0)``, is two passes and a boolean temporary in NumPy and one
-pass here. An LSTM or GRU time step's elementwise arithmetic, tanh included, is one loop forward
-and one backward instead of 10-15 NumPy calls forward and about twenty backward; the loops' tanh is
-a vectorizing rational approximation for float32 (``fast_tanh``), which also serves the Tanh
-op on float32.
+Each kernel computes what its NumPy form computes (backend/numpy_backend.py, recurrent.py,
+pool.py), in one pass over memory:
 
-2x2 max pooling with stride 2 (the pooling of LeNet, VGG and most small CNNs) is one pass per
-kernel: forward, argmax (comparing each tap with the forward's result) and backward scatter.
-On the CIFAR CNN's first pool (128x32x32x32, float32, one core, AVX-512 machine) they took
-0.34, 0.30 and 1.1 ms against 2.3, 3.4 and 3.3 for the per-tap
-NumPy kernels (backend/pool.py), which still serve every other geometry. The loops are written
-so that LLVM vectorizes them: branch-free selects, and the scatter masks the gradient's bits
-(``v & -(k == tap)``) instead of choosing between v and 0, which it did not vectorize (4.8 ms).
-Large arrays are split over the cores.
+- ReLU's and hardtanh's backward: the gradient where the mask holds, else 0 (NumPy: a
+  comparison, a boolean temporary and a product);
+- float32 tanh (``fast_tanh``, a rational approximation within 3e-7 of tanh): NumPy vectorizes
+  float32 tanh only with AVX-512, and numba's math.tanh is the C library's scalar call;
+- the LSTM's and GRU's time loops (``lstm_sequence_forward`` ...), each step's elementwise
+  arithmetic in one loop forward and one backward, between its recurrent GEMMs;
+- Adam's update: param, grad and the moments read once and written once;
+- 2x2 max pooling at stride 2 (LeNet's, VGG's): forward, argmax (comparing each tap with the
+  forward's result) and the gradient's scatter.
 
-Measured and dropped earlier: an argmax loop with the window taps in an inner loop, and a
-scatter that zeroed a fresh array before writing (1.1-4x slower than NumPy). LSTM loops calling
-math.tanh (numba compiles it to the C library's scalar tanh) made the step twice as slow on an
-AVX-512 machine, where NumPy's float32 tanh is vectorized; hence ``fast_tanh``. Direct
-convolution loops (no im2col) for the few-channel first layers ran 1.3-11x slower than
-im2col + GEMM.
+Rule for every loop: LLVM must vectorize it, so selects are branch-free and the pooling scatter
+masks the gradient's bits (``v & -(k == tap)``), because a choice between v and 0 did not
+vectorize. Large arrays are split over the cores.
 
-Importing this module imports numba; ``backend.numpy_backend`` does so only when
-``fused_loops.available()`` (numba installed, ``GANGLION_FUSION`` not 0), and otherwise keeps
-the NumPy kernels, which give the same results (except the argmax of a pooling window holding
-a NaN: the NumPy kernel drops that window's gradient, see backend/pool.py). Loops are compiled
-on first use and cached on disk in ganglion's checked per-user kernel cache
-(``backend.kernel_cache.njit_cached``; numba's ``cache=True`` would write into the package).
+Importing this module imports numba; the numba provider (backend/numba_provider.py) does so on
+first use, and without numba the NumPy kernels run and give the same results (except the
+argmax of a pooling window holding a NaN: the NumPy kernel drops that window's gradient, see
+backend/pool.py). Loops are compiled on first use and cached on disk in ganglion's checked
+per-user kernel cache (``backend.kernel_cache.njit_cached``; numba's ``cache=True`` would write
+into the package).
 """
 import math
 
@@ -90,15 +85,12 @@ def hardtanh_backward(grad, x, min_val, max_val):
 
 
 # ----- tanh for float32 in compiled loops ------------------------------------------------------
-# numba compiles math.tanh to the C library's scalar call, which LLVM cannot vectorize, and
-# NumPy's own float32 tanh is vectorized only with AVX-512: on an AVX2 machine (Zen 3 here)
-# np.tanh takes 3.8 ns an element, a quarter of an LSTM train step. Eigen's rational
-# approximation (odd degree-13 numerator over even degree-6 denominator in x, input clamped to
-# +-7.905, where tanh is within 3e-7 of +-1) is plain arithmetic that vectorizes: 0.6 ns an
-# element here, at most 2.6e-7 (4 ulp of 1) from the exact value, against 1.4 ulp for np.tanh.
-# NaN passes through the clamp (both comparisons are false), |x| < 4e-4 returns x itself and
-# |x| > 9.1 returns +-1 exactly, as float32 tanh rounds there.
-# float64 keeps math.tanh: it is the precision that gradient checks run in.
+# Eigen's rational approximation: odd degree-13 numerator over even degree-6 denominator in x,
+# input clamped to +-7.905 (where tanh is within 3e-7 of +-1); at most 2.6e-7 (4 ulp of 1) from
+# the exact value. It is plain arithmetic, so LLVM vectorizes it, where math.tanh is a scalar C
+# call. NaN passes through the clamp (both comparisons are false), |x| < 4e-4 returns x itself
+# and |x| > 9.1 returns +-1 exactly, as float32 tanh rounds there. float64 keeps math.tanh: it
+# is the precision that gradient checks run in.
 
 _F32 = np.float32
 _CLAMP, _TINY, _SATURATED, _ONE = _F32(7.90531110763549805), _F32(0.0004), _F32(9.1), _F32(1)
@@ -170,9 +162,8 @@ def tanh(x, out=None):
 # ----- LSTM time steps ---------------------------------------------------------------------------
 # The loops know the gate blocks' layout (i, f, g, o, each H wide: sigmoid on i, f and o, tanh
 # on g, with sigmoid(x) = 0.5 tanh(0.5 x) + 0.5) instead of reading (N, 4H) arrays of
-# per-column constants as the NumPy form does: per time step that is 0.5-0.75 MB less to read,
-# which no longer fits in a core's cache beside the step's own arrays. With ``fast_tanh`` a
-# step's whole elementwise part is one loop forward and one backward.
+# per-column constants as the NumPy form does, which would not fit in a core's cache beside
+# the step's own arrays.
 
 @njit_cached(**_OPTIONS)
 def lstm_step_forward(gates, x_proj, bias, c_prev, c, h):
@@ -184,7 +175,7 @@ def lstm_step_forward(gates, x_proj, bias, c_prev, c, h):
     half, one = gates.dtype.type(0.5), gates.dtype.type(1)
     for n in range(batch):
         # One loop over the four blocks with a per-column select (scale 1 on g, 0.5 on the
-        # sigmoids): 84 us a step against 150 for a loop per block, which LLVM vectorized worse.
+        # sigmoids): LLVM vectorizes it better than a loop per block.
         for k in range(width):
             scale = one if (k >= 2 * hidden) & (k < 3 * hidden) else half
             pre = gates[n, k] + x_proj[n, k] + bias[k]
@@ -223,9 +214,9 @@ def lstm_step_backward(gates, c, c_prev, grad_h, d_h, d_c, d_gates, first):
 
 
 # ----- GRU time steps ----------------------------------------------------------------------
-# core/ops/recurrent_gru.py's step arithmetic (PyTorch's equations, sigmoid as
-# 0.5 tanh(0.5 x) + 0.5) in one loop each way instead of about fifteen NumPy calls forward and
-# twenty backward. ``step`` is the step's packed row block [r | z | n | gh_n | h'] (N, 5H).
+# The GRU step arithmetic of backend/recurrent.py (PyTorch's equations, sigmoid as
+# 0.5 tanh(0.5 x) + 0.5) in one loop each way. ``step`` is the step's packed row block
+# [r | z | n | gh_n | h'] (N, 5H).
 
 @njit_cached(**_OPTIONS)
 def gru_step_forward(h_gates, x_gates, b_hh, h_prev, step):
@@ -368,9 +359,8 @@ def gru_sequence_backward(grad, out, h0, w_hh, reverse, h0_grad):
 
 
 # ----- Adam's update ---------------------------------------------------------------------------
-# optim/adam.py's update as NumPy calls is twelve passes over parameter-sized arrays; here it is
-# one, reading param, grad and the moments once and writing them once. Scalars come in the
-# arrays' dtype, so that float32 arithmetic stays float32 as in the NumPy form.
+# optim/adam.py's update in one pass (its NumPy form is twelve). Scalars come in the arrays'
+# dtype, so that float32 arithmetic stays float32 as in the NumPy form.
 
 @njit_cached(**_OPTIONS)
 def _adam_loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, maximize, decay,
@@ -423,7 +413,7 @@ def _max_2x2_loop(x, out):
 def _argmax_2x2_loop(x, out, arg):
     """The first tap equal to the window's max ``out`` (the forward result), or the last NaN
     tap where the max is NaN. Comparing with the known max is branch-free, so LLVM vectorizes
-    it: 0.13 ms against 0.38 for tracking the running max (LeNet's first pool, one core, AVX2)."""
+    it (tracking a running max is not)."""
     planes, oh, ow = arg.shape
     for p in range(planes):
         for i in range(oh):
