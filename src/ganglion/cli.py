@@ -130,6 +130,7 @@ def _train(args):
     data_dir = _check_data_dir(args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
 
+    rank = _join_process_group()
     gn.manual_seed(args.seed)
     train_loader, test_loader, _ = classification_loaders(args.dataset, data_dir, args.batch_size,
                                                           seed=args.seed, augment=args.augment)
@@ -146,6 +147,8 @@ def _train(args):
                   callbacks=[ModelCheckpoint(out, monitor="val_accuracy"),
                              CSVLogger(out / "metrics.csv")])
     seconds = time.perf_counter() - start
+    if rank != 0:  # under mpiexec, rank 0 writes the model and reports
+        return
     accuracy = history["val_accuracy"][-1]  # the final model on the whole test set
     checkpoint = save({"model_name": args.model, "dataset": args.dataset,
                        "model": model.state_dict()}, out / "model.safetensors")
@@ -154,6 +157,17 @@ def _train(args):
     print(f"metrics: {out / 'metrics.csv'}")
     print(f"trained in {seconds:.1f} s")
     print(f"test accuracy: {100 * accuracy:.2f}%")
+
+
+def _join_process_group():
+    """Under mpiexec or srun, join the other ranks (fit then trains data-parallel); returns
+    this process's rank (0 without a launcher)."""
+    from ganglion import distributed
+    if not distributed.launched_by_mpi():
+        return 0
+    if not distributed.is_initialized():
+        distributed.init_process_group()
+    return distributed.get_rank()
 
 
 def _eval(args):

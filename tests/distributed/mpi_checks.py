@@ -280,6 +280,64 @@ def compiled_function_with_averaged_updates_matches_one_process():
     done("compiled_function_with_averaged_updates_matches_one_process")
 
 
+# ----- fit ------------------------------------------------------------------------------------
+
+def _fit(directory, epochs, resume=None, compile=False):
+    """fit on 60 examples (every rank builds the same loader; fit shards it); returns the
+    model's parameters, the history and how many checkpoint files this rank wrote."""
+    from ganglion.train import CSVLogger, ModelCheckpoint, callbacks, fit
+    gn.manual_seed(3)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 6))
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0)
+    data = gn.data.TensorDataset(gn.from_numpy(x), gn.from_numpy(y))
+    model = _mlp()
+    opt = gn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = gn.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+    writes = []
+    original = callbacks.save
+    callbacks.save = lambda obj, path: (writes.append(str(path)), original(obj, path))[1]
+    try:
+        history = fit(model, gn.data.DataLoader(data, 8, shuffle=True, seed=1),
+                      nn.CrossEntropyLoss(), opt, epochs, scheduler=scheduler,
+                      val_loader=gn.data.DataLoader(data, 25), metrics=["accuracy"],
+                      callbacks=[ModelCheckpoint(directory), CSVLogger(f"{directory}/log.csv")],
+                      resume=resume, verbose=0, compile=compile)
+    finally:
+        callbacks.save = original
+    params = np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
+    return params, dict(history), writes
+
+
+@check
+def fit_trains_data_parallel_checkpoints_on_rank_0_and_resumes_exactly():
+    import tempfile
+    rank, size = dist.get_rank(), dist.get_world_size()
+    folder = [tempfile.mkdtemp() if rank == 0 else None]
+    dist.broadcast_object_list(folder)
+    whole, whole_history, writes = _fit(f"{folder[0]}/whole", 3)
+    everyone = [None] * size
+    dist.all_gather_object(everyone, (whole, whole_history, writes))
+    for params, history, _ in everyone:
+        np.testing.assert_array_equal(params, everyone[0][0])  # the same weights everywhere
+        assert history == everyone[0][1]                      # the same (averaged) logs
+    assert len(everyone[0][2]) >= 3 and everyone[1][2] == []  # only rank 0 writes
+    assert whole_history["loss"][-1] < whole_history["loss"][0]
+    with open(f"{folder[0]}/whole/log.csv") as log:
+        assert len(log.read().splitlines()) == 1 + 3           # one writer: a header, 3 epochs
+    _fit(f"{folder[0]}/first", 2)
+    dist.barrier()  # rank 0's checkpoint is on disk before anyone reads it
+    resumed, resumed_history, _ = _fit(f"{folder[0]}/first", 3,
+                                       resume=f"{folder[0]}/first/last.safetensors")
+    np.testing.assert_array_equal(resumed, whole)  # bit-exact continuation on every rank
+    assert resumed_history == whole_history
+    compiled, _, _ = _fit(f"{folder[0]}/compiled", 1, compile=True)
+    everyone = [None] * size
+    dist.all_gather_object(everyone, compiled)
+    np.testing.assert_array_equal(everyone[1], everyone[0])
+    done("fit_trains_data_parallel_checkpoints_on_rank_0_and_resumes_exactly")
+
+
 # ----- failure ----------------------------------------------------------------------------------
 
 @check
@@ -297,6 +355,7 @@ GROUPS = {
              "ddp_no_sync_unused_parameters_and_buffers",
              "sampler_partitions_the_dataset_over_the_group",
              "compiled_function_with_averaged_updates_matches_one_process"],
+    "fit": ["fit_trains_data_parallel_checkpoints_on_rank_0_and_resumes_exactly"],
     "abort": ["rank_one_raises"],
 }
 

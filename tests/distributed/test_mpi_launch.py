@@ -59,3 +59,18 @@ def test_a_rank_that_raises_stops_the_whole_job_with_its_error():
     assert "ValueError: rank 1 fails on purpose" in result.stderr
     assert "rank 1 raised an uncaught exception; aborting all ranks" in result.stderr
     assert "passed a barrier" not in result.stderr
+
+
+def test_fit_on_two_ranks_checkpoints_once_and_resumes_bit_exactly():
+    result = launch(str(HERE / "mpi_checks.py"), "fit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok fit_trains_data_parallel_checkpoints_on_rank_0_and_resumes_exactly" in result.stdout
+
+
+def test_ganglion_train_under_mpiexec_reports_once(tmp_path):
+    result = launch("-m", "ganglion", "train", "digits_cnn", "--dataset", "digits", "--epochs",
+                    "1", "--batch-size", "64", "--out", str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("test accuracy:") == 1  # rank 0 reports, rank 1 stays quiet
+    assert (tmp_path / "run" / "model.safetensors").exists()
+    assert len((tmp_path / "run" / "metrics.csv").read_text().splitlines()) == 2

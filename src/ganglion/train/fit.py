@@ -11,9 +11,13 @@ logs to the history and calls the callbacks. ``resume=path`` loads a checkpoint 
 as with Keras's ``initial_epoch``. A checkpoint that does not fit the run (another model,
 optimizer or scheduler, an edited epoch or history) is refused with a ``CheckpointError`` that
 names the file and every mismatch, before anything is changed.
+
+Under ``mpiexec -n N`` (a process group of several ranks, ``ganglion.distributed``) the same
+call trains data-parallel: see ``ganglion.train.data_parallel``.
 """
 from ganglion import metrics as metric_functions
 from ganglion.train.callbacks import CallbackList, LRSchedulerCallback
+from ganglion.train.data_parallel import DataParallelCompiledStep, data_parallel_run
 from ganglion.train.progress import EpochProgress
 from ganglion.train.state import TrainingRun, restore_training_state
 from ganglion.train.steps import CompiledTrainStep, EagerTrainStep, evaluate, split_batch
@@ -63,6 +67,13 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, metric
     when a scheduler changes the learning rate: cheap per epoch, costly per batch).
     ``verbose=0`` prints nothing."""
     metric_fns = resolve_metrics(metrics)
+    parallel = data_parallel_run(model, train_loader, val_loader)
+    step_model = model
+    if parallel is not None:
+        step_model, model = parallel.ddp, parallel.model
+        train_loader, val_loader = parallel.train_loader, parallel.val_loader
+        callbacks = [c for c in callbacks or () if parallel.keeps(c)]
+        verbose = verbose if parallel.rank == 0 else 0
     run = TrainingRun(model, optimizer, scheduler, train_loader, val_loader, epochs)
     callback_list = list(callbacks or ())
     if scheduler is not None:
@@ -70,8 +81,11 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, metric
         callback_list.insert(0, LRSchedulerCallback(scheduler, "epoch"))
     callback_list = CallbackList(callback_list)
     callback_list.set_run(run)
-    step_type = CompiledTrainStep if compile else EagerTrainStep
-    step = step_type(model, loss_fn, optimizer, clip_grad_norm)
+    if compile:
+        step_type = CompiledTrainStep if parallel is None else DataParallelCompiledStep
+        step = step_type(model, loss_fn, optimizer, clip_grad_norm)
+    else:
+        step = EagerTrainStep(step_model, loss_fn, optimizer, clip_grad_norm)
     if resume is not None:
         restore_training_state(run, resume)
 
@@ -81,10 +95,17 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, metric
         callback_list.on_epoch_begin(epoch)
         logs = {"epoch": epoch + 1}
         lr = optimizer.param_groups[0]["lr"]
+        if parallel is not None:
+            parallel.start_epoch(epoch)
         with EpochProgress(epoch, epochs, len(train_loader), verbose) as progress:
-            logs.update(_train_epoch(run, step, metric_fns, callback_list, progress))
+            logs.update(_train_epoch(run, step, metric_fns, callback_list, progress, parallel))
+            if parallel is not None:
+                parallel.end_epoch()
             if val_loader is not None:
-                logs.update(evaluate(model, val_loader, loss_fn, metric_fns, prefix="val_"))
+                val_logs = evaluate(model, val_loader, loss_fn, metric_fns, prefix="val_")
+                if parallel is not None and parallel.val_count is not None:
+                    val_logs = parallel.average(val_logs, parallel.val_count)
+                logs.update(val_logs)
             logs["lr"] = lr
             run.history.append(logs)
             run.epoch = epoch + 1
@@ -94,8 +115,9 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, metric
     return run.history
 
 
-def _train_epoch(run, step, metric_fns, callback_list, progress):
-    """{'loss': mean, metric: mean} over the epoch's batches (means weighted by batch size)."""
+def _train_epoch(run, step, metric_fns, callback_list, progress, parallel=None):
+    """{'loss': mean, metric: mean} over the epoch's batches (means weighted by batch size;
+    over every rank's batches when ``parallel``)."""
     run.model.train()
     totals = dict.fromkeys(["loss", *metric_fns], 0.0)
     count = 0
@@ -111,4 +133,5 @@ def _train_epoch(run, step, metric_fns, callback_list, progress):
         running = {name: total / count for name, total in totals.items()}
         progress.update(running)
         callback_list.on_batch_end(batch_index, {"loss": loss})
-    return {name: total / max(count, 1) for name, total in totals.items()}
+    means = {name: total / max(count, 1) for name, total in totals.items()}
+    return means if parallel is None else parallel.average(means, count)
