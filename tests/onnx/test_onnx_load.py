@@ -239,6 +239,53 @@ def test_mobilenet_v2_compiled_with_jit_equals_eager(exported_zoo_model):
     assert_close(second, half.numpy(), "jit on new values")
 
 
+class SequenceClassifier(gn.nn.Module):
+    """Embedding -> recurrent layer -> linear -> log-softmax on the last step (ganglion)."""
+
+    def __init__(self, kind, **options):
+        super().__init__()
+        self.embedding = gn.nn.Embedding(20, 6)
+        self.recurrent = getattr(gn.nn, kind)(6, 5, **options)
+        self.fc = gn.nn.Linear(10 if options.get("bidirectional") else 5, 3)
+
+    def forward(self, tokens):
+        out, _ = self.recurrent(self.embedding(tokens))
+        last = out[:, -1] if self.recurrent.batch_first else out[-1]
+        return gn.log_softmax(self.fc(last), -1)
+
+
+ROUND_TRIPS = {
+    # name: (model builder, example input)
+    "mobilenet_v3_small": (lambda: zoo.get_model("mobilenet_v3_small"), (2, 3, 32, 32)),
+    "googlenet": (lambda: zoo.get_model("googlenet", num_classes=10), (2, 3, 64, 64)),
+    "lstm_two_layers_bidirectional": (
+        lambda: SequenceClassifier("LSTM", num_layers=2, bidirectional=True), (7, 2)),
+    "gru_batch_first": (lambda: SequenceClassifier("GRU", batch_first=True), (2, 7)),
+    "rnn_relu": (lambda: SequenceClassifier("RNN", nonlinearity="relu"), (7, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
+def test_ganglion_exports_load_back_equal_to_the_model_and_onnxruntime(name, tmp_path):
+    """Every operator that ganglion.onnx.export writes for these models runs here."""
+    try:
+        from ganglion.onnx import export as ganglion_export
+    except ImportError:
+        pytest.skip("ganglion.onnx.export is not there yet")
+    build, shape = ROUND_TRIPS[name]
+    gn.manual_seed(0)
+    model = build().eval()
+    if len(shape) == 2:
+        x = gn.randint(0, 20, shape)
+    else:
+        x = gn.randn(*shape)
+    path = str(tmp_path / f"{name}.onnx")
+    ganglion_export(model, (x,), path, input_names=["x"])
+    module, (ours,) = compare_with_onnxruntime(path, x.numpy())
+    with gn.no_grad():
+        assert_close(ours, model(x).numpy(), f"{name} loaded vs the ganglion model")
+
+
 # ----- parameters, state_dict and fine-tuning ---------------------------------------------
 
 class SmallCNN(tnn.Module):
@@ -494,7 +541,79 @@ SINGLE_NODES = {
                              _const("bias", np.linspace(-1, 1, 4).astype(np.float32))], 17),
     "gelu_opset_20_tanh": ("Gelu", {"approximate": "tanh"}, [(3, 4)], [], 20),
     "split_into_three": ("Split", {"axis": 1, "num_outputs": 3}, [(2, 7)], [], 18),
+    "conv_transpose_stride_output_padding": (
+        "ConvTranspose", {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 0]},
+        [(1, 4, 3, 4)], [_const("w", np.random.default_rng(1).standard_normal(
+            (4, 3, 3, 3)).astype(np.float32))], 17),
+    "conv_transpose_asymmetric_pads_groups": (
+        "ConvTranspose", {"strides": [2, 1], "pads": [0, 1, 2, 0], "group": 2},
+        [(2, 4, 3, 3)], [_const("w", np.random.default_rng(2).standard_normal(
+            (4, 1, 3, 2)).astype(np.float32)), _const("b", np.ones(2, np.float32))], 17),
+    "einsum_batched_product": ("Einsum", {"equation": "bij,bjk->bik"}, [(2, 3, 4), (2, 4, 5)],
+                               [], 17),
+    "cumsum_exclusive_reverse": ("CumSum", {"exclusive": 1, "reverse": 1}, [(2, 5)],
+                                 [_const("axis", np.array(1))], 17),
+    "cumsum": ("CumSum", {}, [(3, 4)], [_const("axis", np.array(-2))], 17),
+    "reduce_prod": ("ReduceProd", {"axes": [0, 2], "keepdims": 0}, [(2, 3, 2)], [], 17),
+    "reduce_log_sum_exp": ("ReduceLogSumExp", {"axes": [-1]}, [(2, 3, 4)], [], 17),
+    "mod_fmod_floats": ("Mod", {"fmod": 1}, [(3, 4), (3, 4)], [], 17),
 }
+
+UNARY = {  # op: the input range it is defined on
+    "Sin": (-3, 3), "Cos": (-3, 3), "Tan": (-1.5, 1.5), "Asin": (-0.99, 0.99),
+    "Acos": (-0.99, 0.99), "Atan": (-5, 5), "Sinh": (-3, 3), "Cosh": (-3, 3),
+    "Asinh": (-5, 5), "Acosh": (1.01, 5), "Atanh": (-0.99, 0.99), "Sign": (-2, 2),
+    "Round": (-4, 4), "Floor": (-4, 4), "Ceil": (-4, 4), "Sqrt": (0, 4), "Exp": (-3, 3),
+    "Log": (0.01, 4), "Softplus": (-5, 5), "Selu": (-3, 3), "Relu": (-2, 2), "Erf": (-3, 3),
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_unary_operators_match_onnxruntime(op, tmp_path):
+    path = _save_graph(tmp_path / f"{op}.onnx", [helper.make_node(op, ["x"], ["y"])],
+                       [("x", (3, 7))], [("y", None)])
+    low, high = UNARY[op]
+    x = np.random.default_rng(11).uniform(low, high, (3, 7)).astype(np.float32)
+    if op == "Round":
+        x[0, :4] = [0.5, 1.5, -2.5, 2.5]  # halves round to even
+    compare_with_onnxruntime(path, x)
+
+
+def test_logical_bitwise_comparison_and_integer_mod_operators(tmp_path):
+    """Boolean and integer operators, built around Cast so the graph takes and gives floats."""
+    nodes = [helper.make_node("Greater", ["a", "zero"], ["pa"]),
+             helper.make_node("Less", ["b", "zero"], ["nb"])]
+    outputs = []
+    for op in ("And", "Or", "Xor"):
+        nodes.append(helper.make_node(op, ["pa", "nb"], [op]))
+        outputs.append(op)
+    nodes.append(helper.make_node("Not", ["pa"], ["Not"]))
+    outputs.append("Not")
+    for op in ("GreaterOrEqual", "LessOrEqual", "Equal"):
+        nodes.append(helper.make_node(op, ["a_round", "b_round"], [op]))
+        outputs.append(op)
+    nodes[:0] = [helper.make_node("Round", ["a"], ["a_round"]),
+                 helper.make_node("Round", ["b"], ["b_round"])]
+    nodes += [helper.make_node("Mul", ["a", "ten"], ["a10"]),
+              helper.make_node("Cast", ["a10"], ["ai"], to=TensorProto.INT64),
+              helper.make_node("Mul", ["b", "ten"], ["b10"]),
+              helper.make_node("Cast", ["b10"], ["bi"], to=TensorProto.INT64)]
+    for op in ("BitwiseAnd", "BitwiseOr", "BitwiseXor", "Mod"):
+        nodes.append(helper.make_node(op, ["ai", "bi_nonzero" if op == "Mod" else "bi"], [op]))
+        outputs.append(op)
+    nodes[-1:-1] = [helper.make_node("Abs", ["bi"], ["bi_abs"]),
+                    helper.make_node("Add", ["bi_abs", "one"], ["bi_nonzero"])]
+    casts = [helper.make_node("Cast", [name], [name + "_f"], to=TensorProto.FLOAT)
+             for name in outputs]
+    concat = helper.make_node("Concat", [name + "_f" for name in outputs], ["y"], axis=1)
+    path = _save_graph(tmp_path / "logic.onnx", nodes + casts + [concat],
+                       [("a", (4, 3)), ("b", (4, 3))], [("y", None)],
+                       [_const("zero", np.array(0.0, np.float32)),
+                        _const("ten", np.array(10.0, np.float32)),
+                        _const("one", np.array(1, np.int64))], opset=18)
+    rng = np.random.default_rng(12)
+    a, b = (rng.uniform(-3, 3, (4, 3)).astype(np.float32) for _ in range(2))
+    compare_with_onnxruntime(path, a, b)
 
 
 def _single_node_graph(path, case):

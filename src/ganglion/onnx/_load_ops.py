@@ -265,6 +265,31 @@ def _conv(node, inputs, attrs):
     _unsupported(node, f"a {len(kernel)}-D convolution (1-D and 2-D are)")
 
 
+def _conv_transpose(node, inputs, attrs):
+    x, weight = as_tensor(inputs[0]), as_tensor(inputs[1])
+    bias = _optional(inputs, 2)
+    bias = None if bias is None else as_tensor(bias)
+    kernel = tuple(attrs.get("kernel_shape", weight.shape[2:]))
+    if len(kernel) != 2:
+        _unsupported(node, f"a {len(kernel)}-D transposed convolution (2-D is)")
+    if "output_shape" in attrs:
+        _unsupported(node, "the output_shape attribute (give pads and output_padding)")
+    if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", ""):
+        _unsupported(node, f"auto_pad {attrs['auto_pad']!r}")
+    strides = tuple(attrs.get("strides", (1, 1)))
+    dilations = tuple(attrs.get("dilations", (1, 1)))
+    pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
+    output_padding = tuple(attrs.get("output_padding", (0, 0)))
+    symmetric = pads[0] == pads[2] and pads[1] == pads[3]
+    out = F.conv_transpose2d(x, weight, bias, strides, pads[:2] if symmetric else 0,
+                             output_padding, attrs.get("group", 1), dilations)
+    if symmetric:
+        return out
+    # Asymmetric pads crop the full output: begin rows at the start, end rows at the end.
+    height, width = out.shape[2], out.shape[3]
+    return out[:, :, pads[0]:height - pads[2], pads[1]:width - pads[3]]
+
+
 def _pool_geometry(node, x, attrs):
     kernel = tuple(attrs["kernel_shape"])
     if len(kernel) not in (1, 2):
@@ -615,6 +640,41 @@ def _reduce(ganglion_fn, numpy_fn):
     return run
 
 
+def _reduce_prod(x, dim, keepdim):
+    for axis in sorted(dim, reverse=True):
+        x = gn.prod(x, dim=axis, keepdim=keepdim)
+    return x
+
+
+def _mod(node, inputs, attrs):
+    a, b = inputs
+    if attrs.get("fmod", 0):
+        # C's fmod: the remainder takes the dividend's sign (Python's % takes the divisor's).
+        if is_static(a) and is_static(b):
+            return np.fmod(a, b)
+        a, b = as_tensor(a), as_tensor(b)
+        r = gn.remainder(a, b)
+        return gn.where(gn.logical_and(r != 0, gn.sign(r) != gn.sign(a)), r - b, r)
+    if is_static(a) and is_static(b):
+        return np.mod(a, b)
+    return gn.remainder(as_tensor(a), as_tensor(b))
+
+
+def _cumsum(node, inputs, attrs):
+    x = as_tensor(inputs[0])
+    axis = _axis(static_ints(node, inputs[1], "CumSum axis")[0], x.ndim)
+    if attrs.get("reverse", 0):
+        x = gn.flip(x, (axis,))
+    out = gn.cumsum(x, axis)
+    if attrs.get("exclusive", 0):
+        out = out - x
+    return gn.flip(out, (axis,)) if attrs.get("reverse", 0) else out
+
+
+def _einsum(node, inputs, attrs):
+    return gn.einsum(attrs["equation"], *[as_tensor(v) for v in inputs])
+
+
 def _arg_extreme(function):
     def run(node, inputs, attrs):
         if attrs.get("select_last_index", 0):
@@ -761,11 +821,29 @@ OPERATORS = {
     "Floor": _unary(gn.floor, np.floor),
     "Ceil": _unary(gn.ceil, np.ceil),
     "Not": _unary(gn.logical_not, np.logical_not),
+    "Sign": _unary(gn.sign, np.sign),
+    "Round": _unary(gn.round, np.round),  # both round half to even, as ONNX does
+    "Sin": _unary(gn.sin), "Cos": _unary(gn.cos), "Tan": _unary(gn.tan),
+    "Asin": _unary(gn.asin), "Acos": _unary(gn.acos), "Atan": _unary(gn.atan),
+    "Sinh": _unary(gn.sinh), "Cosh": _unary(gn.cosh),
+    "Asinh": _unary(gn.asinh), "Acosh": _unary(gn.acosh), "Atanh": _unary(gn.atanh),
+    "And": _binary(np.logical_and, gn.logical_and),
+    "Or": _binary(np.logical_or, gn.logical_or),
+    "Xor": _binary(np.logical_xor, gn.logical_xor),
+    "BitwiseAnd": _binary(np.bitwise_and, gn.bitwise_and),
+    "BitwiseOr": _binary(np.bitwise_or, gn.bitwise_or),
+    "BitwiseXor": _binary(np.bitwise_xor, gn.bitwise_xor),
+    "GreaterOrEqual": _binary(np.greater_equal, gn.ge),
+    "LessOrEqual": _binary(np.less_equal, gn.le),
+    "Mod": _mod,
+    "CumSum": _cumsum,
+    "Einsum": _einsum,
     "Where": _where,
     "Cast": _cast,
     "Softmax": _softmax(F.softmax),
     "LogSoftmax": _softmax(F.log_softmax),
     "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
     "MaxPool": _max_pool,
     "AveragePool": _average_pool,
     "GlobalAveragePool": _global_pool("mean"),
@@ -796,6 +874,10 @@ OPERATORS = {
     "ReduceSum": _reduce(gn.sum, np.sum),
     "ReduceMax": _reduce(gn.amax, np.max),
     "ReduceMin": _reduce(gn.amin, np.min),
+    "ReduceProd": _reduce(_reduce_prod, np.prod),
+    "ReduceLogSumExp": _reduce(gn.logsumexp,
+                               lambda x, axis, keepdims: np.log(np.sum(np.exp(x), axis=axis,
+                                                                       keepdims=keepdims))),
     "ArgMax": _arg_extreme(gn.argmax),
     "ArgMin": _arg_extreme(gn.argmin),
     "LSTM": _recurrent("LSTM"),
