@@ -1,0 +1,529 @@
+"""ONNX forms of ganglion's ops: ``CONVERTERS`` maps an op class to a function
+``(writer, op, node, inputs) -> ONNX value name`` (``writer`` is ``_export_graph.GraphWriter``;
+``inputs`` are the ONNX names of the node's inputs).
+
+Each converter follows the ONNX operator specification (https://onnx.ai/onnx/operators/) for
+the opsets 13 and newer, and ganglion's (PyTorch's) semantics where they differ: ``softplus``
+with its threshold, ``remainder`` with the divisor's sign, ``x[index]`` as NumPy reads it. An op
+whose attributes ask for something ONNX cannot express raises ``UnsupportedOnnxOpError``
+through ``writer.unsupported`` rather than writing an approximation. The recurrent layers
+are in ``_export_recurrent``.
+"""
+import numpy as np
+
+from importlib import import_module
+
+from ganglion.core.ops.nn.activation import Hardswish, Silu
+from ganglion.core.ops.nn.batch_norm import BatchNormalize
+from ganglion.core.ops.nn.linear import Linear
+from ganglion.core.symbolic_shape import ShapeOf, ShapeVector, SizeSlot
+
+# The op modules themselves (their packages re-export functions under some of these names).
+(conv, dynamic_shape, elementwise, indexing, linalg, pool, reduce, shape, softmax,
+ unary) = (import_module(f"ganglion.core.ops.{name}") for name in (
+    "conv", "dynamic_shape", "elementwise", "indexing", "linalg", "pool", "reduce", "shape",
+    "softmax", "unary"))
+
+__all__ = ["CONVERTERS"]
+
+CONVERTERS = {}
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+def converts(*op_classes):
+    def register(fn):
+        for cls in op_classes:
+            CONVERTERS[cls] = fn
+        return fn
+    return register
+
+
+def _shape(node, k=0):
+    return node.inputs[k].type.shape
+
+
+def _np_dtype(node, k=None):
+    t = node.type if k is None else node.inputs[k].type
+    return np.dtype(t.dtype.np)
+
+
+def _scalar(w, value, node, k=None):
+    """A 0-d constant of the dtype of ``node``'s result (or of its input ``k``)."""
+    return w.constant(np.asarray(value, dtype=_np_dtype(node, k)))
+
+
+# ----- elementwise ----------------------------------------------------------------------------
+
+_BINARY = {elementwise.Add: "Add", elementwise.Sub: "Sub", elementwise.Mul: "Mul",
+           elementwise.Div: "Div", elementwise.Pow: "Pow", elementwise.Maximum: "Max",
+           elementwise.Minimum: "Min", linalg.MatMul: "MatMul"}
+
+
+@converts(*_BINARY)
+def _binary(w, op, node, ins):
+    return w.add(_BINARY[type(op)], ins)
+
+
+def _is_integer(node, k):
+    return np.issubdtype(_np_dtype(node, k), np.integer)
+
+
+@converts(elementwise.FloorDivide)
+def _floor_divide(w, op, node, ins):
+    a, b = ins
+    if _is_integer(node, 0):  # exact: (a - a mod b) / b, with Mod's floor semantics
+        return w.add("Div", [w.add("Sub", [a, w.add("Mod", [a, b], fmod=0)]), b])
+    return w.add("Floor", [w.add("Div", [a, b])])
+
+
+@converts(elementwise.TruncDivide)
+def _trunc_divide(w, op, node, ins):
+    quotient = w.add("Div", ins)
+    if _is_integer(node, 0):  # ONNX's integer Div truncates
+        return quotient
+    return w.add("Mul", [w.add("Sign", [quotient]), w.add("Floor", [w.add("Abs", [quotient])])])
+
+
+@converts(elementwise.Remainder)
+def _remainder(w, op, node, ins):
+    a, b = ins
+    if _is_integer(node, 0):
+        return w.add("Mod", [a, b], fmod=0)
+    # Python's (and PyTorch's) remainder takes the divisor's sign: a - b * floor(a / b).
+    return w.add("Sub", [a, w.add("Mul", [b, w.add("Floor", [w.add("Div", [a, b])])])])
+
+
+_COMPARE = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater",
+            "ge": "GreaterOrEqual", "and": "And", "or": "Or", "xor": "Xor"}
+
+
+def _as_bool(w, node, k, name):
+    if _np_dtype(node, k) == np.bool_:
+        return name
+    return w.add("Not", [w.add("Equal", [name, _scalar(w, 0, node, k)])])
+
+
+@converts(elementwise.Compare)
+def _compare(w, op, node, ins):
+    if op.kind == "ne":
+        return w.add("Not", [w.add("Equal", ins)])
+    if op.kind in ("and", "or", "xor"):
+        ins = [_as_bool(w, node, k, name) for k, name in enumerate(ins)]
+    return w.add(_COMPARE[op.kind], ins)
+
+
+@converts(elementwise.LogicalNot)
+def _logical_not(w, op, node, ins):
+    return w.add("Not", [_as_bool(w, node, 0, ins[0])])
+
+
+@converts(elementwise.Bitwise)
+def _bitwise(w, op, node, ins):
+    names = {"bitwise_and": ("And", "BitwiseAnd"), "bitwise_or": ("Or", "BitwiseOr"),
+             "bitwise_xor": ("Xor", "BitwiseXor")}
+    if op.kind not in names:
+        raise w.unsupported(node)
+    logical, bitwise = names[op.kind]
+    if _np_dtype(node) == np.bool_:
+        return w.add(logical, ins)
+    if w.opset < 18:
+        raise w.unsupported(node, "bitwise ops on integers need opset 18")
+    return w.add(bitwise, ins)
+
+
+@converts(elementwise.Cast)
+def _cast(w, op, node, ins):
+    to = w.helper.np_dtype_to_tensor_dtype(np.dtype(op.dtype.np))
+    return w.add("Cast", ins, to=to)
+
+
+@converts(elementwise.Where)
+def _where(w, op, node, ins):
+    return w.add("Where", [_as_bool(w, node, 0, ins[0])] + ins[1:])
+
+
+_UNARY = {unary.Neg: "Neg", unary.Abs: "Abs", unary.Exp: "Exp", unary.Log: "Log",
+          unary.Sqrt: "Sqrt", unary.Sin: "Sin", unary.Cos: "Cos", unary.Tanh: "Tanh",
+          unary.Sigmoid: "Sigmoid", unary.Relu: "Relu", unary.Erf: "Erf", unary.Tan: "Tan",
+          unary.Asin: "Asin", unary.Acos: "Acos", unary.Atan: "Atan", unary.Sinh: "Sinh",
+          unary.Cosh: "Cosh", unary.Asinh: "Asinh", unary.Acosh: "Acosh", unary.Atanh: "Atanh",
+          unary.StopGradient: "Identity", unary.Clone: "Identity",
+          Hardswish: "HardSwish"}
+
+
+@converts(*_UNARY)
+def _unary(w, op, node, ins):
+    if type(op) is Hardswish and w.opset < 14:
+        # x * hardsigmoid(x) with PyTorch's slope 1/6 (HardSwish itself is opset 14).
+        return w.add("Mul", [ins[0], w.add("HardSigmoid", ins, alpha=1 / 6, beta=0.5)])
+    return w.add(_UNARY[type(op)], ins)
+
+
+@converts(unary.Log1p)
+def _log1p(w, op, node, ins):
+    return w.add("Log", [w.add("Add", [ins[0], _scalar(w, 1, node)])])
+
+
+@converts(unary.Expm1)
+def _expm1(w, op, node, ins):
+    return w.add("Sub", [w.add("Exp", ins), _scalar(w, 1, node)])
+
+
+@converts(unary.Sign)
+def _sign(w, op, node, ins):
+    if _np_dtype(node) == np.bool_ or (op.kind != "sign" and _is_integer(node, 0)):
+        return w.add("Identity", ins)
+    names = {"sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round"}
+    if op.kind not in names:
+        raise w.unsupported(node)
+    return w.add(names[op.kind], ins)
+
+
+@converts(unary.LeakyRelu)
+def _leaky_relu(w, op, node, ins):
+    return w.add("LeakyRelu", ins, alpha=float(op.negative_slope))
+
+
+@converts(unary.Elu)
+def _elu(w, op, node, ins):
+    if op.scale == 1:
+        return w.add("Elu", ins, alpha=float(op.alpha))
+    # scale * elu(x, alpha) is ONNX's Selu with gamma = scale (SELU's constants or any others).
+    return w.add("Selu", ins, alpha=float(op.alpha), gamma=float(op.scale))
+
+
+@converts(unary.Softplus)
+def _softplus(w, op, node, ins):
+    # PyTorch: x where beta * x > threshold (linear there, and no overflow), else
+    # log(1 + exp(beta * x)) / beta. ONNX's Softplus is the second part with beta = 1.
+    x = ins[0]
+    scaled = w.add("Mul", [x, _scalar(w, op.beta, node)]) if op.beta != 1 else x
+    smooth = w.add("Softplus", [scaled])
+    if op.beta != 1:
+        smooth = w.add("Div", [smooth, _scalar(w, op.beta, node)])
+    linear_part = w.add("Greater", [scaled, _scalar(w, op.threshold, node)])
+    return w.add("Where", [linear_part, x, smooth])
+
+
+@converts(unary.Hardtanh)
+def _hardtanh(w, op, node, ins):
+    return w.add("Clip", [ins[0], _scalar(w, op.min_val, node), _scalar(w, op.max_val, node)])
+
+
+@converts(Silu)
+def _silu(w, op, node, ins):
+    return w.add("Mul", [ins[0], w.add("Sigmoid", ins)])
+
+
+@converts(softmax.Softmax, softmax.LogSoftmax)
+def _softmax(w, op, node, ins):
+    return w.add("LogSoftmax" if isinstance(op, softmax.LogSoftmax) else "Softmax", ins,
+                 axis=int(op.axis))
+
+
+# ----- layers ---------------------------------------------------------------------------------
+
+@converts(Linear)
+def _linear(w, op, node, ins):
+    x, weight = ins[0], ins[1]
+    if len(_shape(node, 0)) == 2:
+        return w.add("Gemm", ins, transB=1)
+    out = w.add("MatMul", [x, w.add("Transpose", [weight], perm=[1, 0])])
+    return w.add("Add", [out, ins[2]]) if op.has_bias else out
+
+
+@converts(conv.Conv2d, conv.ConvTranspose2d)
+def _conv(w, op, node, ins):
+    (top, bottom), (left, right) = op.padding
+    kernel = _shape(node, 1)[2:]
+    attributes = dict(strides=list(op.stride), pads=[top, left, bottom, right],
+                      dilations=list(op.dilation), group=int(op.groups),
+                      kernel_shape=[int(k) for k in kernel])
+    if type(op) is conv.ConvTranspose2d:
+        return w.add("ConvTranspose", ins, output_padding=list(op.output_padding), **attributes)
+    return w.add("Conv", ins, **attributes)
+
+
+@converts(pool.MaxPool2d, pool.AvgPool2d)
+def _pool(w, op, node, ins):
+    ph, pw = op.padding
+    attributes = dict(kernel_shape=list(op.kernel), strides=list(op.stride), pads=[ph, pw, ph, pw],
+                      ceil_mode=int(bool(op.ceil_mode)))
+    if type(op) is pool.MaxPool2d:
+        return w.add("MaxPool", ins, dilations=list(op.dilation), **attributes)
+    if op.divisor_override is not None and op.divisor_override != op.kernel[0] * op.kernel[1]:
+        raise w.unsupported(node, f"divisor_override={op.divisor_override} (ONNX's AveragePool "
+                                  "divides by the window's size)")
+    if tuple(op.dilation) != (1, 1):
+        if w.opset < 19:
+            raise w.unsupported(node, "a dilated average pool needs opset 19")
+        attributes["dilations"] = list(op.dilation)
+    return w.add("AveragePool", ins, count_include_pad=int(bool(op.count_include_pad)), **attributes)
+
+
+@converts(BatchNormalize)
+def _batch_norm(w, op, node, ins):
+    if op.batch_statistics:
+        raise w.unsupported(node, "batch norm computes batch statistics (training mode); export "
+                                  "the model in eval mode")
+    x, mean, var = ins[:3]
+    if op.affine:
+        scale, bias = ins[3], ins[4]
+    else:
+        channels = _shape(node, 1)[0]
+        if channels is None:
+            raise w.unsupported(node, "the number of channels is unknown")
+        dtype = _np_dtype(node)
+        scale = w.constant(np.ones(channels, dtype))
+        bias = w.constant(np.zeros(channels, dtype))
+    return w.add("BatchNormalization", [x, scale, bias, mean, var], epsilon=float(op.eps))
+
+
+# ----- reductions -----------------------------------------------------------------------------
+
+_REDUCE = {reduce.Sum: "ReduceSum", reduce.Mean: "ReduceMean", reduce.Prod: "ReduceProd",
+           reduce.LogSumExp: "ReduceLogSumExp"}
+
+
+@converts(*_REDUCE)
+def _reduce(w, op, node, ins):
+    return w.reduce(_REDUCE[type(op)], ins[0], op.axes, op.keepdims)
+
+
+@converts(reduce.Extreme)
+def _extreme(w, op, node, ins):
+    return w.reduce("ReduceMax" if op.kind == "max" else "ReduceMin", ins[0], op.axes, op.keepdims)
+
+
+@converts(reduce.ArgExtreme)
+def _arg_extreme(w, op, node, ins):
+    onnx_op = "ArgMax" if op.kind == "max" else "ArgMin"
+    axes = op.axes
+    if axes is None:  # over the flattened tensor
+        flat = w.add("Reshape", [ins[0], w.ints([-1])])
+        result = w.add(onnx_op, [flat], axis=0, keepdims=0)
+        if op.keepdims:
+            result = w.add("Reshape", [result, w.ints([1] * len(_shape(node, 0)))])
+        return result
+    axis = axes[0] if isinstance(axes, (tuple, list)) else axes
+    return w.add(onnx_op, ins, axis=int(axis), keepdims=int(bool(op.keepdims)))
+
+
+@converts(reduce.Var)
+def _var(w, op, node, ins):
+    x = ins[0]
+    in_shape = _shape(node, 0)
+    axes = tuple(range(len(in_shape))) if op.axes is None else tuple(
+        op.axes if isinstance(op.axes, (tuple, list)) else (op.axes,))
+    sizes = [in_shape[a] for a in axes]
+    if any(s is None for s in sizes):
+        raise w.unsupported(node, "the variance is taken over a dimension of unknown size")
+    count = int(np.prod(sizes)) - op.ddof
+    centered = w.add("Sub", [x, w.reduce("ReduceMean", x, axes, True)])
+    squares = w.reduce("ReduceSum", w.add("Mul", [centered, centered]), axes, op.keepdims)
+    return w.add("Div", [squares, _scalar(w, count, node)])
+
+
+@converts(reduce.Truth)
+def _truth(w, op, node, ins):
+    flags = w.add("Cast", [_as_bool(w, node, 0, ins[0])], to=w.onnx.TensorProto.INT32)
+    reduced = w.reduce("ReduceMax" if op.kind == "any" else "ReduceMin", flags, op.axes, op.keepdims)
+    return w.add("Cast", [reduced], to=w.onnx.TensorProto.BOOL)
+
+
+@converts(reduce.CumSum)
+def _cumsum(w, op, node, ins):
+    if op.axis is None:
+        raise w.unsupported(node, "a cumulative sum over the flattened tensor")
+    return w.add("CumSum", [ins[0], w.constant(np.asarray(op.axis, np.int64))])
+
+
+# ----- shapes ---------------------------------------------------------------------------------
+
+@converts(shape.Reshape)
+def _reshape(w, op, node, ins):
+    sizes = list(op.shape)
+    # ONNX reads a 0 as "copy this dim" unless allowzero=1 (opset 14).
+    allowzero = 1 if 0 in sizes and w.opset >= 14 else None
+    if 0 in sizes and allowzero is None:
+        raise w.unsupported(node, "a reshape to an empty shape needs opset 14")
+    return w.add("Reshape", [ins[0], w.ints(sizes)], allowzero=allowzero)
+
+
+@converts(shape.ReshapeAs)
+def _reshape_as(w, op, node, ins):
+    return w.add("Reshape", [ins[0], w.add("Shape", [ins[1]])])
+
+
+@converts(shape.Permute)
+def _permute(w, op, node, ins):
+    return w.add("Transpose", ins, perm=[int(a) for a in op.axes])
+
+
+@converts(shape.Expand)
+def _expand(w, op, node, ins):
+    # ONNX's Expand broadcasts both ways, so a 1 keeps the input's dim as PyTorch's -1 does.
+    return w.add("Expand", [ins[0], w.ints([1 if d == -1 else d for d in op.shape])])
+
+
+@converts(shape.ExpandAs)
+def _expand_as(w, op, node, ins):
+    return w.add("Expand", [ins[0], w.add("Shape", [ins[1]])])
+
+
+@converts(shape.Concatenate)
+def _concatenate(w, op, node, ins):
+    return w.add("Concat", ins, axis=int(op.axis))
+
+
+@converts(shape.Pad)
+def _pad(w, op, node, ins):
+    widths = list(op.widths)
+    ndim = len(_shape(node, 0))
+    widths = [(0, 0)] * (ndim - len(widths)) + widths
+    pads = [b for b, _ in widths] + [a for _, a in widths]
+    return w.add("Pad", [ins[0], w.ints(pads), _scalar(w, op.value, node)], mode="constant")
+
+
+@converts(shape.ModePad)
+def _mode_pad(w, op, node, ins):
+    modes = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+    if op.mode not in modes or (op.mode == "circular" and w.opset < 19):
+        raise w.unsupported(node, f"{op.mode} padding")
+    widths = list(op.widths)
+    if any(b < 0 or a < 0 for b, a in widths):
+        raise w.unsupported(node, "negative padding widths (cropping) with a padding mode")
+    ndim = len(_shape(node, 0))
+    widths = [(0, 0)] * (ndim - len(widths)) + widths
+    pads = [b for b, _ in widths] + [a for _, a in widths]
+    return w.add("Pad", [ins[0], w.ints(pads)], mode=modes[op.mode])
+
+
+@converts(shape.Flip)
+def _flip(w, op, node, ins):
+    axes = list(op.axes)
+    count = len(axes)
+    return w.add("Slice", [ins[0], w.ints([-1] * count), w.ints([_INT64_MIN] * count),
+                           w.ints(axes), w.ints([-1] * count)])
+
+
+@converts(linalg.Einsum)
+def _einsum(w, op, node, ins):
+    return w.add("Einsum", ins, equation=op.equation)
+
+
+@converts(indexing.GetItem)
+def _getitem(w, op, node, ins):
+    """x[index] for ints, slices, None, Ellipsis and at most one integer index array (where
+    the array sits, NumPy's rule and ONNX's Gather agree)."""
+    x, arrays = ins[0], ins[1:]
+    spec = op.spec if isinstance(op.spec, tuple) else (op.spec,)
+    ndim = len(_shape(node, 0))
+    used = sum(1 for p in spec if p is not None and p is not Ellipsis)
+    expanded = []
+    for part in spec:
+        if part is Ellipsis:
+            expanded.extend([slice(None)] * (ndim - used))
+        else:
+            expanded.append(part)
+    expanded.extend([slice(None)] * (ndim - sum(1 for p in expanded if p is not None)))
+    slots = [p for p in expanded if isinstance(p, indexing.Slot)]
+    if slots and (len(slots) > 1 or any(isinstance(p, int) or p is None for p in expanded)):
+        raise w.unsupported(node, "an index that mixes an index array with ints, None or other "
+                                  "index arrays")
+    for slot in slots:
+        if node.inputs[1 + slot.k].type.dtype.name == "bool":
+            raise w.unsupported(node, "a boolean mask (its result's size depends on the values)")
+    starts, ends, axes, steps, squeezed, new_axes, gather = [], [], [], [], [], [], None
+    axis = 0
+    for position, part in enumerate(expanded):
+        if part is None:
+            new_axes.append(position)
+            continue
+        if isinstance(part, indexing.Slot):
+            gather = (axis, arrays[part.k])
+        elif isinstance(part, int):
+            starts.append(part)
+            ends.append(part + 1 if part != -1 else _INT64_MAX)
+            axes.append(axis)
+            steps.append(1)
+            squeezed.append(axis)
+        elif part != slice(None):
+            step = 1 if part.step is None else part.step
+            big, small = (_INT64_MAX, _INT64_MIN) if step > 0 else (_INT64_MIN, _INT64_MAX)
+            starts.append(small if part.start is None else part.start)
+            ends.append(big if part.stop is None else part.stop)
+            axes.append(axis)
+            steps.append(step)
+        axis += 1
+    result = x
+    if axes:
+        result = w.add("Slice", [result, w.ints(starts), w.ints(ends), w.ints(axes), w.ints(steps)])
+    if gather is not None:
+        result = w.add("Gather", [result, gather[1]], axis=gather[0])
+    if squeezed:
+        result = w.add("Squeeze", [result, w.ints(squeezed)])
+    if new_axes:
+        result = w.add("Unsqueeze", [result, w.ints(new_axes)])
+    if result == x:
+        result = w.add("Identity", [x])
+    return result
+
+
+# ----- shapes computed at run time (graphs whose batch size is unknown) -----------------------
+
+@converts(ShapeOf)
+def _shape_of(w, op, node, ins):
+    return w.add("Gather", [w.add("Shape", ins), w.constant(np.asarray(op.axis, np.int64))], axis=0)
+
+
+@converts(ShapeVector)
+def _shape_vector(w, op, node, ins):
+    return w.add("Shape", ins)
+
+
+def _size_vector(w, node, ins, offset, template, keep=None):
+    """A 1-d int64 shape from a template of ints and ``SizeSlot``s naming 0-d size inputs (the
+    node's inputs from ``offset`` on); ``keep`` replaces the ints equal to -1 (Expand's "keep
+    this dim" is 1)."""
+    parts, run = [], []
+    for d in template:
+        if isinstance(d, SizeSlot):
+            if run:
+                parts.append(w.ints(run))
+                run = []
+            size = ins[offset + d.k]
+            if _np_dtype(node, offset + d.k) != np.int64:
+                size = w.add("Cast", [size], to=w.onnx.TensorProto.INT64)
+            parts.append(w.add("Reshape", [size, w.ints([1])]))
+        else:
+            run.append(keep if keep is not None and d == -1 else d)
+    if run:
+        parts.append(w.ints(run))
+    return parts[0] if len(parts) == 1 else w.add("Concat", parts, axis=0)
+
+
+@converts(dynamic_shape.DynamicReshape)
+def _dynamic_reshape(w, op, node, ins):
+    return w.add("Reshape", [ins[0], _size_vector(w, node, ins, 1, op.template)])
+
+
+@converts(dynamic_shape.DynamicExpand)
+def _dynamic_expand(w, op, node, ins):
+    return w.add("Expand", [ins[0], _size_vector(w, node, ins, 1, op.template, keep=1)])
+
+
+@converts(dynamic_shape.Filled)
+def _filled(w, op, node, ins):
+    value = np.asarray([op.value], dtype=np.dtype(op.dtype.np))
+    return w.add("ConstantOfShape", [_size_vector(w, node, ins, 0, op.template)],
+                 value=w.onnx.numpy_helper.from_array(value, "value"))
+
+
+@converts(dynamic_shape.Arange)
+def _arange(w, op, node, ins):
+    return w.add("Range", ins)
+
+
+from ganglion.onnx import _export_recurrent  # noqa: E402,F401  (registers the recurrent ops)
