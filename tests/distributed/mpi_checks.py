@@ -225,6 +225,41 @@ def ddp_no_sync_unused_parameters_and_buffers():
 
 
 @check
+def sync_batchnorm_equals_batchnorm_on_the_concatenated_batch():
+    rank, size = dist.get_rank(), dist.get_world_size()
+
+    def build(norm):
+        gn.manual_seed(9)
+        return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), norm(3), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(3 * 4 * 4, 2)).double()
+    rng = np.random.default_rng(4)
+    steps, batch = 3, 3
+    xs = rng.standard_normal((steps, batch * size, 2, 4, 4)) * 3 + 1
+    ys = rng.standard_normal((steps, batch * size, 2))
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(build(nn.BatchNorm2d))
+    assert type(synced[1]).__name__ == "SyncBatchNorm"
+    ddp = nn.parallel.DistributedDataParallel(synced)
+    opt = gn.optim.SGD(ddp.parameters(), lr=0.1)
+    reference = build(nn.BatchNorm2d)
+    ref_opt = gn.optim.SGD(reference.parameters(), lr=0.1)
+    shard = slice(rank * batch, (rank + 1) * batch)
+    for step in range(steps):
+        opt.zero_grad()
+        out = ddp(gn.from_numpy(xs[step, shard]))
+        ((out - gn.from_numpy(ys[step, shard])) ** 2).mean().backward()
+        opt.step()
+        ref_opt.zero_grad()
+        ref_out = reference(gn.from_numpy(xs[step]))
+        ((ref_out - gn.from_numpy(ys[step])) ** 2).mean().backward()
+        ref_opt.step()
+        np.testing.assert_allclose(out.detach().numpy(), ref_out.detach().numpy()[shard],
+                                   rtol=0, atol=1e-10)
+    for (name, a), b in zip(synced.state_dict().items(), reference.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-10, err_msg=name)
+    done("sync_batchnorm_equals_batchnorm_on_the_concatenated_batch")
+
+
+@check
 def sampler_partitions_the_dataset_over_the_group():
     rank, size = dist.get_rank(), dist.get_world_size()
     for n, drop_last in ((11, False), (11, True), (1, False)):
@@ -353,6 +388,7 @@ GROUPS = {
              "collectives_async_reduce_scatter_objects_and_debug_check",
              "ddp_matches_one_process_on_the_concatenated_batch",
              "ddp_no_sync_unused_parameters_and_buffers",
+             "sync_batchnorm_equals_batchnorm_on_the_concatenated_batch",
              "sampler_partitions_the_dataset_over_the_group",
              "compiled_function_with_averaged_updates_matches_one_process"],
     "fit": ["fit_trains_data_parallel_checkpoints_on_rank_0_and_resumes_exactly"],

@@ -10,6 +10,7 @@ from torch.utils.data.distributed import DistributedSampler as TorchDistributedS
 import ganglion as gn
 import ganglion.distributed as dist
 import ganglion.nn as nn
+from ganglion.core.op import ShapeError
 from bad_inputs import BadInput, bad_input_test
 
 
@@ -222,3 +223,18 @@ def test_all_reduce_mean_op_compiles_and_is_never_folded_or_merged():
     np.testing.assert_array_equal(w.get_value(), [[-0.5], [0.5]])  # w - 0.5 * 3
     with pytest.raises(TypeError, match="averaged_updates.*symbolic"):
         dist.averaged_updates(gn.optim.SGD([w], lr=0.5), gn.ones(1))
+
+
+def test_sync_batchnorm_is_batchnorm_in_one_process_and_converts_in_place():
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None), nn.ReLU())
+    weight = model[1].weight
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert converted is model and isinstance(model[1], nn.SyncBatchNorm)
+    assert model[1].weight is weight and model[1].momentum is None
+    reference = nn.BatchNorm1d(3, momentum=None)
+    x = gn.from_numpy(np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32))
+    np.testing.assert_array_equal(model[1](x).detach().numpy(), reference(x).detach().numpy())
+    np.testing.assert_array_equal(model[1].running_var.numpy(), reference.running_var.numpy())
+    with pytest.raises(ShapeError, match=r"SyncBatchNorm\(3\): expected input of shape \(N, 3, \.\.\.\)"):
+        model[1](gn.ones(2, 4))

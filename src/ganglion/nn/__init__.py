@@ -12,6 +12,7 @@ from ganglion.nn.layers.padding import *  # noqa: F401,F403
 from ganglion.nn.layers.pixel_shuffle import *  # noqa: F401,F403
 from ganglion.nn.layers.pooling import *  # noqa: F401,F403
 from ganglion.nn.layers.recurrent import *  # noqa: F401,F403
+from ganglion.nn.layers.sync_batchnorm import SyncBatchNorm  # noqa: F401
 from ganglion.nn.layers.transformer import *  # noqa: F401,F403
 from ganglion.nn.module import IncompatibleKeys, Module, Parameter  # noqa: F401
 from ganglion.nn.parallel import DataParallel  # noqa: F401
