@@ -192,3 +192,34 @@ def test_thread_count_follows_the_setting():
         library.set_num_threads(None)
     conv.conv2d_forward(x, w, b, *geometry)
     assert library.openmp_max_threads() == threads.CORES
+
+
+@pytest.mark.parametrize("isa", ["AVX2", "SSE41"])
+def test_older_instruction_sets_give_the_same_results(isa):
+    """oneDNN picks its kernels from the CPU at run time; capped at AVX2 or SSE4.1 (machines
+    without AVX-512) it must still match the NumPy kernels, on a layer and a depthwise layer."""
+    code = f"""
+import numpy as np
+from ganglion.backend import conv as numpy_conv
+from ganglion.backend.onednn import _runtime, conv
+rng = np.random.default_rng(0)
+for c, o, groups in ((8, 16, 1), (8, 8, 8)):
+    x = rng.standard_normal((3, c, 11, 9)).astype(np.float32)
+    w = rng.standard_normal((o, c // groups, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((3, o, 6, 5)).astype(np.float32)
+    geometry = ((2, 2), ((1, 1), (1, 1)), (1, 1), groups)
+    pairs = [(conv.conv2d_forward(x, w, None, *geometry), numpy_conv.conv2d_forward(x, w, None, *geometry)),
+             (conv.conv2d_backward_input(g, w, (11, 9), *geometry),
+              numpy_conv.conv2d_backward_input(g, w, (11, 9), *geometry)),
+             (conv.conv2d_backward_weight(x, g, (3, 3), *geometry),
+              numpy_conv.conv2d_backward_weight(x, g, (3, 3), *geometry))]
+    for actual, expected in pairs:
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-3)
+names = " ".join(plan.implementation for plan in _runtime._cache.values())
+assert "avx512" not in names, names
+print(names)
+"""
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA=isa, DNNL_MAX_CPU_ISA=isa)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr

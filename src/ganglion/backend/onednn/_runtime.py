@@ -55,7 +55,8 @@ class MemoryDesc:
     """An owned dnnl_memory_desc_t: plain (C-contiguous, described by strides) or ``any``."""
     __slots__ = ("handle", "shape", "dtype", "_api")
 
-    def __init__(self, shape, dtype=np.float32, any_layout=False):
+    def __init__(self, shape, dtype=np.float32, any_layout=False, strides=None):
+        """``strides`` (in elements) describes a strided view; the default is C-contiguous."""
         api = _capi.api()
         self._api = api
         self.shape, self.dtype = tuple(int(d) for d in shape), np.dtype(dtype)
@@ -66,13 +67,15 @@ class MemoryDesc:
                                                  _capi.dims(self.shape), data_type,
                                                  _capi.FORMAT_ANY, detail=f"shape {self.shape}")
         else:
-            strides, step = [], 1
-            for d in reversed(self.shape):
-                strides.append(step)
-                step *= max(d, 1)
+            if strides is None:
+                reversed_strides, step = [], 1
+                for d in reversed(self.shape):
+                    reversed_strides.append(step)
+                    step *= max(d, 1)
+                strides = reversed_strides[::-1]
             api.dnnl_memory_desc_create_with_strides(
                 ctypes.byref(self.handle), len(self.shape), _capi.dims(self.shape), data_type,
-                _capi.dims(reversed(strides)), detail=f"shape {self.shape}")
+                _capi.dims(strides), detail=f"shape {self.shape}, strides {tuple(strides)}")
 
     def __del__(self):
         if self.handle:
