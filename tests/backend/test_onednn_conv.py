@@ -223,3 +223,18 @@ print(names)
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_waits_passively_unless_told_otherwise(preset, expected):
+    """Loading oneDNN in a process without OpenMP yet sets OMP_WAIT_POLICY=PASSIVE before
+    libgomp reads it; a policy the user chose is kept."""
+    code = ("import os\nfrom ganglion.backend.onednn import library\nlibrary.load()\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == expected
