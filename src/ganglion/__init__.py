@@ -1,5 +1,6 @@
 """ganglion: a deep-learning framework with eager (PyTorch-style) and symbolic (Theano-style)
 code on one engine. This module lists the public API of the core."""
+from ganglion import config  # noqa: F401  (settings: gn.config.kernels, gn.config(fusion=False), ...)
 from ganglion.core import methods as _methods  # noqa: F401  (binds Tensor's operators first)
 from ganglion.core.autograd import grad
 from ganglion.core.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,

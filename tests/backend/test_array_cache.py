@@ -5,13 +5,15 @@ import threading
 import numpy as np
 import pytest
 
+import ganglion as gn
 from ganglion.backend import array_cache
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch):
     monkeypatch.setattr(array_cache, "_by_size", {})
-    monkeypatch.setattr(array_cache, "LIMIT_BYTES", 1 << 30)
+    with gn.config(array_cache_mb=1024):
+        yield
 
 
 def address(a):
@@ -56,8 +58,9 @@ def test_zeros_are_zero_even_in_reused_memory():
     assert (z == 0).all()
 
 
-def test_the_limit_releases_memory_nobody_holds(monkeypatch):
-    monkeypatch.setattr(array_cache, "LIMIT_BYTES", 3 << 20)
+def test_the_limit_releases_memory_nobody_holds():
+    gn.config.array_cache_mb = 3   # read at each allocation; the fixture restores it
+    assert array_cache.limit_bytes() == 3 << 20
     arrays = [array_cache.empty((1 << 20,), np.uint8) for _ in range(4)]
     assert array_cache.cached_bytes() == (4 << 20, 0)
     del arrays
@@ -68,10 +71,13 @@ def test_the_limit_releases_memory_nobody_holds(monkeypatch):
     assert kept.nbytes == 2 << 20
 
 
-def test_a_limit_of_zero_switches_caching_off(monkeypatch):
-    monkeypatch.setattr(array_cache, "LIMIT_BYTES", 0)
+def test_a_limit_of_zero_switches_caching_off():
+    gn.config.array_cache_mb = 0
     array_cache.empty((512, 256), np.float32)
     assert array_cache.cached_bytes() == (0, 0)
+    gn.config.array_cache_mb = 1                   # a change takes effect at the next call
+    kept = array_cache.empty((512, 256), np.float32)
+    assert array_cache.cached_bytes() == (kept.nbytes, 0)
 
 
 def test_threads_never_share_an_array():

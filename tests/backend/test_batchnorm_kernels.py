@@ -10,18 +10,19 @@ import torch
 
 import ganglion as gn
 import ganglion.nn.functional as F
-from ganglion.backend import NumpyBackend, batchnorm, fused_loops, threads
+from ganglion.backend import NumpyBackend, batchnorm, providers
 
 rng = np.random.default_rng(3)
-needs_numba = pytest.mark.skipif(not fused_loops.available(),
+needs_numba = pytest.mark.skipif(not providers.provider("numba").available(),
                                  reason="the compiled loops need numba: pip install 'ganglion[jit]'")
-PATHS = [pytest.param("compiled", marks=needs_numba), "numpy"]
+PATHS = [pytest.param("numba", marks=needs_numba), "numpy"]
 
 
 @pytest.fixture
-def path(request, monkeypatch):
-    monkeypatch.setattr(batchnorm, "_compiled", [None] if request.param == "numpy" else [])
-    return request.param
+def path(request):
+    """The kernels setting the test runs under: the numba provider's loops or the NumPy forms."""
+    with gn.config(kernels=request.param):
+        yield request.param
 
 
 def run_both(shape, training, affine, dtype, momentum=0.1):
@@ -59,9 +60,9 @@ def test_batch_norm_matches_pytorch_in_float64(path, shape, training, affine):
 @pytest.mark.parametrize("path", PATHS, indirect=True)
 @pytest.mark.parametrize("shape", [(16, 24, 16, 16), (1, 96, 14, 14)])
 def test_float32_planes_split_over_two_cores(monkeypatch, path, shape):
-    monkeypatch.setattr(threads, "CORES", 2)
-    monkeypatch.setattr(batchnorm, "_SPLIT_ELEMENTS", 1)
-    ours, theirs = run_both(shape, True, True, np.float32)
+    monkeypatch.setattr(batchnorm, "SPLIT_ELEMENTS", 1)
+    with gn.config(num_threads=2):
+            ours, theirs = run_both(shape, True, True, np.float32)
     for got, want in zip(ours, theirs):
         assert got.dtype == np.float32
         scale = max(1.0, float(np.abs(want).max()))
@@ -97,13 +98,15 @@ def test_second_derivatives_keep_the_tensor_form():
 
 
 @needs_numba
-def test_other_dtypes_use_the_numpy_form(monkeypatch):
-    monkeypatch.setattr(batchnorm, "_compiled", [])
-    assert batchnorm._loops(np.zeros(2, np.float32)) is not None
-    assert batchnorm._loops(np.zeros(2, np.float16)) is None
-    assert batchnorm._loops(np.zeros(2, np.float32), np.zeros(2)) is None
+def test_other_dtypes_use_the_numpy_form():
+    with gn.config(kernels="numba"):
+        assert providers.kernel_for("batch_statistics", np.ones((2, 2), np.float32)) == "numba"
+        assert providers.kernel_for("batch_statistics", np.ones((2, 2), np.float16)) == "numpy"
+        assert providers.kernel_for("batch_statistics", np.ones((0, 2), np.float32)) == "numpy"
+        assert providers.kernel_for("batch_norm_gradient_sums", np.ones((2, 2), np.float32),
+                                    np.ones((2, 2)), np.zeros(2)) == "numpy"
     x = rng.standard_normal((3, 2, 4)).astype(np.float16)
-    stats = batchnorm.batch_statistics(x)
+    stats = NumpyBackend.batch_statistics(x)
     assert stats.dtype == np.float16
     np.testing.assert_allclose(stats, [x.astype(np.float64).mean(axis=(0, 2)),
                                        x.astype(np.float64).var(axis=(0, 2))], rtol=2e-3, atol=2e-3)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganglion.backend import conv, matmul, threads
+import ganglion as gn
+from ganglion.backend import conv, matmul
 
 rng = np.random.default_rng(5)
 
@@ -47,7 +48,7 @@ def check(x_shape, o, k, stride, padding, groups, bias=True):
     ((6, 4, 3, 5), 8, 2),       # grouped 1x1, chunk-wide
 ])
 def test_pointwise_convolutions_match_pytorch(monkeypatch, x_shape, o, groups):
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(gn.config, "num_threads", 2)
     shape = conv._Shape(x_shape[0], x_shape[1], x_shape[2:], o, groups, (1, 1), (1, 1),
                         ((0, 0), (0, 0)), (1, 1), np.float64)
     assert shape.pointwise
@@ -76,11 +77,13 @@ def test_strided_or_padded_1x1_is_not_pointwise():
 ])
 def test_one_image_splits_its_gemm_over_the_cores(monkeypatch, x_shape, o, k, stride, padding, bias):
     """Batches smaller than the core count: forward through _forward_few_images, whose GEMM is
-    split over the pool (the products share the cores right after, see backend/matmul.py)."""
-    monkeypatch.setattr(threads, "CORES", 2)
+    split over the pool inside the convolution scope (the backend runs every convolution in
+    one, see backend/matmul.py)."""
+    monkeypatch.setattr(gn.config, "num_threads", 2)
     monkeypatch.setattr(matmul, "_PARALLEL_MULTIPLY_ADDS", 1)
     calls = []
     original = conv._forward_few_images
     monkeypatch.setattr(conv, "_forward_few_images", lambda *a: calls.append(1) or original(*a))
-    check(x_shape, o, k, stride, padding, 1, bias)
+    with matmul.convolution_scope():
+        check(x_shape, o, k, stride, padding, 1, bias)
     assert calls

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import ganglion as gn
 from ganglion.backend import blas_threads, conv, threads
 
 rng = np.random.default_rng(7)
@@ -47,11 +48,11 @@ def test_chunked_kernels_match_torch(monkeypatch, x_shape, o, k, stride, padding
     out_hw = tuple(conv.conv2d_output_size(x_shape[2 + a], k[a], stride[a], padding[a], dilation[a])
                    for a in (0, 1))
     if setting == "one core":
-        monkeypatch.setattr(threads, "CORES", 1)
+        monkeypatch.setattr(gn.config, "num_threads", 1)
     elif setting == "no BLAS control":
         monkeypatch.setattr(blas_threads, "available", lambda: False)
     else:
-        monkeypatch.setattr(threads, "CORES", 2)  # two ranges even on a one-core machine
+        monkeypatch.setattr(gn.config, "num_threads", 2)  # two ranges even on a one-core machine
     columns = out_hw[0] * out_hw[1]
     if "a chunk" in setting:  # these small images would otherwise go a core's share a chunk
         # _MIN_COLUMNS = L: each image gets its own GEMM; 2 L: one GEMM over a chunk of two.
@@ -80,8 +81,8 @@ def test_chunking_follows_the_work_per_image():
     assert chunk(128, 256, (16, 16), 256, 3, 1) == 1       # 151 M multiply-adds, 256 columns
     assert chunk(128, 32, (16, 16), 64, 3, 1) == 4         # 4.7 M multiply-adds an image
     assert chunk(128, 512, (4, 4), 512, 3, 1) == 16        # 16 columns an image
-    assert chunk(128, 6, (14, 14), 16, 5, 0) == -(-128 // threads.CORES)  # 0.24 M: a core's share
-    assert chunk(8, 6, (14, 14), 16, 5, 0) == -(-8 // threads.CORES)
+    assert chunk(128, 6, (14, 14), 16, 5, 0) == -(-128 // threads.count())  # 0.24 M: a core's share
+    assert chunk(8, 6, (14, 14), 16, 5, 0) == -(-8 // threads.count())
 
 
 def test_first_layer_wide_gradient_uses_col2im_and_stride_one_uses_the_flipped_kernel():

@@ -1,5 +1,5 @@
-"""Depthwise convolution kernels (``backend/conv.py`` routing, ``backend/depthwise_loops.py``
-compiled loops, and the NumPy passes that run without numba) against PyTorch: forward, input
+"""Depthwise convolution kernels (the numba provider's ``backend/depthwise_loops.py`` compiled
+loops, and the NumPy reference passes of ``backend/conv.py``), called through the backend, against PyTorch: forward, input
 gradient and weight gradient in float64 (to 1e-10) for stride 1 and 2, symmetric and uneven
 padding, dilation, rectangular kernels and channel multipliers 1-3; MobileNet's float32 layer
 shapes; the planes split over two cores; the depthwise transposed convolution; and that the
@@ -10,24 +10,22 @@ import torch
 
 import ganglion as gn
 import ganglion.nn.functional as F
-from ganglion.backend import conv, fused_loops, threads
+from ganglion.backend import NumpyBackend, conv, providers
 
 rng = np.random.default_rng(21)
 
-needs_numba = pytest.mark.skipif(not fused_loops.available(),
+needs_numba = pytest.mark.skipif(not providers.provider("numba").available(),
                                  reason="the compiled loops need numba: pip install 'ganglion[jit]'")
-PATHS = [pytest.param("compiled", marks=needs_numba), "numpy"]
+PATHS = [pytest.param("numba", marks=needs_numba), "numpy"]
+DEPTHWISE_ARGS = (np.ones((1, 2, 3, 3)), np.ones((2, 1, 3, 3)), None, (1, 1), ((0, 0), (0, 0)), (1, 1), 2)
 
 
 @pytest.fixture
-def path(request, monkeypatch):
-    """Run the test on the compiled loops or on the NumPy passes (conv._compiled says which)."""
-    if request.param == "numpy":
-        monkeypatch.setattr(conv, "_compiled", [None])
-    else:
-        monkeypatch.setattr(conv, "_compiled", [])
-        assert conv._depthwise_loops(np.dtype(np.float64)) is not None
-    return request.param
+def path(request):
+    """Run the test under kernels="numba" (the compiled loops) or "numpy" (the NumPy passes)."""
+    with gn.config(kernels=request.param):
+        assert providers.kernel_for("conv2d_forward", *DEPTHWISE_ARGS) == request.param
+        yield request.param
 
 
 def torch_reference(x, w, b, stride, padding, dilation, g):
@@ -43,9 +41,9 @@ def torch_reference(x, w, b, stride, padding, dilation, g):
 
 def kernels(x, w, b, stride, padding, dilation, g):
     groups = x.shape[1]
-    return (conv.conv2d_forward(x, w, b, stride, padding, dilation, groups),
-            conv.conv2d_backward_input(g, w, x.shape[2:], stride, padding, dilation, groups),
-            conv.conv2d_backward_weight(x, g, w.shape[2:], stride, padding, dilation, groups))
+    return (NumpyBackend.conv2d_forward(x, w, b, stride, padding, dilation, groups),
+            NumpyBackend.conv2d_backward_input(g, w, x.shape[2:], stride, padding, dilation, groups),
+            NumpyBackend.conv2d_backward_weight(x, g, w.shape[2:], stride, padding, dilation, groups))
 
 
 def case(x_shape, multiplier, k, stride, padding, dilation, bias=True, dtype=np.float64):
@@ -89,12 +87,13 @@ def test_depthwise_kernels_match_pytorch_in_float64(path, x_shape, multiplier, k
 @pytest.mark.parametrize("x_shape, stride", [((8, 32, 16, 16), (1, 1)), ((8, 24, 16, 16), (2, 2)),
                                              ((16, 96, 4, 4), (1, 1))])
 def test_mobilenet_float32_layers_split_over_two_cores(monkeypatch, path, x_shape, stride):
-    monkeypatch.setattr(threads, "CORES", 2)   # two ranges of planes even on a one-core machine
-    monkeypatch.setattr(conv, "_DEPTHWISE_SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(conv, "DEPTHWISE_SPLIT_ELEMENTS", 1)
     padding = ((1, 1), (1, 1))
     x, w, b, g = case(x_shape, 1, (3, 3), stride, padding, (1, 1), dtype=np.float32)
     expected = torch_reference(x, w, b, stride, padding, (1, 1), g)
-    for got, want in zip(kernels(x, w, b, stride, padding, (1, 1), g), expected):
+    with gn.config(num_threads=2):   # two ranges of planes even on a one-core machine
+        results = kernels(x, w, b, stride, padding, (1, 1), g)
+    for got, want in zip(results, expected):
         assert got.dtype == np.float32
         scale = float(np.abs(want).max())
         np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * scale)
@@ -141,13 +140,13 @@ def test_depthwise_with_a_channel_multiplier_skips_the_grouped_gemm(monkeypatch)
 
 
 @needs_numba
-def test_compiled_loops_run_for_float32_and_float64_and_numpy_for_float16(monkeypatch):
-    monkeypatch.setattr(conv, "_compiled", [])
-    assert conv._depthwise_loops(np.dtype(np.float32)) is not None
-    assert conv._depthwise_loops(np.dtype(np.float64)) is not None
-    assert conv._depthwise_loops(np.dtype(np.float16)) is None
+def test_compiled_loops_run_for_float32_and_float64_and_numpy_for_float16():
     x, w, b, g = case((2, 3, 5, 5), 1, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), dtype=np.float16)
-    out = conv.conv2d_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 3)
+    with gn.config(kernels="numba"):
+        for dtype, provider in ((np.float32, "numba"), (np.float64, "numba"), (np.float16, "numpy")):
+            assert providers.kernel_for("conv2d_forward", x.astype(dtype), w.astype(dtype), b,
+                                        (1, 1), ((1, 1), (1, 1)), (1, 1), 3) == provider
+        out = NumpyBackend.conv2d_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 3)
     want = torch_reference(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
                            (1, 1), ((1, 1), (1, 1)), (1, 1), g.astype(np.float64))[0]
     assert out.dtype == np.float16

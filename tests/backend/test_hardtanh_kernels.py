@@ -8,18 +8,18 @@ import torch
 
 import ganglion as gn
 import ganglion.nn.functional as F
-from ganglion.backend import NumpyBackend, fused_loops, numpy_backend, threads
+from ganglion.backend import NumpyBackend, providers
 
 rng = np.random.default_rng(13)
-needs_numba = pytest.mark.skipif(not fused_loops.available(),
+needs_numba = pytest.mark.skipif(not providers.provider("numba").available(),
                                  reason="the compiled loops need numba: pip install 'ganglion[jit]'")
 
 
-@pytest.fixture(params=[pytest.param("compiled", marks=needs_numba), "numpy"])
-def path(request, monkeypatch):
-    if request.param == "numpy":
-        monkeypatch.setattr(numpy_backend, "_nn_loops", [None])
-    return request.param
+@pytest.fixture(params=[pytest.param("numba", marks=needs_numba), "numpy"])
+def path(request):
+    with gn.config(kernels=request.param):
+        assert providers.kernel_for("hardtanh_backward", np.ones(3), np.ones(3), 0, 1) == request.param
+        yield request.param
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -27,7 +27,7 @@ def path(request, monkeypatch):
 @pytest.mark.parametrize("function, bounds", [("relu6", (0.0, 6.0)), ("hardtanh", (-1.0, 1.0)),
                                               ("hardtanh", (-0.5, 2.5))])
 def test_forward_and_backward_match_pytorch(monkeypatch, path, dtype, size, function, bounds):
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(gn.config, "num_threads", 2)
     x = (rng.standard_normal(size) * 4).astype(dtype)
     x[:6] = [bounds[0], bounds[1], np.nan, -np.inf, np.inf, 0.0]   # the bounds get zero gradient
     g = rng.standard_normal(size).astype(dtype)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ganglion as gn
 from bad_inputs import BadInput, bad_input_test
 from ganglion.backend import fused_loops, kernel_cache
 
@@ -34,9 +35,10 @@ class _Payload:
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    """A fresh GANGLION_CACHE_DIR, with the per-process check and warnings forgotten."""
+    """A fresh kernel cache folder (config.kernel_cache_dir), with the per-process check and
+    warnings forgotten."""
     root = tmp_path / "cache"
-    monkeypatch.setenv("GANGLION_CACHE_DIR", str(root))
+    monkeypatch.setattr(gn.config, "kernel_cache_dir", root)
     monkeypatch.setattr(kernel_cache, "_checked", {})
     monkeypatch.setattr(kernel_cache, "_warned", set())
     monkeypatch.setattr(fused_loops, "_compiled", {})
@@ -220,7 +222,7 @@ def test_the_home_cache_root_is_checked_too(tmp_path, monkeypatch):
     home_cache = tmp_path / "xdg"
     home_cache.mkdir(mode=0o700)
     home_cache.chmod(0o775)
-    monkeypatch.delenv("GANGLION_CACHE_DIR", raising=False)
+    monkeypatch.setattr(gn.config, "kernel_cache_dir", None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(home_cache))
     monkeypatch.setattr(kernel_cache, "_checked", {})
     monkeypatch.setattr(kernel_cache, "_warned", set())
@@ -283,7 +285,7 @@ print("ok")
 
 
 def _run_nn_loops(cache_root, which):
-    env = dict(os.environ, GANGLION_CACHE_DIR=str(cache_root), PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, GANGLION_KERNEL_CACHE_DIR=str(cache_root), PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run([sys.executable, "-c", NN_LOOPS_SCRIPT, which], env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -1,9 +1,11 @@
 """Matrix products (``backend/matmul.py``): on BLAS's threads normally, split over ganglion's
-pool for a while after a kernel shared the cores, with the same results either way."""
+pool inside a convolution and for a fixed number of products after one (never by the clock),
+with the same results either way."""
 import numpy as np
 import pytest
 
-from ganglion.backend import blas_threads, matmul, threads
+import ganglion as gn
+from ganglion.backend import NumpyBackend, blas_threads, matmul
 
 rng = np.random.default_rng(3)
 
@@ -12,10 +14,9 @@ rng = np.random.default_rng(3)
 def sharing(monkeypatch):
     if not blas_threads.available():
         pytest.skip("NumPy's BLAS here is not an OpenBLAS whose thread count can be set")
-    monkeypatch.setattr(threads, "CORES", 2)
     monkeypatch.setattr(matmul, "_PARALLEL_MULTIPLY_ADDS", 1000)
-    monkeypatch.setattr(matmul, "_shared_at", [-1e300])
-    matmul.share_cores()
+    with gn.config(num_threads=2), matmul.convolution_scope():
+        yield
 
 
 @pytest.mark.parametrize("shape_a, shape_b", [
@@ -52,19 +53,41 @@ def test_integer_products_are_left_to_numpy(sharing):
     np.testing.assert_array_equal(matmul.matmul(a, b), a @ b)
 
 
-def test_sharing_ends_after_its_time(monkeypatch):
+@pytest.fixture
+def pool_calls(monkeypatch):
+    """The number of jobs of each product split over the pool; no products left from before."""
     calls = []
     monkeypatch.setattr(matmul.threads, "run_all", lambda jobs: calls.append(len(jobs)))
     monkeypatch.setattr(matmul, "_PARALLEL_MULTIPLY_ADDS", 1000)
-    monkeypatch.setattr(matmul.threads, "CORES", 2)
+    monkeypatch.setattr(matmul, "_scope", [0, 0])
+    with gn.config(num_threads=2):
+        yield calls
+
+
+def test_sharing_ends_after_a_fixed_number_of_products(pool_calls):
     a, b = np.ones((100, 100)), np.ones((100, 100))
-    monkeypatch.setattr(matmul, "_shared_at", [-1e300])
     np.testing.assert_array_equal(matmul.matmul(a, b), a @ b)
-    assert calls == []                                   # never shared: BLAS's own threads
-    if blas_threads.available():
-        matmul.share_cores()
+    assert pool_calls == []                               # no convolution yet: BLAS's own threads
+    if not blas_threads.available():
+        return
+    with matmul.convolution_scope():
         matmul.matmul(a, b)
-        assert calls == [2]
-        matmul._shared_at[0] -= matmul._SHARING_SECONDS + 1
+        assert pool_calls == [2]
+    for _ in range(matmul.PRODUCTS_AFTER_CONVOLUTION):
         matmul.matmul(a, b)
-        assert calls == [2]
+    assert pool_calls == [2] * (1 + matmul.PRODUCTS_AFTER_CONVOLUTION)
+    matmul.matmul(a, b)                                   # the next one is BLAS's again
+    assert len(pool_calls) == 1 + matmul.PRODUCTS_AFTER_CONVOLUTION and not matmul.on_pool()
+
+
+def test_a_convolution_opens_the_scope_and_other_kernels_do_not(pool_calls):
+    x = rng.standard_normal((4, 3, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    NumpyBackend.batch_normalize(rng.standard_normal((64, 8, 64, 64)).astype(np.float32),
+                                 np.ones(8, np.float32), np.zeros(8, np.float32))
+    assert not matmul.on_pool()
+    for kernels in ("numpy", "auto"):
+        matmul._scope[1] = 0
+        with gn.config(kernels=kernels):
+            NumpyBackend.conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+        assert matmul.on_pool() and matmul._scope == [0, matmul.PRODUCTS_AFTER_CONVOLUTION]

@@ -1,5 +1,5 @@
-"""Max pooling of any geometry as compiled loops (``backend/pool_loops.py``, routed from
-``backend/pool.py``) against PyTorch: GoogLeNet's and ResNet's 3x3 pools (stride 1 padded,
+"""Max pooling of any geometry as compiled loops (``backend/pool_loops.py``, the numba
+provider's kernels, forced with ``kernels="numba"``) against PyTorch: GoogLeNet's and ResNet's 3x3 pools (stride 1 padded,
 stride 2 with ceil_mode), rectangular dilated windows, ties (the first maximum wins), NaN (the
 last NaN of a window), -inf inputs beside the padding, both float dtypes, planes split over two
 cores; output, return_indices and the input gradient."""
@@ -9,11 +9,17 @@ import torch
 
 import ganglion as gn
 import ganglion.nn.functional as F
-from ganglion.backend import fused_loops, pool, threads
+from ganglion.backend import pool, providers
 
-pytestmark = pytest.mark.skipif(not fused_loops.available(),
+pytestmark = pytest.mark.skipif(not providers.provider("numba").available(),
                                 reason="the compiled loops need numba: pip install 'ganglion[jit]'")
 rng = np.random.default_rng(17)
+
+
+@pytest.fixture(autouse=True)
+def numba_kernels():
+    with gn.config(kernels="numba"):
+        yield
 
 # (N, C, H, W), kernel, stride, padding, dilation, ceil_mode
 GEOMETRIES = [
@@ -55,29 +61,28 @@ def out_shape(shape, kernel, stride, padding, dilation, ceil_mode):
 @pytest.mark.parametrize("shape, kernel, stride, padding, dilation, ceil_mode", GEOMETRIES)
 def test_max_pooling_matches_pytorch_with_ties_nan_and_infinities(monkeypatch, dtype, shape, kernel,
                                                                  stride, padding, dilation, ceil_mode):
-    monkeypatch.setattr(pool, "_compiled", [])
-    monkeypatch.setattr(threads, "CORES", 2)
-    monkeypatch.setattr(pool, "_SPLIT_ELEMENTS", 1)     # several planes a core, two ranges
+    monkeypatch.setattr(gn.config, "num_threads", 2)
+    monkeypatch.setattr(pool, "SPLIT_ELEMENTS", 1)      # several planes a core, two ranges
     x = rng.integers(-3, 3, shape).astype(dtype)         # many ties
     flat = x.reshape(-1)
     flat[rng.choice(flat.size, 3, replace=False)] = np.nan
     x[..., 0, :] = -np.inf                               # a row of -inf next to the padding
     g = rng.standard_normal(out_shape(shape, kernel, stride, padding, dilation, ceil_mode)).astype(dtype)
-    assert pool._loops(x) is not None
+    assert providers.kernel_for("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode) == "numba"
     ours, theirs = both(x, g, kernel, stride, padding, dilation, ceil_mode)
     assert_same(ours, theirs, dtype)
 
 
 def test_googlenet_sized_pool_split_over_the_cores(monkeypatch):
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(gn.config, "num_threads", 2)
     x = rng.standard_normal((8, 64, 24, 24)).astype(np.float32)
     g = rng.standard_normal((8, 64, 24, 24)).astype(np.float32)
     assert_same(*both(x, g, (3, 3), (1, 1), (1, 1), (1, 1), False), np.float32)
 
 
 def test_other_dtypes_and_plain_planes_keep_the_numpy_kernels():
-    assert pool._loops(np.zeros((2, 3, 4), np.float16)) is None
-    assert pool._loops(np.zeros((3, 4), np.float32)) is None
+    for plain in (np.zeros((2, 3, 4), np.float16), np.zeros((3, 4), np.float32)):
+        assert providers.kernel_for("max_pool2d", plain, (3, 3), (1, 1), (1, 1), (1, 1), False) == "numpy"
     x = rng.standard_normal((1, 2, 6, 6)).astype(np.float16)
     out = F.max_pool2d(gn.from_numpy(x), 3, 1, 1).numpy()
     want = torch.nn.functional.max_pool2d(torch.tensor(x, dtype=torch.float32), 3, 1, 1).numpy()

@@ -8,11 +8,18 @@ import torch
 
 import ganglion as gn
 import ganglion.nn.functional as F
-from ganglion.backend import current as backend, fused_loops, numpy_backend, threads
+from ganglion.backend import current as backend, numba_provider, providers
 
-needs_numba = pytest.mark.skipif(not fused_loops.available(),
+needs_numba = pytest.mark.skipif(not providers.provider("numba").available(),
                                  reason="the compiled loops need numba: pip install 'ganglion[jit]'")
 rng = np.random.default_rng(11)
+
+
+@pytest.fixture(autouse=True)
+def numba_kernels():
+    """The numba provider's loops where they apply (not oneDNN's pooling), else NumPy's."""
+    with gn.config(kernels="numba"):
+        yield
 
 
 def torch_max_pool(x, g, **options):
@@ -33,11 +40,11 @@ def ganglion_max_pool(x, g, **options):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(2, 3, 6, 8), (64, 32, 32, 32)])  # the second is split over cores
 def test_2x2_pooling_matches_pytorch_with_ties(monkeypatch, dtype, shape):
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(gn.config, "num_threads", 2)
     x = rng.integers(-2, 3, shape).astype(dtype)  # many ties: the first maximum must win
     out_shape = shape[:2] + (shape[2] // 2, shape[3] // 2)
     g = rng.standard_normal(out_shape).astype(dtype)
-    assert numpy_backend._tiled_2x2(shape, x.dtype, (2, 2), (2, 2), (0, 0), (1, 1))
+    assert numba_provider.tiles_2x2(shape, (2, 2), (2, 2), (0, 0), (1, 1))
     expected = torch_max_pool(x, g)
     for got, want in zip(ganglion_max_pool(x, g), expected):
         np.testing.assert_array_equal(got, want)
@@ -75,7 +82,7 @@ def test_other_geometries_keep_the_numpy_kernels(shape, options):
     kernel = (2, 2)
     stride = (options.get("stride", 2),) * 2
     padding = (options.get("padding", 0),) * 2
-    assert not numpy_backend._tiled_2x2(shape, x.dtype, kernel, stride, padding, (1, 1))
+    assert not numba_provider.tiles_2x2(shape, kernel, stride, padding, (1, 1))
     out_t = torch.nn.functional.max_pool2d(torch.tensor(x), 2, **options)
     g = rng.standard_normal(tuple(out_t.shape))
     expected = torch_max_pool(x, g, **options)
@@ -85,12 +92,15 @@ def test_other_geometries_keep_the_numpy_kernels(shape, options):
 
 
 def test_integer_pooling_is_not_compiled():
-    assert not numpy_backend._tiled_2x2((1, 1, 4, 4), np.int64, (2, 2), (2, 2), (0, 0), (1, 1))
+    x = np.arange(16).reshape(1, 1, 4, 4)
+    assert providers.kernel_for("max_pool2d", x, (2, 2), (2, 2), (0, 0), (1, 1), False) == "numpy"
+    np.testing.assert_array_equal(backend.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), False),
+                                  [[[[5, 7], [13, 15]]]])
 
 
 @pytest.mark.parametrize("size", [1000, 3 << 19])  # the second is split over the cores
 def test_relu_forward_on_every_core_matches_numpy(monkeypatch, size):
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(gn.config, "num_threads", 2)
     x = rng.standard_normal(size).astype(np.float32).reshape(-1, 8) if size % 8 == 0 else \
         rng.standard_normal(size).astype(np.float32)
     np.testing.assert_array_equal(backend.relu(x), np.maximum(x, 0))

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ganglion as gn
 from ganglion.data import CIFAR10, CIFAR100, UnsafePickleError
 from ganglion.data.datasets.cifar import CIFAR10_CLASSES, load_batch
 
@@ -122,7 +123,7 @@ def test_missing_folder_message(tmp_path):
 
 def test_falls_back_to_the_jpeg_tree(tmp_path, monkeypatch):
     from PIL import Image
-    monkeypatch.setenv("GANGLION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(gn.config, "dataset_cache_dir", tmp_path / "cache")
     for c, name in enumerate(CIFAR10_CLASSES):
         folder = tmp_path / "cifar10-jpg" / "test" / name
         folder.mkdir(parents=True)

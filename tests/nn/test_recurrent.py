@@ -283,14 +283,14 @@ def test_symbolic_graph_matches_eager(kind):
 def test_compiled_step_loops_equal_the_numpy_form(monkeypatch, kind, bidirectional):
     """With numba (the jit extra), the LSTM and GRU time loops run their arithmetic in compiled
     loops; without it, in NumPy calls. Both must give the same outputs and gradients."""
-    from ganglion.backend import fused_loops, numpy_backend
-    if not fused_loops.available():
+    from ganglion.backend import providers
+    if not providers.provider("numba").available():
         pytest.skip("the compiled loops need numba: pip install 'ganglion[jit]'")
     rng = np.random.default_rng(4)
     data = rng.standard_normal((7, 3, 5)).astype(np.float32)
     results = []
-    for loops in (numpy_backend._loops(), None):
-        monkeypatch.setattr(numpy_backend, "_nn_loops", [loops])
+    for kernels in ("numba", "numpy"):
+        monkeypatch.setattr(gn.config, "kernels", kernels)
         gn.manual_seed(0)
         layer = getattr(nn, kind)(5, 6, num_layers=2, bidirectional=bidirectional)
         x = gn.tensor(data, requires_grad=True)

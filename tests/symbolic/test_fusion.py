@@ -1,7 +1,6 @@
 """Elementwise fusion: which chains become one compiled loop, and that a fused function gives
 what the same function compiled unfused gives (dtypes, broadcasts, NaN and inf included)."""
 import io
-import os
 import sys
 
 import numpy as np
@@ -30,15 +29,8 @@ def fused_ops(f):
 
 
 def compile_unfused(*args, **kwargs):
-    previous = os.environ.get("GANGLION_FUSION")
-    os.environ["GANGLION_FUSION"] = "0"
-    try:
+    with gn.config(fusion=False):
         return gn.function(*args, **kwargs)
-    finally:
-        if previous is None:
-            del os.environ["GANGLION_FUSION"]
-        else:
-            os.environ["GANGLION_FUSION"] = previous
 
 
 def assert_same(fused, unfused, *args, dtype=np.float64, rtol=None):
@@ -85,10 +77,12 @@ def test_small_arrays_and_values_read_twice_are_left_alone():
     assert [op.names for op in fused_ops(f)] == [("mul", "add")]
 
 
-def test_switched_off_by_the_environment(small, monkeypatch):
-    monkeypatch.setenv("GANGLION_FUSION", "0")
+def test_switched_off_by_the_config(small, monkeypatch):
     x = gn.placeholder(gn.float32, (6, 5), name="x")
+    monkeypatch.setattr(gn.config, "fusion", False)   # read when a function is compiled
     assert fused_ops(gn.function([x], gn.exp(x) * 2 + 1)) == []
+    monkeypatch.setattr(gn.config, "fusion", True)
+    assert fused_ops(gn.function([x], gn.exp(x) * 2 + 1)) != []
 
 
 EXPRESSIONS = {
@@ -203,7 +197,7 @@ def test_generated_source_writes_through_the_input_it_overwrites():
 
 
 def test_loops_are_cached_on_disk_and_a_changed_file_is_replaced(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANGLION_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(gn.config, "kernel_cache_dir", tmp_path)
     spec = fused_loops.LoopSpec([("full", "float64")] * 7,
                                 [("add", (("in", k), ("in", k + 1)), "float64") for k in range(6)])
     source = spec.source((None,))

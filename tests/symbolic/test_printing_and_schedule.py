@@ -51,7 +51,7 @@ def test_slots_are_freed_after_their_last_use():
 
 
 def test_buffers_are_reused_only_when_nothing_else_reads_them(monkeypatch):
-    monkeypatch.setenv("GANGLION_FUSION", "0")  # the buffer reuse of unfused elementwise ops
+    monkeypatch.setattr(gn.config, "fusion", False)  # the buffer reuse of unfused elementwise ops
     x = gn.placeholder(gn.float64, (64, 64), name="x")
     a = gn.exp(x)
     b = a * 2          # a is read again below: a's buffer must survive

@@ -14,19 +14,22 @@ no one has to give memory back explicitly, and an array kept by the caller (a te
 a result returned to the user) is never handed out twice.
 
 Only arrays of at least ``MIN_BYTES`` are cached (smaller ones come from the heap without
-faults). The buffers nobody holds are capped at ``LIMIT_BYTES`` in all (``GANGLION_ARRAY_CACHE_MB``
-sets it; 0 switches caching off): a new allocation beyond that releases unheld buffers first.
+faults). The buffers nobody holds are capped at ``ganglion.config.array_cache_mb`` megabytes in
+all (``GANGLION_ARRAY_CACHE_MB``; 0 switches caching off), read at each allocation: a new
+allocation beyond that releases unheld buffers first.
 """
-import os
 import sys
 import threading
 
 import numpy as np
 
-__all__ = ["empty", "zeros", "clear", "cached_bytes"]
+from ganglion import config
+
+_settings = config.settings
+
+__all__ = ["empty", "zeros", "clear", "cached_bytes", "limit_bytes"]
 
 MIN_BYTES = 1 << 18
-LIMIT_BYTES = int(float(os.environ.get("GANGLION_ARRAY_CACHE_MB", "2048")) * (1 << 20))
 
 _by_size = {}              # byte size -> the uint8 buffers of that size
 _lock = threading.Lock()
@@ -42,7 +45,7 @@ def empty(shape, dtype):
     size = dtype.itemsize
     for d in shape:
         size *= d
-    if size < MIN_BYTES or LIMIT_BYTES <= 0:
+    if size < MIN_BYTES or _settings.array_cache_mb <= 0:
         return np.empty(shape, dtype)
     with _lock:
         buffers = _by_size.setdefault(size, [])
@@ -53,6 +56,11 @@ def empty(shape, dtype):
         buffer = np.empty(size, np.uint8)
         buffers.append(buffer)
         return buffer.view(dtype).reshape(shape)
+
+
+def limit_bytes():
+    """The cap on unheld cached bytes (``config.array_cache_mb`` in bytes)."""
+    return int(_settings.array_cache_mb * (1 << 20))
 
 
 def zeros(shape, dtype):
@@ -70,8 +78,9 @@ def _trim():
             if sys.getrefcount(buffer) == _UNHELD:
                 unheld.append((size, id(buffer)))
     total = sum(size for size, _ in unheld)
+    limit = limit_bytes()
     for size, key in unheld:
-        if total <= LIMIT_BYTES:
+        if total <= limit:
             break
         _by_size[size] = [b for b in _by_size[size] if id(b) != key]
         total -= size

@@ -12,7 +12,7 @@ import re
 import threading
 from contextlib import contextmanager
 
-__all__ = ["available", "single_threaded"]
+__all__ = ["available", "single_threaded", "set_count"]
 
 # (get, set) symbol names in OpenBLAS builds: NumPy's scipy-openblas (64-bit integers, with
 # and without the trailing underscore), plain OpenBLAS.
@@ -51,6 +51,28 @@ def _load():
 def available():
     """Whether this process's BLAS thread count can be set."""
     return bool(_load())
+
+
+_initial = []
+
+
+def set_count(count):
+    """Set BLAS's thread count to ``count`` (None: back to the count it had before the first
+    call); nothing where the count cannot be set. Inside a ``single_threaded`` block the new
+    count applies when the block ends."""
+    global _saved
+    functions = _load()
+    if not functions:
+        return
+    if not _initial:
+        _initial.append([get() for get, _ in functions])
+    counts = _initial[0] if count is None else [count] * len(functions)
+    with _lock:
+        if _depth:
+            _saved = counts
+            return
+        for (_, set_), value in zip(functions, counts):
+            set_(value)
 
 
 @contextmanager

@@ -14,37 +14,23 @@ padded input (b, C, Hp, Wp) is copied into column matrices through one strided v
     input gradient    gcols[n]          = W^T @ g[n], then col2im;
   out[n] and g[n] are the (O, L) planes of the caller's NCHW arrays, so nothing is transposed;
 - narrower images (CIFAR's 8x8 and ResNet's 4x4 stages) share one GEMM over the chunk, on
-  cols (C*kh*kw, b*L): per-image GEMMs of 16 or 64 columns run at a fraction of BLAS's speed
-  (ResNet-18's 4x4 weight gradient took 97 ms a batch against 38). g and the output are then
-  transposed to and from (O, b*L) around the GEMM;
+  cols (C*kh*kw, b*L), since per-image GEMMs of 16 or 64 columns run at a fraction of BLAS's
+  speed. g and the output are then transposed to and from (O, b*L) around the GEMM;
 - stride-1 input gradients are instead the forward convolution of g with the kernel flipped
   and its channel axes swapped ("full correlation", see _full_correlation_padding); col2im
   (one strided slice-add per kernel offset over the chunk, no np.add.at) serves the others.
 
-Measured per-image GEMMs against one GEMM over the chunk followed by the transpose back to NCHW
-(batch 128, one core each): LeNet-5's conv1 forward 0.5 ms against 1.0-1.25 and its weight
-gradient 0.56 against 1.2-1.6; the CIFAR CNN's conv1 forward 2.0 against 3.1 and its weight
-gradient 1.6 against 2.7 (OpenBLAS runs even LeNet's 6 x 25 x 784 GEMMs at 110-160 GFLOP/s a
-core here). Chunks of 16 M multiply-adds rather than 4 M: LeNet's conv2 input gradient, the
-col2im path, took 1.1-1.3 ms against 1.9-2.4 (its 25 slice-adds per chunk are Python calls);
-the other layers measured the same either way.
-
-An earlier design put the whole batch's column matrix (C*k*k, N*L) in a channels-first layout
-through one GEMM on BLAS's two threads; its transposes into and out of that layout cost as
-much as the im2col copies (CIFAR CNN conv2: forward 18.8 ms, input gradient 23.7, weight
-gradient 16.5, against 12.6 / 12.6 / 10.1 with the batch split over the cores, measured with
-the Haswell kernels, see benchmarks/RESULTS.md). Also tried and dropped earlier: Winograd
-F(2x2, 3x3) (its sixteen thin GEMMs run at lower BLAS efficiency, and its transforms cost
-memory passes) and direct convolution in numba loops (1.3-11x slower than im2col + GEMM).
+Why these rules: BLAS runs thin GEMMs (few columns) at a fraction of its speed, so narrow
+images share one; each chunk costs Python calls, so a chunk is at least _MIN_MULTIPLY_ADDS of
+work; and one whole-batch GEMM on BLAS's threads would need transposes into and out of a
+channels-first layout that cost as much as the im2col copies (measurements: NOTES.md, "CPU
+convolutions").
 
 Depthwise convolutions (one input channel per group, ``groups == in_channels``, and a whole
 number ``m`` of output channels per input channel, the "channel multiplier") skip the GEMM,
-which would be an m x kh*kw by kh*kw x L product per channel. With numba they run as compiled
-loops over the image planes, one range of planes per core (backend/depthwise_loops.py);
-without it, as NumPy passes over the whole batch, one broadcast multiply-add per kernel tap.
-Measured on the CIFAR MobileNetV2's 17 depthwise layers at batch 64 (forward, input and weight
-gradients, one thread, a loaded machine): 3.0-3.3 s as NumPy passes, 1.1 s as compiled loops,
-about PyTorch's own depthwise kernel's time (see benchmarks/RESULTS.md, "Model zoo").
+which would be an m x kh*kw by kh*kw x L product per channel: here they run as NumPy passes
+over the whole batch, one broadcast multiply-add per kernel tap. The numba provider
+(backend/numba_provider.py) replaces them with one pass per image plane where numba is there.
 
 Padding is ((top, bottom), (left, right)); 'same' with an even kernel pads unevenly.
 """
@@ -56,7 +42,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from ganglion.backend import array_cache, matmul, threads
 
-__all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"]
+__all__ = ["conv2d_output_size", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+           "forward_shape", "backward_input_shape", "backward_weight_shape"]
 
 _scratch = threading.local()
 # A chunk holds enough images for its GEMMs to have this many columns (thinner GEMMs run at a
@@ -102,7 +89,7 @@ class _Shape:
         self.rows = c * self.k_hw[0] * self.k_hw[1]           # C*kh*kw
         per_image = o // groups * self.rows * self.columns
         wanted = max(-(-_MIN_COLUMNS // self.columns), -(-_MIN_MULTIPLY_ADDS // per_image))
-        self.chunk = max(1, min(wanted, -(-n // threads.CORES)))
+        self.chunk = max(1, min(wanted, -(-n // threads.count())))
         # Wide images get one GEMM each; narrow ones share one GEMM over the chunk's columns.
         self.per_image = self.columns >= _MIN_COLUMNS
         # A 1x1 kernel at stride 1 without padding: each image's (C, H*W) plane already is its
@@ -185,41 +172,43 @@ def _is_depthwise(c, o, groups):
     return groups > 1 and groups == c and o % c == 0
 
 
-def _depthwise_loops(dtype):
-    """backend.depthwise_loops when numba can be used and ``dtype`` is float32 or float64 (the
-    loops' types), else None: the NumPy passes below run instead."""
-    if dtype not in (np.float32, np.float64):
-        return None
-    if not _compiled:
-        from ganglion.backend import fused_loops
-        if fused_loops.available():
-            from ganglion.backend import depthwise_loops
-            _compiled.append(depthwise_loops)
-        else:
-            _compiled.append(None)
-    return _compiled[0]
+# The numba provider splits depthwise planes over the cores only where each core gets at least
+# this many output elements: below that, the hand-off to a pool thread (20-50 us) costs more
+# than it saves.
+DEPTHWISE_SPLIT_ELEMENTS = 1 << 14
 
 
-_compiled = []
-# A range of planes per core only where each core gets at least this many output elements:
-# below that, the hand-off to a pool thread (20-50 us) costs more than it saves.
-_DEPTHWISE_SPLIT_ELEMENTS = 1 << 14
+def forward_shape(x, w, stride, padding, dilation, groups):
+    """The _Shape of conv2d_forward(x, w, ...); raises where the kernel does not fit."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    return _Shape(n, c, (h, wd), o, groups, (kh, kw), stride, padding, dilation, x.dtype)
 
 
-def _over_planes(planes, plane_size, work):
-    """work(lo, hi) over depthwise planes [0, planes) (image x input channel), one contiguous
-    range per core where there is enough work; returns the results in range order."""
-    least = -(-_DEPTHWISE_SPLIT_ELEMENTS // max(1, plane_size))
-    return matmul.on_each_core(planes, work, least=least)
+def backward_input_shape(g, w, input_hw, stride, padding, dilation, groups):
+    """The _Shape of conv2d_backward_input; raises where g does not match the output size."""
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    shape = _Shape(n, cg * groups, input_hw, o, groups, (kh, kw), stride, padding, dilation, g.dtype)
+    if shape.out_hw != (oh, ow):
+        raise ValueError(f"conv2d_backward_input: gradient of shape {g.shape} does not match the "
+                         f"output size {shape.out_hw} of an input of size {tuple(input_hw)}")
+    return shape
+
+
+def backward_weight_shape(x, g, kernel_hw, stride, padding, dilation, groups):
+    """The _Shape of conv2d_backward_weight(x, g, ...)."""
+    n, c, h, wd = x.shape
+    return _Shape(n, c, (h, wd), g.shape[1], groups, kernel_hw, stride, padding, dilation, x.dtype)
 
 
 # ----- forward -----------------------------------------------------------------------------
 
 def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     """out[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, s*y + d*i, s*x + d*j] (+ bias)."""
-    n, c, h, wd = x.shape
+    n, c, _, _ = x.shape
     o, cg, kh, kw = w.shape
-    shape = _Shape(n, c, (h, wd), o, groups, (kh, kw), stride, padding, dilation, x.dtype)
+    shape = forward_shape(x, w, stride, padding, dilation, groups)
     if _is_depthwise(c, o, groups):
         return _depthwise_forward(x, w, bias, shape)
     if shape.pointwise:
@@ -227,7 +216,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     out = array_cache.empty((n, o) + shape.out_hw, x.dtype)
     w_groups = w.reshape(groups, o // groups, cg * kh * kw)
     bias_column = None if bias is None else bias[:, None, None]
-    if n < threads.CORES and groups == 1:
+    if n < threads.count() and groups == 1:
         _forward_few_images(shape, x, w_groups[0], bias_column, out)
         return out
     _on_each_core(shape, partial(_forward_range, shape, x, w_groups, bias_column, out))
@@ -236,8 +225,8 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
 
 def _forward_few_images(shape, x, w_matrix, bias_column, out):
     """Fewer images than cores (inference on one image): each image's GEMM is split over the
-    cores instead (backend/matmul.py), so that a batch of one does not run on one core."""
-    matmul.share_cores()
+    cores instead (backend/matmul.py; the backend runs convolutions in its convolution_scope),
+    so that a batch of one does not run on one core."""
     for image in range(shape.n):
         if shape.pointwise:
             cols = x[image].reshape(shape.c, shape.columns)
@@ -300,15 +289,8 @@ def _pad_nchw(x, padding):
 
 
 def _depthwise_forward(x, w, bias, shape):
+    """One multiply-add over the whole batch per kernel tap, output channels as (C, m)."""
     out = array_cache.empty((shape.n, shape.o) + shape.out_hw, x.dtype)
-    loops = _depthwise_loops(x.dtype)
-    if loops is not None:
-        x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-        bias = None if bias is None else np.ascontiguousarray(bias)
-        _over_planes(shape.n * shape.c, shape.o // shape.c * shape.columns, partial(
-            loops.forward, x, w, bias, out, shape.stride, shape.padding, shape.dilation))
-        return out
-    # NumPy: one multiply-add over the batch per kernel tap, output channels as (C, m).
     multiplier = shape.o // shape.c
     xp = _pad_nchw(x, shape.padding)
     out_5d = out.reshape((shape.n, shape.c, multiplier) + shape.out_hw)
@@ -328,13 +310,10 @@ def _depthwise_forward(x, w, bias, shape):
 def conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups):
     """The gradient of conv2d_forward with respect to x, for output gradient g (N, O, OH, OW);
     ``input_hw`` is x's (H, W). This is also conv_transpose2d of g with weight w."""
-    n, o, oh, ow = g.shape
+    n, o, _, _ = g.shape
     _, cg, kh, kw = w.shape
     c = cg * groups
-    shape = _Shape(n, c, input_hw, o, groups, (kh, kw), stride, padding, dilation, g.dtype)
-    if shape.out_hw != (oh, ow):
-        raise ValueError(f"conv2d_backward_input: gradient of shape {g.shape} does not match the "
-                         f"output size {shape.out_hw} of an input of size {tuple(input_hw)}")
+    shape = backward_input_shape(g, w, input_hw, stride, padding, dilation, groups)
     if _is_depthwise(c, o, groups):
         return _depthwise_backward_input(g, w, shape)
     full_padding = _full_correlation_padding(shape)
@@ -398,13 +377,8 @@ def _backward_input_range(shape, g, w_t_groups, grad_input, lo, hi):
 
 
 def _depthwise_backward_input(g, w, shape):
+    """Each kernel tap's products added into a zero-padded gradient over the whole batch."""
     grad_input = array_cache.empty((shape.n, shape.c) + shape.hw, g.dtype)
-    loops = _depthwise_loops(g.dtype)
-    if loops is not None:
-        g, w = np.ascontiguousarray(g), np.ascontiguousarray(w)
-        _over_planes(shape.n * shape.c, shape.o // shape.c * shape.columns, partial(
-            loops.backward_input, g, w, grad_input, shape.stride, shape.padding, shape.dilation))
-        return grad_input
     multiplier = shape.o // shape.c
     g_5d = g.reshape((shape.n, shape.c, multiplier) + shape.out_hw)
     w_taps = w.reshape(shape.c, multiplier, *shape.k_hw)
@@ -422,11 +396,11 @@ def _depthwise_backward_input(g, w, shape):
 
 def conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups):
     """The gradient of conv2d_forward with respect to w (O, C/groups, kh, kw)."""
-    n, c, h, wd = x.shape
+    c = x.shape[1]
     o = g.shape[1]
     kh, kw = kernel_hw
     cg = c // groups
-    shape = _Shape(n, c, (h, wd), o, groups, kernel_hw, stride, padding, dilation, x.dtype)
+    shape = backward_weight_shape(x, g, kernel_hw, stride, padding, dilation, groups)
     if _is_depthwise(c, o, groups):
         return _depthwise_backward_weight(x, g, shape)
     g = np.ascontiguousarray(g)
@@ -464,15 +438,7 @@ def _backward_weight_range(shape, x, g, lo, hi):
 
 
 def _depthwise_backward_weight(x, g, shape):
-    loops = _depthwise_loops(x.dtype)
-    if loops is not None:
-        x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
-        partial_sums = _over_planes(shape.n * shape.c, shape.o // shape.c * shape.columns, partial(
-            loops.backward_weight, x, g, shape.k_hw, shape.stride, shape.padding, shape.dilation))
-        grad_weight = partial_sums[0]
-        for other in partial_sums[1:]:
-            grad_weight += other
-        return grad_weight
+    """One einsum over the batch per kernel tap."""
     multiplier = shape.o // shape.c
     xp = _pad_nchw(x, shape.padding)
     g_5d = g.reshape((shape.n, shape.c, multiplier) + shape.out_hw)

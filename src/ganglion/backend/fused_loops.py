@@ -41,6 +41,7 @@ import types
 
 import numpy as np
 
+from ganglion import config
 from ganglion.backend import kernel_cache
 
 __all__ = ["LoopSpec", "available", "compile_loop", "cache_dir", "OPCODES"]
@@ -157,10 +158,10 @@ def _compare_dtype(a, b):
 
 
 def available():
-    """True when numba imports (the ``jit`` extra) and fusion is not switched off with
-    ``GANGLION_FUSION=0``. A numba that does not import (say, built for another NumPy) counts
-    as absent: the NumPy kernels run instead."""
-    if os.environ.get("GANGLION_FUSION", "1") == "0":
+    """True when numba imports (the ``jit`` extra) and fusion is not switched off
+    (``ganglion.config.fusion``, ``GANGLION_FUSION=0``). A numba that does not import (say,
+    built for another NumPy) counts as absent: graphs then run unfused."""
+    if not config.settings.fusion:
         return False
     if not _numba_imports:
         try:
@@ -176,9 +177,8 @@ _numba_imports = []
 
 def cache_dir():
     """Where compiled loops are kept (``backend.kernel_cache.cache_dir``):
-    ``$GANGLION_CACHE_DIR/kernels/<numba and Python version>``, else the same under
-    ``$XDG_CACHE_HOME/ganglion`` or ``~/.cache/ganglion``. ``GANGLION_CACHE_DIR`` is this
-    compiled-kernel cache; ``GANGLION_CACHE`` (``ganglion.data.paths``) is the dataset cache."""
+    ``<config.kernel_cache_dir>/kernels/<numba and Python version>`` (``GANGLION_KERNEL_CACHE_DIR``),
+    else the same under ``$XDG_CACHE_HOME/ganglion`` or ``~/.cache/ganglion``."""
     return kernel_cache.cache_dir()
 
 

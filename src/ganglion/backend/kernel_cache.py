@@ -7,7 +7,8 @@ loops; the folder must be as trusted as ganglion's own source. This module keeps
 compiled loop of ganglion (the fused elementwise loops of ``backend.fused_loops`` and the NN
 loops of ``backend.nn_loops``) in one per-user folder (``cache_dir()``) and uses it only when
 
-- each folder from the cache root down (``$GANGLION_CACHE_DIR``, or ``$XDG_CACHE_HOME`` /
+- each folder from the cache root down (``ganglion.config.kernel_cache_dir``, set by
+  ``$GANGLION_KERNEL_CACHE_DIR``, or ``$XDG_CACHE_HOME`` /
   ``~/.cache`` and its ``ganglion`` folder, then ``kernels`` and the numba/Python version
   folder) is owned by the current user and not writable by group or others; folders that are
   missing are created with mode 0700, one level at a time (``os.makedirs`` gives intermediate
@@ -34,8 +35,9 @@ numba ``Cache`` whose locator points at the checked folder; the user's numba fun
 numba's defaults, and ``NUMBA_CACHE_DIR`` / ``NUMBA_CACHE_LOCATOR_CLASSES`` do not move
 ganglion's loops.
 
-Two environment variables name caches, for different things: ``GANGLION_CACHE_DIR`` is this
-compiled-kernel cache, ``GANGLION_CACHE`` (``ganglion.data.paths``) the dataset caches.
+Two settings name caches, for different things: ``config.kernel_cache_dir``
+(``GANGLION_KERNEL_CACHE_DIR``) is this compiled-kernel cache, ``config.dataset_cache_dir``
+(``GANGLION_DATASET_CACHE_DIR``, ``ganglion.data.paths``) the dataset caches.
 """
 import functools
 import hashlib
@@ -50,6 +52,8 @@ import uuid
 import warnings
 from contextlib import contextmanager
 
+from ganglion import config
+
 __all__ = ["KernelCacheWarning", "cache_dir", "trusted_directory", "njit_cached",
            "register_source", "untrusted_reason"]
 
@@ -63,7 +67,7 @@ def _cache_chain():
     """The folders from the cache root down to the compiled-loop folder, outermost first:
     the folders whose owner and mode decide whether the cache can be trusted."""
     import numba
-    override = os.environ.get("GANGLION_CACHE_DIR")
+    override = config.settings.kernel_cache_dir
     if override:
         chain = [os.path.abspath(os.path.expanduser(override))]
     else:
@@ -78,9 +82,9 @@ def _cache_chain():
 
 
 def cache_dir():
-    """Where compiled loops are kept: ``$GANGLION_CACHE_DIR/kernels/<numba and Python version>``,
+    """Where compiled loops are kept: ``<config.kernel_cache_dir>/kernels/<numba and Python version>``,
     else the same under ``$XDG_CACHE_HOME/ganglion``, else under ``~/.cache/ganglion``.
-    (``GANGLION_CACHE``, not this, is where datasets are cached.)"""
+    (``config.dataset_cache_dir``, not this, is where datasets are cached.)"""
     return _cache_chain()[-1]
 
 
@@ -160,7 +164,7 @@ def _check_chain(chain):
                           "can write is a way to run code in this process. Compiling in memory "
                           "instead (same results, a slower first call). To use the cache, fix "
                           f"the folder's owner or mode (chmod go-w; remove {folder} if you did not "
-                          "make its files) or set GANGLION_CACHE_DIR to a private folder.")
+                          "make its files) or set GANGLION_KERNEL_CACHE_DIR (ganglion.config.kernel_cache_dir) to a private folder.")
             return None
     return folder
 

@@ -3,14 +3,20 @@
 Kernels here take and return NumPy arrays and know nothing of Tensors or autograd. They exist
 where one namespace call is not enough (a scatter-add that must accumulate duplicates, the error
 function that NumPy lacks) so that ops never import NumPy themselves.
+
+The convolution, pooling, batch-norm and recurrent methods and some elementwise ones are
+dispatched per call between kernel providers (oneDNN, numba loops) and the NumPy reference
+kernels, in the order ``ganglion.config.kernels`` selects (backend/providers.py). Convolutions
+run inside ``matmul.convolution_scope`` whichever provider runs them (backend/matmul.py says why).
 """
 
 import math
 
 import numpy as np
 
-from ganglion.backend import array_cache, batchnorm, conv, pool, recurrent
-from ganglion.backend.matmul import matmul, split_rows
+from ganglion import config
+from ganglion.backend import array_cache, batchnorm, conv, numba_provider, pool, providers, recurrent
+from ganglion.backend.matmul import convolution_scope, matmul, split_rows
 from ganglion.backend.special import erf
 
 
@@ -18,17 +24,39 @@ from ganglion.backend.special import erf
 _CACHED_RESULT_SIZE = 1 << 17
 
 
-def _compiled_or_numpy(name):
-    """The kernel ``name`` of backend/nn_loops.py where numba can be used, else the one of
-    backend/recurrent.py (same arguments, same results to rounding)."""
-    reference = getattr(recurrent, name)
+def _convolution(method, reference):
+    """The dispatched convolution method ``method``, run inside the convolution scope."""
+    dispatch = providers.dispatched(method, reference)
 
-    def kernel(*args):
-        loops = _loops()
-        return (reference if loops is None else getattr(loops, name))(*args)
-    kernel.__name__ = name
-    kernel.__doc__ = reference.__doc__
-    return kernel
+    def run(*args, **kwargs):
+        with convolution_scope():
+            return dispatch(*args, **kwargs)
+    run.__name__ = run.__qualname__ = method
+    run.__doc__ = reference.__doc__
+    run.dispatcher = dispatch.dispatcher
+    return run
+
+
+def _compiled_or_numpy(name):
+    """The backend method ``name``: the numba provider's kernel (backend/nn_loops.py) where it
+    runs, else the one of backend/recurrent.py (same arguments, same results to rounding)."""
+    return providers.dispatched(name, getattr(recurrent, name))
+
+
+def _numpy_tanh(x, out=None):
+    """``np.tanh(x, out=out)``."""
+    return np.tanh(x, out=out)
+
+
+def _numpy_relu_backward(grad, out):
+    """``grad`` where ``out > 0``, else zero."""
+    return np.multiply(grad, out > 0, out=array_cache.empty(out.shape, grad.dtype))
+
+
+def _numpy_hardtanh_backward(grad, x, min_val, max_val):
+    """``grad`` where min_val < x < max_val, else zero."""
+    inside = np.logical_and(x > min_val, x < max_val)
+    return np.multiply(grad, inside, out=array_cache.empty(x.shape, grad.dtype))
 
 
 class NumpyBackend:
@@ -39,16 +67,19 @@ class NumpyBackend:
     xp = np
     ndarray = np.ndarray
 
-    # Convolution kernels (backend/conv.py).
-    conv2d_forward = staticmethod(conv.conv2d_forward)
-    conv2d_backward_input = staticmethod(conv.conv2d_backward_input)
-    conv2d_backward_weight = staticmethod(conv.conv2d_backward_weight)
+    # Convolutions: providers, then the reference (backend/conv.py).
+    conv2d_forward = staticmethod(_convolution("conv2d_forward", conv.conv2d_forward))
+    conv2d_backward_input = staticmethod(_convolution("conv2d_backward_input", conv.conv2d_backward_input))
+    conv2d_backward_weight = staticmethod(_convolution("conv2d_backward_weight",
+                                                       conv.conv2d_backward_weight))
 
-    # Batch normalization over (N, C, ...) arrays (backend/batchnorm.py).
-    batch_statistics = staticmethod(batchnorm.batch_statistics)
-    batch_normalize = staticmethod(batchnorm.batch_normalize)
-    batch_norm_gradient_sums = staticmethod(batchnorm.batch_norm_gradient_sums)
-    batch_norm_input_gradient = staticmethod(batchnorm.batch_norm_input_gradient)
+    # Batch normalization over (N, C, ...) arrays: providers, then backend/batchnorm.py.
+    batch_statistics = staticmethod(providers.dispatched("batch_statistics", batchnorm.batch_statistics))
+    batch_normalize = staticmethod(providers.dispatched("batch_normalize", batchnorm.batch_normalize))
+    batch_norm_gradient_sums = staticmethod(providers.dispatched(
+        "batch_norm_gradient_sums", batchnorm.batch_norm_gradient_sums))
+    batch_norm_input_gradient = staticmethod(providers.dispatched(
+        "batch_norm_input_gradient", batchnorm.batch_norm_input_gradient))
 
     # The fused recurrent ops' time loops (backend/recurrent.py); the LSTM's and GRU's run as
     # compiled loops (backend/nn_loops.py) where numba can be used.
@@ -59,8 +90,8 @@ class NumpyBackend:
     rnn_sequence_forward = staticmethod(recurrent.rnn_sequence_forward)
     rnn_sequence_backward = staticmethod(recurrent.rnn_sequence_backward)
 
-    # Matrix products: on BLAS's threads, or on ganglion's own while the convolution kernels
-    # use them (backend/matmul.py says why).
+    # Matrix products: on BLAS's threads, or on ganglion's own around the convolution kernels
+    # (backend/matmul.py says why).
     matmul = staticmethod(matmul)
 
     # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
@@ -116,8 +147,9 @@ class NumpyBackend:
 
     @staticmethod
     def compiled_loops():
-        """``backend.nn_loops`` (numba loops for the arithmetic inside some kernels), or None
-        when numba cannot be used: callers then run their NumPy form."""
+        """``backend.nn_loops`` (numba loops for the arithmetic inside some kernels) where the
+        kernels setting lets the numba provider run ("auto" or "numba") and numba imports, else
+        None: callers then run their NumPy form."""
         return _loops()
 
     @staticmethod
@@ -157,24 +189,12 @@ class NumpyBackend:
         split_rows(x.size, 1, lambda lo, hi: np.maximum(flat_x[lo:hi], 0, out=flat_out[lo:hi]))
         return out
 
-    @staticmethod
-    def tanh(x, out=None):
-        """``np.tanh(x, out=out)``; float32 through the compiled loops' vectorized approximation
-        (within 3e-7 of the exact value, see backend/nn_loops.py): NumPy vectorizes its float32
-        tanh only with AVX-512 (3.8 ns an element on an AVX2 machine, against 0.6)."""
-        if (x.dtype == np.float32 and x.size >= _COMPILED_TANH_ELEMENTS and _loops() is not None
-                and type(x) is np.ndarray and _rows_or_contiguous(x)
-                and (out is None or (out.dtype == np.float32 and out.shape == x.shape
-                                     and _rows_or_contiguous(out)))):
-            return _loops().tanh(x, out)
-        return np.tanh(x, out=out)
-
-    @staticmethod
-    def relu_backward(grad, out):
-        """``grad`` where ``out > 0``, else zero."""
-        if _loops() is not None and grad.dtype == out.dtype and grad.shape == out.shape:
-            return _loops().relu_backward(grad, out)
-        return np.multiply(grad, out > 0, out=array_cache.empty(out.shape, grad.dtype))
+    # tanh: float32 through the numba provider's vectorized approximation (within 3e-7 of the
+    # exact value, see backend/nn_loops.py), since NumPy vectorizes float32 tanh only with
+    # AVX-512; ReLU's and hardtanh's backward in one compiled pass.
+    tanh = staticmethod(providers.dispatched("tanh", _numpy_tanh))
+    relu_backward = staticmethod(providers.dispatched("relu_backward", _numpy_relu_backward))
+    hardtanh_backward = staticmethod(providers.dispatched("hardtanh_backward", _numpy_hardtanh_backward))
 
     @staticmethod
     def hardtanh(x, min_val, max_val):
@@ -192,41 +212,15 @@ class NumpyBackend:
         split_rows(x.size, 1, clip)
         return out
 
-    @staticmethod
-    def hardtanh_backward(grad, x, min_val, max_val):
-        """``grad`` where min_val < x < max_val, else zero."""
-        if (_loops() is not None and grad.dtype == x.dtype and grad.shape == x.shape
-                and x.dtype in (np.float32, np.float64)):
-            return _loops().hardtanh_backward(grad, x, min_val, max_val)
-        inside = np.logical_and(x > min_val, x < max_val)
-        return np.multiply(grad, inside, out=array_cache.empty(x.shape, grad.dtype))
-
-    # Pooling and resampling kernels (backend/pool.py).
+    # Pooling and resampling: providers, then the reference (backend/pool.py).
     pool_output_size = staticmethod(pool.pool_output_size)
-    # 2x2 windows with stride 2 that tile the input run as compiled loops (backend/nn_loops.py).
-
-    @staticmethod
-    def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
-        if _tiled_2x2(x.shape, x.dtype, kernel, stride, padding, dilation):
-            return _loops().max_pool_2x2(x)
-        return pool.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
-
-    @staticmethod
-    def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):
-        if _tiled_2x2(x.shape, x.dtype, kernel, stride, padding, dilation):
-            return _loops().max_pool_2x2_argmax(x, out, pool.argmax_dtype(kernel))
-        return pool.max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode)
-
-    @staticmethod
-    def max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode):
-        if _tiled_2x2(in_shape, grad.dtype, kernel, stride, padding, dilation):
-            return _loops().max_pool_2x2_scatter(grad, arg, in_shape)
-        return pool.max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode)
-
+    max_pool2d = staticmethod(providers.dispatched("max_pool2d", pool.max_pool2d))
+    max_pool2d_argmax = staticmethod(providers.dispatched("max_pool2d_argmax", pool.max_pool2d_argmax))
+    max_pool2d_scatter = staticmethod(providers.dispatched("max_pool2d_scatter", pool.max_pool2d_scatter))
     max_pool2d_gather = staticmethod(pool.max_pool2d_gather)
     max_pool2d_indices = staticmethod(pool.max_pool2d_indices)
-    avg_pool2d = staticmethod(pool.avg_pool2d)
-    avg_pool2d_backward = staticmethod(pool.avg_pool2d_backward)
+    avg_pool2d = staticmethod(providers.dispatched("avg_pool2d", pool.avg_pool2d))
+    avg_pool2d_backward = staticmethod(providers.dispatched("avg_pool2d_backward", pool.avg_pool2d_backward))
     adaptive_max_pool2d_indices = staticmethod(pool.adaptive_max_pool2d_indices)
     adaptive_avg_matrix = staticmethod(pool.adaptive_avg_matrix)
     interpolation_matrix = staticmethod(pool.interpolation_matrix)
@@ -247,39 +241,19 @@ def _is_basic_index(index):
     return True
 
 
-def _rows_or_contiguous(a):
-    """C-contiguous, or 2-D with contiguous rows (a block of columns): what the tanh loops take."""
-    return a.flags.c_contiguous or (a.ndim == 2 and a.strides[-1] == a.itemsize)
-
-
-# float32 tanh of fewer elements than this stays NumPy's: below it the compiled loop's call
-# overhead (a few us) is more than it saves.
-_COMPILED_TANH_ELEMENTS = 1024
-
 # Sums of arrays smaller than this stay NumPy's (see NumpyBackend.sum).
 _SUM_BY_PRODUCT_ELEMENTS = 1 << 16
 
-
-def _tiled_2x2(shape, dtype, kernel, stride, padding, dilation):
-    """Whether a max pooling has 2x2 windows at stride 2 that tile its float input exactly (so
-    ceil_mode changes nothing), and the compiled loops are there to run it."""
-    return (tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and tuple(padding) == (0, 0)
-            and tuple(dilation) == (1, 1) and len(shape) >= 2 and shape[-2] % 2 == 0
-            and shape[-1] % 2 == 0 and np.dtype(dtype) in (np.float32, np.float64)
-            and _loops() is not None)
-
-
-_nn_loops = []
+# The kernels settings under which the numba provider runs.
+_NUMBA_SETTINGS = tuple(name for name, order in providers.ORDER.items() if "numba" in order)
 
 
 def _loops():
-    """``backend.nn_loops`` when numba can be used (see ``fused_loops.available``), else None;
-    imported on first use, since importing numba takes a quarter of a second."""
-    if not _nn_loops:
-        from ganglion.backend import fused_loops
-        if fused_loops.available():
-            from ganglion.backend import nn_loops
-            _nn_loops.append(nn_loops)
-        else:
-            _nn_loops.append(None)
-    return _nn_loops[0]
+    """``backend.nn_loops`` when the kernels setting lets the numba provider run and numba
+    imports, else None (imported on first use: importing numba takes a quarter of a second)."""
+    if config.settings.kernels not in _NUMBA_SETTINGS or not _numba.available():
+        return None
+    return numba_provider.nn_loops
+
+
+_numba = providers.provider("numba")

@@ -12,11 +12,10 @@ is never copied: a tap reads only the windows in which it falls inside the input
 Adaptive pooling and interpolation that do not reduce to a regular pool are separable linear
 maps (or, for adaptive max, a gather): their kernels build the small per-axis tables.
 
-With numba, max pooling's maximum, argmax and scatter of float32 and float64 arrays run as
-compiled loops over one image plane at a time instead (backend/pool_loops.py: the same per-tap
-passes, each in the L1 cache; GoogLeNet's 3x3 pools spent more of its train step in the NumPy
-kernels below than in its convolutions), except 2x2 stride-2 windows, which the backend sends
-to backend/nn_loops.py.
+These are the NumPy reference kernels. The numba provider (backend/numba_provider.py) runs max
+pooling's maximum, argmax and scatter of float32 and float64 arrays as compiled loops over one
+image plane at a time instead (backend/pool_loops.py: the same per-tap passes, each in the L1
+cache), and 2x2 stride-2 windows in backend/nn_loops.py.
 """
 import numpy as np
 
@@ -63,9 +62,8 @@ class _Geometry:
     When windows overlap with a stride above one (ResNet's 3x3 stride-2 pool), the input is
     first split into its stride phases (rows a, a + sh, ...; columns b, b + sw, ...), each
     copied once into a contiguous plane: every tap is then a unit-stride slice of one plane,
-    and a gradient is summed per plane and written into the input once. (Measured about 1.2x
-    faster than strided views on that pool; its rows are short, so NumPy's per-row loop
-    overhead still dominates.)
+    and a gradient is summed per plane and written into the input once (faster than strided
+    views: each tap's rows are then contiguous).
     """
 
     __slots__ = ("in_hw", "out_hw", "kernel", "stride", "padding", "dilation", "blocks", "phased")
@@ -174,50 +172,16 @@ def _geometry(x_shape, kernel, stride, padding, dilation=(1, 1), ceil_mode=False
     return _Geometry(tuple(x_shape[-2:]), kernel, stride, padding, dilation, ceil_mode)
 
 
-_compiled = []
-# A range of planes per core only where each gets at least this many input elements.
-_SPLIT_ELEMENTS = 1 << 15
+geometry = _geometry
 
-
-def _loops(*arrays):
-    """backend.pool_loops when numba can be used and the arrays are float32 or float64 with
-    at least one plane axis, else None (the NumPy kernels below run)."""
-    if arrays[0].dtype not in (np.float32, np.float64) or arrays[0].ndim < 3:
-        return None
-    if not _compiled:
-        from ganglion.backend import fused_loops
-        if fused_loops.available():
-            from ganglion.backend import pool_loops
-            _compiled.append(pool_loops)
-        else:
-            _compiled.append(None)
-    return _compiled[0]
-
-
-def _planes(a):
-    """a (..., H, W) as a C-contiguous (P, H, W) array."""
-    return np.ascontiguousarray(a).reshape((-1,) + a.shape[-2:])
-
-
-def _split(plane_size):
-    from ganglion.backend import matmul
-    least = -(-_SPLIT_ELEMENTS // max(1, plane_size))
-    return lambda planes, work: matmul.on_each_core(planes, work, least=least)
-
-
-def _compiled_args(g):
-    return g.kernel, g.stride, g.padding, g.dilation
+# The numba provider splits planes over the cores only where each gets at least this many
+# input elements (below it the hand-off to a pool thread costs more than it saves).
+SPLIT_ELEMENTS = 1 << 15
 
 
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     """The maximum of each window (NaN propagates, as in PyTorch)."""
     g = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
-    loops = _loops(x)
-    if loops is not None:
-        out = array_cache.empty(x.shape[:-2] + g.out_hw, x.dtype)
-        loops.max_pool(_split(x.shape[-1] * x.shape[-2]), _planes(x),
-                       out.reshape((-1,) + g.out_hw), *_compiled_args(g))
-        return out
     sources = g.sources(x)
     out, blocks = g.first_pass(x, sources, -np.inf)
     for _, out_block, key, block in blocks:
@@ -238,12 +202,6 @@ def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):
     """
     g = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     dtype = argmax_dtype(kernel)
-    loops = _loops(x, out)
-    if loops is not None and out.dtype == x.dtype:
-        arg = np.empty(out.shape, dtype)
-        loops.argmax(_split(x.shape[-1] * x.shape[-2]), _planes(x), _planes(out),
-                     arg.reshape((-1,) + g.out_hw), *_compiled_args(g))
-        return arg
     sources = g.sources(x)
     arg = np.full(out.shape, kernel[0] * kernel[1] - 1, dtype)
     hit = np.empty(out.shape, bool)
@@ -263,12 +221,6 @@ def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):
 def max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode):
     """The input gradient of max pooling: each window's gradient goes to its argmax."""
     g = _geometry(in_shape, kernel, stride, padding, dilation, ceil_mode)
-    loops = _loops(grad)
-    if loops is not None:
-        grad_input = array_cache.empty(tuple(in_shape), grad.dtype)
-        loops.scatter(_split(in_shape[-1] * in_shape[-2]), _planes(grad), _planes(arg),
-                      grad_input.reshape((-1,) + g.in_hw), *_compiled_args(g))
-        return grad_input
     hit = np.empty(arg.shape, bool)
     share = np.empty(grad.shape, grad.dtype)  # reused: a fresh temporary per tap page-faults
 

@@ -6,9 +6,12 @@ points the whole library (tests, examples, the command line) at a shared data fo
 import os
 from pathlib import Path
 
-__all__ = ["data_root", "cache_root", "DEFAULT_DATA_ROOT"]
+from ganglion import config
+
+__all__ = ["data_root", "cache_root", "DEFAULT_DATA_ROOT", "DEFAULT_CACHE_ROOT"]
 
 DEFAULT_DATA_ROOT = Path("~/.cache/ganglion/datasets")
+DEFAULT_CACHE_ROOT = Path("~/.cache/ganglion/cache")
 
 
 def data_root(root=None):
@@ -19,5 +22,7 @@ def data_root(root=None):
 
 
 def cache_root():
-    """Where derived files (decoded-image caches) go; the data folder itself may be read-only."""
-    return Path(os.environ.get("GANGLION_CACHE") or "~/.cache/ganglion/cache").expanduser()
+    """Where derived files (decoded-image caches) go, since the data folder itself may be
+    read-only: ``ganglion.config.dataset_cache_dir`` (``GANGLION_DATASET_CACHE_DIR``), else
+    ``~/.cache/ganglion/cache``."""
+    return Path(config.settings.dataset_cache_dir or DEFAULT_CACHE_ROOT).expanduser()

@@ -124,7 +124,8 @@ class ImageFolder(ImageArrayDataset):
     ``mode`` is the Pillow mode images are converted to ('RGB', 'L', ...). With
     ``in_memory=True``, ``data`` is the (N, H, W, C) uint8 array (all images must share a size)
     and ``cache=False`` turns the ``.npy`` cache off; ``cache_dir`` defaults to
-    ``$GANGLION_CACHE`` or ``~/.cache/ganglion/cache``.
+    ``ganglion.config.dataset_cache_dir`` (``$GANGLION_DATASET_CACHE_DIR``) or
+    ``~/.cache/ganglion/cache``.
     """
 
     def __init__(self, root, transform=None, target_transform=None, mode="RGB", in_memory=False,

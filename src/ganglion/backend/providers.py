@@ -1,0 +1,231 @@
+"""Kernel providers of the CPU backend, and the per-call choice between them.
+
+A provider is a set of kernels for some of the backend's methods, with a name and an
+``available()`` check (its library loads). Each of its kernels comes with an ``applies(*args)``
+predicate that says, from the call's arguments alone (dtypes, shapes, options), whether the
+kernel handles that call. The NumPy reference kernels (``backend/conv.py``, ``pool.py``,
+``batchnorm.py`` and ``numpy_backend.py``) handle every call and come last.
+
+Order (first that applies wins), by ``ganglion.config.kernels``:
+
+=============  ====================================================================
+``"auto"``     oneDNN, then the numba loops, then the NumPy reference
+``"onednn"``   oneDNN where it applies, else the NumPy reference
+``"numba"``    the numba loops where they apply, else the NumPy reference
+``"numpy"``    the NumPy reference only
+=============  ====================================================================
+
+Forcing a provider therefore never fails: where it does not apply (oneDNN and float64, say) or
+is not installed, the call runs on the NumPy reference, which gives the same results to
+rounding. ``kernel_for(method, *args)`` names the provider a call would use.
+
+Rule for speed: a backend method is a ``Dispatcher``; per call it reads the setting, looks up
+the candidates for it in a dict (built once per setting, on first use: this is when numba or
+oneDNN is imported) and tries their predicates in order, a few hundred nanoseconds in all.
+
+Providers: ``numpy`` (the reference, always available), ``numba`` (``backend/numba_provider.py``,
+needs the ``jit`` extra), ``onednn`` (``ganglion.backend.onednn``, the ``onednn`` extra), which is
+imported on first use and whose kernels are registered from its own interface (``_onednn_kernels``).
+"""
+import importlib
+
+from ganglion import config
+
+__all__ = ["ORDER", "Kernel", "Provider", "Dispatcher", "dispatched", "providers", "provider", "register",
+           "available_providers", "kernel_for"]
+
+# The providers tried before the NumPy reference, in order, for each setting.
+ORDER = {"auto": ("onednn", "numba"), "onednn": ("onednn",), "numba": ("numba",), "numpy": ()}
+
+
+class Kernel:
+    """One provider's implementation of one backend method, and when it applies."""
+
+    __slots__ = ("function", "applies")
+
+    def __init__(self, function, applies):
+        self.function, self.applies = function, applies
+
+
+class Provider:
+    """A named set of kernels, loaded on first use.
+
+    ``load()`` returns {method name: Kernel}; it may raise ImportError or OSError (the library
+    is missing or does not load), in which case the provider is unavailable and ``reason`` says
+    why. It runs once per process."""
+
+    def __init__(self, name, load):
+        self.name = name
+        self._load = load
+        self._kernels = None
+        self.reason = None
+
+    def kernels(self):
+        """{method name: Kernel}; empty when the provider is not available."""
+        if self._kernels is None:
+            try:
+                self._kernels = dict(self._load())
+            except (ImportError, OSError) as error:
+                self._kernels = {}
+                self.reason = f"{type(error).__name__}: {error}"
+        return self._kernels
+
+    def available(self):
+        """Whether the provider loaded (and so has kernels)."""
+        return bool(self.kernels())
+
+    def __repr__(self):
+        state = "available" if self.available() else f"unavailable ({self.reason})"
+        return f"<kernel provider {self.name!r}: {state}>"
+
+
+_providers = {}
+_dispatchers = []
+
+
+def register(provider):
+    """Add (or replace) a provider by name; the dispatchers forget their candidate lists."""
+    _providers[provider.name] = provider
+    for dispatcher in _dispatchers:
+        dispatcher.forget()
+    return provider
+
+
+def providers():
+    """{name: Provider} of the registered providers (the NumPy reference is not one)."""
+    return dict(_providers)
+
+
+def provider(name):
+    """The registered provider called ``name``."""
+    if name not in _providers:
+        raise KeyError(f"no kernel provider {name!r}; registered: {', '.join(_providers)}")
+    return _providers[name]
+
+
+def available_providers():
+    """The names of the providers that load here, in the "auto" order, then "numpy"."""
+    return [name for name in ORDER["auto"] if name in _providers and _providers[name].available()] + ["numpy"]
+
+
+def _candidates(method, setting):
+    """(applies, function) pairs for ``method`` under the kernels setting, in order."""
+    found = []
+    for name in ORDER[setting]:
+        kernel = _providers[name].kernels().get(method) if name in _providers else None
+        if kernel is not None:
+            found.append((kernel.applies, kernel.function))
+    return tuple(found)
+
+
+class Dispatcher:
+    """A backend method: calls the first candidate kernel whose predicate accepts the
+    arguments, else the NumPy reference ``reference``. ``dispatcher.call`` is the function the
+    backend class holds (a closure: cheaper to call than an object's ``__call__``)."""
+
+    def __init__(self, method, reference):
+        self.method, self.reference = method, reference
+        by_setting = self._by_setting = {}
+        settings = config.settings
+        candidates = self.candidates
+
+        def call(*args, **kwargs):
+            found = by_setting.get(settings.kernels)
+            if found is None:
+                found = candidates()
+            for applies, function in found:
+                if applies(*args, **kwargs):
+                    return function(*args, **kwargs)
+            return reference(*args, **kwargs)
+
+        call.__name__ = call.__qualname__ = method
+        call.__doc__ = reference.__doc__
+        call.__wrapped__ = reference
+        call.dispatcher = self
+        self.call = call
+        _dispatchers.append(self)
+
+    def forget(self):
+        self._by_setting.clear()
+
+    def candidates(self):
+        """The (applies, function) pairs tried, under the current setting."""
+        setting = config.settings.kernels
+        found = self._by_setting.get(setting)
+        if found is None:
+            found = self._by_setting[setting] = _candidates(self.method, setting)
+        return found
+
+    def choose(self, *args, **kwargs):
+        """(provider name, function) that a call with these arguments runs."""
+        for applies, function in self.candidates():
+            if applies(*args, **kwargs):
+                return _owner(self.method, function), function
+        return "numpy", self.reference
+
+
+def dispatched(method, reference):
+    """The backend method ``method``: a function that dispatches between the providers' kernels
+    and ``reference`` (see ``Dispatcher``)."""
+    return Dispatcher(method, reference).call
+
+
+def _owner(method, function):
+    for name, registered in _providers.items():
+        kernel = registered.kernels().get(method)
+        if kernel is not None and kernel.function is function:
+            return name
+    return "numpy"
+
+
+def kernel_for(method, *args):
+    """The name of the provider that ``backend.<method>(*args)`` runs on now."""
+    from ganglion.backend import current
+    return getattr(type(current), method).dispatcher.choose(*args)[0]
+
+
+# ----- the built-in providers ----------------------------------------------------------------
+
+def _numba_kernels():
+    from ganglion.backend import numba_provider
+    return numba_provider.kernels()
+
+
+def _onednn_kernels():
+    """The oneDNN provider's kernels, from the interface documented at the top of
+    ``ganglion.backend.onednn`` (float32 kernels with the NumPy kernels' signatures, and
+    ``supports_*`` predicates over shapes, dtype and options, adapted here to the call's
+    arguments). A kernel family whose module is not there is left out."""
+    onednn = importlib.import_module("ganglion.backend.onednn")
+    if not onednn.available():
+        raise ImportError(f"oneDNN did not load: {onednn.unavailable_reason() or 'no reason given'}")
+    found = {}
+    try:
+        conv = importlib.import_module("ganglion.backend.onednn.conv")
+    except ImportError:
+        conv = None
+    if conv is not None:
+        supports = conv.supports_conv2d
+
+        def forward_applies(x, w, bias, stride, padding, dilation, groups):
+            return (w.dtype == x.dtype and (bias is None or bias.dtype == x.dtype)
+                    and supports(x.shape, w.shape, x.dtype, stride, padding, dilation, groups))
+
+        def backward_input_applies(g, w, input_hw, stride, padding, dilation, groups):
+            return w.dtype == g.dtype and supports(
+                (g.shape[0], w.shape[1] * groups) + tuple(input_hw), w.shape, g.dtype, stride,
+                padding, dilation, groups)
+
+        def backward_weight_applies(x, g, kernel_hw, stride, padding, dilation, groups):
+            return g.dtype == x.dtype and x.shape[1] % groups == 0 and supports(
+                x.shape, (g.shape[1], x.shape[1] // groups) + tuple(kernel_hw), x.dtype, stride,
+                padding, dilation, groups)
+
+        found["conv2d_forward"] = Kernel(conv.conv2d_forward, forward_applies)
+        found["conv2d_backward_input"] = Kernel(conv.conv2d_backward_input, backward_input_applies)
+        found["conv2d_backward_weight"] = Kernel(conv.conv2d_backward_weight, backward_weight_applies)
+    return found
+
+
+register(Provider("numba", _numba_kernels))
+register(Provider("onednn", _onednn_kernels))
