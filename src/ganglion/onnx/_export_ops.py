@@ -60,9 +60,24 @@ _BINARY = {elementwise.Add: "Add", elementwise.Sub: "Sub", elementwise.Mul: "Mul
            elementwise.Minimum: "Min", linalg.MatMul: "MatMul"}
 
 
+def _cast_input(w, node, k, name, dtype):
+    """Input ``k`` as ``dtype``: ganglion's ops promote mixed dtypes as NumPy does (float32 +
+    int32 is float32), ONNX's take one type."""
+    if _np_dtype(node, k) == dtype:
+        return name
+    return w.add("Cast", [name], to=w.helper.np_dtype_to_tensor_dtype(dtype))
+
+
+def _common(w, node, ins, dtype=None):
+    """``ins`` cast to ``dtype`` (default: the dtype NumPy promotes them to)."""
+    if dtype is None:
+        dtype = np.result_type(*[_np_dtype(node, k) for k in range(len(ins))])
+    return [_cast_input(w, node, k, name, dtype) for k, name in enumerate(ins)]
+
+
 @converts(*_BINARY)
 def _binary(w, op, node, ins):
-    return w.add(_BINARY[type(op)], ins)
+    return w.add(_BINARY[type(op)], _common(w, node, ins, _np_dtype(node)))
 
 
 def _is_integer(node, k):
@@ -71,6 +86,7 @@ def _is_integer(node, k):
 
 @converts(elementwise.FloorDivide)
 def _floor_divide(w, op, node, ins):
+    ins = _common(w, node, ins, _np_dtype(node))
     a, b = ins
     if _is_integer(node, 0):  # exact: (a - a mod b) / b, with Mod's floor semantics
         return w.add("Div", [w.add("Sub", [a, w.add("Mod", [a, b], fmod=0)]), b])
@@ -79,6 +95,7 @@ def _floor_divide(w, op, node, ins):
 
 @converts(elementwise.TruncDivide)
 def _trunc_divide(w, op, node, ins):
+    ins = _common(w, node, ins, _np_dtype(node))
     quotient = w.add("Div", ins)
     if _is_integer(node, 0):  # ONNX's integer Div truncates
         return quotient
@@ -87,6 +104,7 @@ def _trunc_divide(w, op, node, ins):
 
 @converts(elementwise.Remainder)
 def _remainder(w, op, node, ins):
+    ins = _common(w, node, ins, _np_dtype(node))
     a, b = ins
     if _is_integer(node, 0):
         return w.add("Mod", [a, b], fmod=0)
@@ -107,9 +125,11 @@ def _as_bool(w, node, k, name):
 @converts(elementwise.Compare)
 def _compare(w, op, node, ins):
     if op.kind == "ne":
-        return w.add("Not", [w.add("Equal", ins)])
+        return w.add("Not", [w.add("Equal", _common(w, node, ins))])
     if op.kind in ("and", "or", "xor"):
         ins = [_as_bool(w, node, k, name) for k, name in enumerate(ins)]
+    else:
+        ins = _common(w, node, ins)
     return w.add(_COMPARE[op.kind], ins)
 
 
@@ -140,7 +160,8 @@ def _cast(w, op, node, ins):
 
 @converts(elementwise.Where)
 def _where(w, op, node, ins):
-    return w.add("Where", [_as_bool(w, node, 0, ins[0])] + ins[1:])
+    branches = [_cast_input(w, node, k, ins[k], _np_dtype(node)) for k in (1, 2)]
+    return w.add("Where", [_as_bool(w, node, 0, ins[0])] + branches)
 
 
 _UNARY = {unary.Neg: "Neg", unary.Abs: "Abs", unary.Exp: "Exp", unary.Log: "Log",
@@ -298,7 +319,7 @@ def _extreme(w, op, node, ins):
 
 @converts(reduce.ArgExtreme)
 def _arg_extreme(w, op, node, ins):
-    onnx_op = "ArgMax" if op.kind == "max" else "ArgMin"
+    onnx_op = {"argmax": "ArgMax", "argmin": "ArgMin"}[op.kind]
     axes = op.axes
     if axes is None:  # over the flattened tensor
         flat = w.add("Reshape", [ins[0], w.ints([-1])])
@@ -374,7 +395,7 @@ def _expand_as(w, op, node, ins):
 
 @converts(shape.Concatenate)
 def _concatenate(w, op, node, ins):
-    return w.add("Concat", ins, axis=int(op.axis))
+    return w.add("Concat", _common(w, node, ins, _np_dtype(node)), axis=int(op.axis))
 
 
 @converts(shape.Pad)
@@ -469,6 +490,32 @@ def _getitem(w, op, node, ins):
     if result == x:
         result = w.add("Identity", [x])
     return result
+
+
+@converts(indexing.Gather)
+def _gather_elements(w, op, node, ins):
+    """PyTorch's gather: ONNX's GatherElements, on x cut to the index's size in the other
+    dims (PyTorch reads only that corner of x; GatherElements wants them equal)."""
+    x, index = ins
+    axis = int(op.axis)
+    x_shape, index_shape = _shape(node, 0), _shape(node, 1)
+    same = all(a is not None and a == b for k, (a, b) in enumerate(zip(x_shape, index_shape))
+               if k != axis)
+    if not same:
+        sizes = w.add("Shape", [index])
+        ends = [w.add("Slice", [sizes, w.ints([0]), w.ints([axis])])] if axis else []
+        ends.append(w.ints([_INT64_MAX]))
+        if axis + 1 < len(x_shape):
+            ends.append(w.add("Slice", [sizes, w.ints([axis + 1]), w.ints([_INT64_MAX])]))
+        ends = ends[0] if len(ends) == 1 else w.add("Concat", ends, axis=0)
+        x = w.add("Slice", [x, w.ints([0] * len(x_shape)), ends])
+    return w.add("GatherElements", [x, index], axis=axis)
+
+
+@converts(indexing.OneHot)
+def _one_hot(w, op, node, ins):
+    depth = w.constant(np.asarray(op.num_classes, np.int64))
+    return w.add("OneHot", [ins[0], depth, w.constant(np.asarray([0, 1], np.int64))], axis=-1)
 
 
 # ----- shapes computed at run time (graphs whose batch size is unknown) -----------------------
