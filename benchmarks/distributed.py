@@ -21,6 +21,9 @@
    shared-memory bandwidth and latency measured here, against the measured all-reduce time.
 
 Run: python benchmarks/distributed.py [--steps N]   (it launches its own mpiexec workers)
+
+The workers run without ``--oversubscribe``: with it Open MPI yields the CPU while it waits, and
+a 1 MiB all-reduce between 2 ranks took 32 ms instead of 0.19 ms on this machine.
 """
 import argparse
 import json
@@ -70,7 +73,7 @@ def worker(steps):
         x = gn.from_numpy(rng.standard_normal((batch, *shape)).astype(np.float32))
         y = gn.from_numpy(rng.integers(0, 10, batch))
         loss_fn = gn.nn.CrossEntropyLoss()
-        waits = []
+        waits, ends = [], []
 
         def step():
             opt.zero_grad()
@@ -96,6 +99,7 @@ def worker(steps):
                 end_of_backward = next(t for kind, _, t in events if kind == "backward_end")
                 last_done = max(t for kind, _, t in events if kind == "done")
                 waits.append(max(0.0, last_done - end_of_backward))
+                ends.append(end_of_backward)
             else:
                 step()
             times.append(time.perf_counter() - start)
@@ -104,9 +108,21 @@ def worker(steps):
                  "grad_bytes": int(sum(p._data.nbytes for p in model.parameters())),
                  "params": int(sum(p._data.size for p in model.parameters()))}
         if size > 1:
-            entry["exposed_wait_ms"] = 1000 * float(np.median(waits))
+            # perf_counter is the system's monotonic clock: comparable across the ranks.
+            everyone = [None] * size
+            dist.all_gather_object(everyone, (waits, ends))
+            step_waits = np.array([w for w, _ in everyone])   # (ranks, steps)
+            step_ends = np.array([e for _, e in everyone])
+            # The rank that ends backward last waits only for the communication left over;
+            # the others also wait for it (the ranks' skew, not communication).
+            entry["exposed_wait_ms"] = 1000 * float(np.median(step_waits.min(axis=0)))
+            entry["skew_ms"] = 1000 * float(np.median(step_ends.max(axis=0) -
+                                                      step_ends.min(axis=0)))
             buffers = [b.buffer for b in net.reducer.buckets]
             entry["buckets"] = len(buffers)
+            for _ in range(5):  # the first large messages set up shared-memory transfers
+                for buffer in buffers:
+                    dist.all_reduce(buffer)
             allreduce_times = []
             for _ in range(max(5, steps)):
                 dist.barrier()
@@ -127,8 +143,9 @@ def worker(steps):
 
 
 def measure_link(dist, np):
-    """Bandwidth (bytes/s, from a 64 MiB all-reduce on 2 ranks: t = bytes / bandwidth) and
-    latency (s, half an 8-byte all-reduce, which takes 2(p-1) = 2 steps) of this machine."""
+    """Bandwidths (bytes/s, from 4 MiB and 64 MiB all-reduces on 2 ranks, where the model's
+    t = bytes / bandwidth: in-cache and memory-bound) and latency (s, half an 8-byte
+    all-reduce, which takes 2(p-1) = 2 steps) of this machine."""
     def timed(nbytes, repeats):
         buffer = np.zeros(nbytes // 4, np.float32)
         times = []
@@ -139,8 +156,9 @@ def measure_link(dist, np):
             times.append(time.perf_counter() - start)
         return float(np.median(times))
     small = timed(8, 200)
-    large = timed(64 * 2 ** 20, 5)
-    return {"bandwidth": 64 * 2 ** 20 / large, "latency": small / 2}
+    timed(4 * 2 ** 20, 3)
+    return {"latency": small / 2, "bandwidth_4MiB": 4 * 2 ** 20 / timed(4 * 2 ** 20, 20),
+            "bandwidth_64MiB": 64 * 2 ** 20 / timed(64 * 2 ** 20, 5)}
 
 
 # ----- the driver -------------------------------------------------------------------------------
@@ -149,7 +167,7 @@ def run_worker(processes, threads, steps):
     command = [sys.executable, str(HERE), "--worker", "--steps", str(steps)]
     if processes > 1:
         mpiexec = Path(sys.executable).parent / "mpiexec"
-        command = [str(mpiexec), "-n", str(processes), "--oversubscribe", "--bind-to", "none",
+        command = [str(mpiexec), "-n", str(processes), "--bind-to", "none",
                    *command]
     output = subprocess.run(command, env=thread_environment(threads), capture_output=True,
                             text=True, timeout=900)
@@ -168,26 +186,38 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.worker:
         worker(args.steps)
         return
     from common import machine
     print(machine())
-    one = run_worker(1, 2, args.steps)
-    two = run_worker(2, 1, args.steps)
+    # Rounds of both configurations in turn; per workload the round with the highest
+    # throughput counts (the one the other users of this shared machine disturbed least).
+    one, two = {}, {}
+    for _ in range(args.rounds):
+        for best, result in ((one, run_worker(1, 2, args.steps)),
+                             (two, run_worker(2, 1, args.steps))):
+            for name, entry in result.items():
+                if name not in best or entry.get("images_per_s", 0) > \
+                        best[name].get("images_per_s", 0):
+                    best[name] = entry
     link = two.pop("link")
 
-    print(f"\n## Throughput, global batch {GLOBAL_BATCH} (images/s; median of {args.steps} steps)\n")
-    print("| workload | params | 1 proc x 2 threads | 2 procs x 1 thread | ratio | "
-          "all-reduce alone, ms (% of step) | exposed wait after backward, ms (% of step) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"\n## Throughput, global batch {GLOBAL_BATCH} (images/s; median of {args.steps} steps, "
+          f"best of {args.rounds} rounds)\n")
+    print("| workload | params | 1 proc x 2 threads | 2 procs x 1 thread | ratio | step ms "
+          "(2 procs) | all-reduce alone, ms (% of step) | exposed after backward, ms (% of "
+          "step) | ranks' skew at backward end, ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in WORKLOADS:
         a, b = one[name], two[name]
         print(f"| {name} | {a['params']:,} | {a['images_per_s']:.0f} | {b['images_per_s']:.0f} | "
-              f"{b['images_per_s'] / a['images_per_s']:.2f} | {b['allreduce_ms']:.2f} "
-              f"({100 * b['allreduce_ms'] / b['step_ms']:.1f}%) | {b['exposed_wait_ms']:.2f} "
-              f"({100 * b['exposed_wait_ms'] / b['step_ms']:.1f}%) |")
+              f"{b['images_per_s'] / a['images_per_s']:.2f} | {b['step_ms']:.1f} | "
+              f"{b['allreduce_ms']:.2f} ({100 * b['allreduce_ms'] / b['step_ms']:.1f}%) | "
+              f"{b['exposed_wait_ms']:.2f} ({100 * b['exposed_wait_ms'] / b['step_ms']:.1f}%) | "
+              f"{b['skew_ms']:.2f} |")
 
     print(f"\n## Overlap: one CIFAR CNN step on 2 ranks (ms from the start of backward)\n")
     timeline = two["cifar_cnn"]["timeline"]
@@ -196,16 +226,20 @@ def main():
         if kind != "backward_end":
             print(f"  bucket {bucket}: {kind:5s} {t:8.2f} ms")
 
-    bandwidth, latency = link["bandwidth"], link["latency"]
+    latency = link["latency"]
+    in_cache, in_memory = link["bandwidth_4MiB"], link["bandwidth_64MiB"]
     print(f"\n## Cost model check on this machine (2 ranks, shared memory: "
-          f"{bandwidth / 1e9:.2f} GB/s, latency {1e6 * latency:.1f} us)\n")
-    print("| workload | gradient MB | buckets | predicted all-reduce ms | measured ms |")
-    print("|---|---:|---:|---:|---:|")
+          f"{in_cache / 1e9:.2f} GB/s at 4 MiB, {in_memory / 1e9:.2f} GB/s at 64 MiB, "
+          f"latency {1e6 * latency:.1f} us)\n")
+    print("| workload | gradient MB | buckets | predicted ms (4 MiB bandwidth) | predicted ms "
+          "(64 MiB bandwidth) | measured ms |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name in WORKLOADS:
         b = two[name]
-        predicted = ring_seconds(b["grad_bytes"], 2, bandwidth, latency, b["buckets"])
+        predicted = [ring_seconds(b["grad_bytes"], 2, bw, latency, b["buckets"])
+                     for bw in (in_cache, in_memory)]
         print(f"| {name} | {b['grad_bytes'] / 1e6:.2f} | {b['buckets']} | "
-              f"{1000 * predicted:.2f} | {b['allreduce_ms']:.2f} |")
+              f"{1000 * predicted[0]:.2f} | {1000 * predicted[1]:.2f} | {b['allreduce_ms']:.2f} |")
 
     print("\n## Predicted scaling efficiency (weak scaling: per-rank batch fixed)\n")
     print("compute per step: the measured 1-thread step time at a per-rank batch of "
