@@ -12,7 +12,11 @@ medians in ms. The PyTorch backward passes are ``aten.convolution_backward`` wit
 selected, so each pass is timed alone. ganglion's NumPy kernels split the batch over
 ``threads.CORES`` cores with single-threaded BLAS; here CORES is set to the thread count.
 
-Run: python benchmarks/onednn_kernels.py [--quick] [--threads 1,2] [--networks lenet,cifar,resnet,mobilenet]
+PyTorch and oneDNN share one GNU OpenMP runtime in this process (PyTorch's, loaded first), so
+ganglion's OMP_WAIT_POLICY=PASSIVE default (backend/onednn/library.py) does not apply here;
+--passive sets it for both.
+
+Run: python benchmarks/onednn_kernels.py [--quick] [--passive] [--threads 1,2] [--networks lenet,cifar,resnet,mobilenet]
      [--sections conv,pool,batchnorm,interplay,matmul]
 """
 import argparse
@@ -20,6 +24,9 @@ import os
 import statistics
 import sys
 import time
+
+if "--passive" in sys.argv:  # read by GNU OpenMP when it loads (with PyTorch, below)
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 import numpy as np
 import torch
@@ -325,16 +332,17 @@ def run_matmul(thread_counts, rounds, block):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer timed calls")
+    parser.add_argument("--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE for both")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--networks", default="lenet,cifar,resnet,mobilenet")
-    parser.add_argument("--sections", default="conv,pool,batchnorm,interplay")
+    parser.add_argument("--sections", default="conv,pool,batchnorm,interplay,matmul")
     args = parser.parse_args()
     if not library.available():
         sys.exit(f"oneDNN unavailable: {library.unavailable_reason()}")
     rounds, block = (2, 2) if args.quick else (3, 3)
     thread_counts = [int(t) for t in args.threads.split(",")]
     print(f"machine: {machine()}; oneDNN {'.'.join(map(str, library.version()))}; "
-          f"torch {torch.__version__}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}")
     sections = args.sections.split(",")
     if "conv" in sections:
         run_conv(args.networks.split(","), thread_counts, rounds, block)

@@ -169,16 +169,19 @@ class Plan:
     """A primitive with its reorders, run on NumPy arrays named by the caller.
 
     ``bindings`` lists (argument number, name, plain MemoryDesc, is_output) for each argument;
+    ``keep`` holds objects that must live as long as the plan (a backward primitive's hint);
     arrays are passed to ``run`` by name, C-contiguous, with the plain descriptor's shape and
     dtype (the caller guarantees both: nothing is checked on the hot path).
     """
 
-    def __init__(self, pd, bindings):
+    def __init__(self, pd, bindings, keep=()):
         api, _, stream = context()
         self._api, self._stream = api, stream
         self.pd = pd
         self.implementation = pd.implementation()
-        self._keep = [pd]             # every handle owner the steps use
+        # Every handle owner the steps use; ``keep`` adds a backward primitive's forward hint,
+        # to which oneDNN's backward primitive descriptors keep a raw pointer.
+        self._keep = [pd, *keep]
         self._user = []               # (name, memory handle) bound to arrays on each run
         before, after, args = [], [], []
         for argument, name, plain, is_output in bindings:

@@ -76,7 +76,7 @@ def _plan(kind, shape, eps):
                 (_capi.ARG_MEAN, "mean", channel, False), (_capi.ARG_VARIANCE, "var", channel, False),
                 (_capi.ARG_SCALE, "scale", channel, False),
                 (_capi.ARG_DIFF_SRC, "gx", data, True), (_capi.ARG_DIFF_SCALE, "gscale", channel, True),
-                (_capi.ARG_DIFF_SHIFT, "gshift", channel, True)])
+                (_capi.ARG_DIFF_SHIFT, "gshift", channel, True)], keep=[hint])
         pd, data = _forward_pd(shape, kind, eps)
         bindings = [(_capi.ARG_SRC, "x", data, False), (_capi.ARG_DST, "y", data, True),
                     (_capi.ARG_MEAN, "mean", channel, kind != "normalize"),

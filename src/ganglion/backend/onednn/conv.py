@@ -106,7 +106,7 @@ def _backward_input_plan(x_shape, w_shape, stride, padding, dilation, groups):
         detail=geometry.describe())
     return _runtime.Plan(pd, [(_capi.ARG_DIFF_DST, "g", _plain(geometry.y_shape), False),
                               (_capi.ARG_WEIGHTS, "w", _plain(geometry.w_shape), False),
-                              (_capi.ARG_DIFF_SRC, "gx", _plain(geometry.x_shape), True)])
+                              (_capi.ARG_DIFF_SRC, "gx", _plain(geometry.x_shape), True)], keep=[hint])
 
 
 def _backward_weight_plan(x_shape, w_shape, stride, padding, dilation, groups, bias):
@@ -124,7 +124,7 @@ def _backward_weight_plan(x_shape, w_shape, stride, padding, dilation, groups, b
                 (_capi.ARG_DIFF_WEIGHTS, "gw", _plain(geometry.w_shape), True)]
     if bias:
         bindings.append((_capi.ARG_DIFF_BIAS, "gb", _plain((geometry.o,)), True))
-    return _runtime.Plan(pd, bindings)
+    return _runtime.Plan(pd, bindings, keep=[hint])
 
 
 def _f32(a):

@@ -123,7 +123,7 @@ def _backward_plan(geometry, algorithm):
     bindings = [(_capi.ARG_DIFF_DST, "g", diff_dst, False), (_capi.ARG_DIFF_SRC, "gx", diff_src, True)]
     if algorithm == _capi.POOLING_MAX:
         bindings.append((_capi.ARG_WORKSPACE, "arg", _runtime.MemoryDesc(geometry.out_shape, np.uint8), False))
-    return _runtime.Plan(pd, bindings)
+    return _runtime.Plan(pd, bindings, keep=[hint])
 
 
 def _plan(kind, in_shape, geometry_args, algorithm):
