@@ -133,7 +133,7 @@ def test_plan_cache_evicts_and_stays_correct(monkeypatch):
     geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     first = {}
     for round_ in range(2):
-        for size in range(5, 12):
+        for size in range(5, 9):
             x = np.random.default_rng(size).standard_normal((2, 3, size, size)).astype(np.float32)
             out = conv.conv2d_forward(x, w, None, *geometry)
             gx = conv.conv2d_backward_input(np.ones_like(out), w, (size, size), *geometry)
@@ -194,10 +194,11 @@ def test_thread_count_follows_the_setting():
     assert library.openmp_max_threads() == threads.CORES
 
 
-@pytest.mark.parametrize("isa", ["AVX2", "SSE41"])
-def test_older_instruction_sets_give_the_same_results(isa):
-    """oneDNN picks its kernels from the CPU at run time; capped at AVX2 or SSE4.1 (machines
-    without AVX-512) it must still match the NumPy kernels, on a layer and a depthwise layer."""
+def test_avx2_kernels_give_the_same_results():
+    """oneDNN picks its kernels from the CPU at run time; capped at AVX2 (machines without
+    AVX-512, AMD's before Zen 4) it must still match the NumPy kernels, on a layer and a
+    depthwise layer. (Capped at SSE4.1 it passed too; one cap keeps the suite fast.)"""
+    isa = "AVX2"
     code = f"""
 import numpy as np
 from ganglion.backend import conv as numpy_conv
