@@ -2,36 +2,45 @@
 Runtime, ganglion and PyTorch, on this machine.
 
 Each model is torchvision's architecture: ganglion.models' ``resnet18`` / ``mobilenet_v2`` and
-their PyTorch twins from tests/onnx/test_onnx_load.py, holding one set of random weights
-(batch-norm statistics included). The twin is exported with ``torch.onnx.export`` (TorchScript
-exporter, dynamic batch axis; it folds batch norm into the convolutions); ganglion's model is
-exported with ``ganglion.onnx.export`` when that exists. Columns, all float32, eval mode,
-no gradients:
+their PyTorch twins from tests/onnx/test_onnx_load.py (``zoo_pair``), holding one set of random
+weights (batch-norm statistics included). The twin is exported with ``torch.onnx.export``
+(TorchScript exporter, dynamic batch axis; it folds batch norm into the convolutions);
+ganglion's model is exported with ``ganglion.onnx.export`` when that exists. Columns, all
+float32, eval mode, no gradients:
 
 - ``ORT (torch export)`` / ``ORT (ganglion export)``: ONNX Runtime's CPU provider on those
-  files (``intra_op_num_threads`` = the thread count, one inter-op thread);
+  files (``intra_op_num_threads`` = the thread count, one inter-op thread, sequential);
 - ``ganglion eager``: the zoo model called under ``gn.no_grad()``;
 - ``ganglion jit``: ``gn.jit`` of that model (compiled per input shape; the compile is warmup);
 - ``ganglion onnx.load``: ``ganglion.onnx.load`` of the torch export, eager;
 - ``PyTorch eager``: the twin under ``torch.inference_mode()``.
 
-Threads: 1 and 2 for every runtime (``torch.set_num_threads``, ORT's session options,
-ganglion's ``config.num_threads`` where it exists, else its kernels' core count and OpenBLAS's
-through threadpoolctl, as benchmarks/zoo.py's one_thread does). Timing is
-``common.interleaved_medians``: blocks of calls of each runtime in turn, the median of all
-timed calls, so a slow spell of this shared machine falls on every column alike.
+Each runtime runs alone in a process of its own, as a deployment would (in one process the
+frameworks share glibc's heap and ONNX Runtime's and PyTorch's thread pools, which changed
+each other's times by up to 5x here); the processes alternate over ``--rounds`` rounds and a
+cell is the median of all of its timed calls. Threads: 1 and 2 for every runtime
+(``torch.set_num_threads``, ORT's session options, ganglion's ``config.num_threads`` where it
+exists, else its kernels' core count and OpenBLAS's through threadpoolctl, as
+benchmarks/zoo.py's one_thread does). With one thread the table also gives the CPU time of the
+calling thread, which a loaded machine does not inflate as it does wall time. Every process
+checks its logits against PyTorch's (1e-4 of their scale) before timing.
 
-Run: python benchmarks/onnx_latency.py [--repeats N] [--threads 1 2] [--workloads NAME ...]
+Run: python benchmarks/onnx_latency.py [--repeats N] [--rounds R] [--threads 1 2]
+     [--workloads NAME ...]
 """
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 import warnings
 
 import numpy as np
 
-from common import interleaved_medians, machine
+from common import machine
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _TESTS = os.path.join(_HERE, os.pardir, "tests")
@@ -54,12 +63,115 @@ def _twins():
     for folder in (_TESTS, os.path.join(_TESTS, "onnx")):
         if folder not in sys.path:
             sys.path.insert(0, folder)
-    import test_onnx_load
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import test_onnx_load
     return test_onnx_load
 
 
-_limits = []
+def _input(workload):
+    _, batch, side = WORKLOADS[workload]
+    return np.random.default_rng(0).standard_normal((batch, 3, side, side)).astype(np.float32)
 
+
+# ----- the parent: files, processes, table ------------------------------------------------
+
+def prepare(folder, names):
+    """Write each model's torch export, ganglion export (if possible) and PyTorch's logits for
+    every workload into ``folder``; returns notes on what could not be made."""
+    import torch
+    twins = _twins()
+    notes = []
+    for name in sorted({WORKLOADS[w][0] for w in names}):
+        model, twin = twins.zoo_pair(name)
+        twins.export(twin, torch.zeros(1, 3, 32, 32), os.path.join(folder, f"{name}_torch.onnx"))
+        why = _ganglion_export(model, os.path.join(folder, f"{name}_ganglion.onnx"))
+        if why:
+            notes.append(f"{name}: {why}")
+        for workload in names:
+            if WORKLOADS[workload][0] == name:
+                with torch.inference_mode():
+                    logits = twin(torch.from_numpy(_input(workload))).numpy()
+                np.save(os.path.join(folder, f"{workload}_logits.npy"), logits)
+    return notes
+
+
+def _ganglion_export(model, path):
+    """``ganglion.onnx.export`` of ``model`` with a dynamic batch axis; None, or why not."""
+    import ganglion as gn
+    try:
+        from ganglion.onnx import export
+    except ImportError as error:
+        return f"ganglion.onnx.export missing ({error})"
+    try:
+        export(model, (gn.zeros(1, 3, 32, 32),), path, input_names=["images"],
+               output_names=["logits"], dynamic_axes={"images": {0: "batch"},
+                                                      "logits": {0: "batch"}})
+    except Exception as error:  # reported under the table; the other columns still run
+        return f"ganglion.onnx.export failed: {type(error).__name__}: {error}"
+    return None
+
+
+def run(workloads, thread_counts, repeats, rounds):
+    print(machine())
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    samples = {}  # (workload, threads, column) -> ([wall ms], [cpu ms])
+    with tempfile.TemporaryDirectory(prefix="ganglion_onnx_latency_") as folder:
+        notes = prepare(folder, workloads)
+        columns = [c for c in COLUMNS if c != "ORT (ganglion export)"
+                   or any(os.path.exists(os.path.join(folder, f"{m}_ganglion.onnx"))
+                          for m, _, _ in WORKLOADS.values())]
+        for round_index in range(rounds):
+            for threads in thread_counts:
+                for column in columns:
+                    command = [sys.executable, os.path.abspath(__file__), "--child", column,
+                               "--folder", folder, "--threads", str(threads),
+                               "--workloads", *workloads]
+                    if repeats:
+                        command += ["--repeats", str(repeats)]
+                    done = subprocess.run(command, capture_output=True, text=True, cwd=_HERE)
+                    if done.returncode:
+                        raise RuntimeError(f"{column}, {threads} thread(s) failed:\n"
+                                           f"{done.stderr[-3000:]}")
+                    result = json.loads(done.stdout.strip().splitlines()[-1])
+                    for workload, (walls, cpus) in result.items():
+                        wall_list, cpu_list = samples.setdefault((workload, threads, column),
+                                                                 ([], []))
+                        wall_list += walls
+                        cpu_list += cpus
+                    print(f"  round {round_index + 1}, {threads} thread(s), {column}: "
+                          + ", ".join(f"{w} {statistics.median(v[0]):.2f}"
+                                      for w, v in result.items()), flush=True)
+    print(f"load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
+    _table(samples, workloads, thread_counts, columns)
+    for note in notes:
+        print(f"note: {note}")
+    return samples
+
+
+def _table(samples, workloads, thread_counts, columns):
+    print("| workload (model_batch_side) | threads | " + " | ".join(columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
+    for threads in thread_counts:
+        for workload in workloads:
+            walls = {c: statistics.median(samples[(workload, threads, c)][0]) for c in columns
+                     if samples.get((workload, threads, c), ([], []))[0]}
+            best = min(walls.values())
+            cells = []
+            for column in columns:
+                if column not in walls:
+                    cells.append("n/a")
+                    continue
+                text = f"{walls[column]:.2f}"
+                if threads == 1:
+                    text += f" ({statistics.median(samples[(workload, threads, column)][1]):.2f})"
+                cells.append(f"**{text}**" if walls[column] == best else text)
+            print(f"| {workload} | {threads} | " + " | ".join(cells) + " |")
+    print("\nmedian wall milliseconds per call (with one thread: the calling thread's CPU "
+          "milliseconds in brackets); bold: the fastest in the row")
+
+
+# ----- a child: one runtime, one thread count, every workload -----------------------------
 
 def set_threads(n):
     """``n`` threads for PyTorch, ganglion's kernels and OpenBLAS."""
@@ -69,16 +181,16 @@ def set_threads(n):
         from ganglion import config
         if "num_threads" in getattr(config, "SETTINGS", ()):
             config.num_threads = n
-            return
+            return None
     except ImportError:
         pass
     from threadpoolctl import threadpool_limits
     from ganglion.backend import threads
     threads.CORES = n
-    _limits[:] = [threadpool_limits(n, user_api="blas")]
+    return threadpool_limits(n, user_api="blas")
 
 
-def ort_session(path, threads):
+def _ort(path, threads):
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -86,139 +198,93 @@ def ort_session(path, threads):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})
+    return lambda x: session.run(None, {name: x})[0]
 
 
-def ganglion_export(model, folder, name):
-    """``ganglion.onnx.export`` of ``model`` with a dynamic batch axis, or (None, why not)."""
-    import ganglion as gn
-    try:
-        from ganglion.onnx import export
-    except ImportError as error:
-        return None, f"ganglion.onnx.export missing ({error})"
-    path = os.path.join(folder, f"{name}_ganglion.onnx")
-    try:
-        export(model, (gn.zeros(1, 3, 32, 32),), path, input_names=["images"],
-               output_names=["logits"], dynamic_axes={"images": {0: "batch"},
-                                                      "logits": {0: "batch"}})
-    except Exception as error:  # report it in the table's notes; the other columns still run
-        return None, f"ganglion.onnx.export failed: {type(error).__name__}: {error}"
-    return path, None
+def child(column, folder, threads, workloads, repeats):
+    """Time ``column`` on ``workloads``; print {workload: [[wall ms], [cpu ms]]} as JSON."""
+    if column.startswith("ORT"):
+        which = "torch" if "torch" in column else "ganglion"
+        runners = {}
+        for workload in workloads:
+            name = WORKLOADS[workload][0]
+            runners[workload] = (_ort(os.path.join(folder, f"{name}_{which}.onnx"), threads),
+                                 _input(workload))
+    else:
+        _limits = set_threads(threads)  # noqa: F841  (threadpoolctl's limit lasts while it lives)
+        twins = _twins()
+        runners = {}
+        for workload in workloads:
+            name = WORKLOADS[workload][0]
+            runners[workload] = (_framework_runner(column, twins, name, folder), _input(workload))
+    result = {}
+    for workload, (run, x) in runners.items():
+        expected = np.load(os.path.join(folder, f"{workload}_logits.npy"))
+        out = run(x)
+        scale = float(np.abs(expected).max())
+        error = float(np.abs(out - expected).max())
+        if error > 1e-4 * scale:
+            raise AssertionError(f"{column} on {workload}: logits differ from PyTorch's by "
+                                 f"{error:.3g} (scale {scale:.3g})")
+        _, batch, side = WORKLOADS[workload]
+        n = repeats or (30 if batch == 1 and side == 32 else 10)
+        for _ in range(3):
+            run(x)
+        walls, cpus = [], []
+        for _ in range(n):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            run(x)
+            cpus.append((time.thread_time() - cpu) * 1000)
+            walls.append((time.perf_counter() - wall) * 1000)
+        result[workload] = [walls, cpus]
+    print(json.dumps(result))
 
 
-def prepare(folder):
-    """{model name: (ganglion model, torch twin, torch-export path, ganglion-export path)}."""
-    twins = _twins()
-    prepared, notes = {}, []
-    for name in sorted({model for model, _, _ in WORKLOADS.values()}):
-        model, twin = twins.zoo_pair(name)
-        torch_path = os.path.join(folder, f"{name}_torch.onnx")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            twins.export(twin, twins.torch.zeros(1, 3, 32, 32), torch_path)
-        ganglion_path, why = ganglion_export(model, folder, name)
-        if why:
-            notes.append(f"{name}: {why}")
-        prepared[name] = (model, twin, torch_path, ganglion_path)
-    return prepared, notes
-
-
-def runners(prepared, workload, threads):
-    """{column: function of no argument} for ``workload`` at ``threads`` threads."""
+def _framework_runner(column, twins, name, folder):
+    """A function of a NumPy batch that returns NumPy logits, for a ganglion or PyTorch column
+    (the other framework's copy of the model is dropped before timing)."""
+    import gc
     import torch
     import ganglion as gn
-    from ganglion.onnx.load import load
-    name, batch, side = WORKLOADS[workload]
-    model, twin, torch_path, ganglion_path = prepared[name]
-    x = np.random.default_rng(0).standard_normal((batch, 3, side, side)).astype(np.float32)
-    x_ganglion, x_torch = gn.from_numpy(x), torch.from_numpy(x)
-    loaded = load(torch_path).eval()
-    compiled = gn.jit(model)
+    model, twin = twins.zoo_pair(name)
+    if column == "PyTorch eager":
+        del model
+        gc.collect()
 
-    def ganglion_call(fn):
-        def run():
-            with gn.no_grad():
-                return fn(x_ganglion)
+        def run(x):
+            with torch.inference_mode():
+                return twin(torch.from_numpy(x)).numpy()
         return run
+    del twin
+    gc.collect()
+    if column == "ganglion jit":
+        model = gn.jit(model)
+    elif column == "ganglion onnx.load":
+        from ganglion.onnx.load import load
+        model = load(os.path.join(folder, f"{name}_torch.onnx"))
 
-    def torch_call():
-        with torch.inference_mode():
-            return twin(x_torch)
-
-    steps = {"ORT (torch export)": (lambda run=ort_session(torch_path, threads): run(x))}
-    if ganglion_path:
-        steps["ORT (ganglion export)"] = (lambda run=ort_session(ganglion_path, threads): run(x))
-    steps["ganglion eager"] = ganglion_call(model)
-    steps["ganglion jit"] = ganglion_call(compiled)
-    steps["ganglion onnx.load"] = ganglion_call(loaded)
-    steps["PyTorch eager"] = torch_call
-    return steps
-
-
-def check_outputs(steps):
-    """Every runtime must give the same logits (1e-4 of their scale: the runtimes sum in
-    different orders), or its time means nothing."""
-    outputs = {}
-    for column, step in steps.items():
-        out = step()
-        out = out[0] if isinstance(out, list) else out
-        outputs[column] = out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
-    reference = outputs["PyTorch eager"]
-    scale = float(np.abs(reference).max())
-    for column, out in outputs.items():
-        error = float(np.abs(out - reference).max())
-        if error > 1e-4 * scale:
-            raise AssertionError(f"{column}: output differs from PyTorch's by {error:.3g} "
-                                 f"(scale {scale:.3g})")
-
-
-def run(workloads, thread_counts, repeats):
-    print(machine())
-    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="ganglion_onnx_latency_") as folder:
-        prepared, notes = prepare(folder)
-        for threads in thread_counts:
-            set_threads(threads)
-            for workload in workloads:
-                steps = runners(prepared, workload, threads)
-                check_outputs(steps)
-                batch = WORKLOADS[workload][1]
-                n = repeats or (10 if batch > 1 or WORKLOADS[workload][2] > 32 else 30)
-                medians = interleaved_medians(steps, warmup=2, repeats=n, block=max(1, n // 5),
-                                              settle=1)
-                rows.append((workload, threads, medians))
-                print(f"  {workload}, {threads} thread(s): "
-                      + ", ".join(f"{k} {v:.2f}" for k, v in medians.items()), flush=True)
-    print(f"load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print()
-    print("| workload (model_batch_side) | threads | " + " | ".join(COLUMNS) + " |")
-    print("|---|---:|" + "---:|" * len(COLUMNS))
-    for workload, threads, medians in rows:
-        best = min(medians.values())
-        cells = []
-        for column in COLUMNS:
-            value = medians.get(column)
-            if value is None:
-                cells.append("n/a")
-            else:
-                cells.append(f"**{value:.2f}**" if value == best else f"{value:.2f}")
-        print(f"| {workload} | {threads} | " + " | ".join(cells) + " |")
-    print("\nmedian milliseconds per call; bold: the fastest in the row")
-    for note in notes:
-        print(f"note: {note}")
-    return rows
+    def run(x):
+        with gn.no_grad():
+            return model(gn.from_numpy(x)).numpy()
+    return run
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS),
-                        help="any of: " + ", ".join(repr(w) for w in WORKLOADS))
+                        help="any of: " + ", ".join(WORKLOADS))
     parser.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed calls per runtime (default 30 at batch 1 of 32x32, else 10)")
+                        help="timed calls per runtime and round (default 30 at batch 1 of "
+                             "32x32, else 10)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
-    run(args.workloads, args.threads, args.repeats)
+    if args.child:
+        child(args.child, args.folder, args.threads[0], args.workloads, args.repeats)
+    else:
+        run(args.workloads, args.threads, args.repeats, args.rounds)

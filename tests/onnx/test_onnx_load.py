@@ -224,10 +224,8 @@ def test_torchvision_architectures_match_onnxruntime_pytorch_and_ganglion(export
         assert_close(ours, zoo_output.numpy(), f"{name} vs ganglion.models")
 
 
-def test_mobilenet_v2_compiled_with_jit_equals_eager(exported_zoo_model):
+def test_loaded_model_compiled_with_jit_equals_eager(exported_zoo_model):
     name, _, _, path = exported_zoo_model
-    if name != "mobilenet_v2":
-        pytest.skip("one compiled model is enough")
     module = load(path).eval()
     x = gn.from_numpy(np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32))
     with gn.no_grad():
@@ -284,6 +282,20 @@ def test_ganglion_exports_load_back_equal_to_the_model_and_onnxruntime(name, tmp
     module, (ours,) = compare_with_onnxruntime(path, x.numpy())
     with gn.no_grad():
         assert_close(ours, model(x).numpy(), f"{name} loaded vs the ganglion model")
+
+
+def test_symbolic_function_of_the_loaded_model_takes_any_batch_size(small_model_path):
+    """gn.function over a placeholder of unknown batch size: Flatten keeps the free dim."""
+    module = load(small_model_path)
+    images = gn.symbolic.placeholders.tensor(gn.float32, (None, 3, 12, 12), name="images")
+    with gn.no_grad():
+        predict = gn.function([images], module(images))
+    rng = np.random.default_rng(13)
+    for batch in (1, 5):
+        x = rng.standard_normal((batch, 3, 12, 12)).astype(np.float32)
+        out = predict(x)
+        out = out[0] if isinstance(out, (list, tuple)) else out
+        assert_close(np.asarray(out), run_onnxruntime(small_model_path, x)[0], f"batch {batch}")
 
 
 # ----- parameters, state_dict and fine-tuning ---------------------------------------------
@@ -749,6 +761,10 @@ def _bad_file(kind):
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                             helper.make_opsetid("com.microsoft", 1)])
             onnx.save(model, path)
+        elif kind == "shape_arithmetic":
+            nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+                     helper.make_node("Reshape", ["x", "shape"], ["y"])]
+            _save_graph(path, nodes, [("x", ("n", 3))], [("y", None)])
         elif kind == "small":
             torch.manual_seed(0)
             export(SmallCNN(), torch.zeros(1, 3, 12, 12), path)
@@ -806,6 +822,10 @@ CASES = [
     BadInput("missing input", lambda: _call_small(), TypeError, ["missing input", "input0"]),
     BadInput("unknown input name", lambda: _call_small(images=_x), TypeError,
              ["no input named 'images'", "input0"]),
+    BadInput("Shape of a dimension unknown at graph-building time",
+             lambda: load(_bad_file("shape_arithmetic"))(
+                 gn.symbolic.placeholders.tensor(gn.float32, (None, 3), name="x")),
+             UnsupportedOnnxError, ["Shape", "unknown", "concrete shape"]),
     BadInput("too many inputs", lambda: _call_small(_x, _x), TypeError, ["takes 1 inputs", "got 2"]),
 ]
 test_bad_input = bad_input_test(CASES)

@@ -81,6 +81,19 @@ def ganglion_dtype(node, np_dtype):
     return dtype
 
 
+def known(size):
+    """Whether a dimension is a number now (a symbolic placeholder's free dims are not)."""
+    return isinstance(size, (int, np.integer))
+
+
+def _reshape_target(node, shape):
+    """A shape for gn.reshape: the one dimension not known now becomes -1."""
+    free = [k for k, d in enumerate(shape) if not known(d) or d == -1]
+    if len(free) > 1:
+        _unsupported(node, f"a reshape to {len(free)} dimensions unknown when the graph is built")
+    return tuple(-1 if k in free else int(d) for k, d in enumerate(shape))
+
+
 def _axis(axis, ndim):
     return axis + ndim if axis < 0 else axis
 
@@ -227,7 +240,7 @@ def _spatial_attrs(node, x, attrs, kernel):
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         pairs = []
         for size, k, s, d in zip(x.shape[2:], kernel, strides, dilations):
-            if size is None:
+            if not known(size):
                 _unsupported(node, "auto_pad SAME on an input of unknown spatial size")
             out = -(-size // s)
             total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
@@ -286,8 +299,7 @@ def _conv_transpose(node, inputs, attrs):
     if symmetric:
         return out
     # Asymmetric pads crop the full output: begin rows at the start, end rows at the end.
-    height, width = out.shape[2], out.shape[3]
-    return out[:, :, pads[0]:height - pads[2], pads[1]:width - pads[3]]
+    return out[:, :, pads[0]:-pads[2] or None, pads[1]:-pads[3] or None]
 
 
 def _pool_geometry(node, x, attrs):
@@ -397,7 +409,7 @@ def _shape(node, inputs, attrs):
     shape = tuple(x.shape)
     start, end = attrs.get("start", 0), attrs.get("end", None)
     shape = shape[start:end]
-    if any(d is None for d in shape):
+    if not all(known(d) for d in shape):
         _unsupported(node, "Shape of a tensor with dimensions unknown when the graph is built "
                            "(give the placeholder a concrete shape, as gn.jit does)")
     return np.array(shape, dtype=np.int64)
@@ -417,14 +429,14 @@ def _reshape(node, inputs, attrs):
                 target[k] = x.shape[k]
     if is_static(x):
         return x.reshape(target)
-    return gn.reshape(x, tuple(target))
+    return gn.reshape(x, _reshape_target(node, target))
 
 
 def _flatten(node, inputs, attrs):
     x = inputs[0]
     axis = _axis(attrs.get("axis", 1), x.ndim)
     shape = tuple(x.shape)
-    if all(d is not None for d in shape[:axis]):
+    if all(known(d) for d in shape[:axis]):
         target = (int(np.prod(shape[:axis], dtype=np.int64)), -1)
     else:
         target = (-1, int(np.prod(shape[axis:], dtype=np.int64)))
@@ -512,7 +524,7 @@ def _slice(node, inputs, attrs):
             _unsupported(node, "a step of 0")
         size = x.shape[_axis(axis, x.ndim)]
         # ONNX clamps out-of-range bounds; a negative step's "to the start" end is below -size.
-        if step < 0 and size is not None and end < -size:
+        if step < 0 and known(size) and end < -size:
             end = None
         index[_axis(axis, x.ndim)] = slice(start, end, step)
     return x[tuple(index)]
@@ -526,7 +538,7 @@ def _gather(node, inputs, attrs):
     data = as_tensor(data)
     if is_static(indices):
         size = data.shape[axis]
-        indices = np.where(indices < 0, indices + size, indices) if size is not None else indices
+        indices = np.where(indices < 0, indices + size, indices) if known(size) else indices
         if indices.ndim == 0:
             return data[(slice(None),) * axis + (int(indices),)]
     indices = as_tensor(indices)
@@ -534,7 +546,7 @@ def _gather(node, inputs, attrs):
         return F.embedding(indices, data)
     flat = gn.index_select(data, axis, gn.reshape(indices, (-1,)))
     shape = tuple(data.shape[:axis]) + tuple(indices.shape) + tuple(data.shape[axis + 1:])
-    return gn.reshape(flat, shape)
+    return gn.reshape(flat, _reshape_target(node, shape))
 
 
 def _expand(node, inputs, attrs):
@@ -776,7 +788,7 @@ def _recurrent(kind):
         if direction == "reverse":
             y = gn.flip(y, (0,))
         # y is (T, N, D*H); ONNX's Y is (T, D, N, H), or (N, T, D, H) in layout 1.
-        y = gn.reshape(y, (steps, batch, directions, hidden))
+        y = gn.reshape(y, _reshape_target(node, (steps, batch, directions, hidden)))
         y = gn.permute(y, (1, 0, 2, 3)) if layout else gn.permute(y, (0, 2, 1, 3))
         if layout:
             finals = tuple(gn.transpose(f, 0, 1) for f in finals)

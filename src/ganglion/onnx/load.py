@@ -180,6 +180,9 @@ class OnnxModule(nn.Module):
 
     ``input_names`` and ``output_names`` are the graph's; ``input_shapes`` the declared shapes
     (an int for a fixed dim, the symbolic name or None for a free one), checked on each call.
+    The graph runs as it was written, whatever ``train()`` / ``eval()`` say: an exported
+    inference graph keeps batch norm on its running statistics and has no dropout, so
+    fine-tuning trains its parameters with those fixed (as PyTorch's eval-mode fine-tuning).
     """
 
     def __init__(self, model, folder, source="<model>"):
@@ -323,7 +326,7 @@ class OnnxModule(nn.Module):
         if expected is not None:
             shape = tuple(value.shape)
             wrong_rank = len(shape) != len(expected)
-            if wrong_rank or any(isinstance(e, int) and d is not None and d != e
+            if wrong_rank or any(isinstance(e, int) and isinstance(d, int) and d != e
                                  for d, e in zip(shape, expected)):
                 shown = "(" + ", ".join(str(e) if e is not None else "?" for e in expected) + ")"
                 raise ShapeError(
