@@ -22,8 +22,8 @@
 
 Run: python benchmarks/distributed.py [--steps N]   (it launches its own mpiexec workers)
 
-The workers run without ``--oversubscribe``: with it Open MPI yields the CPU while it waits, and
-a 1 MiB all-reduce between 2 ranks took 32 ms instead of 0.19 ms on this machine.
+The ranks run with ``--bind-to none``: on a machine shared with other work, a rank pinned to a
+busy core would hold back the other at every step.
 """
 import argparse
 import json
