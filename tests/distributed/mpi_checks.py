@@ -221,6 +221,16 @@ def ddp_no_sync_unused_parameters_and_buffers():
         bn_ddp(gn.ones(2, 4))
     np.testing.assert_array_equal(bn.running_mean.numpy(), np.ones(4, np.float32))
     assert list(bn_ddp.state_dict())[0].startswith("module.")
+
+    # Different models on the ranks: refused on every rank, naming the first difference.
+    different = nn.Linear(3, 2 if rank == 0 else 4)
+    try:
+        nn.parallel.DistributedDataParallel(different)
+    except RuntimeError as error:
+        assert "wrap different models" in str(error) and "(2, 3)" in str(error) \
+            and "(4, 3)" in str(error), error
+    else:
+        raise AssertionError("DDP accepted a Linear(3, 2) on rank 0 and Linear(3, 4) on rank 1")
     done("ddp_no_sync_unused_parameters_and_buffers")
 
 
