@@ -7,8 +7,9 @@ parts of loading release the GIL; ``multiprocessing_context``, ``pin_memory`` an
 accepted and change nothing); ``get_worker_info()`` describes the loading thread; an
 IterableDataset is read once, in order, in the calling thread; random samplers and shuffling draw
 from NumPy streams (a seed reproduces ganglion's order, not PyTorch's); ``DistributedSampler``
-shards indices as PyTorch does, and without ``num_replicas``/``rank`` assumes a world of one
-process (ganglion has no process groups). The ganglion extras (``seed=``, ``batch_transform=``,
+shards indices as PyTorch does, and without ``num_replicas``/``rank`` takes them from
+``ganglion.distributed``'s process group, or assumes a world of one process when there is none
+(PyTorch raises). The ganglion extras (``seed=``, ``batch_transform=``,
 datasets such as ``MNIST``) are in ``ganglion.data``.
 """
 from ganglion.data.collate import default_collate, default_convert
