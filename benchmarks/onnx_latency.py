@@ -228,8 +228,11 @@ def child(column, folder, threads, workloads, repeats):
                                  f"{error:.3g} (scale {scale:.3g})")
         _, batch, side = WORKLOADS[workload]
         n = repeats or (30 if batch == 1 and side == 32 else 10)
-        for _ in range(3):
+        # Warm-up: at least 5 calls and 1 s (first calls compile loops and kernel plans).
+        started, calls = time.perf_counter(), 0
+        while calls < 5 or time.perf_counter() - started < 1.0:
             run(x)
+            calls += 1
         walls, cpus = [], []
         for _ in range(n):
             wall, cpu = time.perf_counter(), time.thread_time()
