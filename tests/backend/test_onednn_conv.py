@@ -100,6 +100,21 @@ def test_matches_pytorch_and_numpy_kernels(case):
     close(gw, numpy_conv.conv2d_backward_weight(x, g, w.shape[2:], *geometry), np.sqrt(g[:, 0].size))
 
 
+@pytest.mark.parametrize("plain", [True, False], ids=["plain-nchw", "blocked"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_pointwise_layouts_agree(monkeypatch, plain, stride):
+    """1x1 convolutions run on plain NCHW by default (conv.PLAIN_POINTWISE); both layouts give
+    PyTorch's results, all three passes."""
+    monkeypatch.setattr(conv, "PLAIN_POINTWISE", [plain])
+    x, w, b, g, geometry = make_case(((3, 24, 9, 8), 40, (1, 1), (stride, stride), ((0, 0), (0, 0)),
+                                      (1, 1), 1, True), 5)
+    out = conv.conv2d_forward(x, w, b, *geometry)
+    gx = conv.conv2d_backward_input(g, w, x.shape[2:], *geometry)
+    gw, gb = conv.conv2d_backward_weight_bias(x, g, w.shape[2:], *geometry)
+    for actual, expected in zip((out, gx, gw, gb), torch_conv(x, w, b, *geometry, g)):
+        close(actual, expected, 10.0)
+
+
 def test_forward_is_pytorchs_bit_for_bit_on_a_cifar_layer():
     # PyTorch's CPU convolution is oneDNN too: the same primitive gives the same bits.
     x, w, b, g, geometry = make_case(((4, 32, 16, 16), 64, (3, 3), (1, 1), ((1, 1), (1, 1)),
