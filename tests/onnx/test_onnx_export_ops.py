@@ -51,6 +51,15 @@ CASES = [
      lambda n: gn.randn(n, 3, 5, 5)),
     ("max_pool_padding", nn.MaxPool2d(3, stride=2, padding=1), lambda n: gn.randn(n, 2, 9, 9)),
     ("max_pool_ceil", nn.MaxPool2d(3, stride=2, ceil_mode=True), lambda n: gn.randn(n, 2, 10, 10)),
+    ("max_pool_ceil_drops_last_window", nn.MaxPool2d(2, stride=2, padding=1, ceil_mode=True),
+     lambda n: gn.randn(n, 2, 5, 5)),
+    ("avg_pool_ceil_drops_last_window", nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True),
+     lambda n: gn.randn(n, 2, 5, 5)),
+    ("avg_pool_ceil_overhang", nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
+     lambda n: gn.randn(n, 2, 6, 6)),
+    ("avg_pool_ceil_overhang_exclude_pad",
+     nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+     lambda n: gn.randn(n, 2, 6, 7)),
     ("max_pool_dilation", nn.MaxPool2d(2, stride=1, dilation=2), lambda n: gn.randn(n, 2, 7, 7)),
     ("avg_pool", nn.AvgPool2d(3, stride=2, padding=1), lambda n: gn.randn(n, 2, 9, 9)),
     ("avg_pool_exclude_pad", nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
@@ -158,14 +167,15 @@ def test_op_matches_onnx_runtime(name, fn, example, tmp_path):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * scale)
 
 
-REDUCTIONS_AND_HARDSWISH = nn.Sequential(nn.Hardswish(), Lambda(
+REDUCTIONS_AND_HARDSWISH = nn.Sequential(nn.MaxPool2d(2, padding=1, ceil_mode=True),
+                                         nn.Flatten(), nn.Hardswish(), Lambda(
     lambda x: x.sum(1) + x.mean(1) + x.amax(1) + x.amin(1) + x.logsumexp(1) + x.prod(1)))
 
 
 @pytest.mark.parametrize("opset", [13, 14, 18])
 def test_opset_dependent_forms(opset, tmp_path):
     path = tmp_path / "net.onnx"
-    x = gn.randn(3, 4) * 3
+    x = gn.randn(3, 1, 3, 3) * 3
     export(REDUCTIONS_AND_HARDSWISH, x, path, opset_version=opset)
     op_types = {n.op_type for n in onnx.load(str(path)).graph.node}
     assert ("HardSwish" in op_types) == (opset >= 14)

@@ -177,11 +177,12 @@ class GraphWriter:
         helper = self.helper
         nodes, initializers = self._pruned()
         graph = helper.make_graph(nodes, name, self.inputs, self.outputs)
-        for initializer_name, array in initializers:
-            _add_initializer(self.onnx, graph, initializer_name, array)
         from ganglion import __version__
         model = helper.make_model(graph, producer_name="ganglion", producer_version=__version__,
                                   opset_imports=[helper.make_opsetid("", self.opset)])
+        # Added to the model's own graph: make_model copies the graph it is given.
+        for initializer_name, array in initializers:
+            _add_initializer(self.onnx, model.graph, initializer_name, array)
         # The IR version the opset came with, so that older runtimes accept the file.
         model.ir_version = min(model.ir_version, _ir_version(self.onnx, self.opset))
         return model

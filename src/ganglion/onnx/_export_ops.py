@@ -266,21 +266,46 @@ def _conv(w, op, node, ins):
     return w.add("Conv", ins, **attributes)
 
 
+def _ceil_mode_sizes(op, spatial):
+    """(ONNX's output size, PyTorch's) per spatial dim of a ceil-mode pool. PyTorch drops a
+    last window that would start in the right padding; ONNX keeps it (the same windows
+    otherwise, so cutting ONNX's last one off gives PyTorch's result)."""
+    sizes = []
+    for size, k, s, p, d in zip(spatial, op.kernel, op.stride, op.padding, op.dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        onnx_size = -(-span // s) + 1
+        torch_size = onnx_size - 1 if (onnx_size - 1) * s >= size + p else onnx_size
+        sizes.append((onnx_size, torch_size))
+    return sizes
+
+
 @converts(pool.MaxPool2d, pool.AvgPool2d)
 def _pool(w, op, node, ins):
     ph, pw = op.padding
     attributes = dict(kernel_shape=list(op.kernel), strides=list(op.stride), pads=[ph, pw, ph, pw],
                       ceil_mode=int(bool(op.ceil_mode)))
     if type(op) is pool.MaxPool2d:
-        return w.add("MaxPool", ins, dilations=list(op.dilation), **attributes)
-    if op.divisor_override is not None and op.divisor_override != op.kernel[0] * op.kernel[1]:
-        raise w.unsupported(node, f"divisor_override={op.divisor_override} (ONNX's AveragePool "
-                                  "divides by the window's size)")
-    if tuple(op.dilation) != (1, 1):
-        if w.opset < 19:
-            raise w.unsupported(node, "a dilated average pool needs opset 19")
-        attributes["dilations"] = list(op.dilation)
-    return w.add("AveragePool", ins, count_include_pad=int(bool(op.count_include_pad)), **attributes)
+        result = w.add("MaxPool", ins, dilations=list(op.dilation), **attributes)
+    else:
+        if op.divisor_override is not None and op.divisor_override != op.kernel[0] * op.kernel[1]:
+            raise w.unsupported(node, f"divisor_override={op.divisor_override} (ONNX's "
+                                      "AveragePool divides by the window's size)")
+        if tuple(op.dilation) != (1, 1):
+            if w.opset < 19:
+                raise w.unsupported(node, "a dilated average pool needs opset 19")
+            attributes["dilations"] = list(op.dilation)
+        result = w.add("AveragePool", ins, count_include_pad=int(bool(op.count_include_pad)),
+                       **attributes)
+    if op.ceil_mode:
+        spatial = _shape(node, 0)[-2:]
+        if None in spatial:
+            raise w.unsupported(node, "ceil_mode with an unknown image size (ONNX keeps a last "
+                                      "window that PyTorch drops, depending on the size)")
+        sizes = _ceil_mode_sizes(op, spatial)
+        if any(onnx_size != torch_size for onnx_size, torch_size in sizes):
+            ends = [torch_size for _, torch_size in sizes]
+            result = w.add("Slice", [result, w.ints([0, 0]), w.ints(ends), w.ints([2, 3])])
+    return result
 
 
 @converts(BatchNormalize)

@@ -67,6 +67,9 @@ def export(model_or_function, example_inputs, path, input_names=None, output_nam
     if not isinstance(opset_version, int) or not MIN_OPSET <= opset_version <= max_opset:
         raise ValueError(f"export: opset_version must be an int from {MIN_OPSET} to {max_opset} "
                          f"(the installed onnx's newest), got {opset_version!r}")
+    from ganglion.symbolic.jit import JitFunction
+    if isinstance(model_or_function, JitFunction):  # gn.jit(model): trace the model itself
+        model_or_function = model_or_function.fn
     if isinstance(model_or_function, Function):
         graph = _function_graph(model_or_function, example_inputs, input_names)
     else:
