@@ -16,7 +16,8 @@ PyTorch and oneDNN share one GNU OpenMP runtime in this process (PyTorch's, load
 ganglion's OMP_WAIT_POLICY=PASSIVE default (backend/onednn/library.py) does not apply here;
 --passive sets it for both.
 
-Run: python benchmarks/onednn_kernels.py [--quick] [--passive] [--threads 1,2] [--networks lenet,cifar,resnet,mobilenet]
+Run: python benchmarks/onednn_kernels.py [--quick] [--passive] [--threads 1,2]
+     [--networks lenet,cifar,resnet,mobilenet]
      [--sections conv,pool,batchnorm,interplay,matmul]
 """
 import argparse
@@ -185,7 +186,8 @@ def run_pool(thread_counts, rounds, block):
           "and scatter, ms")
     for count in thread_counts:
         set_threads(count)
-        print(f"\n{count} thread(s)\n\n| shape | pass | NumPy backend | oneDNN | PyTorch |\n|---|---|---:|---:|---:|")
+        print(f"\n{count} thread(s)\n\n| shape | pass | NumPy backend | oneDNN | PyTorch |\n"
+              "|---|---|---:|---:|---:|")
         for name, shape, k, s, p in POOLS:
             geometry = ((k, k), (s, s), (p, p), (1, 1), False)
             x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
@@ -205,7 +207,8 @@ def run_pool(thread_counts, rounds, block):
                 "torch": lambda: torch.ops.aten.max_pool2d_with_indices_backward(
                     gt, xt.detach(), [k, k], [s, s], [p, p], [1, 1], False, it)}, rounds, block)
             for pass_, t in (("forward+argmax", forward), ("scatter", scatter)):
-                print(f"| {name} {shape} | {pass_} | {t['numpy']:.2f} | {t['onednn']:.2f} | {t['torch']:.2f} |",
+                print(f"| {name} {shape} | {pass_} | {t['numpy']:.2f} | {t['onednn']:.2f} | "
+                      f"{t['torch']:.2f} |",
                       flush=True)
 
 
@@ -229,7 +232,8 @@ def run_batchnorm(thread_counts, rounds, block):
                                np.zeros(c, np.float32), np.ones(c, np.float32))
             a = np.ones(c)
             xt, gt, wt, bt = (torch.from_numpy(v) for v in (x, g, w, b))
-            _, save_mean, save_invstd = torch.ops.aten.native_batch_norm(xt, wt, bt, None, None, True, 0.1, 1e-5)
+            _, save_mean, save_invstd = torch.ops.aten.native_batch_norm(xt, wt, bt, None, None, True,
+                                                                         0.1, 1e-5)
 
             def numpy_forward():
                 stats = numpy_batchnorm.batch_statistics(x)
@@ -265,7 +269,8 @@ def run_interplay(rounds):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 32, 16, 16)).astype(np.float32)
     w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
-    a, m = rng.standard_normal((128, 4096)).astype(np.float32), rng.standard_normal((4096, 256)).astype(np.float32)
+    a = rng.standard_normal((128, 4096)).astype(np.float32)
+    m = rng.standard_normal((4096, 256)).astype(np.float32)
     geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
 
     def conv():
@@ -320,7 +325,8 @@ def run_matmul(thread_counts, rounds, block):
     print("\n## matmul: oneDNN's matmul primitive against NumPy (OpenBLAS) and PyTorch, us per call")
     for count in thread_counts:
         set_threads(count)
-        print(f"\n{count} thread(s)\n\n| product | NumPy | oneDNN | PyTorch | oneDNN/NumPy |\n|---|---:|---:|---:|---:|")
+        print(f"\n{count} thread(s)\n\n| product | NumPy | oneDNN | PyTorch | oneDNN/NumPy |\n"
+              "|---|---:|---:|---:|---:|")
         for name, a, b in matmul_shapes():
             at, bt = torch.from_numpy(a), torch.from_numpy(b)
             t = interleaved({"numpy": lambda: np.matmul(a, b), "onednn": lambda: onednn_matmul.matmul(a, b),

@@ -22,7 +22,8 @@ SHAPES = [(16, 5), (4, 3, 9), (4, 3, 7, 5), (1, 6, 5, 5), (2, 3, 3, 4, 5), (8, 3
 def data(shape, seed=0):
     rng = np.random.default_rng(seed)
     c = shape[1]
-    x = (rng.standard_normal(shape) * 3 + rng.standard_normal((1, c) + (1,) * (len(shape) - 2))).astype(np.float32)
+    offsets = rng.standard_normal((1, c) + (1,) * (len(shape) - 2))
+    x = (rng.standard_normal(shape) * 3 + offsets).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
     weight, bias = (rng.standard_normal(c).astype(np.float32) for _ in range(2))
     return x, g, weight, bias

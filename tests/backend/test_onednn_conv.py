@@ -59,7 +59,8 @@ CASES = [
 
 def case_id(case):
     x_shape, o, k, s, p, d, groups, bias = case
-    return f"x{'x'.join(map(str, x_shape))}-o{o}-k{k[0]}{k[1]}-s{s[0]}{s[1]}-d{d[0]}{d[1]}-g{groups}-b{int(bias)}"
+    return (f"x{'x'.join(map(str, x_shape))}-o{o}-k{k[0]}{k[1]}-s{s[0]}{s[1]}-d{d[0]}{d[1]}"
+            f"-g{groups}-b{int(bias)}")
 
 
 def make_case(case, seed):

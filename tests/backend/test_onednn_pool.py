@@ -114,3 +114,10 @@ def test_unsupported_pooling_is_refused():
         pool.avg_pool2d(np.zeros((2, 3, 8, 8), f32), (2, 2), (2, 2), (0, 0), False, True, 3)
     with pytest.raises(ValueError, match=r"onednn.max_pool2d: unsupported pooling .*float64"):
         pool.max_pool2d(np.zeros((2, 3, 8, 8)), *max_geometry)
+
+
+def test_scatter_preference_follows_window_overlap():
+    assert not pool.prefers_max_pool2d_scatter((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False)
+    assert not pool.prefers_max_pool2d_scatter((2, 3, 9, 9), (3, 3), (3, 3), (0, 0), (1, 1), True)
+    assert pool.prefers_max_pool2d_scatter((2, 3, 9, 9), (3, 3), (2, 2), (1, 1), (1, 1), False)
+    assert pool.prefers_max_pool2d_scatter((2, 3, 9, 9), (2, 2), (2, 2), (0, 0), (2, 2), False)

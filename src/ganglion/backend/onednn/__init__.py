@@ -37,6 +37,9 @@ dilation are pairs, padding symmetric per axis as in PyTorch.
     max_pool2d_with_argmax(x, kernel, stride, padding, dilation, ceil_mode) -> (out, argmax)
         both in one pass (for a forward op that keeps the argmax for its vjp)
     max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode) -> in_shape
+    prefers_max_pool2d_scatter(in_shape, kernel, stride, padding, dilation, ceil_mode) -> bool
+        False where windows do not overlap (2x2 stride 2): the NumPy backend's scatter (numba's
+        2x2 loops) is faster there; the argmax formats are the same, so they mix freely
     supports_avg_pool2d(shape, dtype, kernel, stride, padding, ceil_mode, count_include_pad,
                         divisor_override) -> bool
         as above, and no divisor_override, and not (count_include_pad with padding and
@@ -54,8 +57,24 @@ batchnorm (ganglion.backend.onednn.batchnorm): x (N, C, ...) normalized over all
     batch_norm_forward_training(x, weight, bias, eps) -> (y, mean, biased var), one pass
     batch_norm_backward(g, x, mean, var, weight, eps, batch_statistics)
         -> (grad_x, grad_weight, grad_bias), one pass; batch_statistics=True is training mode
-    On plain NCHW data oneDNN's batch norm is a generic implementation (ncsp_bnorm): measured
-    slower than the numba loops on large planes (see benchmarks/onednn_kernels.py).
+    On plain NCHW data oneDNN's batch norm is a generic implementation (ncsp_bnorm), slower
+    than the numba loops on every measured shape (2-3x on the forward kernels) and than the
+    NumPy forms on the forward kernels: leave the batch norm methods to numba / NumPy; the
+    fused kernels are for a layer that keeps oneDNN's blocked layout.
+
+matmul (ganglion.backend.onednn.matmul)
+    supports_matmul(a_shape, b_shape, dtype) -> bool   float32 2-D (M, K) @ (K, N), none empty
+    matmul(a, b) -> (M, N); row-major or transposed operands are not copied
+    Measured at 1 thread: 0.64-0.9x OpenBLAS's time on the MLP's and LSTM's large GEMMs, 2-3.5x
+    on the 10-output layer's (a fixed cost of about 10 us a call); not routed by default.
+
+Routing advice (benchmarks/onednn_kernels.py, 1 thread, this project's Xeon with AVX-512):
+convolutions always where supported (0.56-0.88 of PyTorch's time over the four networks'
+layers, against 1.05-4.2 for the NumPy kernels); max pooling forward and argmax and average
+pooling always; max scatter where ``prefers_max_pool2d_scatter``; batch norm never on NCHW.
+The backend should run the oneDNN convolutions inside its convolution scope (backend/matmul.py),
+as the NumPy ones: a 2-thread OpenBLAS product right before a oneDNN convolution slowed it by
+1.4x (its spinning threads hold the cores).
 
 The kernels cache one plan (primitives, reorders, blocked buffers) per shape and options in a
 bounded LRU (``_runtime.CACHE_SIZE``); ``_runtime.clear_cache()`` frees them.
