@@ -12,7 +12,7 @@ pruned before the model is made.
 import numpy as np
 
 from ganglion.backend import current as backend
-from ganglion.onnx.export import UnsupportedOnnxOpError, import_onnx, is_constant, to_numpy
+from ganglion.onnx.export import UnsupportedOnnxOpError, import_onnx, to_numpy
 
 __all__ = ["GraphWriter"]
 

@@ -22,7 +22,7 @@ import os
 import tempfile
 
 from ganglion.backend import current as backend
-from ganglion.core.tensor import Constant, Tensor
+from ganglion.core.tensor import Tensor
 from ganglion.symbolic.graph import extract, toposort
 from ganglion.symbolic.placeholders import tensor as placeholder
 from ganglion.symbolic.shared import value_attribute
@@ -252,7 +252,3 @@ def to_numpy(tensor_or_array):
     if isinstance(tensor_or_array, Tensor):
         data = getattr(tensor_or_array, value_attribute(tensor_or_array))
     return backend.to_numpy(backend.xp.asarray(data))
-
-
-def is_constant(node):
-    return node.kind == "constant" or isinstance(node.tensor, Constant)
