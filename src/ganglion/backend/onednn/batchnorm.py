@@ -88,8 +88,20 @@ def _plan(kind, shape, eps):
     return _runtime.cached_plan(("batch_norm", kind, shape, float(eps)), build)
 
 
-def _vector(v, channels):
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float32), (channels,)))
+def _vector(name, what, v, channels):
+    """A per-channel vector as a contiguous float32 (C,) array (a scalar is broadcast; any other
+    size is an error, since oneDNN reads C values)."""
+    v = np.asarray(v, np.float32)
+    if v.shape not in ((), (1,), (channels,)):
+        raise ValueError(f"onednn.{name}: {what} has shape {v.shape}, expected ({channels},) "
+                         f"for an input with {channels} channels")
+    return np.ascontiguousarray(np.broadcast_to(v, (channels,)))
+
+
+def _same_shape(name, g, x):
+    if g.shape != x.shape:
+        raise ValueError(f"onednn.{name}: gradient has shape {tuple(g.shape)}, expected the "
+                         f"input's {tuple(x.shape)}")
 
 
 _UNIT = {}
@@ -119,9 +131,11 @@ def batch_normalize(x, scale, shift):
     _check("batch_normalize", x)
     shape, channels = _shape(x), x.shape[1]
     zeros, ones = _unit_statistics(channels)
+    scale = _vector("batch_normalize", "scale", scale, channels)
+    shift = _vector("batch_normalize", "shift", shift, channels)
     out = array_cache.empty(shape, np.float32)
     _plan("normalize", shape, 0.0).run(x=np.ascontiguousarray(x), y=out, mean=zeros, var=ones,
-                                       scale=_vector(scale, channels), shift=_vector(shift, channels))
+                                       scale=scale, shift=shift)
     return out
 
 
@@ -129,13 +143,15 @@ def batch_norm_gradient_sums(g, x, mean):
     """(per-channel sum of g, per-channel sum of g * (x - mean[c])) for g and x (N, C, ...),
     as float64 arrays (summed in float32 by oneDNN)."""
     _check("batch_norm_gradient_sums", x)
+    _same_shape("batch_norm_gradient_sums", g, x)
     shape, channels = _shape(x), x.shape[1]
     _, ones = _unit_statistics(channels)
+    mean = _vector("batch_norm_gradient_sums", "mean", mean, channels)
     discarded = array_cache.empty(shape, np.float32)
     sum_gc, sum_g = np.empty(channels, np.float32), np.empty(channels, np.float32)
     _plan("sums", shape, 0.0).run(x=np.ascontiguousarray(x), g=np.ascontiguousarray(g, np.float32),
-                                  mean=_vector(mean, channels), var=ones, scale=ones, gx=discarded,
-                                  gscale=sum_gc, gshift=sum_g)
+                                  mean=mean, var=ones, scale=ones, gx=discarded, gscale=sum_gc,
+                                  gshift=sum_g)
     return sum_g.astype(np.float64), sum_gc.astype(np.float64)
 
 
@@ -146,12 +162,12 @@ def batch_norm_forward_training(x, weight, bias, eps):
     _check("batch_norm_forward_training", x)
     shape, channels = _shape(x), x.shape[1]
     zeros, ones = _unit_statistics(channels)
+    scale = ones if weight is None else _vector("batch_norm_forward_training", "weight", weight, channels)
+    shift = zeros if bias is None else _vector("batch_norm_forward_training", "bias", bias, channels)
     out = array_cache.empty(shape, np.float32)
     mean, var = np.empty(channels, np.float32), np.empty(channels, np.float32)
-    _plan("forward_training", shape, eps).run(
-        x=np.ascontiguousarray(x), y=out, mean=mean, var=var,
-        scale=ones if weight is None else _vector(weight, channels),
-        shift=zeros if bias is None else _vector(bias, channels))
+    _plan("forward_training", shape, eps).run(x=np.ascontiguousarray(x), y=out, mean=mean, var=var,
+                                              scale=scale, shift=shift)
     return out, mean, var
 
 
@@ -161,14 +177,16 @@ def batch_norm_backward(g, x, mean, var, weight, eps, batch_statistics):
     grad_x includes the paths through them; otherwise they are constants (running estimates).
     grad_weight = sum(g * (x - mean)) / sqrt(var + eps), grad_bias = sum(g)."""
     _check("batch_norm_backward", x)
+    _same_shape("batch_norm_backward", g, x)
     shape, channels = _shape(x), x.shape[1]
     _, ones = _unit_statistics(channels)
+    mean = _vector("batch_norm_backward", "mean", mean, channels)
+    var = _vector("batch_norm_backward", "var", var, channels)
+    scale = ones if weight is None else _vector("batch_norm_backward", "weight", weight, channels)
     grad_x = array_cache.empty(shape, np.float32)
     grad_weight, grad_bias = np.empty(channels, np.float32), np.empty(channels, np.float32)
     kind = "backward_training" if batch_statistics else "backward_eval"
-    _plan(kind, shape, eps).run(
-        x=np.ascontiguousarray(x), g=np.ascontiguousarray(g, np.float32),
-        mean=_vector(mean, channels), var=_vector(var, channels),
-        scale=ones if weight is None else _vector(weight, channels),
-        gx=grad_x, gscale=grad_weight, gshift=grad_bias)
+    _plan(kind, shape, eps).run(x=np.ascontiguousarray(x), g=np.ascontiguousarray(g, np.float32),
+                                mean=mean, var=var, scale=scale, gx=grad_x, gscale=grad_weight,
+                                gshift=grad_bias)
     return grad_x, grad_weight, grad_bias

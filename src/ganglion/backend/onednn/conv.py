@@ -154,11 +154,20 @@ def _check(name, x_shape, w_shape, dtype, stride, padding, dilation, groups):
                          f"dilation {dilation}, groups {groups}); check supports_conv2d first")
 
 
+def _expect_shape(name, what, actual, expected):
+    """oneDNN reads and writes as many elements as the plan's shapes say: a wrong-sized array
+    would be read past its end, so the shapes the plan does not come from are checked."""
+    if tuple(actual) != tuple(expected):
+        raise ValueError(f"onednn.{name}: {what} has shape {tuple(actual)}, expected {tuple(expected)}")
+
+
 def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     """out[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, s*y + d*i, s*x + d*j] (+ bias),
     x (N, C, H, W), w (O, C/groups, kh, kw), bias (O,) or None; padding ((top, bottom), (left, right))."""
     _check("conv2d_forward", x.shape, w.shape, x.dtype, stride, padding, dilation, groups)
     has_bias = bias is not None
+    if has_bias:
+        _expect_shape("conv2d_forward", "bias", bias.shape, (w.shape[0],))
     key = _key("forward", x.shape, w.shape, stride, padding, dilation, groups, has_bias)
     plan = _runtime.cached_plan(key, lambda: _forward_plan(x.shape, w.shape, stride, padding,
                                                            dilation, groups, has_bias))
@@ -197,6 +206,9 @@ def conv2d_backward_weight_bias(x, g, kernel_hw, stride, padding, dilation, grou
     o = g.shape[1]
     w_shape = (o, x.shape[1] // groups) + tuple(kernel_hw)
     _check("conv2d_backward_weight", x.shape, w_shape, x.dtype, stride, padding, dilation, groups)
+    out_hw = tuple(_output_size(size, k, s, p, d) for size, k, s, p, d in
+                   zip(x.shape[2:], kernel_hw, stride, padding, dilation))
+    _expect_shape("conv2d_backward_weight", "gradient", g.shape, (x.shape[0], o) + out_hw)
     key = _key("backward_weight", x.shape, w_shape, stride, padding, dilation, groups, bias)
     plan = _runtime.cached_plan(key, lambda: _backward_weight_plan(x.shape, w_shape, stride,
                                                                    padding, dilation, groups, bias))

@@ -155,6 +155,13 @@ def _out_shape(in_shape, kernel, stride, padding, dilation, ceil_mode):
                                        zip(in_shape[2:], kernel, stride, padding, dilation))
 
 
+def _expect_shape(name, what, actual, expected):
+    """oneDNN reads as many elements as the plan's shapes say: check the arrays it does not
+    take its shapes from (a wrong-sized one would be read past its end)."""
+    if tuple(actual) != tuple(expected):
+        raise ValueError(f"onednn.{name}: {what} has shape {tuple(actual)}, expected {tuple(expected)}")
+
+
 def _check(name, supported, description):
     if not supported:
         raise ValueError(f"onednn.{name}: unsupported pooling ({description}); check the "
@@ -196,6 +203,12 @@ def max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, c
     geometry = (kernel, stride, padding, dilation, ceil_mode)
     _check("max_pool2d_scatter", supports_max_pool2d(in_shape, grad.dtype, *geometry),
            f"input {tuple(in_shape)} {grad.dtype}, kernel {kernel}, stride {stride}, padding {padding}")
+    out_shape = _out_shape(in_shape, *geometry)
+    _expect_shape("max_pool2d_scatter", "gradient", grad.shape, out_shape)
+    _expect_shape("max_pool2d_scatter", "argmax", arg.shape, out_shape)
+    if arg.dtype.itemsize != 1 or arg.dtype.kind not in "iu":
+        raise ValueError(f"onednn.max_pool2d_scatter: argmax has dtype {arg.dtype}, expected int8 "
+                         f"tap numbers (max_pool2d_argmax's)")
     plan = _plan("backward", in_shape, geometry, _capi.POOLING_MAX)
     grad_input = array_cache.empty(tuple(in_shape), np.float32)
     plan.run(g=np.ascontiguousarray(grad), arg=np.ascontiguousarray(arg).view(np.uint8), gx=grad_input)
@@ -233,6 +246,7 @@ def avg_pool2d_backward(grad, in_shape, kernel, stride, padding, ceil_mode, coun
            f"input {tuple(in_shape)} {grad.dtype}, kernel {kernel}, stride {stride}, padding "
            f"{padding}, ceil_mode {ceil_mode}, count_include_pad {count_include_pad}")
     geometry = (kernel, stride, padding, (1, 1), ceil_mode)
+    _expect_shape("avg_pool2d_backward", "gradient", grad.shape, _out_shape(in_shape, *geometry))
     plan = _plan("backward", in_shape, geometry, _avg_algorithm(count_include_pad, padding))
     grad_input = array_cache.empty(tuple(in_shape), np.float32)
     plan.run(g=np.ascontiguousarray(grad), gx=grad_input)
