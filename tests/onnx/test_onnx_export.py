@@ -249,6 +249,21 @@ def test_lstm_fed_by_another_projection_matches_onnx_runtime(tmp_path):
     assert_close(got, expected)
 
 
+def test_round_trip_through_ganglion_onnx_load(tmp_path):
+    """export, then ganglion.onnx.load: the same outputs (ganglion's own ops on both sides)."""
+    from ganglion.onnx import load
+    gn.manual_seed(0)
+    for model, example in [(models.lenet5().eval(), lambda n: gn.randn(n, 1, 28, 28)),
+                           (TokenClassifier("LSTM").eval(), lambda n: gn.randint(0, 20, (n, 6)))]:
+        path = tmp_path / "round_trip.onnx"
+        export(model, example(2), path, dynamic_axes={"input": [0]})
+        loaded = load(str(path))
+        for batch in (2, 4):
+            x = example(batch)
+            with gn.no_grad():
+                np.testing.assert_allclose(loaded(x).numpy(), forward(model, x), atol=1e-6)
+
+
 # ----- gn.function (Theano style) ---------------------------------------------------------------
 
 def test_symbolic_function_exports(tmp_path):
