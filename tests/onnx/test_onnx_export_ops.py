@@ -100,6 +100,8 @@ CASES = [
     ("reshape", lambda x: x.reshape(-1, 4), lambda n: gn.randn(n, 2, 3, 4)),
     ("slicing", lambda x: x[:, 1:3, ::2, -1], lambda n: gn.randn(n, 4, 3, 4)),
     ("slicing_ellipsis_none", lambda x: x[..., None, 1:], lambda n: gn.randn(n, 3, 4)),
+    ("index_int_then_none", lambda x: x[:, 1, ..., None] + x[None, :, 2, None, :1].sum(0),
+     lambda n: gn.randn(n, 3, 4)),
     ("index_int", lambda x: x[:, 2] + x[:, -1], lambda n: gn.randn(n, 4, 3)),
     ("index_list", lambda x: x[:, [2, 0, 2]], lambda n: gn.randn(n, 4, 3)),
     ("index_select", lambda x: gn.index_select(x, 2, gn.tensor([1, 0])), lambda n: gn.randn(n, 4, 3)),

@@ -483,10 +483,14 @@ def _getitem(w, op, node, ins):
             raise w.unsupported(node, "a boolean mask (its result's size depends on the values)")
     starts, ends, axes, steps, squeezed, new_axes, gather = [], [], [], [], [], [], None
     axis = 0
-    for position, part in enumerate(expanded):
+    result_dims = 0  # dims of the result so far: where a None inserts its new axis
+    for part in expanded:
         if part is None:
-            new_axes.append(position)
+            new_axes.append(result_dims)
+            result_dims += 1
             continue
+        if not isinstance(part, int):
+            result_dims += 1
         if isinstance(part, indexing.Slot):
             gather = (axis, arrays[part.k])
         elif isinstance(part, int):
