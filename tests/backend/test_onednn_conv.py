@@ -255,3 +255,26 @@ def test_openmp_waits_passively_unless_told_otherwise(preset, expected):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == expected
+
+
+def test_plans_share_their_blocked_buffers():
+    """Blocked-layout buffers are shared scratch, grown to the largest need: a second, smaller
+    shape adds no memory, and interleaving the shapes leaves every result right."""
+    _runtime.clear_cache()
+    geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    big = rng.standard_normal((4, 16, 24, 24)).astype(np.float32)
+    small = rng.standard_normal((2, 16, 10, 10)).astype(np.float32)
+    expected_big = conv.conv2d_forward(big, w, None, *geometry)
+    held = _runtime.scratch_bytes()
+    assert held >= (big.nbytes + expected_big.nbytes)   # x and y in blocked layouts
+    expected_small = conv.conv2d_forward(small, w, None, *geometry)
+    assert _runtime.scratch_bytes() == held
+    for _ in range(2):
+        np.testing.assert_array_equal(conv.conv2d_forward(big, w, None, *geometry), expected_big)
+        np.testing.assert_array_equal(conv.conv2d_forward(small, w, None, *geometry), expected_small)
+    np.testing.assert_allclose(expected_small, numpy_conv.conv2d_forward(small, w, None, *geometry),
+                               rtol=1e-4, atol=1e-3)
+    _runtime.clear_cache()
+    assert _runtime.scratch_bytes() == 0

@@ -52,8 +52,6 @@ ARG_MEAN, ARG_VARIANCE, ARG_SCALE, ARG_SHIFT = 49, 50, 51, 52
 ARG_WORKSPACE = 64
 ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 ARG_DIFF_SCALE, ARG_DIFF_SHIFT = 255, 256
-# DNNL_MEMORY_ALLOCATE: ((void *)(size_t)-1), the library allocates the buffer
-MEMORY_ALLOCATE = c_void_p(ctypes.c_size_t(-1).value)
 
 _handle = POINTER(c_void_p)
 # name -> argument types of the functions that return a dnnl_status_t

@@ -2,14 +2,19 @@
 layouts and the layouts the primitive chose, and the memory objects bound to each argument,
 built once per (kernel, shapes, options) and kept in a bounded LRU cache.
 
-A plan is made from a primitive descriptor whose arguments were described with format tag
-``any`` (oneDNN picks its fastest layout, e.g. channels in blocks of 16 for AVX-512) and the
-plain C-contiguous layout of each NumPy array bound to an argument. Where the two layouts are
-equal the array is bound directly; otherwise the plan owns a buffer in the primitive's layout
-and a reorder primitive that copies into it before the primitive runs (inputs) or out of it
-afterwards (outputs). Running a plan only points the plain memory objects at the arrays'
-data (``dnnl_memory_set_data_handle``) and executes the prebuilt steps, under one lock: the
-plans' own buffers and oneDNN's library-managed scratchpads are shared by every caller.
+A plan is made from a primitive descriptor whose arguments were mostly described with format
+tag ``any`` (oneDNN picks its fastest layout, e.g. channels in blocks of 16 for AVX-512) and
+the plain C-contiguous layout of each NumPy array bound to an argument. Where the two layouts
+are equal the array is bound directly; otherwise the argument gets a buffer in the primitive's
+layout and a reorder primitive that copies into it before the primitive runs (inputs) or out
+of it afterwards (outputs). Running a plan only points the memory objects at the arrays' data
+(``dnnl_memory_set_data_handle``) and executes the prebuilt steps, under one lock.
+
+The blocked-layout buffers are not owned by the plans: a plan's k-th such buffer is the k-th
+shared scratch buffer, grown to the largest size any plan needs, so memory stays at a few
+activations' size however many shapes are cached (a plan per layer and pass of ResNet-18 at
+batch 128 would otherwise hold gigabytes). Runs are serialized by the lock, which also guards
+oneDNN's library-managed scratchpads.
 
 Buffers: the NumPy arrays passed to ``Plan.run`` are referenced by the caller for the whole
 call, and oneDNN's CPU primitives run synchronously (the stream is waited on before return),
@@ -23,7 +28,8 @@ import numpy as np
 
 from ganglion.backend.onednn import _capi, library
 
-__all__ = ["MemoryDesc", "Plan", "cached_plan", "clear_cache", "CACHE_SIZE"]
+__all__ = ["MemoryDesc", "PrimitiveDesc", "Plan", "context", "cached_plan", "clear_cache",
+           "cache_size", "CACHE_SIZE"]
 
 # Plans kept (least recently used dropped first); each holds its primitives and the buffers
 # of its blocked layouts, so the cap bounds memory: a model's layers need a few plans each.
@@ -32,6 +38,20 @@ CACHE_SIZE = 256
 _lock = threading.RLock()
 _cache = OrderedDict()
 _context = []
+_scratch = []          # the shared blocked-layout buffers (uint8 arrays), by slot
+# Buffer addresses are aligned to this many bytes, as oneDNN aligns its own allocations.
+_ALIGNMENT = 64
+
+
+def _scratch_address(slot, size):
+    """The 64-byte-aligned address of shared scratch buffer ``slot``, of at least ``size`` bytes
+    (grown when needed; called under the lock)."""
+    while len(_scratch) <= slot:
+        _scratch.append(np.empty(0, np.uint8))
+    if _scratch[slot].size < size + _ALIGNMENT:
+        _scratch[slot] = np.empty(size + _ALIGNMENT, np.uint8)
+    address = _scratch[slot].ctypes.data
+    return address + (-address % _ALIGNMENT)
 
 
 def context():
@@ -146,15 +166,15 @@ class _Primitive:
 
 
 class _Memory:
-    """An owned dnnl_memory_t: bound to caller arrays (no buffer) or owning a library buffer."""
+    """An owned dnnl_memory_t without a buffer of its own: ``Plan.run`` points it at an array's
+    data or at a shared scratch buffer before each run."""
     __slots__ = ("handle", "_api")
 
-    def __init__(self, md, allocate):
+    def __init__(self, md):
         api, engine, _ = context()
         self._api = api
         self.handle = ctypes.c_void_p()
-        api.dnnl_memory_create(ctypes.byref(self.handle), md, engine,
-                               _capi.MEMORY_ALLOCATE if allocate else None)
+        api.dnnl_memory_create(ctypes.byref(self.handle), md, engine, None)
 
     def __del__(self):
         if self.handle:
@@ -183,16 +203,18 @@ class Plan:
         # to which oneDNN's backward primitive descriptors keep a raw pointer.
         self._keep = [pd, *keep]
         self._user = []               # (name, memory handle) bound to arrays on each run
+        self._inner = []              # (scratch slot, memory handle, bytes) of blocked buffers
         before, after, args = [], [], []
         for argument, name, plain, is_output in bindings:
-            user = _Memory(plain.handle, allocate=False)
+            user = _Memory(plain.handle)
             self._keep += [plain, user]
             self._user.append((name, user.handle))
             wanted = pd.md(argument)
             if wanted is None or api.dnnl_memory_desc_equal(wanted, plain.handle):
                 args.append((argument, user.handle))
                 continue
-            inner = _Memory(wanted, allocate=True)
+            inner = _Memory(wanted)
+            self._inner.append((len(self._inner), inner.handle, api.dnnl_memory_desc_get_size(wanted)))
             source, dest = (inner, user) if is_output else (user, inner)
             reorder_pd = PrimitiveDesc.reorder(*((wanted, plain.handle) if is_output
                                                  else (plain.handle, wanted)))
@@ -224,6 +246,10 @@ class Plan:
                 status = set_handle(memory, arrays[name].ctypes.data)
                 if status:
                     raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
+            for slot, memory, size in self._inner:
+                status = set_handle(memory, _scratch_address(slot, size))
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
             for primitive, (count, args) in self._steps:
                 status = execute(primitive, self._stream, count, args)
                 if status:
@@ -249,11 +275,18 @@ def cached_plan(key, build):
 
 
 def clear_cache():
-    """Drop every cached plan (their primitives and buffers are freed)."""
+    """Drop every cached plan (their primitives are freed) and the shared scratch buffers."""
     with _lock:
         _cache.clear()
+        _scratch.clear()
 
 
 def cache_size():
+    """How many plans are cached."""
     return len(_cache)
+
+
+def scratch_bytes():
+    """Bytes held by the shared blocked-layout buffers."""
+    return sum(buffer.size for buffer in _scratch)
 
