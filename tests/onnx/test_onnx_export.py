@@ -288,6 +288,29 @@ def test_symbolic_function_exports(tmp_path):
             assert_close(got, expected)
 
 
+def test_theano_compat_function_exports(tmp_path):
+    """A DeepLearningTutorials-style MLP written against ganglion.compat.theano (float64, its
+    flatten(ndim) and specify_shape)."""
+    import ganglion.compat.theano as theano
+    import ganglion.compat.theano.tensor as T
+    rng = np.random.default_rng(0)
+    images = T.tensor4("images")
+    w1 = theano.shared(rng.standard_normal((12, 5)), name="W1")
+    b1 = theano.shared(np.zeros(5), name="b1")
+    w2 = theano.shared(rng.standard_normal((5, 3)), name="W2")
+    flat = T.specify_shape(images, (None, 3, 2, 2)).flatten(2)
+    probabilities = T.nnet.softmax(T.dot(T.tanh(T.dot(flat, w1) + b1), w2))
+    f = theano.function([images], [probabilities, T.argmax(probabilities, axis=1)])
+    path = tmp_path / "theano.onnx"
+    export(f, None, path)
+    xv = rng.standard_normal((4, 3, 2, 2))
+    got = run_onnx(path, {"images": xv})
+    expected = f(xv)
+    assert got[0].dtype == np.float64
+    np.testing.assert_allclose(got[0], expected[0], atol=1e-12)
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
 def test_symbolic_function_with_updates_is_refused(tmp_path):
     x = gn.placeholder(gn.float32, (None, 4), name="x")
     count = gn.shared(np.zeros((), np.float32), name="count")

@@ -1,7 +1,7 @@
 """The ONNX graph under construction: values, initializers and nodes, and the walk over ganglion's
 graph that fills it (``GraphWriter.convert``).
 
-Each ganglion node becomes the ONNX value its converter returns (``_export_ops.CONVERTERS``,
+Each ganglion node becomes the ONNX value its converter returns (``_export_ops.converter_for``,
 looked up by the op's exact class, so that a backward op never passes for its forward
 subclass). Input nodes are graph inputs; shared nodes (parameters, buffers, shared variables)
 are initializers, one per tensor; constants are initializers too, and an op whose inputs are
@@ -108,7 +108,7 @@ class GraphWriter:
 
     # ----- the walk -------------------------------------------------------------------------
     def convert(self, graph, input_names, output_names, dynamic_axes):
-        from ganglion.onnx._export_ops import CONVERTERS
+        from ganglion.onnx._export_ops import converter_for
         helper = self.helper
         self.used_names.update(input_names)
         self.used_names.update(output_names)
@@ -126,7 +126,7 @@ class GraphWriter:
                 continue
             if self._fold(node):
                 continue
-            converter = CONVERTERS.get(type(node.op))
+            converter = converter_for(node.op)
             if converter is None:
                 raise self.unsupported(node)
             label = self.paths.get(id(node.tensor)) if node.tensor is not None else None

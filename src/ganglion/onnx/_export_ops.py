@@ -24,9 +24,21 @@ from ganglion.core.symbolic_shape import ShapeOf, ShapeVector, SizeSlot
     "conv", "dynamic_shape", "elementwise", "indexing", "linalg", "pool", "reduce", "shape",
     "softmax", "unary"))
 
-__all__ = ["CONVERTERS"]
+__all__ = ["CONVERTERS", "converter_for"]
 
 CONVERTERS = {}
+#: Converters of ops from layers that ``import ganglion`` does not load (the Theano compat
+#: layer takes a second to import), by the op class's module and name.
+CONVERTERS_BY_NAME = {}
+
+
+def converter_for(op):
+    """The converter of ``op``'s exact class, or None."""
+    cls = type(op)
+    found = CONVERTERS.get(cls)
+    if found is None:
+        found = CONVERTERS_BY_NAME.get(f"{cls.__module__}.{cls.__qualname__}")
+    return found
 _INT64_MAX = np.iinfo(np.int64).max
 _INT64_MIN = np.iinfo(np.int64).min
 
@@ -545,6 +557,22 @@ def _gather_elements(w, op, node, ins):
 def _one_hot(w, op, node, ins):
     depth = w.constant(np.asarray(op.num_classes, np.int64))
     return w.add("OneHot", [ins[0], depth, w.constant(np.asarray([0, 1], np.int64))], axis=-1)
+
+
+def _theano_flatten(w, op, node, ins):
+    """compat.theano's ``x.flatten(ndim)``: the first ndim - 1 dims kept (Reshape's 0 copies a
+    dim), the rest joined."""
+    return w.add("Reshape", [ins[0], w.ints([0] * (op.ndim - 1) + [-1])])
+
+
+def _identity(w, op, node, ins):
+    return w.add("Identity", ins[:1])
+
+
+CONVERTERS_BY_NAME.update({
+    "ganglion.compat.theano.tensor.var.Flatten": _theano_flatten,
+    "ganglion.compat.theano.tensor.basic.SpecifyShape": _identity,  # a check, not a computation
+})
 
 
 # ----- shapes computed at run time (graphs whose batch size is unknown) -----------------------
