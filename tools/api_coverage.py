@@ -79,9 +79,10 @@ DELIBERATELY_LEFT_OUT = {
     "torch.fx": "torch.fx graph rewriting: the symbolic graph is ganglion's graph IR.",
     "torch.compile": "No JIT compiler; the symbolic graph with its optimisation passes is the "
                      "compiled path.",
-    "torch.distributed": "Distributed training / RPC waits on the MPI issue.",
-    "torch.multiprocessing": "Hogwild-style shared-memory training waits on the MPI issue.",
-    "torch.nn.parallel.DistributedDataParallel": "Waits on the MPI issue.",
+    "torch.distributed.rpc": "Remote procedure calls: ganglion.distributed has MPI collectives "
+                             "and data parallelism only.",
+    "torch.multiprocessing": "Hogwild-style shared-memory training: several processes train "
+                             "through ganglion.distributed (MPI) instead.",
     "torch.cuda.amp": "Mixed precision/CUDA streams: no CUDA; ganglion runs float32 (or float64) "
                       "on the CPU; torch.cuda.is_available() answers False so programs fall back.",
     "torch.amp": "Automatic mixed precision: CPU float32/float64 only (see torch.cuda.amp).",
