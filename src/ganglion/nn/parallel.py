@@ -68,7 +68,9 @@ class DistributedDataParallel(Module):
     accumulation: the next backward outside it averages the sum). A parameter that gets no
     gradient is an error naming it, unless ``find_unused_parameters=True`` (it then counts as
     zero). ``.module`` is the wrapped model; ``state_dict`` keys start with ``module.``.
-    ``device_ids`` and the other GPU arguments are accepted for PyTorch's signature.
+    ``output_device``, ``dim``, ``process_group`` (there is one group, all ranks),
+    ``check_reduction``, ``gradient_as_bucket_view`` and ``static_graph`` are accepted for
+    PyTorch's signature and change nothing; ``device_ids`` naming GPUs is refused.
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
