@@ -19,10 +19,10 @@ from ganglion.core.ops.nn.linear import Linear
 from ganglion.core.symbolic_shape import ShapeOf, ShapeVector, SizeSlot
 
 # The op modules themselves (their packages re-export functions under some of these names).
-(conv, dynamic_shape, elementwise, indexing, linalg, pool, reduce, shape, softmax,
- unary) = (import_module(f"ganglion.core.ops.{name}") for name in (
+(conv, dynamic_shape, elementwise, indexing, linalg, pool, reduce, shape, softmax, sorting,
+ triangular, unary) = (import_module(f"ganglion.core.ops.{name}") for name in (
     "conv", "dynamic_shape", "elementwise", "indexing", "linalg", "pool", "reduce", "shape",
-    "softmax", "unary"))
+    "softmax", "sorting", "triangular", "unary"))
 
 __all__ = ["CONVERTERS", "converter_for"]
 
@@ -557,6 +557,33 @@ def _gather_elements(w, op, node, ins):
 def _one_hot(w, op, node, ins):
     depth = w.constant(np.asarray(op.num_classes, np.int64))
     return w.add("OneHot", [ins[0], depth, w.constant(np.asarray([0, 1], np.int64))], axis=-1)
+
+
+@converts(sorting.ArgSort)
+def _argsort(w, op, node, ins):
+    """sort's and topk's indices: ONNX's TopK, which puts equal values in index order as
+    ganglion's stable sort does (NaNs may be placed differently)."""
+    if not _shape(node, 0):
+        return w.constant(np.zeros((), np.int64))
+    axis = int(op.axis)
+    k = op.k if op.k is not None else _shape(node, 0)[axis]
+    if k is None:  # the whole of an axis whose size is known only at run time
+        k = w.add("Reshape", [w.add("Gather", [w.add("Shape", ins),
+                                               w.constant(np.asarray(axis, np.int64))], axis=0),
+                              w.ints([1])])
+    else:
+        k = w.ints([k])
+    _, indices = w.add("TopK", [ins[0], k], outputs=2, axis=axis, largest=int(bool(op.descending)),
+                       sorted=1)
+    return indices
+
+
+@converts(triangular.Triangle)
+def _triangle(w, op, node, ins):
+    if w.opset < 14:
+        raise w.unsupported(node, "Trilu needs opset 14")
+    return w.add("Trilu", [ins[0], w.constant(np.asarray(op.k, np.int64))],
+                 upper=int(op.kind == "triu"))
 
 
 def _theano_flatten(w, op, node, ins):
