@@ -26,6 +26,15 @@ class Lambda(nn.Module):
         return self.fn(*xs)
 
 
+class SelfAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        return self.attention(x, x, x)[0]
+
+
 def positive(shape):
     return gn.rand(*shape) + 0.5
 
@@ -74,6 +83,15 @@ CASES = [
      lambda n: gn.randn(n, 6, 4, 4)),
     ("dropout_eval", nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), lambda n: gn.randn(n, 4)),
     ("embedding", nn.Embedding(10, 3), lambda n: tokens((n, 5))),
+    ("multihead_attention", lambda: SelfAttention(), lambda n: gn.randn(n, 5, 8)),
+    ("transformer_encoder_layer",
+     nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+     lambda n: gn.randn(n, 5, 8)),
+    ("attention_causal", lambda x: F.scaled_dot_product_attention(x, x * 2, x, is_causal=True),
+     lambda n: gn.randn(n, 2, 5, 4)),
+    ("attention_fully_masked_rows", lambda x: F.scaled_dot_product_attention(
+        x, x, x, attn_mask=(gn.arange(x.size(1)) > 0)[None, :, None] & (x[:, None, :, 0] > -0.5)),
+     lambda n: gn.randn(n, 5, 4)),
     # activations
     ("relu", nn.ReLU(), lambda n: gn.randn(n, 8)),
     ("relu6", nn.ReLU6(), lambda n: gn.randn(n, 8) * 5),
@@ -152,7 +170,11 @@ CASES = [
 
 
 def _module(case_object):
-    return case_object if isinstance(case_object, nn.Module) else Lambda(case_object)
+    if isinstance(case_object, nn.Module):
+        return case_object
+    if case_object.__code__.co_argcount == 0:  # a module built when the test runs
+        return case_object()
+    return Lambda(case_object)
 
 
 @pytest.mark.parametrize("name,fn,example", CASES, ids=[c[0] for c in CASES])

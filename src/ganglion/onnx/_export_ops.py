@@ -14,6 +14,7 @@ import numpy as np
 from importlib import import_module
 
 from ganglion.core.ops.nn.activation import Hardswish, Silu
+from ganglion.core.ops.nn.attention import AttentionWeights, ScaleLikeQuery, default_scale
 from ganglion.core.ops.nn.batch_norm import BatchNormalize
 from ganglion.core.ops.nn.linear import Linear
 from ganglion.core.symbolic_shape import ShapeOf, ShapeVector, SizeSlot
@@ -336,6 +337,55 @@ def _batch_norm(w, op, node, ins):
         scale = w.constant(np.ones(channels, dtype))
         bias = w.constant(np.zeros(channels, dtype))
     return w.add("BatchNormalization", [x, scale, bias, mean, var], epsilon=float(op.eps))
+
+
+def _attention_scale(w, node, q, position):
+    """1/sqrt(E) for queries ``q`` (the node's input ``position``) of E features (E known when
+    the graph was built, or read from q's shape at run time)."""
+    size = _shape(node, position)[-1]
+    if size is not None:
+        return _scalar(w, default_scale(size), node)
+    features = w.add("Gather", [w.add("Shape", [q]), w.constant(np.asarray(-1, np.int64))], axis=0)
+    features = w.add("Cast", [features], to=w.helper.np_dtype_to_tensor_dtype(_np_dtype(node)))
+    return w.add("Reciprocal", [w.add("Sqrt", [features])])
+
+
+@converts(AttentionWeights)
+def _attention_weights(w, op, node, ins):
+    """softmax(q k^T * scale + mask) over the keys (scaled dot-product attention's weights)."""
+    q, k = ins[0], ins[1]
+    rank = len(_shape(node, 0))
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    scale = _scalar(w, op.scale, node) if op.scale is not None else _attention_scale(w, node, q, 0)
+    scores = w.add("Mul", [w.add("MatMul", [q, w.add("Transpose", [k], perm=perm)]), scale])
+    minus_infinity = _scalar(w, -np.inf, node)
+    if len(ins) > 2:
+        if op.mask_is_bool:
+            scores = w.add("Where", [ins[2], scores, minus_infinity])
+        else:
+            scores = w.add("Add", [scores, ins[2]])
+    if op.causal:
+        if w.opset < 14:
+            raise w.unsupported(node, "a causal mask needs Trilu (opset 14)")
+        # Keys after each query's position are masked: the strict upper triangle of (L, S).
+        sizes = w.add("Slice", [w.add("Shape", [scores]), w.ints([-2]), w.ints([_INT64_MAX])])
+        ones = w.add("ConstantOfShape", [sizes],
+                     value=w.onnx.numpy_helper.from_array(np.ones(1, np.bool_), "value"))
+        blocked = w.add("Trilu", [ones, w.constant(np.asarray(1, np.int64))], upper=1)
+        scores = w.add("Where", [blocked, minus_infinity, scores])
+    weights = w.add("Softmax", [scores], axis=-1)
+    if op.safe and (len(ins) > 2 or op.causal):
+        # A row whose every key is masked gives zeros, as ganglion (and PyTorch's
+        # scaled_dot_product_attention) do, where Softmax gives NaN.
+        row_max = w.reduce("ReduceMax", scores, [-1], True)
+        weights = w.add("Where", [w.add("Equal", [row_max, minus_infinity]),
+                                  _scalar(w, 0, node), weights])
+    return weights
+
+
+@converts(ScaleLikeQuery)
+def _scale_like_query(w, op, node, ins):
+    return w.add("Mul", [ins[0], _attention_scale(w, node, ins[1], 1)])
 
 
 # ----- reductions -----------------------------------------------------------------------------
