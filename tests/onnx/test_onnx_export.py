@@ -9,6 +9,7 @@ distance from the same model run in float64), which a wrong mapping (a pad, a ga
 epsilon) exceeds by orders of magnitude.
 """
 import contextlib
+import io
 import os
 import sys
 
@@ -410,6 +411,16 @@ def test_several_inputs_and_outputs(tmp_path):
         assert_close(got, want)
 
 
+def test_export_to_a_file_object():
+    model = nn.Linear(3, 2)
+    buffer = io.BytesIO()
+    proto = export(model, gn.randn(2, 3), buffer)
+    assert buffer.getvalue() == proto.SerializeToString()
+    x = gn.randn(2, 3)
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    assert_close(session.run(None, {"input": x.numpy()})[0], forward(model, x))
+
+
 def test_model_mode_is_restored_and_file_is_replaced_atomically(tmp_path):
     model = small_net()
     assert model.training
@@ -491,6 +502,9 @@ CASES = [
     BadInput("dynamic axis of unknown name",
              lambda: export(LINEAR, gn.randn(1, 3), "x.onnx", dynamic_axes={"x": [0]}),
              ValueError, ["dynamic_axes", "'x'", "input"]),
+    BadInput("input and output share a name",
+             lambda: export(LINEAR, gn.randn(1, 3), "x.onnx", input_names=["x"], output_names=["x"]),
+             ValueError, ["export", "'x'", "input and an output"]),
     BadInput("dict output", lambda: export(DictOutput(), gn.randn(1, 3), "x.onnx"),
              TypeError, ["export", "tensor", "dict"]),
     BadInput("not callable", lambda: export(3, gn.randn(1, 3), "x.onnx"),

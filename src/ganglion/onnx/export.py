@@ -49,7 +49,8 @@ def import_onnx():
 
 def export(model_or_function, example_inputs, path, input_names=None, output_names=None,
            dynamic_axes=None, opset_version=17):
-    """Write ``model_or_function`` to ``path`` as an ONNX model; returns the ``ModelProto``.
+    """Write ``model_or_function`` to ``path`` (a file name, or a binary file object) as an
+    ONNX model; returns the ``ModelProto``.
 
     ``model_or_function``: a Module (put in eval mode while tracing, its mode restored after),
     a plain function of tensors, or a compiled ``gn.function`` (its inputs and outputs are the
@@ -76,6 +77,10 @@ def export(model_or_function, example_inputs, path, input_names=None, output_nam
         graph = _traced_graph(model_or_function, example_inputs, input_names, dynamic_axes)
     input_names = _names("input", input_names or graph.input_names, len(graph.inputs))
     output_names = _names("output", output_names, len(graph.outputs))
+    shared_names = sorted(set(input_names) & set(output_names))
+    if shared_names:
+        raise ValueError(f"export: {shared_names} name both an input and an output; ONNX values "
+                         "need distinct names")
     axes = _dynamic_axes(dynamic_axes, input_names, output_names, graph)
 
     writer = GraphWriter(opset_version, graph.paths, graph.parameter_names)
@@ -83,7 +88,10 @@ def export(model_or_function, example_inputs, path, input_names=None, output_nam
     model = writer.model(graph.name)
     serialized = model.SerializeToString()  # once, for the checker and the file
     onnx.checker.check_model(serialized, full_check=True)
-    _save_atomically(serialized, os.fspath(path))
+    if hasattr(path, "write"):  # a binary file object, as torch.onnx.export accepts
+        path.write(serialized)
+    else:
+        _save_atomically(serialized, os.fspath(path))
     return model
 
 
