@@ -278,3 +278,31 @@ def test_plans_share_their_blocked_buffers():
                                rtol=1e-4, atol=1e-3)
     _runtime.clear_cache()
     assert _runtime.scratch_bytes() == 0
+
+
+def test_a_child_forked_after_use_turns_onednn_off_instead_of_hanging():
+    """GNU OpenMP hangs in a child forked after it ran: there the predicates say False (the
+    registry falls back to the NumPy kernels), available() says why, and a direct call raises."""
+    code = """
+import os, numpy as np
+from ganglion.backend.onednn import conv, library
+x, w = np.ones((2, 4, 6, 6), np.float32), np.ones((4, 4, 3, 3), np.float32)
+geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+conv.conv2d_forward(x, w, None, *geometry)
+pid = os.fork()
+if pid == 0:
+    ok = (not conv.supports_conv2d(x.shape, w.shape, x.dtype, *geometry) and not library.available()
+          and "forked" in library.unavailable_reason())
+    try:
+        conv.conv2d_forward(x, w, None, *geometry)
+        ok = False
+    except RuntimeError as error:
+        ok = ok and "forked" in str(error)
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert conv.supports_conv2d(x.shape, w.shape, x.dtype, *geometry)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -241,6 +241,8 @@ class Plan:
         raw = self._api.raw
         set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
         with _lock:
+            if not library._ran[0] or library._forked_after_use[0]:
+                library.mark_ran()
             library.apply_num_threads()
             for name, memory in self._user:
                 status = set_handle(memory, arrays[name].ctypes.data)

@@ -20,7 +20,7 @@ float32 only (oneDNN's CPU batch norm has no float64); data stays in the caller'
 import numpy as np
 
 from ganglion.backend import array_cache
-from ganglion.backend.onednn import _capi, _runtime
+from ganglion.backend.onednn import _capi, _runtime, library
 
 __all__ = ["supports_batch_norm", "batch_statistics", "batch_normalize", "batch_norm_gradient_sums",
            "batch_norm_forward_training", "batch_norm_backward"]
@@ -29,6 +29,8 @@ __all__ = ["supports_batch_norm", "batch_statistics", "batch_normalize", "batch_
 def supports_batch_norm(shape, dtype):
     """Whether the oneDNN kernels run batch norm on an array of ``shape`` and ``dtype``: float32,
     (N, C) to (N, C, D, H, W), no empty axis."""
+    if not library.usable():
+        return False
     return (np.dtype(dtype) == np.float32 and 2 <= len(shape) <= 5 and min(shape) >= 1)
 
 
@@ -37,6 +39,7 @@ def _shape(x):
 
 
 def _check(name, x):
+    library.check_usable()
     if not supports_batch_norm(x.shape, x.dtype):
         raise ValueError(f"onednn.{name}: unsupported input of shape {tuple(x.shape)} and dtype "
                          f"{x.dtype}; expected float32 (N, C, ...) with 0 to 3 non-empty "

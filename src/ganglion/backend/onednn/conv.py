@@ -16,7 +16,7 @@ Only float32 (oneDNN's CPU convolutions have no float64), 4-D, non-empty batches
 import numpy as np
 
 from ganglion.backend import array_cache
-from ganglion.backend.onednn import _capi, _runtime
+from ganglion.backend.onednn import _capi, _runtime, library
 
 __all__ = ["supports_conv2d", "conv2d_forward", "conv2d_backward_input",
            "conv2d_backward_weight", "conv2d_backward_weight_bias"]
@@ -35,6 +35,8 @@ def supports_conv2d(x_shape, w_shape, dtype, stride, padding, dilation, groups):
     """Whether the oneDNN kernels run this convolution: float32, x (N, C, H, W) with N >= 1,
     w (O, C/groups, kh, kw), non-negative padding, positive stride and dilation, and an output
     of at least one pixel. (Applies to all three kernels of the convolution.)"""
+    if not library.usable():
+        return False
     if np.dtype(dtype) != np.float32 or len(x_shape) != 4 or len(w_shape) != 4:
         return False
     n, c, h, w = x_shape
@@ -148,6 +150,7 @@ def _f32(a):
 
 
 def _check(name, x_shape, w_shape, dtype, stride, padding, dilation, groups):
+    library.check_usable()
     if not supports_conv2d(x_shape, w_shape, dtype, stride, padding, dilation, groups):
         raise ValueError(f"onednn.{name}: unsupported convolution (input {tuple(x_shape)}, weight "
                          f"{tuple(w_shape)}, {np.dtype(dtype)}, stride {stride}, padding {padding}, "

@@ -23,7 +23,7 @@ import threading
 
 from ganglion.backend import threads
 
-__all__ = ["available", "unavailable_reason", "load", "version", "set_num_threads",
+__all__ = ["available", "unavailable_reason", "usable", "check_usable", "mark_ran", "load", "version", "set_num_threads",
            "num_threads", "apply_num_threads", "openmp_max_threads"]
 
 LIBRARY_NAME = "libdnnl.so.3"
@@ -34,6 +34,19 @@ _lock = threading.Lock()
 _state = {}          # "library", "gomp", "reason", "version" once load() has run
 _threads = [None]       # None: ganglion's thread count, backend/threads.py CORES
 _applied = threading.local()
+# [a primitive ran in this process], [this process was forked from one where primitives ran]:
+# GNU OpenMP's worker threads do not survive fork, and its next parallel region in the child
+# waits for them forever (even at one thread), so oneDNN is off in such a child.
+_ran = [False]
+_forked_after_use = [False]
+
+
+def _after_fork_in_child():
+    if _ran[0]:
+        _forked_after_use[0] = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Version(ctypes.Structure):
@@ -125,8 +138,30 @@ def load():
     raise RuntimeError(_state["reason"])
 
 
+def usable():
+    """False in a process forked from one in which oneDNN's primitives ran (GNU OpenMP would
+    hang there); the kernels' ``supports_*`` predicates are then False too. A cheap check."""
+    return not _forked_after_use[0]
+
+
+def check_usable():
+    """Raise RuntimeError (saying why) where ``usable()`` is False."""
+    if _forked_after_use[0]:
+        raise RuntimeError("oneDNN cannot run in a process forked after oneDNN ran in its parent "
+                           "(GNU OpenMP's threads do not survive fork and it would hang); the "
+                           "NumPy kernels serve this process")
+
+
+def mark_ran():
+    """Record that a primitive is about to run in this process (``Plan.run`` calls it)."""
+    check_usable()
+    _ran[0] = True
+
+
 def available():
     """Whether oneDNN can be used in this process (never raises)."""
+    if _forked_after_use[0]:
+        return False
     try:
         load()
         return True
@@ -138,6 +173,8 @@ def unavailable_reason():
     """Why ``available()`` is False, or None when it is True."""
     if available():
         return None
+    if _forked_after_use[0]:
+        return "this process was forked after oneDNN ran in its parent (GNU OpenMP would hang)"
     return _state.get("reason", "oneDNN could not be loaded")
 
 

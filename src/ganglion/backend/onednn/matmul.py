@@ -9,13 +9,15 @@ Other layouts are copied into a contiguous array first.
 import numpy as np
 
 from ganglion.backend import array_cache
-from ganglion.backend.onednn import _capi, _runtime
+from ganglion.backend.onednn import _capi, _runtime, library
 
 __all__ = ["supports_matmul", "matmul"]
 
 
 def supports_matmul(a_shape, b_shape, dtype):
     """Whether ``matmul`` runs a @ b: float32 2-D operands with matching inner sizes, none empty."""
+    if not library.usable():
+        return False
     return (np.dtype(dtype) == np.float32 and len(a_shape) == 2 and len(b_shape) == 2
             and a_shape[1] == b_shape[0] and min(a_shape) >= 1 and b_shape[1] >= 1)
 
@@ -46,6 +48,7 @@ def _plan(m, k, n, a_layout, b_layout):
 
 def matmul(a, b):
     """a @ b for float32 (M, K) and (K, N) arrays, as a new (M, N) array."""
+    library.check_usable()
     if a.dtype != np.float32 or b.dtype != np.float32 or not supports_matmul(a.shape, b.shape, a.dtype):
         raise ValueError(f"onednn.matmul: unsupported operands {a.shape} {a.dtype} @ {b.shape} "
                          f"{b.dtype}; expected float32 (M, K) @ (K, N)")

@@ -16,7 +16,7 @@ Data stays in NCHW (oneDNN's pooling runs on plain layouts directly): no reorder
 import numpy as np
 
 from ganglion.backend import array_cache
-from ganglion.backend.onednn import _capi, _runtime
+from ganglion.backend.onednn import _capi, _runtime, library
 
 __all__ = ["supports_max_pool2d", "supports_avg_pool2d", "prefers_max_pool2d_scatter", "max_pool2d",
            "max_pool2d_argmax", "max_pool2d_with_argmax", "max_pool2d_scatter", "avg_pool2d",
@@ -65,6 +65,8 @@ class _Geometry:
 
 
 def _valid(shape, dtype, kernel, stride, padding, dilation, ceil_mode):
+    if not library.usable():
+        return False
     if np.dtype(dtype) != np.float32 or len(shape) != 4 or shape[0] < 1 or shape[1] < 1:
         return False
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
@@ -163,6 +165,7 @@ def _expect_shape(name, what, actual, expected):
 
 
 def _check(name, supported, description):
+    library.check_usable()
     if not supported:
         raise ValueError(f"onednn.{name}: unsupported pooling ({description}); check the "
                          f"supports_* predicate first")
