@@ -469,12 +469,24 @@ def test_unsupported_op_names_the_op_and_the_module(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["odd.onnx"]
 
 
-def test_batch_statistics_in_a_function_are_refused(tmp_path):
-    norm = nn.BatchNorm1d(3)  # training mode: normalises with the batch's statistics
-    x = gn.placeholder(gn.float32, (None, 3), name="x")
+@pytest.mark.parametrize("how", ["function in training mode", "no running statistics"])
+def test_batch_statistics_are_exported(how, tmp_path):
+    """Batch norm normalising with the batch's own statistics: a gn.function built from a layer
+    in training mode, or a layer without running statistics (which does so in eval mode too)."""
+    gn.manual_seed(0)
+    x = gn.placeholder(gn.float32, (None, 3, 2), name="x")
+    if how == "no running statistics":
+        norm = nn.BatchNorm1d(3, track_running_stats=False).eval()
+    else:
+        norm = nn.BatchNorm1d(3)
+    with gn.no_grad():
+        norm.weight.copy_(gn.tensor([0.5, 1.0, 2.0]))
     f = gn.function([x], norm(x))
-    with pytest.raises(UnsupportedOnnxOpError, match="eval mode"):
-        export(f, None, tmp_path / "bn.onnx")
+    path = tmp_path / "bn.onnx"
+    export(f, None, path)
+    for batch in (2, 5):
+        xv = np.random.default_rng(batch).standard_normal((batch, 3, 2)).astype(np.float32) * 3 + 1
+        assert_close(run_onnx(path, {"x": xv})[0], f(xv))
 
 
 def test_missing_onnx_names_the_extra(monkeypatch, tmp_path):

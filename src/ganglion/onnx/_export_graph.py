@@ -18,9 +18,6 @@ __all__ = ["GraphWriter"]
 
 #: Why some ops have no ONNX form: they belong to training, not to the inference graph.
 _WHY = {
-    "BatchStatistics": "batch norm computes batch statistics in training mode; export the model "
-                       "in eval mode (a Module is put in eval mode for export; a function must "
-                       "be built from modules in eval mode)",
     "DropoutMask": "dropout draws a mask in training mode; export the model in eval mode",
 }
 

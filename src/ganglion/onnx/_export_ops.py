@@ -15,7 +15,7 @@ from importlib import import_module
 
 from ganglion.core.ops.nn.activation import Hardswish, Silu
 from ganglion.core.ops.nn.attention import AttentionWeights, ScaleLikeQuery, default_scale
-from ganglion.core.ops.nn.batch_norm import BatchNormalize
+from ganglion.core.ops.nn.batch_norm import BatchNormalize, BatchStatistics
 from ganglion.core.ops.nn.linear import Linear
 from ganglion.core.symbolic_shape import ShapeOf, ShapeVector, SizeSlot
 
@@ -321,11 +321,24 @@ def _pool(w, op, node, ins):
     return result
 
 
+@converts(BatchStatistics)
+def _batch_statistics(w, op, node, ins):
+    """(2, C): the batch's mean and biased variance per channel. Modules are exported in eval
+    mode, so this is a layer with track_running_stats=False, or a function's batch norm in
+    training mode (without its running-statistics updates, which export refuses)."""
+    x = ins[0]
+    axes = list(op.axes)
+    mean = w.reduce("ReduceMean", x, axes, True)
+    centered = w.add("Sub", [x, mean])
+    var = w.reduce("ReduceMean", w.add("Mul", [centered, centered]), axes, True)
+    rows = [w.add("Reshape", [value, w.ints([1, -1])]) for value in (mean, var)]
+    return w.add("Concat", rows, axis=0)
+
+
 @converts(BatchNormalize)
 def _batch_norm(w, op, node, ins):
-    if op.batch_statistics:
-        raise w.unsupported(node, "batch norm computes batch statistics (training mode); export "
-                                  "the model in eval mode")
+    # With batch_statistics the mean and var inputs are the batch's (BatchStatistics above):
+    # the normalisation itself is the same.
     x, mean, var = ins[:3]
     if op.affine:
         scale, bias = ins[3], ins[4]
