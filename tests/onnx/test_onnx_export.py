@@ -219,6 +219,45 @@ def test_recurrent_classifier_matches_onnx_runtime(kind, options, tmp_path):
         assert_close(got, expected)
 
 
+class StatesInAndOut(nn.Module):
+    """A 2-layer bidirectional recurrent layer given its initial states, returning its output
+    and final states (time-major, as PyTorch's default)."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.rnn = getattr(nn, kind)(4, 5, num_layers=2, bidirectional=True)
+
+    def forward(self, x, h0, c0):
+        if self.kind == "LSTM":
+            out, (h, c) = self.rnn(x, (h0, c0))
+            return out, h, c
+        out, h = self.rnn(x, h0)
+        return out, h
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_states_in_and_out(kind, tmp_path):
+    gn.manual_seed(0)
+    model = StatesInAndOut(kind).eval()
+
+    def example(batch, steps):
+        return gn.randn(steps, batch, 4), gn.randn(4, batch, 5), gn.randn(4, batch, 5)
+
+    path = tmp_path / "states.onnx"
+    export(model, example(2, 3), path, input_names=["x", "h0", "c0"],
+           dynamic_axes={"x": [0, 1], "h0": [1], "c0": [1]})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch, steps in [(2, 3), (3, 6)]:
+        inputs = example(batch, steps)
+        # Every input of the model is an input of the file, c0 too where the graph ignores it.
+        feeds = {name: t.numpy() for name, t in zip(["x", "h0", "c0"], inputs)}
+        with gn.no_grad():
+            expected = [t.numpy() for t in model(*inputs)]
+        for got, want in zip(session.run(None, feeds), expected):
+            assert_close(got, want)
+
+
 class ProjectedLSTM(nn.Module):
     """A fused LSTM loop fed by a projection the exporter does not recognise as the layer's own
     (a Linear op on the flattened steps, then tanh): the ONNX LSTM then takes that projection as
