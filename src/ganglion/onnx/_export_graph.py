@@ -26,6 +26,9 @@ _NOT_FOLDED = {"RandomDraw", "RandomSample", "DropoutMask"}
 
 
 class GraphWriter:
+    """Builds one ONNX graph at ``opset``. ``paths``: {id(symbolic tensor): module label} for
+    error messages and node names; ``parameter_names``: {id(tensor): initializer name}."""
+
     def __init__(self, opset, paths, parameter_names):
         self.onnx = import_onnx()
         self.helper = self.onnx.helper
@@ -147,7 +150,7 @@ class GraphWriter:
             self.values[id(node)] = self.constant(value)
             return
         tensor = node.tensor
-        name = self.parameter_names.get(id(tensor)) or tensor.name or "shared"
+        name = self.parameter_names.get(id(tensor)) or tensor.name or "tensor"
         self.values[id(node)] = self.initializer(to_numpy(tensor), name)
 
     def _fold(self, node):
