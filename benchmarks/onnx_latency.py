@@ -4,7 +4,8 @@ Runtime, ganglion and PyTorch, on this machine.
 Each model is torchvision's architecture: ganglion.models' ``resnet18`` / ``mobilenet_v2`` and
 their PyTorch twins from tests/onnx/test_onnx_load.py (``zoo_pair``), holding one set of random
 weights (batch-norm statistics included). The twin is exported with ``torch.onnx.export``
-(TorchScript exporter, dynamic batch axis; it folds batch norm into the convolutions);
+(TorchScript exporter, one file per image size with a dynamic batch axis; it folds batch norm
+into the convolutions);
 ganglion's model is exported with ``ganglion.onnx.export`` when that exists. Columns, all
 float32, eval mode, no gradients:
 
@@ -24,6 +25,11 @@ exists, else its kernels' core count and OpenBLAS's through threadpoolctl, as
 benchmarks/zoo.py's one_thread does). With one thread the table also gives the CPU time of the
 calling thread, which a loaded machine does not inflate as it does wall time. Every process
 checks its logits against PyTorch's (1e-4 of their scale) before timing.
+
+The child processes inherit the environment, so ``GANGLION_KERNELS=numpy`` times ganglion on
+its NumPy kernels instead of its default providers (oneDNN first), and ``OMP_WAIT_POLICY``
+reaches the OpenMP runtime of oneDNN's GNU-OpenMP build (its default active wait spun the
+calling thread for up to 200 ms a call on this loaded 2-core machine; ``passive`` stops it).
 
 Run: python benchmarks/onnx_latency.py [--repeats N] [--rounds R] [--threads 1 2]
      [--workloads NAME ...]
@@ -84,10 +90,13 @@ def prepare(folder, names):
     notes = []
     for name in sorted({WORKLOADS[w][0] for w in names}):
         model, twin = twins.zoo_pair(name)
-        twins.export(twin, torch.zeros(1, 3, 32, 32), os.path.join(folder, f"{name}_torch.onnx"))
-        why = _ganglion_export(model, os.path.join(folder, f"{name}_ganglion.onnx"))
-        if why:
-            notes.append(f"{name}: {why}")
+        for side in sorted({WORKLOADS[w][2] for w in names if WORKLOADS[w][0] == name}):
+            twins.export(twin, torch.zeros(1, 3, side, side),
+                         os.path.join(folder, f"{name}_{side}_torch.onnx"))
+            why = _ganglion_export(model, side,
+                                   os.path.join(folder, f"{name}_{side}_ganglion.onnx"))
+            if why:
+                notes.append(f"{name} at {side}x{side}: {why}")
         for workload in names:
             if WORKLOADS[workload][0] == name:
                 with torch.inference_mode():
@@ -96,7 +105,7 @@ def prepare(folder, names):
     return notes
 
 
-def _ganglion_export(model, path):
+def _ganglion_export(model, side, path):
     """``ganglion.onnx.export`` of ``model`` with a dynamic batch axis; None, or why not."""
     import ganglion as gn
     try:
@@ -104,7 +113,7 @@ def _ganglion_export(model, path):
     except ImportError as error:
         return f"ganglion.onnx.export missing ({error})"
     try:
-        export(model, (gn.zeros(1, 3, 32, 32),), path, input_names=["images"],
+        export(model, (gn.zeros(1, 3, side, side),), path, input_names=["images"],
                output_names=["logits"], dynamic_axes={"images": {0: "batch"},
                                                       "logits": {0: "batch"}})
     except Exception as error:  # reported under the table; the other columns still run
@@ -114,13 +123,15 @@ def _ganglion_export(model, path):
 
 def run(workloads, thread_counts, repeats, rounds):
     print(machine())
+    print("environment: " + ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in
+                                      ("GANGLION_KERNELS", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")))
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     samples = {}  # (workload, threads, column) -> ([wall ms], [cpu ms])
     with tempfile.TemporaryDirectory(prefix="ganglion_onnx_latency_") as folder:
         notes = prepare(folder, workloads)
         columns = [c for c in COLUMNS if c != "ORT (ganglion export)"
-                   or any(os.path.exists(os.path.join(folder, f"{m}_ganglion.onnx"))
-                          for m, _, _ in WORKLOADS.values())]
+                   or any(os.path.exists(os.path.join(folder, f"{m}_{side}_ganglion.onnx"))
+                          for m, _, side in WORKLOADS.values())]
         for round_index in range(rounds):
             for threads in thread_counts:
                 for column in columns:
@@ -207,16 +218,17 @@ def child(column, folder, threads, workloads, repeats):
         which = "torch" if "torch" in column else "ganglion"
         runners = {}
         for workload in workloads:
-            name = WORKLOADS[workload][0]
-            runners[workload] = (_ort(os.path.join(folder, f"{name}_{which}.onnx"), threads),
-                                 _input(workload))
+            name, _, side = WORKLOADS[workload]
+            runners[workload] = (_ort(os.path.join(folder, f"{name}_{side}_{which}.onnx"),
+                                      threads), _input(workload))
     else:
         _limits = set_threads(threads)  # noqa: F841  (threadpoolctl's limit lasts while it lives)
         twins = _twins()
         runners = {}
         for workload in workloads:
-            name = WORKLOADS[workload][0]
-            runners[workload] = (_framework_runner(column, twins, name, folder), _input(workload))
+            name, _, side = WORKLOADS[workload]
+            runners[workload] = (_framework_runner(column, twins, name, side, folder),
+                                 _input(workload))
     result = {}
     for workload, (run, x) in runners.items():
         expected = np.load(os.path.join(folder, f"{workload}_logits.npy"))
@@ -243,7 +255,7 @@ def child(column, folder, threads, workloads, repeats):
     print(json.dumps(result))
 
 
-def _framework_runner(column, twins, name, folder):
+def _framework_runner(column, twins, name, side, folder):
     """A function of a NumPy batch that returns NumPy logits, for a ganglion or PyTorch column
     (the other framework's copy of the model is dropped before timing)."""
     import gc
@@ -264,7 +276,7 @@ def _framework_runner(column, twins, name, folder):
         model = gn.jit(model)
     elif column == "ganglion onnx.load":
         from ganglion.onnx.load import load
-        model = load(os.path.join(folder, f"{name}_torch.onnx"))
+        model = load(os.path.join(folder, f"{name}_{side}_torch.onnx"))
 
     def run(x):
         with gn.no_grad():
