@@ -409,6 +409,12 @@ _REDUCE = {reduce.Sum: "ReduceSum", reduce.Mean: "ReduceMean", reduce.Prod: "Red
 
 @converts(*_REDUCE)
 def _reduce(w, op, node, ins):
+    axes = op.axes if op.axes is None or isinstance(op.axes, (tuple, list)) else (op.axes,)
+    if (type(op) is reduce.Mean and op.keepdims and len(_shape(node, 0)) == 4
+            and axes is not None and tuple(a % 4 for a in axes) == (2, 3)):
+        # adaptive_avg_pool2d(x, 1): runtimes have a blocked-layout kernel for this one (ONNX
+        # Runtime converts its NCHWc layout back before a ReduceMean).
+        return w.add("GlobalAveragePool", ins)
     return w.reduce(_REDUCE[type(op)], ins[0], op.axes, op.keepdims)
 
 
