@@ -9,10 +9,15 @@ float32 only; results are new C-contiguous float32 arrays; the caller checks the
 ``library.available()`` is False):
 
 library (ganglion.backend.onednn.library)
-    available() -> bool                 never raises; False when libdnnl.so.3 (3.x) cannot be loaded
+    available() -> bool                 never raises; False when libdnnl.so.3 (3.x) cannot be
+                                        loaded, or in a child forked after oneDNN ran
     unavailable_reason() -> str | None  why not (names the extra and DNNL_LIBRARY)
-    set_num_threads(n), num_threads()   OpenMP threads of oneDNN's primitives (default: all cores)
+    set_num_threads(n), num_threads()   OpenMP threads of oneDNN's primitives; None (default)
+                                        follows ganglion's backend/threads.py CORES
     version() -> (major, minor, patch)
+    Loading sets OMP_WAIT_POLICY=PASSIVE unless the user set it or OpenMP is already loaded.
+    In a child forked after a primitive ran (GNU OpenMP hangs there) every supports_* is
+    False and a direct kernel call raises RuntimeError.
 
 conv (ganglion.backend.onednn.conv): the NumPy backend's signatures (backend/conv.py);
 padding is ((top, bottom), (left, right)), stride / dilation pairs, groups an int.
