@@ -3,7 +3,8 @@ of the NumPy backend's (backend/conv.py): forward, input gradient, weight gradie
 bias gradient with it).
 
 Each call runs a cached plan (``_runtime``): the primitive chosen by oneDNN for format tag
-``any`` and reorders between NumPy's NCHW / OIHW arrays and its blocked layouts. The forward
+``any`` and reorders between NumPy's NCHW / OIHW arrays and its blocked layouts (1x1
+convolutions keep NCHW activations: see ``_Geometry.activation_descs``). The forward
 primitive is made for ``forward_training`` and also serves as the hint of the backward ones,
 as PyTorch does. Grouped weights are (G, O/G, C/G, kh, kw), the same memory as OIHW.
 oneDNN counts dilation from 0 (``dilation - 1``) and pads each side separately, so the
