@@ -104,7 +104,8 @@ sphinx_gallery_conf = {
 # The public modules of the API reference, in the order of its table of contents; each page
 # opens with the module's own docstring.
 API_MODULES = ["ganglion", "ganglion.nn", "ganglion.optim", "ganglion.data", "ganglion.train",
-               "ganglion.symbolic", "ganglion.models"]
+               "ganglion.symbolic", "ganglion.models", "ganglion.onnx",
+               "ganglion.distributed"]
 GENERATED = DOCS / "gen_modules"
 
 
