@@ -109,7 +109,7 @@ def _planes(a):
 
 
 def _max_pool_applies(x, kernel, stride, padding, dilation, ceil_mode):
-    return x.dtype in _FLOATS and x.ndim >= 3
+    return x.dtype in _FLOATS and x.ndim >= 3 and x.size > 0
 
 
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
@@ -124,7 +124,7 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
 
 
 def _max_pool_argmax_applies(x, out, kernel, stride, padding, dilation, ceil_mode):
-    return x.dtype in _FLOATS and x.ndim >= 3 and out.dtype == x.dtype
+    return x.dtype in _FLOATS and x.ndim >= 3 and out.dtype == x.dtype and x.size > 0
 
 
 def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):
@@ -140,7 +140,7 @@ def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):
 
 
 def _max_pool_scatter_applies(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode):
-    return grad.dtype in _FLOATS and grad.ndim >= 3
+    return grad.dtype in _FLOATS and grad.ndim >= 3 and grad.size > 0
 
 
 def max_pool2d_scatter(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode):
