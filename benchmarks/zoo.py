@@ -23,8 +23,16 @@ benchmarks/transformer.py does): when other jobs load this 2-core machine, wall 
 framework swing by 2-10x and PyTorch's spinning OpenMP threads suffer most, while the CPU time
 of one thread does not count the time a step waits for a core.
 
+``--kernels auto,numba`` times ganglion once per kernel-provider setting
+(``gn.config(kernels=...)``, see backend/providers.py: ``auto`` runs convolutions and pooling
+on oneDNN when the ``onednn`` extra is installed, ``numba`` forces the numba loops and the
+NumPy/OpenBLAS kernels), in the same interleaved rounds as PyTorch, each setting with its own
+ratio to PyTorch's time. Set
+OMP_WAIT_POLICY=PASSIVE in the environment for both frameworks on a shared machine: spinning
+OpenMP threads (PyTorch's, and oneDNN's GNU OpenMP) collapse when other jobs hold the cores.
+
 Run: python benchmarks/zoo.py [resnet20 mobilenet_v2_cifar vgg11_bn_cifar googlenet
-     resnet50_infer mobilenet_v2_infer] [--repeats N] [--cpu-time]
+     resnet50_infer mobilenet_v2_infer] [--repeats N] [--cpu-time] [--kernels auto,numba]
 """
 import argparse
 import os
@@ -111,12 +119,22 @@ WORKLOADS = {
 }
 
 
-def _forget_cache(name):
+def _forget_cache(name):  # name: "torch" or ("ganglion", kernel setting)
     """Release ganglion's array cache before PyTorch's blocks (see models.py's _forget_cache:
     the two frameworks share glibc's heap in one process)."""
     if name == "torch":
         from ganglion.backend import array_cache
         array_cache.clear()
+
+
+def with_kernels(kernels, step):
+    """``step`` run under ganglion's kernel-provider setting ``kernels``."""
+    import ganglion
+
+    def run_step():
+        with ganglion.config(kernels=kernels):
+            return step()
+    return run_step
 
 
 def cpu_time_medians(steps, warmup=2, repeats=30, block=5):
@@ -135,9 +153,10 @@ def cpu_time_medians(steps, warmup=2, repeats=30, block=5):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def measure(name, repeats=None, cpu_time=False):
-    """(ganglion ms, PyTorch ms) of workload ``name``, interleaved medians (of wall time, or of
-    one thread's CPU time)."""
+def measure(name, repeats=None, cpu_time=False, kernels=(None,)):
+    """({kernel setting: ganglion ms}, PyTorch ms) of workload ``name``, interleaved medians (of
+    wall time, or of one thread's CPU time); ``kernels`` are ganglion's provider settings to time
+    (None: the configured one)."""
     import torch
     import ganglion
     model_name, kind, batch, side, _, default_repeats = WORKLOADS[name]
@@ -146,10 +165,14 @@ def measure(name, repeats=None, cpu_time=False):
     x = rng.standard_normal((batch, 3, side, side)).astype(np.float32)
     if kind == "train":
         target = rng.integers(0, 10, batch)
-        steps = {"ganglion": sgd_step(ganglion, model, x, target),
-                 "torch": sgd_step(torch, twin, x, target)}
+        make_step = lambda framework, net: sgd_step(framework, net, x, target)  # noqa: E731
     else:
-        steps = {"ganglion": inference(ganglion, model, x), "torch": inference(torch, twin, x)}
+        make_step = lambda framework, net: inference(framework, net, x)  # noqa: E731
+    # One model for every kernel setting: the settings change which kernels run, not the math.
+    steps = {("ganglion", k): (make_step(ganglion, model) if k is None
+                               else with_kernels(k, make_step(ganglion, model)))
+             for k in kernels}
+    steps["torch"] = make_step(torch, twin)
     n = repeats or default_repeats
     block = max(1, min(5, n // 3))
     if cpu_time:
@@ -157,7 +180,7 @@ def measure(name, repeats=None, cpu_time=False):
     else:
         medians = interleaved_medians(steps, warmup=2, repeats=n, block=block, settle=1,
                                       before_block=_forget_cache)
-    return medians["ganglion"], medians["torch"]
+    return {k: medians[("ganglion", k)] for k in kernels}, medians["torch"]
 
 
 def one_thread():
@@ -170,7 +193,8 @@ def one_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-def run(names, repeats=None, cpu_time=False):
+def run(names, repeats=None, cpu_time=False, kernels=(None,)):
+    import ganglion
     _twins()                    # a test module sets PyTorch's threads: set them after it
     if cpu_time:
         _limits = one_thread()  # noqa: F841  (the limit holds while the object lives)
@@ -180,19 +204,24 @@ def run(names, repeats=None, cpu_time=False):
         threads = set_threads()
         print(f"Model zoo, ganglion vs PyTorch eager, float32, {threads} threads each, one process")
     print(machine())
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}  "
+          f"GANGLION_KERNELS={os.environ.get('GANGLION_KERNELS', '(unset)')}  "
+          f"kernels timed: {', '.join(k or ganglion.config.kernels for k in kernels)}")
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"{'workload':<20}{'kind':<28}{'ganglion ms':>12}{'PyTorch ms':>12}{'ratio':>7}"
-          f"{'target':>8}")
+    labels = [k or ganglion.config.kernels for k in kernels]
+    header = "".join(f"{'gn ' + label + ' ms':>16}{'ratio':>7}" for label in labels)
+    print(f"{'workload':<20}{'kind':<28}{header}{'PyTorch ms':>12}{'target':>8}")
     results = {}
     for name in names:
         model_name, kind, batch, side, target, _ = WORKLOADS[name]
-        ganglion_ms, torch_ms = measure(name, repeats, cpu_time)
+        ganglion_ms, torch_ms = measure(name, repeats, cpu_time, kernels)
         results[name] = (ganglion_ms, torch_ms)
-        ratio = ganglion_ms / torch_ms
         what = (f"train, {batch}x3x{side}x{side}" if kind == "train"
                 else f"eval latency, 1x3x{side}x{side}")
-        print(f"{name:<20}{what:<28}{ganglion_ms:>12.1f}{torch_ms:>12.1f}{ratio:>7.2f}"
-              f"{'<= ' + str(target):>8}{'' if ratio <= target else '  missed'}", flush=True)
+        cells = "".join(f"{ganglion_ms[k]:>16.1f}{ganglion_ms[k] / torch_ms:>6.2f}"
+                        f"{' ' if ganglion_ms[k] / torch_ms <= target else '!'}" for k in kernels)
+        print(f"{name:<20}{what:<28}{cells}{torch_ms:>12.1f}{'<= ' + str(target):>8}", flush=True)
+    print("(! marks a ratio over the target)")
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return results
 
@@ -203,8 +232,16 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--cpu-time", action="store_true",
                         help="CPU time of one thread per step instead of wall time")
+    parser.add_argument("--kernels", default=None,
+                        help="comma-separated kernel-provider settings to time ganglion under, "
+                             "e.g. auto,numba (default: the configured one)")
     args = parser.parse_args()
+    kernel_settings = (None,) if args.kernels is None else tuple(args.kernels.split(","))
+    for setting in kernel_settings:
+        if setting not in ("auto", "onednn", "numba", "numpy"):
+            parser.error(f"unknown kernel setting {setting!r}; "
+                         "choose from auto, onednn, numba, numpy")
     unknown = [n for n in args.names if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
-    run(args.names or list(WORKLOADS), args.repeats, args.cpu_time)
+    run(args.names or list(WORKLOADS), args.repeats, args.cpu_time, kernel_settings)
