@@ -195,7 +195,7 @@ def _onednn_kernels():
     """The oneDNN provider's kernels, from the interface documented at the top of
     ``ganglion.backend.onednn`` (float32 kernels with the NumPy kernels' signatures, and
     ``supports_*`` predicates over shapes, dtype and options, adapted here to the call's
-    arguments). A kernel family whose module is not there is left out."""
+    arguments): convolutions and pooling. A kernel family whose module is not there is left out."""
     onednn = importlib.import_module("ganglion.backend.onednn")
     if not onednn.available():
         raise ImportError(f"oneDNN did not load: {onednn.unavailable_reason() or 'no reason given'}")
@@ -224,7 +224,47 @@ def _onednn_kernels():
         found["conv2d_forward"] = Kernel(conv.conv2d_forward, forward_applies)
         found["conv2d_backward_input"] = Kernel(conv.conv2d_backward_input, backward_input_applies)
         found["conv2d_backward_weight"] = Kernel(conv.conv2d_backward_weight, backward_weight_applies)
+    try:
+        pool = importlib.import_module("ganglion.backend.onednn.pool")
+    except ImportError:
+        pool = None
+    if pool is not None:
+        found.update(_onednn_pool_kernels(pool))
+    # Batch norm stays with numba / NumPy: on plain NCHW arrays oneDNN's batch normalization is
+    # slower than both (the onednn package's interface notes).
     return found
+
+
+def _onednn_pool_kernels(pool):
+    """oneDNN's pooling: max pooling forward and argmax and average pooling wherever supported,
+    the max-pooling scatter only where the package prefers it (overlapping windows)."""
+    supports_max, supports_avg = pool.supports_max_pool2d, pool.supports_avg_pool2d
+
+    def max_applies(x, kernel, stride, padding, dilation, ceil_mode):
+        return supports_max(x.shape, x.dtype, kernel, stride, padding, dilation, ceil_mode)
+
+    def argmax_applies(x, out, kernel, stride, padding, dilation, ceil_mode):
+        return supports_max(x.shape, x.dtype, kernel, stride, padding, dilation, ceil_mode)
+
+    def scatter_applies(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode):
+        return (supports_max(tuple(in_shape), grad.dtype, kernel, stride, padding, dilation, ceil_mode)
+                and pool.prefers_max_pool2d_scatter(tuple(in_shape), kernel, stride, padding, dilation,
+                                                    ceil_mode))
+
+    def avg_applies(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        return supports_avg(x.shape, x.dtype, kernel, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override)
+
+    def avg_backward_applies(grad, in_shape, kernel, stride, padding, ceil_mode, count_include_pad,
+                             divisor_override):
+        return supports_avg(tuple(in_shape), grad.dtype, kernel, stride, padding, ceil_mode,
+                            count_include_pad, divisor_override)
+
+    return {"max_pool2d": Kernel(pool.max_pool2d, max_applies),
+            "max_pool2d_argmax": Kernel(pool.max_pool2d_argmax, argmax_applies),
+            "max_pool2d_scatter": Kernel(pool.max_pool2d_scatter, scatter_applies),
+            "avg_pool2d": Kernel(pool.avg_pool2d, avg_applies),
+            "avg_pool2d_backward": Kernel(pool.avg_pool2d_backward, avg_backward_applies)}
 
 
 register(Provider("numba", _numba_kernels))
