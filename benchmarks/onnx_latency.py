@@ -20,9 +20,9 @@ Each runtime runs alone in a process of its own, as a deployment would (in one p
 frameworks share glibc's heap and ONNX Runtime's and PyTorch's thread pools, which changed
 each other's times by up to 5x here); the processes alternate over ``--rounds`` rounds and a
 cell is the median of all of its timed calls. Threads: 1 and 2 for every runtime
-(``torch.set_num_threads``, ORT's session options, ganglion's ``config.num_threads`` where it
-exists, else its kernels' core count and OpenBLAS's through threadpoolctl, as
-benchmarks/zoo.py's one_thread does). With one thread the table also gives the CPU time of the
+(``torch.set_num_threads``, ORT's session options; for ganglion ``config.num_threads`` where it
+exists, its kernels' core count, oneDNN's OpenMP count and OpenBLAS's through threadpoolctl,
+as benchmarks/zoo.py's one_thread does). With one thread the table also gives the CPU time of the
 calling thread, which a loaded machine does not inflate as it does wall time. Every process
 checks its logits against PyTorch's (1e-4 of their scale) before timing.
 
@@ -185,19 +185,27 @@ def _table(samples, workloads, thread_counts, columns):
 # ----- a child: one runtime, one thread count, every workload -----------------------------
 
 def set_threads(n):
-    """``n`` threads for PyTorch, ganglion's kernels and OpenBLAS."""
+    """``n`` threads for PyTorch, ganglion's kernels, OpenBLAS and oneDNN's OpenMP pool.
+
+    Every knob is set, whichever this checkout has: ``config.num_threads`` (which sets
+    OpenBLAS's count too), the kernels' core count (which oneDNN's pool follows) and
+    threadpoolctl's OpenBLAS limit (returned: it lasts while the object lives)."""
     import torch
+    from threadpoolctl import threadpool_limits
+    from ganglion.backend import threads
     torch.set_num_threads(n)
     try:
         from ganglion import config
         if "num_threads" in getattr(config, "SETTINGS", ()):
             config.num_threads = n
-            return None
     except ImportError:
         pass
-    from threadpoolctl import threadpool_limits
-    from ganglion.backend import threads
     threads.CORES = n
+    try:
+        from ganglion.backend.onednn import library
+        library.set_num_threads(n)
+    except (ImportError, AttributeError):
+        pass
     return threadpool_limits(n, user_api="blas")
 
 
