@@ -15,6 +15,7 @@ from ganglion.core.ops.elementwise import cast
 from ganglion.core.symbolic_shape import SymbolicShape
 from ganglion.core.tensor import Constant, Tensor
 from ganglion.symbolic.fusion import fuse
+from ganglion.symbolic.scalar_fusion import fuse_scalars
 from ganglion.symbolic.graph import describe, extract, toposort
 from ganglion.symbolic.inputs import InputSpec
 from ganglion.symbolic.rewrites import optimize
@@ -65,7 +66,7 @@ class Function:
         nodes, input_nodes, _ = extract(output_list + values, [s.variable for s in self.inputs], pairs)
         _check_unused(self.inputs, input_nodes, nodes, on_unused_input)
         if optimize_graph:
-            nodes = fuse(optimize(nodes))
+            nodes = fuse_scalars(fuse(optimize(nodes)))
         self.output_nodes = nodes[:len(output_list)]
         self.schedule = Schedule(self.output_nodes, input_nodes,
                                  list(zip(targets, nodes[len(output_list):])))

@@ -41,6 +41,7 @@ from ganglion.core import dtypes
 from ganglion.core.op import Op, apply, format_shape
 from ganglion.core.tensor import Constant, Tensor, TensorType, make_tensor
 from ganglion.symbolic.fusion import fuse
+from ganglion.symbolic.scalar_fusion import fuse_scalars
 from ganglion.symbolic.graph import extract
 from ganglion.symbolic.placeholders import tensor as placeholder
 from ganglion.symbolic.rewrites import optimize
@@ -70,7 +71,7 @@ class StepProgram:
 
     def __init__(self, inputs, outputs):
         nodes, input_nodes, _ = extract(outputs, inputs, [])
-        nodes = fuse(optimize(nodes))
+        nodes = fuse_scalars(fuse(optimize(nodes)))
         schedule = Schedule(nodes, input_nodes)
         self.input_slots = [schedule.slot[id(n)] for n in input_nodes]
         self.output_slots = [schedule.slot[id(n)] for n in nodes]
