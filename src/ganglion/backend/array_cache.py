@@ -3,9 +3,8 @@
 A training step allocates the same large arrays every step (each layer's activation and its
 gradient), and frees them when the step's graph goes. glibc returns such memory to the system
 (mmap for large blocks, trimming the top of the heap), so the next step's allocations fault
-every page in again: here that cost about 2.5 us per 4 KiB page, a quarter of a LeNet step
-(2,700 page faults a step). PyTorch's CPU allocator has the same problem; its GPU allocator
-caches. This module caches on the CPU, for the arrays ganglion's kernels allocate themselves.
+every page in again, a cost comparable to a small network's arithmetic. PyTorch's CPU allocator
+has the same problem; its GPU allocator caches. This module caches on the CPU, for the arrays ganglion's kernels allocate themselves.
 
 ``empty(shape, dtype)`` hands out a view of a cached byte buffer that nobody else holds any
 more, or allocates a new one. A buffer is held as long as any array made from it lives (every

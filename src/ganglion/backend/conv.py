@@ -331,13 +331,12 @@ def _full_correlation_padding(shape):
     """For a stride-1 convolution, the padding under which the input gradient is the forward
     convolution of g with the flipped, transposed kernel; None where that needs a negative pad.
 
-    col2im's kh*kw slice-adds run over rows of OW elements and cost as much as the GEMM
-    (measured: 99 us against 97 per image of the CIFAR CNN's conv2); the forward pass's one
-    im2col copy of g costs a quarter of that.
+    Why: col2im's kh*kw slice-adds run over rows of OW elements and cost as much as the GEMM;
+    the forward pass's one im2col copy of g costs a fraction of that.
     """
     if shape.stride != (1, 1) or shape.o * shape.hw[0] * shape.hw[1] > 3 * shape.c * shape.columns:
         # Where g has many more channels than x (LeNet's conv2: 16 against 6), its column
-        # matrix is that much larger than col2im's, and col2im was faster (4.3 ms against 8.2).
+        # matrix is that much larger than col2im's, and col2im is the faster one.
         return None
     pads = tuple(tuple(d * (k - 1) - p for p in side)
                  for d, k, side in zip(shape.dilation, shape.k_hw, shape.padding))
