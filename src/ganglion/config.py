@@ -8,32 +8,20 @@ uses it at the time of each call (so a change takes effect on the next call)::
     with gn.config(kernels="numba", fusion=False):
         ...                                     # inside the block only; restored on exit
 
-========================  ============================  ===========================================
-setting                   environment variable          meaning
-========================  ============================  ===========================================
-``kernels``               ``GANGLION_KERNELS``          which kernel providers the CPU backend uses:
-                                                        ``"auto"`` (default) every available one in
-                                                        the order oneDNN, numba loops, NumPy;
-                                                        ``"numpy"`` the NumPy reference kernels only;
-                                                        ``"numba"`` / ``"onednn"`` that provider
-                                                        wherever it applies, else the NumPy reference
-                                                        (see ``ganglion.backend.providers``)
-``fusion``                ``GANGLION_FUSION``           compile chains of elementwise ops in
-                                                        ``gn.function`` graphs into one numba loop
-                                                        (default on; ``0`` / ``False`` turns it off;
-                                                        needs numba, the ``jit`` extra)
-``array_cache_mb``        ``GANGLION_ARRAY_CACHE_MB``   megabytes of unused large arrays kept for
-                                                        reuse by the kernels (default 2048; 0 = none)
-``num_threads``           ``GANGLION_NUM_THREADS``      threads ganglion's CPU kernels split work
-                                                        over (default None: one per core); when set,
-                                                        OpenBLAS's thread count is set to it as well
-``kernel_cache_dir``      ``GANGLION_KERNEL_CACHE_DIR`` root of the compiled-loop cache (default
-                                                        None: ``$XDG_CACHE_HOME/ganglion`` or
-                                                        ``~/.cache/ganglion``)
-``dataset_cache_dir``     ``GANGLION_DATASET_CACHE_DIR`` where derived dataset files (decoded-image
-                                                        caches) go (default None:
-                                                        ``~/.cache/ganglion/cache``)
-========================  ============================  ===========================================
+- ``kernels`` (``GANGLION_KERNELS``): which kernel providers the CPU backend uses. ``"auto"``
+  (default): every available one, in the order oneDNN, numba loops, NumPy; ``"numpy"``: the
+  NumPy reference kernels only; ``"numba"`` / ``"onednn"``: that provider wherever it applies,
+  else the NumPy reference (``ganglion.backend.providers``).
+- ``fusion`` (``GANGLION_FUSION``): compile chains of elementwise ops in ``gn.function`` graphs
+  into one numba loop (default on; ``0`` / ``False`` turns it off; needs the ``jit`` extra).
+- ``array_cache_mb`` (``GANGLION_ARRAY_CACHE_MB``): megabytes of unused large arrays kept for
+  reuse by the kernels (default 2048; 0 keeps none).
+- ``num_threads`` (``GANGLION_NUM_THREADS``): threads ganglion's CPU kernels split work over
+  (default None: one per core); when set, OpenBLAS's thread count is set to it as well.
+- ``kernel_cache_dir`` (``GANGLION_KERNEL_CACHE_DIR``): root of the compiled-loop cache
+  (default None: ``$XDG_CACHE_HOME/ganglion`` or ``~/.cache/ganglion``).
+- ``dataset_cache_dir`` (``GANGLION_DATASET_CACHE_DIR``): where derived dataset files
+  (decoded-image caches) go (default None: ``~/.cache/ganglion/cache``).
 
 The cache variables were called ``GANGLION_CACHE_DIR`` (compiled loops) and ``GANGLION_CACHE``
 (datasets), names that did not say which cache they were; both still work, with a
