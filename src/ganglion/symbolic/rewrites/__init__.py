@@ -8,6 +8,7 @@ strictly simplify the graph, so the pass ends. Each module below registers its r
 
 - ``folding``: constant folding; ``noop``: no-op reshapes, transposes, casts;
 - ``stable``: numerically stable forms (log_softmax, softplus, log-sigmoid, sigmoid + BCE);
+- ``slices``: summed gradients of disjoint slices of one array as one scatter;
 - ``cse``: common-subexpression elimination (registered last: it sees final nodes).
 """
 from ganglion.backend import current as backend
@@ -87,4 +88,4 @@ def nondeterministic(op):
     return getattr(op, "nondeterministic", False)
 
 
-from ganglion.symbolic.rewrites import folding, noop, stable, cse  # noqa: E402,F401  (registers, in order)
+from ganglion.symbolic.rewrites import folding, noop, stable, slices, cse  # noqa: E402,F401  (registers, in order)
