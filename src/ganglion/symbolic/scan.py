@@ -36,6 +36,7 @@ Eager tensors given to ``scan`` run the loop at once (the same compiled step), a
 """
 from collections import OrderedDict
 
+from ganglion.backend import array_cache
 from ganglion.backend import current as backend
 from ganglion.core import dtypes
 from ganglion.core.op import Op, apply, format_shape
@@ -510,6 +511,35 @@ def _run_backward(op, xp, outs, arrays, g):
     adjoint_positions = grad_program.adjoint_of
     adjoints = [None] * len(adjoint_positions)
     products = [([], []) for _ in grad_program.products]
+    # Where each summed result goes, worked out once (the loop below runs per step). A state of
+    # window 1 (the usual h, c) keeps its adjoint as the array itself, replaced each step, not
+    # in a carry buffer that is shifted, zeroed and added into; a sequence read by one tap
+    # gets each step's gradient row assigned, not added.
+    single = {k for k in carries if spec.windows[k] == 1}
+    zero_state = {k: xp.zeros(buffers[k].shape[1:], dtype=buffers[k].dtype) for k in single}
+    current = dict(zero_state)
+    shifted = [carries[k] for k in carries if k not in single]
+    taps_per_seq = [sum(1 for j2, _ in spec.seq_reads if j2 == j) for j in range(spec.n_seqs)]
+    for j, (j_read, offset) in enumerate(spec.seq_reads):
+        if (seq_grads[j_read] is not None and taps_per_seq[j_read] == 1 and offset == 0
+                and limit == steps == len(seqs[j_read])
+                and any(p == j for p, _ in grad_program.summed)):
+            # Every row is assigned below: no zero fill, and reused memory (no page faults).
+            seq_grads[j_read] = array_cache.empty(seqs[j_read].shape, seqs[j_read].dtype)
+    seq_summed, state_summed, carry_summed, external_summed = [], {k: [] for k in single}, [], []
+    for position, index in grad_program.summed:
+        if position < n_seq_args:
+            j, offset = spec.seq_reads[position]
+            seq_summed.append((index, seq_grads[j], offset, taps_per_seq[j] == 1))
+        elif position < n_seq_args + n_state_args:
+            k, tap = spec.state_reads[position - n_seq_args]
+            if k in single:
+                state_summed[k].append(index)
+            else:
+                carry_summed.append((index, carries[k], -tap - 1))
+        else:
+            external_summed.append((index, external_grads[position - n_seq_args - n_state_args]))
+    state_summed = list(state_summed.items())
     for t in range(steps - 1, steps - 1 - limit, -1):
         for a, (j, offset) in enumerate(spec.seq_reads):
             args[a] = seqs[j][t + offset]
@@ -517,7 +547,7 @@ def _run_backward(op, xp, outs, arrays, g):
             args[a] = buffers[k][spec.windows[k] + t + tap]
         for a, output in enumerate(adjoint_positions):
             if output < spec.n_recurrent:
-                value = carries[output][0]
+                value = current[output] if output in current else carries[output][0]
                 if output == op.index:
                     value = value + given[spec.windows[output] + t]
             elif output == op.index:
@@ -530,23 +560,30 @@ def _run_backward(op, xp, outs, arrays, g):
                         shape, dtype=spec.inner_outputs[output].dtype.np)
             adjoints[a] = value
         results = grad_program.program(args + adjoints + saved[t])
-        for k in carries:  # shift: the carry now describes the values before step t
-            carry = carries[k]
+        for carry in shifted:  # shift: the carry now describes the values before step t
             carry[:-1] = carry[1:]
             carry[-1] = 0
         for factors, (left, right) in zip(products, grad_program.products.values()):
             factors[0].append(results[left])
             factors[1].append(results[right])
-        for position, index in grad_program.summed:
-            value = results[index]
-            if position < n_seq_args:
-                j, offset = spec.seq_reads[position]
-                seq_grads[j][t + offset] += value
-            elif position < n_seq_args + n_state_args:
-                k, tap = spec.state_reads[position - n_seq_args]
-                carries[k][-tap - 1] += value
+        for index, grads, offset, assign in seq_summed:
+            if assign:
+                grads[t + offset] = results[index]
             else:
-                external_grads[position - n_seq_args - n_state_args] += value
+                grads[t + offset] += results[index]
+        for k, indexes in state_summed:
+            if not indexes:
+                current[k] = zero_state[k]
+                continue
+            # The step's results are new arrays of this call (never written again): kept as is.
+            value = results[indexes[0]]
+            for index in indexes[1:]:
+                value = value + results[index]
+            current[k] = value
+        for index, carry, row in carry_summed:
+            carry[row] += results[index]
+        for index, grads in external_summed:
+            grads += results[index]
     for (lefts, rights), position in zip(products, grad_program.products):
         if lefts:
             external_grads[position - n_seq_args - n_state_args] += backend.matmul(
@@ -560,7 +597,7 @@ def _run_backward(op, xp, outs, arrays, g):
         result = xp.zeros(init.shape, dtype=init.dtype)
         if k in carries:
             if limit == steps:
-                result[:window] += carries[k][::-1]
+                result[:window] += current[k] if k in current else carries[k][::-1]
             if k == op.index and given is not None:
                 result[:window] += given[:window]
         init_grads.append(result)
