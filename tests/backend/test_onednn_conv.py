@@ -195,9 +195,9 @@ def test_thread_count_follows_the_setting():
     from ganglion.backend import threads
     x, w, b, g, geometry = make_case(((4, 8, 12, 12), 16, (3, 3), (1, 1), ((1, 1), (1, 1)),
                                       (1, 1), 1, True), 4)
-    assert library.num_threads() == threads.CORES
+    assert library.num_threads() == threads.count()
     expected = conv.conv2d_forward(x, w, b, *geometry)
-    assert library.openmp_max_threads() == threads.CORES
+    assert library.openmp_max_threads() == threads.count()
     try:
         library.set_num_threads(1)
         np.testing.assert_array_equal(conv.conv2d_forward(x, w, b, *geometry), expected)
@@ -207,7 +207,25 @@ def test_thread_count_follows_the_setting():
     finally:
         library.set_num_threads(None)
     conv.conv2d_forward(x, w, b, *geometry)
-    assert library.openmp_max_threads() == threads.CORES
+    assert library.openmp_max_threads() == threads.count()
+
+
+def test_thread_count_follows_config_num_threads_at_call_time():
+    """ganglion.config.num_threads, changed between calls, is the OpenMP thread count of the
+    next primitive (it followed threads.CORES: num_threads=1 left convolutions on every core)."""
+    import ganglion as gn
+    from ganglion.backend import threads
+    x, w, b, g, geometry = make_case(((2, 8, 10, 10), 16, (3, 3), (1, 1), ((1, 1), (1, 1)),
+                                      (1, 1), 1, True), 5)
+    expected = conv.conv2d_forward(x, w, b, *geometry)
+    # 1 and 3: at least one differs from the core count on any machine, and they differ.
+    for count in (1, 3, 1):
+        with gn.config(num_threads=count):
+            np.testing.assert_array_equal(conv.conv2d_forward(x, w, b, *geometry), expected)
+            assert library.num_threads() == count
+            assert library.openmp_max_threads() == count
+    conv.conv2d_forward(x, w, b, *geometry)
+    assert library.openmp_max_threads() == threads.count() == (gn.config.num_threads or threads.CORES)
 
 
 def test_avx2_kernels_give_the_same_results():

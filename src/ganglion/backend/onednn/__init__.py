@@ -13,7 +13,8 @@ library (ganglion.backend.onednn.library)
                                         loaded, or in a child forked after oneDNN ran
     unavailable_reason() -> str | None  why not (names the extra and DNNL_LIBRARY)
     set_num_threads(n), num_threads()   OpenMP threads of oneDNN's primitives; None (default)
-                                        follows ganglion's backend/threads.py CORES
+                                        follows backend/threads.py count() at each call
+                                        (ganglion.config.num_threads, else the cores)
     version() -> (major, minor, patch)
     Loading sets OMP_WAIT_POLICY=PASSIVE unless the user set it or OpenMP is already loaded.
     In a child forked after a primitive ran (GNU OpenMP hangs there) every supports_* is

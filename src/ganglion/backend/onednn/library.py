@@ -11,8 +11,10 @@ Before the library (and with it GNU OpenMP) is loaded, OMP_WAIT_POLICY is set to
 the user set it or an OpenMP runtime is already loaded (``_prefer_passive_waiting`` says why).
 
 The GNU OpenMP build takes its thread count from ``omp_set_num_threads`` of the libgomp that
-libdnnl was linked against (OpenMP's thread count is a per-thread setting, so it is set on the
-calling thread before each primitive runs: ``apply_num_threads``).
+libdnnl was linked against. OpenMP's thread count is a per-thread setting, so before each
+primitive runs the calling thread's count is compared with ``num_threads()`` (the backend's
+current thread count, ``ganglion.config.num_threads`` included) and set only when it differs
+(``apply_num_threads``).
 """
 import ctypes
 import ctypes.util
@@ -32,7 +34,7 @@ REQUIRED_MAJOR = 3
 
 _lock = threading.Lock()
 _state = {}          # "library", "gomp", "reason", "version" once load() has run
-_threads = [None]       # None: ganglion's thread count, backend/threads.py CORES
+_threads = [None]       # None: the backend's thread count at each call, backend/threads.py count()
 _applied = threading.local()
 # [a primitive ran in this process], [this process was forked from one where primitives ran]:
 # GNU OpenMP's worker threads do not survive fork, and its next parallel region in the child
@@ -185,8 +187,9 @@ def version():
 
 
 def set_num_threads(count):
-    """The number of OpenMP threads oneDNN's primitives run on; None follows ganglion's thread
-    count (``ganglion.backend.threads.CORES``, the machine's cores unless configured)."""
+    """The number of OpenMP threads oneDNN's primitives run on; None follows the backend's thread
+    count at each call (``ganglion.backend.threads.count()``: ``ganglion.config.num_threads``,
+    else one per core)."""
     if count is not None:
         count = int(count)
         if count < 1:
@@ -199,7 +202,7 @@ def num_threads():
     """The OpenMP thread count oneDNN's primitives run on."""
     if _threads[0] is not None:
         return _threads[0]
-    return threads.CORES
+    return threads.count()
 
 
 def openmp_max_threads():
