@@ -8,7 +8,8 @@ DeepLearningTutorials' lstm.py writes it: the input projection of all steps is o
 the loop, and the step computes the four gates as h @ U plus that step's projection.
 All three start from the same weights and data (the first losses are checked to agree).
 Issue 16's target: scan within 1.3x of the fused nn.LSTM.
-Run: python benchmarks/scan_lstm.py [threads]
+Run: python benchmarks/scan_lstm.py [threads] [--cpu-time] (--cpu-time: process CPU time, one
+thread only, steadier on a loaded machine)
 """
 import sys
 
@@ -51,18 +52,22 @@ def scan_step_fn():
     return lambda: train(x_np, y_np)
 
 
-def run(threads=None):
+def run(threads=None, cpu_time=False):
     threads = set_threads(threads)
     steps = {"ganglion scan (compiled)": scan_step_fn(),
              "ganglion nn.LSTM eager": ganglion_step_fn(), "PyTorch eager": torch_step_fn()}
     # Fresh steps from the same weights: their first losses must agree.
     first = [float(step().item()) for step in (scan_step_fn(), ganglion_step_fn(), torch_step_fn())]
     assert max(first) - min(first) < 1e-4, first
-    results = interleaved_medians(steps)
+    if cpu_time:
+        from cpu_timing import interleaved_cpu_medians
+        results = interleaved_cpu_medians(steps)
+    else:
+        results = interleaved_medians(steps)
     fused = results["ganglion nn.LSTM eager"]
     torch_ms = results["PyTorch eager"]
     print(f"LSTM classifier train step with scan (T={STEPS}, N={BATCH}, {INPUT}->{HIDDEN}, FC to "
-          f"{CLASSES}), float32, Adam, {threads} threads")
+          f"{CLASSES}), float32, Adam, {threads} threads, {'CPU' if cpu_time else 'wall'} time")
     print(machine())
     print(f"{'implementation':<28}{'ms/step':>10}{'to nn.LSTM':>12}{'to PyTorch':>12}")
     for name, ms in results.items():
@@ -71,4 +76,5 @@ def run(threads=None):
 
 
 if __name__ == "__main__":
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else None)
+    numbers = [a for a in sys.argv[1:] if not a.startswith("--")]
+    run(int(numbers[0]) if numbers else None, cpu_time="--cpu-time" in sys.argv)

@@ -13,7 +13,8 @@ Four implementations of the same step on the same data, in one process:
 
 Prints ms/step, the ratio to PyTorch eager and each one's compile time (the time of building
 and compiling the function plus its first call).
-Run: python benchmarks/symbolic_mlp.py [threads] (on one thread: OPENBLAS_NUM_THREADS=1 ... 1)
+Run: python benchmarks/symbolic_mlp.py [threads] [--cpu-time] (on one thread:
+OPENBLAS_NUM_THREADS=1 ... 1; --cpu-time times by process CPU time, steadier on a loaded machine)
 """
 import sys
 import time
@@ -111,7 +112,7 @@ def pytensor_step_fn():
     return (lambda: train(x_np, y_np)), compile_s
 
 
-def run(threads=None):
+def run(threads=None, cpu_time=False):
     threads = set_threads(threads)
     steps, compile_times = {}, {}
     steps["ganglion function"], compile_times["ganglion function"] = ganglion_compiled_step_fn()
@@ -119,7 +120,11 @@ def run(threads=None):
         ganglion_optimizer_updates_step_fn())
     steps["ganglion eager"] = ganglion_step_fn()
     steps["PyTorch eager"] = torch_step_fn()
-    medians = interleaved_medians(steps, repeats=150)
+    if cpu_time:
+        from cpu_timing import interleaved_cpu_medians
+        medians = interleaved_cpu_medians(steps, repeats=150)
+    else:
+        medians = interleaved_medians(steps, repeats=150)
     # PyTensor goes last, on its own: after its calls, threads of its runtime keep spinning on
     # the second core long enough to slow whatever runs next (measured: the compiled ganglion
     # step took 8.1 ms right after PyTensor's blocks, 4.2-4.4 ms otherwise).
@@ -131,7 +136,8 @@ def run(threads=None):
     rows = {name: (ms, compile_times.get(name)) for name, ms in medians.items()}
     torch_ms = rows["PyTorch eager"][0]
     eager_ms = rows["ganglion eager"][0]
-    print(f"MLP 784-512-512-10 Adam train step, batch {BATCH}, float32, {threads} threads")
+    clock = "CPU time" if cpu_time else "wall time"
+    print(f"MLP 784-512-512-10 Adam train step, batch {BATCH}, float32, {threads} threads, {clock}")
     print(machine())
     print(f"{'implementation':<26}{'ms/step':>9}{'/ PyTorch':>11}{'/ ganglion eager':>18}{'compile s':>11}")
     for name, (ms, compile_s) in rows.items():
@@ -141,4 +147,5 @@ def run(threads=None):
 
 
 if __name__ == "__main__":
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else None)
+    numbers = [a for a in sys.argv[1:] if not a.startswith("--")]
+    run(int(numbers[0]) if numbers else None, cpu_time="--cpu-time" in sys.argv)
