@@ -26,6 +26,11 @@ padding is ((top, bottom), (left, right)), stride / dilation pairs, groups an in
         float32, N >= 1, C == w.shape[1] * groups, O % groups == 0, output >= 1 pixel;
         covers all the kernels below (conv2d_backward_input: pass x's shape (N, C, *input_hw)).
     conv2d_forward(x, w, bias, stride, padding, dilation, groups) -> (N, O, OH, OW)
+    frozen_weights()                     context manager: the caller promises that the weight
+        arrays passed to conv2d_forward inside it are not written (inference); each one's
+        blocked copy is made once and reused while the same array object comes back, and all
+        are freed when the outermost block exits. (No safe key exists without the promise: an
+        in-place update changes neither an ndarray's identity, address nor flags.)
     conv2d_backward_input(g, w, input_hw, stride, padding, dilation, groups) -> (N, C, *input_hw)
         (also conv_transpose2d of g with w)
     conv2d_backward_weight(x, g, kernel_hw, stride, padding, dilation, groups) -> (O, C/groups, kh, kw)

@@ -204,6 +204,9 @@ class Plan:
         self._keep = [pd, *keep]
         self._user = []               # (name, memory handle) bound to arrays on each run
         self._inner = []              # (scratch slot, memory handle, bytes) of blocked buffers
+        # input name -> (index of its reorder in the steps, blocked memory handle, bytes): for
+        # inputs converted once by ``prepare`` and passed to ``run`` already in the blocked layout
+        self._input_reorders = {}
         before, after, args = [], [], []
         for argument, name, plain, is_output in bindings:
             user = _Memory(plain.handle)
@@ -222,6 +225,9 @@ class Plan:
             self._keep += [inner, reorder_pd, reorder]
             step = (reorder.handle, self._arguments([(_capi.ARG_SRC, source.handle),
                                                      (_capi.ARG_DST, dest.handle)]))
+            if not is_output:
+                self._input_reorders[name] = (len(before), inner.handle,
+                                              self._inner[-1][2])
             (after if is_output else before).append(step)
             args.append((argument, inner.handle))
         primitive = _Primitive(pd)
@@ -236,8 +242,43 @@ class Plan:
             slot.arg, slot.memory = argument, memory
         return len(pairs), array
 
-    def run(self, **arrays):
-        """Execute the plan on ``arrays`` (name -> C-contiguous NumPy array)."""
+    def prepare(self, name, array):
+        """Input ``name``'s ``array`` converted to the primitive's layout, in a new buffer owned
+        by the caller (a 64-byte-aligned uint8 array), for ``run(prepared={name: buffer})``:
+        the reorder runs once here instead of on every run. None when the input needs no
+        reorder (the primitive reads the plain array)."""
+        if name not in self._input_reorders:
+            return None
+        index, inner, size = self._input_reorders[name]
+        raw = self._api.raw
+        owned = np.empty(size + _ALIGNMENT, np.uint8)
+        start = -owned.ctypes.data % _ALIGNMENT
+        buffer = owned[start:start + size]
+        user = dict(self._user)[name]
+        with _lock:
+            if not library._ran[0] or library._forked_after_use[0]:
+                library.mark_ran()
+            library.apply_num_threads()
+            for memory, address in ((user, array.ctypes.data), (inner, buffer.ctypes.data)):
+                status = raw["dnnl_memory_set_data_handle"](memory, address)
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
+            primitive, (count, args) = self._steps[index]
+            status = raw["dnnl_primitive_execute"](primitive, self._stream, count, args)
+            if status:
+                raise _capi.OneDNNError("dnnl_primitive_execute", status, f"reorder of {name}")
+            status = raw["dnnl_stream_wait"](self._stream)
+            if status:
+                raise _capi.OneDNNError("dnnl_stream_wait", status)
+        return buffer
+
+    def run(self, prepared=None, **arrays):
+        """Execute the plan on ``arrays`` (name -> C-contiguous NumPy array); ``prepared`` maps
+        input names to buffers from ``prepare`` (already in the primitive's layout: their
+        reorders are skipped, and no array is passed under those names)."""
+        if prepared:
+            self._run_prepared(prepared, arrays)
+            return
         raw = self._api.raw
         set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
         with _lock:
@@ -253,6 +294,39 @@ class Plan:
                 if status:
                     raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
             for primitive, (count, args) in self._steps:
+                status = execute(primitive, self._stream, count, args)
+                if status:
+                    raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
+            status = raw["dnnl_stream_wait"](self._stream)
+            if status:
+                raise _capi.OneDNNError("dnnl_stream_wait", status)
+
+
+    def _run_prepared(self, prepared, arrays):
+        raw = self._api.raw
+        set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
+        skipped = {self._input_reorders[name][0] for name in prepared}
+        with _lock:
+            if not library._ran[0] or library._forked_after_use[0]:
+                library.mark_ran()
+            library.apply_num_threads()
+            for name, memory in self._user:
+                if name not in prepared:
+                    status = set_handle(memory, arrays[name].ctypes.data)
+                    if status:
+                        raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
+            for slot, memory, size in self._inner:
+                status = set_handle(memory, _scratch_address(slot, size))
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
+            # (after the scratch binding: a prepared input's blocked memory points at its buffer)
+            for name, buffer in prepared.items():
+                status = set_handle(self._input_reorders[name][1], buffer.ctypes.data)
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
+            for index, (primitive, (count, args)) in enumerate(self._steps):
+                if index in skipped:
+                    continue
                 status = execute(primitive, self._stream, count, args)
                 if status:
                     raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
