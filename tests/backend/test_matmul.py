@@ -1,6 +1,6 @@
 """Matrix products (``backend/matmul.py``): on BLAS's threads normally, split over ganglion's
-pool inside a convolution and for a fixed number of products after one (never by the clock),
-with the same results either way."""
+pool inside a convolution and for a fixed number of products after one or after a kernel split
+its work over the pool (never by the clock), with the same results either way."""
 import numpy as np
 import pytest
 
@@ -80,14 +80,18 @@ def test_sharing_ends_after_a_fixed_number_of_products(pool_calls):
     assert len(pool_calls) == 1 + matmul.PRODUCTS_AFTER_CONVOLUTION and not matmul.on_pool()
 
 
-def test_a_convolution_opens_the_scope_and_other_kernels_do_not(pool_calls):
+def test_a_convolution_or_a_split_kernel_opens_the_scope_and_a_small_kernel_does_not(pool_calls):
     x = rng.standard_normal((4, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
-    NumpyBackend.batch_normalize(rng.standard_normal((64, 8, 64, 64)).astype(np.float32),
-                                 np.ones(8, np.float32), np.zeros(8, np.float32))
-    assert not matmul.on_pool()
+    small = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    NumpyBackend.batch_normalize(small, np.ones(3, np.float32), np.zeros(3, np.float32))
+    assert not matmul.on_pool()                 # too small to split: BLAS keeps the products
     for kernels in ("numpy", "auto"):
         matmul._scope[1] = 0
         with gn.config(kernels=kernels):
             NumpyBackend.conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
         assert matmul.on_pool() and matmul._scope == [0, matmul.PRODUCTS_AFTER_CONVOLUTION]
+    if blas_threads.available():
+        matmul._scope[1] = 0
+        matmul.on_each_core(4, lambda lo, hi: None)  # a kernel's work split over two threads
+        assert matmul._scope == [0, matmul.PRODUCTS_AFTER_CONVOLUTION]

@@ -3,8 +3,9 @@ ganglion's own thread pool (backend/threads.py): BLAS on one thread per call, la
 split over the cores.
 
 Rule: products run on the pool inside a convolution kernel (``convolution_scope``) and for the
-next ``PRODUCTS_AFTER_CONVOLUTION`` products after one; otherwise on BLAS's threads. The choice
-depends only on what has run, never on the clock.
+next ``PRODUCTS_AFTER_CONVOLUTION`` products after one, or after any kernel that split its work
+over the pool (``on_each_core``: batch norm, pooling, an LSTM's batch blocks); otherwise on
+BLAS's threads. The choice depends only on what has run, never on the clock.
 
 Why: after a multi-threaded call, OpenBLAS's worker threads spin for new work for tens of
 milliseconds before they sleep, holding the cores that the convolution kernels split their work
@@ -34,7 +35,7 @@ _scope = [0, 0]
 @contextmanager
 def convolution_scope():
     """Products inside run on the pool, and so do the next PRODUCTS_AFTER_CONVOLUTION after it
-    (the convolution kernels run inside one)."""
+    (the backend runs every convolution inside one)."""
     _scope[0] += 1
     try:
         yield
@@ -107,6 +108,8 @@ def on_each_core(count, work, part=1, least=1):
         results[k] = work(bounds[k], bounds[k + 1])
     with blas_threads.single_threaded():
         threads.run_all([lambda k=k: run(k) for k in range(cores)])
+    # The pool's threads just ran: keep the next products off BLAS's spinning threads too.
+    _scope[1] = PRODUCTS_AFTER_CONVOLUTION
     return results
 
 
