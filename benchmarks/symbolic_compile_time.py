@@ -4,7 +4,7 @@ batch 128.
 
 Fused loops (the ``jit`` extra) are compiled by numba on their first call: the first call is the
 one that pays for that, once per machine; later processes load them from the disk cache
-(``GANGLION_CACHE_DIR`` points it elsewhere: an empty folder shows the cold cost).
+(``GANGLION_KERNEL_CACHE_DIR`` points it elsewhere: an empty folder shows the cold cost).
 
 The model is ``models.lenet`` built from ``ganglion.nn`` (conv, pool and linear layers), applied
 to placeholders.
