@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_DATASETS)),)
 export GANGLION_DATA ?= $(SHARED_DATASETS)
 endif
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test test-numpy-kernels bench docs clean
 
 $(VENV)/.demo-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ demo: $(VENV)/.demo-installed
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -n 2 -q -p no:cacheprovider tests
+
+# The op, layer and kernel tests again with only the NumPy reference kernels (no oneDNN, no numba
+# loops): every provider must give the reference's results, and the reference must stay right.
+test-numpy-kernels: $(VENV)/.dev-installed
+	GANGLION_KERNELS=numpy $(PY) -m pytest -n 2 -q -p no:cacheprovider tests/core tests/nn tests/backend
 
 $(VENV)/.docs-installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
