@@ -149,6 +149,12 @@ EINSUM_CASES = [
     (" ij , jk -> ik ", [(3, 4), (4, 2)]),      # spaces are ignored
     ("ij,jk", [(3, 1), (4, 2)]),                # a size-1 dim broadcasts against its partner
     ("...ij,jk->...ik", [(2, 3, 4), (4, 5)]),
+    # The operand without the ellipsis: its gradient sums the ellipsis dims, eager and compiled.
+    ("...ij,jk->...ik", [(2, 3, 3, 4), (4, 5)]),
+    ("ij,...jk->...ik", [(3, 4), (2, 4, 5)]),
+    ("...ij,jk,...k->...i", [(2, 3, 4), (4, 5), (1, 5)]),
+    ("i...j,jk->i...k", [(3, 2, 2, 4), (4, 5)]),
+    ("...ij,ij->...i", [(2, 3, 4), (3, 4)]),
     ("...i,...i->...i", [(2, 3, 4), (4,)]),
     # The output leaves the ellipsis out: PyTorch sums those dims (NumPy alone would refuse).
     ("...i->i", [(2, 3, 4)]),
@@ -162,11 +168,7 @@ EINSUM_CASES = [
 @pytest.mark.parametrize("equation, shapes", EINSUM_CASES, ids=[c[0] for c in EINSUM_CASES])
 def test_einsum(equation, shapes):
     arrays = [randn(*s) for s in shapes]
-    # Compiled, the gradient of the operand that the ellipsis broadcasts ('jk' in
-    # '...ij,jk->...ik') builds the invalid einsum '...ik,...ij->jk' (a known bug of the symbolic
-    # einsum gradient; eager mode sums the broadcast dims and is right).
-    check_op(lambda *ts: gn.einsum(equation, *ts), lambda *ts: torch.einsum(equation, *ts), arrays,
-             compiled=equation != "...ij,jk->...ik")
+    check_op(lambda *ts: gn.einsum(equation, *ts), lambda *ts: torch.einsum(equation, *ts), arrays)
 
 
 @pytest.mark.parametrize("equation, shapes", [("ij,jk->ik", [(3, 4), (4, 2)]), ("ij,k->i", [(3, 4), (5,)]),

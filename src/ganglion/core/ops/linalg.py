@@ -84,6 +84,12 @@ class Einsum(Op):
 
     def vjp(self, out, grad, needs):
         inputs, output = _parse_einsum(self.equation, len(out._inputs))
+        if "..." in self.equation:
+            # The gradient of an operand without '...' would take the ellipsis in its inputs but
+            # not its output, which NumPy's einsum refuses (ShapeError when compiled): the
+            # ellipsis gets letters of its own, so that the broadcast dims it drops are summed.
+            inputs, output = _ellipsis_spelled(inputs, output, [x.ndim for x in out._inputs],
+                                               self.equation)
         grads = []
         for i, (x, need) in enumerate(zip(out._inputs, needs)):
             if not need:
@@ -158,6 +164,18 @@ def _parse_einsum(equation, n_operands):
     if len(inputs) != n_operands:
         raise ValueError(f"einsum: {equation!r} names {len(inputs)} operands, got {n_operands}")
     return inputs, output
+
+
+def _ellipsis_spelled(inputs, output, ndims, equation):
+    """``inputs`` and ``output`` with each '...' written as upper-case letters not in
+    ``equation``, aligned from the right as NumPy broadcasts them (operands of ``ndims`` dims)."""
+    counts = [ndim - len(subs.replace("...", "")) if "..." in subs else 0
+              for subs, ndim in zip(inputs, ndims)]
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in equation]
+    n = max(counts)
+    names = "".join(free[:n])
+    spelled = [subs.replace("...", names[n - k:] if k else "") for subs, k in zip(inputs, counts)]
+    return spelled, output.replace("...", names)
 
 
 def _with_summed_dims(subs, kept, kept_shape):
