@@ -228,6 +228,26 @@ def test_thread_count_follows_config_num_threads_at_call_time():
     assert library.openmp_max_threads() == threads.count() == (gn.config.num_threads or threads.CORES)
 
 
+def test_plans_are_made_under_the_thread_count_they_run_on():
+    """oneDNN's primitives fix their thread count when made (omp_get_max_threads then): a plan
+    built at one count and run after a change kept the old count (made at 2 threads, a
+    convolution stayed on 2 after config.num_threads = 1). Each count gets its own plan, made
+    after the count is set."""
+    import ganglion as gn
+    x, w, b, g, geometry = make_case(((2, 8, 11, 9), 16, (3, 3), (2, 1), ((1, 0), (1, 1)),
+                                      (1, 1), 1, True), 6)
+    _runtime.clear_cache()
+    for count in (3, 1, 3):
+        with gn.config(num_threads=count):
+            conv.conv2d_forward(x, w, b, *geometry)
+            conv.conv2d_backward_input(g, w, x.shape[2:], *geometry)
+            conv.conv2d_backward_weight_bias(x, g, w.shape[2:], *geometry)
+    assert _runtime.cache_size() == 6
+    assert sorted(plan.threads for plan in _runtime._cache.values()) == [1, 1, 1, 3, 3, 3]
+    assert all(key[-1] == plan.threads for key, plan in _runtime._cache.items())
+    _runtime.clear_cache()
+
+
 def test_avx2_kernels_give_the_same_results():
     """oneDNN picks its kernels from the CPU at run time; capped at AVX2 (machines without
     AVX-512, AMD's before Zen 4) it must still match the NumPy kernels, on a layer and a

@@ -336,13 +336,23 @@ class Plan:
 
 
 def cached_plan(key, build):
-    """The plan cached under ``key``, or ``build()``'s, cached (least recently used dropped)."""
+    """The plan cached under ``key`` and the current thread count, or ``build()``'s, cached
+    (least recently used dropped). oneDNN's primitives fix the number of threads they split
+    work over when they are made (from omp_get_max_threads then), so plans are kept per thread
+    count and built after the calling thread's OpenMP count is set: a plan made at 2 threads
+    kept running on 2 after ``config.num_threads = 1``, and one made at 1 on 1 after it was
+    set back. ``plan.threads`` is the OpenMP thread count it was made under."""
+    threads = library.num_threads()
+    key = (key, threads)
     with _lock:
         plan = _cache.get(key)
         if plan is not None:
             _cache.move_to_end(key)
             return plan
+    context()  # (loads the library, so that the count below reaches its OpenMP runtime)
+    library.apply_num_threads()
     plan = build()
+    plan.threads = library.openmp_max_threads()
     with _lock:
         _cache[key] = plan
         while len(_cache) > CACHE_SIZE:

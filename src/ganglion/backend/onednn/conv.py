@@ -76,7 +76,8 @@ def frozen_weight_count():
 def _frozen_weight(plan, key, w):
     """The blocked copy of weight array ``w`` for ``plan`` (made on first use), or None where
     the primitive reads the plain array."""
-    entry_key = (key, id(w), w.ctypes.data, w.strides)
+    # (the thread count too: plans, and so possibly their weight layouts, are per thread count)
+    entry_key = (key, library.num_threads(), id(w), w.ctypes.data, w.strides)
     with _frozen_lock:
         entry = _frozen.get(entry_key)
         if entry is not None and entry[0]() is w:
