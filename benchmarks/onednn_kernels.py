@@ -4,7 +4,10 @@ backend kernels and PyTorch's, on the convolution shapes of LeNet-5, the CIFAR C
 and the weight (+ bias) gradient ("weights"), float32, at 1 and 2 threads; then pooling and
 batch norm on those networks' shapes, the cost of OpenBLAS's spinning threads to a oneDNN
 convolution that follows a NumPy matmul, and oneDNN's matmul against OpenBLAS on the MLP's and
-the LSTM classifier's GEMMs.
+the LSTM classifier's GEMMs. Section ``inference`` (not run by default) times ResNet-18 (CIFAR,
+benchmarks/models.py) inference at batch 1 and 32, with oneDNN's per-call weight reorders and
+inside ``onednn.conv.frozen_weights()`` (each weight converted once), against PyTorch, in CPU
+time (all threads) and wall time.
 
 Each kernel is timed in blocks of calls, the implementations taking turns block by block, so
 a slow spell of a shared machine falls on all of them alike (see common.py); times are
@@ -18,7 +21,7 @@ ganglion's OMP_WAIT_POLICY=PASSIVE default (backend/onednn/library.py) does not 
 
 Run: python benchmarks/onednn_kernels.py [--quick] [--passive] [--threads 1,2]
      [--networks lenet,cifar,resnet,mobilenet]
-     [--sections conv,pool,batchnorm,interplay,matmul]
+     [--sections conv,pool,batchnorm,interplay,matmul,inference]
 """
 import argparse
 import os
@@ -335,6 +338,56 @@ def run_matmul(thread_counts, rounds, block):
                   f"{t['onednn'] / t['numpy']:.2f} |", flush=True)
 
 
+def run_inference(thread_counts, rounds, block):
+    import ganglion as gn
+    import ganglion.nn as gnn
+    from ganglion.backend.onednn import conv as onednn_conv
+    from models import resnet18
+    print("\n## ResNet-18 (CIFAR) inference, eval mode, no_grad: ms per forward pass, CPU time of "
+          "all threads (wall time in brackets)")
+    torch.manual_seed(0)
+    torch_model, model = resnet18(torch.nn).eval(), resnet18(gnn)
+    model.load_state_dict(torch_model.state_dict())
+    model.eval()
+    for count in thread_counts:
+        set_threads(count)
+        gn.config.num_threads = count
+        print(f"\n{count} thread(s)\n\n| batch | reorder per call | frozen_weights | PyTorch |"
+              " frozen / per call | frozen / PyTorch |\n|---:|---:|---:|---:|---:|---:|")
+        for batch in (1, 32):
+            x = np.random.default_rng(0).standard_normal((batch, 3, 32, 32)).astype(np.float32)
+            xg, xt = gn.from_numpy(x), torch.from_numpy(x)
+
+            def ganglion_forward():
+                with gn.no_grad():
+                    model(xg)
+
+            def torch_forward():
+                with torch.no_grad():
+                    torch_model(xt)
+
+            def timed(step, calls):
+                step()
+                cpu, wall = time.process_time(), time.perf_counter()
+                for _ in range(calls):
+                    step()
+                return ((time.process_time() - cpu) / calls * 1e3,
+                        (time.perf_counter() - wall) / calls * 1e3)
+            times = {"plain": [], "frozen": [], "torch": []}
+            calls = max(1, block * 8 // batch)
+            for _ in range(rounds):
+                times["plain"].append(timed(ganglion_forward, calls))
+                with onednn_conv.frozen_weights():  # (leaving the block frees the copies)
+                    times["frozen"].append(timed(ganglion_forward, calls))
+                times["torch"].append(timed(torch_forward, calls))
+            cpu = {name: statistics.median(c for c, _ in t) for name, t in times.items()}
+            wall = {name: statistics.median(w for _, w in t) for name, t in times.items()}
+            print(f"| {batch} | " + " | ".join(f"{cpu[n]:.1f} ({wall[n]:.1f})" for n in times)
+                  + f" | {cpu['frozen'] / cpu['plain']:.2f} | {cpu['frozen'] / cpu['torch']:.2f} |",
+                  flush=True)
+        gn.config.num_threads = None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer timed calls")
@@ -360,6 +413,8 @@ def main():
         run_interplay(rounds)
     if "matmul" in sections:
         run_matmul(thread_counts, rounds, block)
+    if "inference" in sections:
+        run_inference(thread_counts, rounds, block)
 
 
 if __name__ == "__main__":
