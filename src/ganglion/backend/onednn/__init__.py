@@ -87,7 +87,8 @@ The backend should run the oneDNN convolutions inside its convolution scope (bac
 as the NumPy ones: a 2-thread OpenBLAS product right before a oneDNN convolution slowed it by
 1.4x (its spinning threads hold the cores).
 
-The kernels cache one plan (primitives, reorders, blocked buffers) per shape and options in a
+The kernels cache one plan (primitives, reorders, blocked buffers) per shape, options and
+thread count (oneDNN fixes a primitive's thread count when it is made) in a
 bounded LRU (``_runtime.CACHE_SIZE``); ``_runtime.clear_cache()`` frees them.
 """
 from ganglion.backend.onednn import library

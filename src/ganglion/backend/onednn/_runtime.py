@@ -1,6 +1,7 @@
 """Execution plans over oneDNN primitives: a primitive, the reorders between NumPy's plain
 layouts and the layouts the primitive chose, and the memory objects bound to each argument,
-built once per (kernel, shapes, options) and kept in a bounded LRU cache.
+built once per (kernel, shapes, options, thread count) and kept in a bounded LRU cache (oneDNN
+fixes a primitive's thread count when it is made: ``cached_plan``).
 
 A plan is made from a primitive descriptor whose arguments were mostly described with format
 tag ``any`` (oneDNN picks its fastest layout, e.g. channels in blocks of 16 for AVX-512) and
