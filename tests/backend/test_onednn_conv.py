@@ -344,3 +344,19 @@ print("ok")
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_thread_count_applied_before_loading_is_applied_after():
+    """apply_num_threads() called before the library (and its OpenMP runtime) is loaded must
+    not count as done: it recorded the count as set, and the next call skipped setting it."""
+    code = ("from ganglion.backend.onednn import library\n"
+            "library.set_num_threads(1)\n"
+            "library.apply_num_threads()\n"
+            "library.load()\n"
+            "library.apply_num_threads()\n"
+            "print(library.openmp_max_threads())\n")
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "1"

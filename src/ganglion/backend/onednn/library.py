@@ -219,6 +219,6 @@ def apply_num_threads():
     wanted = num_threads()
     if getattr(_applied, "count", None) != wanted:
         gomp = _state.get("gomp")
-        if gomp is not None:
+        if gomp is not None:  # (before the library is loaded nothing is recorded as set)
             gomp.omp_set_num_threads(wanted)
-        _applied.count = wanted
+            _applied.count = wanted
