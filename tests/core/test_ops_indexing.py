@@ -233,9 +233,53 @@ def test_setitem_with_a_mask_on_a_non_leaf():
         y = t * 3
         y[y < 0] = 0.5
         return y
-    # compiled=False: on placeholders the mask reads y, which the assignment then replaces, and
-    # gn.function's graph extraction loops forever on that cycle (a known bug of symbolic setitem).
-    check_op(clip_negative, clip_negative, [randn(3, 4)], compiled=False)
+    # Compiled too: on placeholders the mask reads y, which the assignment then replaces (graph
+    # extraction used to loop forever on the cycle that made).
+    check_op(clip_negative, clip_negative, [randn(3, 4)])
+
+
+def _rows_by_sign(t):
+    y = t * 2
+    y[(y[:, 0] > 0).long()] = -1.0   # the index rows are read from y before it is assigned
+    return y
+
+
+def _shift_right(t):
+    y = t * 2
+    y[:, 1:] = y[:, :-1] * 3         # the value is read from y before it is assigned
+    return y
+
+
+def _row_from_row(t, v):
+    y = t + 1
+    y[0] = y[1] * v                  # the value reads y and another input
+    return y
+
+
+def _row_from_row_torch(t, v):
+    # PyTorch refuses the gradient of y[1] * v once y changes in place (mul saved a view of y):
+    # the clone is what ganglion's rebind does for the same code.
+    y = t + 1
+    y[0] = y[1].clone() * v
+    return y
+
+
+def _masked_by_itself_twice(t):
+    y = t * 1.5
+    y[y < 0] = 0.0
+    y[y > 0.5] = y[y > 0.5] * 2      # reads the first assignment's result
+    return y
+
+
+@pytest.mark.parametrize("fn, torch_fn, shapes",
+                         [(_rows_by_sign, _rows_by_sign, [(4, 3)]), (_shift_right, _shift_right, [(3, 4)]),
+                          (_row_from_row, _row_from_row_torch, [(3, 4), (4,)]),
+                          (_masked_by_itself_twice, _masked_by_itself_twice, [(3, 4)])],
+                         ids=["index", "slice", "value", "mask twice"])
+def test_setitem_whose_index_or_value_reads_the_assigned_tensor(fn, torch_fn, shapes):
+    # Eager (and its gradients) against PyTorch, and compiled from placeholders: the index and
+    # value are read before the assignment, so the assigned tensor does not depend on itself.
+    check_op(fn, torch_fn, [randn(*s) for s in shapes])
 
 
 def test_setitem_value_that_requires_grad_gets_its_gradient():

@@ -63,33 +63,45 @@ def extract(outputs, inputs, givens):
 
 def _convert(root, memo, replacement):
     """The node for ``root``, converting what it depends on first (iteratively: graphs of
-    unrolled RNNs are deeper than Python's recursion limit)."""
-    stack = [root]
+    unrolled RNNs are deeper than Python's recursion limit). A tensor met again while what it
+    depends on is still being converted closes a cycle: that raises GraphCycleError instead of
+    looping forever."""
+    # Entries are (tensor, expanded): a tensor is pushed once to expand it (its inputs are
+    # pushed above it) and once more, below them, to build its node when they are done. The
+    # tensors in ``converting`` are those whose node waits on the ones above them: the path.
+    converting = set()
+    stack = [(root, False)]
     while stack:
-        t = stack[-1]
+        t, expanded = stack.pop()
         key = id(t)
-        if key in memo:
-            stack.pop()
+        if expanded:
+            converting.discard(key)
+            source = replacement.get(key, t)
+            if source is not t:
+                memo[key] = memo[id(source)]
+            else:
+                memo[key] = Node("apply", t.tensor_type, op=t._op,
+                                 inputs=tuple(memo[id(i)] for i in t._inputs), tensor=t)
             continue
+        if key in memo:
+            continue
+        if key in converting:
+            raise GraphCycleError(
+                f"function: the graph of the outputs has a cycle through the tensor {describe(t)}: "
+                "it depends on itself (e.g. an in-place change whose operands read the tensor "
+                "after it was changed, or givens= replacing a tensor by an expression of itself)")
         source = replacement.get(key, t)
         if source is not t:
-            if id(source) in memo:
-                memo[key] = memo[id(source)]
-                stack.pop()
-            else:
-                stack.append(source)
+            converting.add(key)
+            stack.append((t, True))
+            stack.append((source, False))
             continue
         if t._op is None:
             memo[key] = _leaf(t)
-            stack.pop()
             continue
-        pending = [i for i in t._inputs if id(i) not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        memo[key] = Node("apply", t.tensor_type, op=t._op, inputs=tuple(memo[id(i)] for i in t._inputs),
-                         tensor=t)
+        converting.add(key)
+        stack.append((t, True))
+        stack.extend((i, False) for i in reversed(t._inputs) if id(i) not in memo)
     return memo[id(root)]
 
 
@@ -107,6 +119,10 @@ def _leaf(t):
 
 class MissingInputError(ValueError):
     """A graph needs a placeholder that the function's inputs do not list."""
+
+
+class GraphCycleError(ValueError):
+    """The tensors between a function's inputs and outputs depend on themselves."""
 
 
 def toposort(outputs):

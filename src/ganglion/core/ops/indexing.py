@@ -13,6 +13,7 @@ min and max only (vectorised), and out-of-range errors name the op, the bad valu
 the dimension and the valid range.
 """
 import re
+import weakref
 
 from ganglion.core.dtypes import bool_, int64
 from ganglion.core.errors import DTypeError, IndexRangeError
@@ -420,7 +421,49 @@ def setitem_(x, index, value):
     if x.is_leaf and x.requires_grad and grad_enabled[0]:
         raise RuntimeError("setitem: a leaf tensor that requires grad cannot be assigned to in "
                            "place; wrap the assignment in ganglion.no_grad() or assign to a copy")
-    return rebind(x, apply(IndexPut(spec), x, value, *arrays))
+    changed = rebind(x, apply(IndexPut(spec), x, value, *arrays))
+    _read_before_assignment(changed)
+    return changed
+
+
+def _read_before_assignment(x):
+    """After ``x`` was rebound to its assigned copy (node inputs: x's old value, the value, the
+    index arrays), re-point the value's and the indices' graphs from x to its old value. They
+    were computed from x before the assignment (``y[y < 0] = 0``, ``y[0] = y[1]``), but they
+    name the Python object x, which now holds the result: left as they are, x would depend on
+    itself (a cycle that compiled graph extraction refuses and that eager backward gets wrong).
+
+    The walk covers what the value and indices were computed from, and stops at the value and
+    indices of earlier assignments to the same x: those were walked then, and nothing computed
+    before an assignment can name x's later value. So a loop filling a buffer
+    (``out[:, t] = h`` with h from the previous step) walks one step each time, not all of
+    them (which made 1600 steps take seconds)."""
+    old, *read = x._inputs
+    seen = {id(x), id(old)}  # x's old value and what it came from predate the new node
+    stack = [t for t in read if t._inputs]
+    while stack:
+        t = stack.pop()
+        key = id(t)
+        if key in seen:
+            continue
+        seen.add(key)
+        walked = _walked_for.get(key)
+        if walked is not None and walked[0]() is t and walked[1]() is x:
+            continue
+        inputs = t._inputs
+        if any(i is x for i in inputs):
+            t._inputs = tuple(old if i is x else i for i in inputs)
+        stack.extend(i for i in inputs if i._inputs)
+    for t in read:
+        if t._inputs:
+            key = id(t)
+            _walked_for[key] = (weakref.ref(t, lambda _, key=key: _walked_for.pop(key, None)),
+                                weakref.ref(x))
+
+
+# id(tensor) -> (weak reference to it, weak reference to the tensor x it was assigned into):
+# the values and indices whose graphs _read_before_assignment has walked for that x.
+_walked_for = {}
 
 
 def _as_tensor(value):
