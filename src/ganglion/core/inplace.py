@@ -6,7 +6,16 @@ overwritten values. On a tensor inside a recorded graph the result is computed o
 the tensor is *rebound* to it: its previous value and node move to a hidden tensor that the new
 node takes as input, so the graph stays correct (views made earlier do not see that change).
 A leaf that requires grad cannot be changed in place while grad mode is on, as in PyTorch.
+A symbolic tensor (no value yet) is always rebound the same way, so ``y.add_(v)`` changes what y
+stands for in a compiled graph; an input placeholder cannot be changed in place.
+
+An operand computed from the tensor before the change (``y.add_(y * 3)``, ``y[0] = y[1]``) names
+the Python object that now holds the result; ``read_before_change`` re-points such graphs to the
+hidden old value, so eager backward and compiled graphs read the value from before the change,
+as PyTorch does (there a node keeps the autograd node it was made from, here the tensor object).
 """
+import weakref
+
 from ganglion.core import tracing
 from ganglion.core.grad_mode import grad_enabled, no_grad
 from ganglion.core.op import format_shape
@@ -20,12 +29,15 @@ def inplace(x, fn, *args, name="in-place op"):
     """``x = fn(x, *args)`` performed in place on x (see the module docstring)."""
     if tracing.active:  # jit is tracing: the change becomes an update of the compiled function
         return tracing.active[-1].inplace(x, fn, args, name)
-    if x._data is None:
-        return fn(x, *args)
-    records = grad_enabled[0] and (x.requires_grad or any(
-        isinstance(a, Tensor) and a.requires_grad for a in args))
-    if records:
-        if x._op is None and x.requires_grad:
+    symbolic = x._data is None
+    if symbolic or grad_enabled[0] and (x.requires_grad or any(
+            isinstance(a, Tensor) and a.requires_grad for a in args)):
+        if symbolic and x._op is None:
+            raise RuntimeError(
+                f"{name}: the symbolic input {x.name or 'placeholder'!r} cannot be changed in "
+                "place (the compiled function is given its value); use an out-of-place op "
+                "(y = x + v).")
+        if x._op is None and x.requires_grad and grad_enabled[0]:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad cannot be changed in place (its "
                 "gradient would be wrong). Do it inside `with ganglion.no_grad():`, or use an "
@@ -34,7 +46,11 @@ def inplace(x, fn, *args, name="in-place op"):
         _check_result(name, x, new)
         if new.dtype is not x.dtype:
             new = new.to(x.dtype)
-        return rebind(x, new)
+        old = _move_node(x, new)
+        # The operands and fn's inner nodes were computed from x before the change
+        # (y.add_(y * 3), clamp_ built from several ops): make them read the old value.
+        read_before_change(x, old, x._inputs)
+        return x
     with no_grad():
         new = fn(x, *args)
     if new._data is None:
@@ -65,6 +81,12 @@ def _check_result(name, x, new):
 
 def rebind(x, new):
     """Make ``x`` hold ``new``'s value and node; x's old value and node move to a hidden tensor."""
+    _move_node(x, new)
+    return x
+
+
+def _move_node(x, new):
+    """``rebind``; returns the hidden tensor that now holds x's old value and node."""
     old = make_tensor(x._data)
     old.requires_grad = x.requires_grad
     old._op = x._op
@@ -84,4 +106,46 @@ def rebind(x, new):
     x._own_version += 1
     saved = new._saved_versions
     x._saved_versions = None if saved is None else (version_of(x),) + saved[1:]
-    return x
+    return old
+
+
+def read_before_change(x, old, read):
+    """After ``x`` was rebound to a changed copy whose old value and node moved to ``old``,
+    re-point the graphs of ``read`` (the new node's inputs: operands, index arrays, inner
+    nodes) from x to old. They were computed from x before the change (``y[y < 0] = 0``,
+    ``y.add_(y * 3)``), but they name the Python object x, which now holds the result: left as
+    they are, x would depend on itself (a cycle that compiled graph extraction refuses and that
+    eager backward gets wrong or refuses).
+
+    The walk covers what ``read`` was computed from and stops at x, old, and the operands of
+    earlier changes of the same x: those were walked then, and nothing computed before a change
+    can name x's later value. So a loop filling a buffer (``out[:, t] = h`` with h from the
+    previous step) walks one step each time, not all of them (which made 1600 steps take
+    seconds)."""
+    read = [t for t in read if t._inputs and t is not old]
+    if not read:  # relu_(), add_(scalar): the node reads only the old value
+        return
+    seen = {id(x), id(old)}  # x's old value and what it came from predate the new node
+    stack = list(read)
+    while stack:
+        t = stack.pop()
+        key = id(t)
+        if key in seen:
+            continue
+        seen.add(key)
+        walked = _walked_for.get(key)
+        if walked is not None and walked[0]() is t and walked[1]() is x:
+            continue
+        inputs = t._inputs
+        if any(i is x for i in inputs):
+            t._inputs = tuple(old if i is x else i for i in inputs)
+        stack.extend(i for i in inputs if i._inputs)
+    for t in read:
+        key = id(t)
+        _walked_for[key] = (weakref.ref(t, lambda _, key=key: _walked_for.pop(key, None)),
+                            weakref.ref(x))
+
+
+# id(tensor) -> (weak reference to it, weak reference to the tensor x it was changed into):
+# the operands whose graphs read_before_change has walked for that x.
+_walked_for = {}

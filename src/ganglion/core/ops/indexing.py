@@ -13,7 +13,6 @@ min and max only (vectorised), and out-of-range errors name the op, the bad valu
 the dimension and the valid range.
 """
 import re
-import weakref
 
 from ganglion.core.dtypes import bool_, int64
 from ganglion.core.errors import DTypeError, IndexRangeError
@@ -403,7 +402,7 @@ def setitem_(x, index, value):
     """``x[index] = value`` in place. On a tensor that is part of a recorded graph, the
     assignment is recorded too (x becomes a differentiable copy with the values written)."""
     from ganglion.core.grad_mode import grad_enabled
-    from ganglion.core.inplace import rebind
+    from ganglion.core.inplace import read_before_change, rebind
     from ganglion.core.ops.elementwise import cast, constant
     if isinstance(value, Tensor):
         value = cast(value, x.dtype)
@@ -422,48 +421,10 @@ def setitem_(x, index, value):
         raise RuntimeError("setitem: a leaf tensor that requires grad cannot be assigned to in "
                            "place; wrap the assignment in ganglion.no_grad() or assign to a copy")
     changed = rebind(x, apply(IndexPut(spec), x, value, *arrays))
-    _read_before_assignment(changed)
+    # The value and indices may have been computed from x (y[y < 0] = 0, y[0] = y[1] * v).
+    old, *read = changed._inputs
+    read_before_change(changed, old, read)
     return changed
-
-
-def _read_before_assignment(x):
-    """After ``x`` was rebound to its assigned copy (node inputs: x's old value, the value, the
-    index arrays), re-point the value's and the indices' graphs from x to its old value. They
-    were computed from x before the assignment (``y[y < 0] = 0``, ``y[0] = y[1]``), but they
-    name the Python object x, which now holds the result: left as they are, x would depend on
-    itself (a cycle that compiled graph extraction refuses and that eager backward gets wrong).
-
-    The walk covers what the value and indices were computed from, and stops at the value and
-    indices of earlier assignments to the same x: those were walked then, and nothing computed
-    before an assignment can name x's later value. So a loop filling a buffer
-    (``out[:, t] = h`` with h from the previous step) walks one step each time, not all of
-    them (which made 1600 steps take seconds)."""
-    old, *read = x._inputs
-    seen = {id(x), id(old)}  # x's old value and what it came from predate the new node
-    stack = [t for t in read if t._inputs]
-    while stack:
-        t = stack.pop()
-        key = id(t)
-        if key in seen:
-            continue
-        seen.add(key)
-        walked = _walked_for.get(key)
-        if walked is not None and walked[0]() is t and walked[1]() is x:
-            continue
-        inputs = t._inputs
-        if any(i is x for i in inputs):
-            t._inputs = tuple(old if i is x else i for i in inputs)
-        stack.extend(i for i in inputs if i._inputs)
-    for t in read:
-        if t._inputs:
-            key = id(t)
-            _walked_for[key] = (weakref.ref(t, lambda _, key=key: _walked_for.pop(key, None)),
-                                weakref.ref(x))
-
-
-# id(tensor) -> (weak reference to it, weak reference to the tensor x it was assigned into):
-# the values and indices whose graphs _read_before_assignment has walked for that x.
-_walked_for = {}
 
 
 def _as_tensor(value):
