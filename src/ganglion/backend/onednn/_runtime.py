@@ -72,9 +72,26 @@ _DATA_TYPES = {np.dtype(np.float32): _capi.F32, np.dtype(np.int32): _capi.S32,
                np.dtype(np.uint8): _capi.U8}
 
 
-class MemoryDesc:
+class _OwnedHandle:
+    """A oneDNN object this process owns: ``handle`` is released by the C call named ``_destroy``
+    when the Python object goes (once; quietly at interpreter exit, when the library may already
+    be gone)."""
+    __slots__ = ("handle", "_api")
+    _destroy = None
+
+    def __del__(self):
+        if self.handle:
+            handle, self.handle = self.handle, ctypes.c_void_p()
+            try:
+                getattr(self._api, self._destroy)(handle)
+            except Exception:
+                pass
+
+
+class MemoryDesc(_OwnedHandle):
     """An owned dnnl_memory_desc_t: plain (C-contiguous, described by strides) or ``any``."""
-    __slots__ = ("handle", "shape", "dtype", "_api")
+    __slots__ = ("shape", "dtype")
+    _destroy = "dnnl_memory_desc_destroy"
 
     def __init__(self, shape, dtype=np.float32, any_layout=False, strides=None):
         """``strides`` (in elements) describes a strided view; the default is C-contiguous."""
@@ -98,18 +115,11 @@ class MemoryDesc:
                 ctypes.byref(self.handle), len(self.shape), _capi.dims(self.shape), data_type,
                 _capi.dims(strides), detail=f"shape {self.shape}, strides {tuple(strides)}")
 
-    def __del__(self):
-        if self.handle:
-            handle, self.handle = self.handle, ctypes.c_void_p()
-            try:
-                self._api.dnnl_memory_desc_destroy(handle)
-            except Exception:  # at interpreter exit the library may already be gone
-                pass
 
-
-class PrimitiveDesc:
+class PrimitiveDesc(_OwnedHandle):
     """An owned dnnl_primitive_desc_t, made by one of the ``*_primitive_desc_create`` calls."""
-    __slots__ = ("handle", "_api")
+    __slots__ = ()
+    _destroy = "dnnl_primitive_desc_destroy"
 
     def __init__(self, create, *args, detail=""):
         api, engine, _ = context()
@@ -139,17 +149,11 @@ class PrimitiveDesc:
                                             ctypes.byref(name))
         return name.value.decode()
 
-    def __del__(self):
-        if self.handle:
-            handle, self.handle = self.handle, ctypes.c_void_p()
-            try:
-                self._api.dnnl_primitive_desc_destroy(handle)
-            except Exception:  # at interpreter exit the library may already be gone
-                pass
 
-
-class _Primitive:
-    __slots__ = ("handle", "_api")
+class _Primitive(_OwnedHandle):
+    """An owned dnnl_primitive_t made from a primitive descriptor."""
+    __slots__ = ()
+    _destroy = "dnnl_primitive_destroy"
 
     def __init__(self, pd):
         api, _, _ = context()
@@ -157,33 +161,18 @@ class _Primitive:
         self.handle = ctypes.c_void_p()
         api.dnnl_primitive_create(ctypes.byref(self.handle), pd.handle)
 
-    def __del__(self):
-        if self.handle:
-            handle, self.handle = self.handle, ctypes.c_void_p()
-            try:
-                self._api.dnnl_primitive_destroy(handle)
-            except Exception:  # at interpreter exit the library may already be gone
-                pass
 
-
-class _Memory:
+class _Memory(_OwnedHandle):
     """An owned dnnl_memory_t without a buffer of its own: ``Plan.run`` points it at an array's
     data or at a shared scratch buffer before each run."""
-    __slots__ = ("handle", "_api")
+    __slots__ = ()
+    _destroy = "dnnl_memory_destroy"
 
     def __init__(self, md):
         api, engine, _ = context()
         self._api = api
         self.handle = ctypes.c_void_p()
         api.dnnl_memory_create(ctypes.byref(self.handle), md, engine, None)
-
-    def __del__(self):
-        if self.handle:
-            handle, self.handle = self.handle, ctypes.c_void_p()
-            try:
-                self._api.dnnl_memory_destroy(handle)
-            except Exception:  # at interpreter exit the library may already be gone
-                pass
 
 
 class Plan:
