@@ -155,3 +155,42 @@ def test_loop_of_changes_walks_each_operand_once(monkeypatch):
     h.sum().backward()
     want = 1 + sum(1.001 ** k for k in range(1, steps + 1))
     np.testing.assert_allclose(t.grad.numpy(), np.full(4, want), rtol=1e-9)
+
+
+def test_residual_blocks_changed_in_place_match_pytorch_and_stop_at_ancestors(monkeypatch):
+    # out += h, h an ancestor of out: the walk from h stops among out's nearest ancestors
+    # instead of going through every block before it.
+    from ganglion.core import inplace as inplace_module
+    monkeypatch.setattr(inplace_module, "_walked_for", _CountingDict())
+    _CountingDict.lookups = 0
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((4, 4)) * 0.5 for _ in range(30)]
+    grads = []
+    for lib in (gn, torch):
+        x = lib.tensor(X0.reshape(1, 4), dtype=lib.float64, requires_grad=True)
+        h = x * 1
+        for w in weights:
+            out = (h @ lib.tensor(w, dtype=lib.float64)).sin()  # saves its input, not out
+            out += h
+            h = out
+        (h * h).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    assert _CountingDict.lookups <= 3 * len(weights)
+
+
+def test_long_operand_that_reads_the_target_deep_inside():
+    # The operand is 40 ops deep before it reads y: the walk goes past the ancestor stops
+    # (which cannot contain it) and still re-points the read of y.
+    for lib in (gn, torch):
+        t = lib.tensor(X0, dtype=lib.float64, requires_grad=True)
+        y = t * 2
+        z = y * 1
+        for _ in range(40):
+            z = z * 1.01 + 0.001
+        y.add_(z)
+        (y * y).sum().backward()
+        if lib is gn:
+            got = y.detach().numpy(), t.grad.numpy()
+    np.testing.assert_allclose(got[0], y.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got[1], t.grad.numpy(), rtol=1e-12)

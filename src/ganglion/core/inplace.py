@@ -15,6 +15,7 @@ hidden old value, so eager backward and compiled graphs read the value from befo
 as PyTorch does (there a node keeps the autograd node it was made from, here the tensor object).
 """
 import weakref
+from collections import deque
 
 from ganglion.core import tracing
 from ganglion.core.grad_mode import grad_enabled, no_grad
@@ -121,12 +122,17 @@ def read_before_change(x, old, read):
     earlier changes of the same x: those were walked then, and nothing computed before a change
     can name x's later value. So a loop filling a buffer (``out[:, t] = h`` with h from the
     previous step) walks one step each time, not all of them (which made 1600 steps take
-    seconds)."""
+    seconds). A walk that goes on past a few tensors also stops at the nearest ancestors of old
+    (they predate x's node, so cannot read x): a residual ``out += h`` walks from h, which is
+    an ancestor of out, rather than through the whole network before it each block (60 blocks
+    took 6 ms instead of 1 ms)."""
     read = [t for t in read if t._inputs and t is not old]
     if not read:  # relu_(), add_(scalar): the node reads only the old value
         return
     seen = {id(x), id(old)}  # x's old value and what it came from predate the new node
     stack = list(read)
+    visited = 0
+    walked_deeper = False
     while stack:
         t = stack.pop()
         key = id(t)
@@ -139,11 +145,39 @@ def read_before_change(x, old, read):
         inputs = t._inputs
         if any(i is x for i in inputs):
             t._inputs = tuple(old if i is x else i for i in inputs)
-        stack.extend(i for i in inputs if i._inputs)
+        deeper = [i for i in inputs if i._inputs]
+        if deeper:
+            stack.extend(deeper)
+            walked_deeper = True
+        visited += 1
+        if stack:
+            limit = _ANCESTORS_AFTER.get(visited)
+            if limit is not None:
+                seen.update(_ancestor_ids(old, limit))
+    if not walked_deeper:  # the operands' inputs are leaves: no walk worth remembering
+        return
     for t in read:
         key = id(t)
         _walked_for[key] = (weakref.ref(t, lambda _, key=key: _walked_for.pop(key, None)),
                             weakref.ref(x))
+
+
+# tensors walked -> how many of old's nearest ancestors to collect then, to stop at. Short walks
+# (y.add_(y * 3)) look up none; a residual out += h finds h among the first 16; a longer walk
+# looks further back. Collecting ancestors for every walk would cost more than it saves.
+_ANCESTORS_AFTER = {1: 8, 16: 256}
+
+
+def _ancestor_ids(old, limit):
+    """ids of ``old`` and of up to ``limit`` of the tensors it was computed from, nearest first."""
+    found = {id(old)}
+    queue = deque([old])
+    while queue and len(found) < limit:
+        for i in queue.popleft()._inputs or ():
+            if id(i) not in found:
+                found.add(id(i))
+                queue.append(i)
+    return found
 
 
 # id(tensor) -> (weak reference to it, weak reference to the tensor x it was changed into):
