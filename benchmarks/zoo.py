@@ -139,18 +139,7 @@ def with_kernels(kernels, step):
 
 def cpu_time_medians(steps, warmup=2, repeats=30, block=5):
     """{name: median CPU ms of the calling thread} for ``steps``, in alternating blocks."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(max(1, repeats // block)):
-        for name, step in steps.items():
-            step()
-            for _ in range(block):
-                start = time.thread_time()
-                step()
-                times[name].append((time.thread_time() - start) * 1000)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return interleaved_medians(steps, warmup, repeats, block, settle=1, clock=time.thread_time)
 
 
 def measure(name, repeats=None, cpu_time=False, kernels=(None,)):
