@@ -36,7 +36,6 @@ Run: python benchmarks/zoo.py [resnet20 mobilenet_v2_cifar vgg11_bn_cifar google
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 
