@@ -24,22 +24,13 @@ from pathlib import Path
 
 import ganglion as gn
 import ganglion.nn as nn
+from ganglion.viz import pyplot
 
 #: The four binary inputs (x1, x2) in the order of a truth table.
 BINARY_INPUTS = gn.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 THRESHOLD = 1.0
 #: Weights in [-1, 1] for which the threshold-1.0 neuron computes each gate.
 GATE_WEIGHTS = {"AND": (0.6, 0.6), "OR": (1.0, 1.0), "x1 AND NOT x2": (1.0, -1.0)}
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def threshold_neuron(x, weights, threshold=THRESHOLD):

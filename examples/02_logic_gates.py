@@ -31,6 +31,7 @@ from pathlib import Path
 import ganglion as gn
 import ganglion.nn as nn
 from ganglion.models import perceptron
+from ganglion.viz import pyplot
 
 BINARY_INPUTS = gn.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TARGETS = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0]}
@@ -38,16 +39,6 @@ TARGETS = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0]}
 HAND_SET = {"AND": (-30.0, (20.0, 20.0)), "OR": (-10.0, (20.0, 20.0)), "NOT": (10.0, (-20.0,))}
 PERCEPTRON_EPOCHS = 100
 XOR_NET_STEPS = 500
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def hand_set_neuron(gate, x):

@@ -27,21 +27,12 @@ from pathlib import Path
 
 import ganglion as gn
 from ganglion.models import perceptron
+from ganglion.viz import pyplot
 
 #: The line that generates the data: TRUE_WEIGHTS . x + TRUE_BIAS = 0.
 TRUE_WEIGHTS = (1.0, 2.0)
 TRUE_BIAS = -1.0
 MARGIN = 0.15
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def two_separable_clouds(points_per_cloud, seed):

@@ -31,21 +31,12 @@ from pathlib import Path
 
 import ganglion as gn
 import ganglion.nn as nn
+from ganglion.viz import pyplot
 
 DISC_CENTRE = (0.5, 0.5)
 SQUARES_RADIUS = 0.9    # squares lie within this distance of the centre ...
 TRIANGLES_RADIUS = 1.3  # ... and triangles beyond this one, inside the box [-2, 2]^2
 HIDDEN = 8
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def squares_and_triangles(points_per_class, seed):

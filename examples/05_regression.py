@@ -32,22 +32,13 @@ import ganglion as gn
 import ganglion.compat.theano as theano
 import ganglion.compat.theano.tensor as T
 import ganglion.nn as nn
+from ganglion.viz import pyplot
 
 HIDDEN = 16
 LEARNING_RATE = 0.05
 MOMENTUM = 0.9
 NOISE = 0.1
 TARGETS = {"line": lambda x: 1.5 * x + 0.5, "curve": lambda x: np.sin(math.pi * x)}
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def noisy_points(target, n, seed):

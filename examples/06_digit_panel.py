@@ -28,6 +28,7 @@ import ganglion as gn
 import ganglion.nn as nn
 import ganglion.nn.functional as F
 from ganglion.models import logistic_regression, mlp
+from ganglion.viz import pyplot
 
 ROWS, COLUMNS = 7, 5
 #: A 5x7 font: each digit as seven rows of five pixels, '#' lit.
@@ -45,16 +46,6 @@ FONT = {
 }
 FLIPS = list(range(18))  # up to half the pixels
 TRAIN_MAX_FLIPS = 2
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def clean_panels():

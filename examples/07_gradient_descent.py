@@ -41,21 +41,12 @@ import numpy as np
 
 import ganglion as gn
 from ganglion.autograd.functional import hessian
+from ganglion.viz import pyplot
 
 LEARNING_RATES_1D = {"too small": 0.02, "good": 0.3, "too large": 1.05}
 LEARNING_RATES_2D = {"too small": 0.01, "good": 0.15, "too large": 0.21}
 CURVATURE_2D = (1.0, 10.0)
 COLOURS = {"too small": "tab:blue", "good": "tab:green", "too large": "tab:red"}
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def quadratic_1d(x):

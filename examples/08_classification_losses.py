@@ -50,6 +50,7 @@ import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import CIFAR10, DataLoader, TensorDataset
 from ganglion.models import cifar_cnn
+from ganglion.viz import pyplot
 
 FULL = dict(train_per_class=1000, test_images=5000, neuron_epochs=10, softmax_epochs=12,
             mlp_epochs=10, cnn_epochs=5)
@@ -59,16 +60,6 @@ QUICK = dict(train_per_class=100, test_images=500, neuron_epochs=5, softmax_epoc
 CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], np.float32)
 CIFAR_STD = np.array([0.2470, 0.2435, 0.2616], np.float32)
 BATCH = 64
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_cifar10():

@@ -41,6 +41,7 @@ import ganglion as gn
 import ganglion.nn as nn
 from ganglion import metrics
 from ganglion.data import MNIST, CaliforniaHousing, DataLoader, TensorDataset
+from ganglion.viz import pyplot
 
 FULL = dict(districts=None, regression_steps=300, digits=60000, digit_epochs=3,
             test_digits=10000)
@@ -48,16 +49,6 @@ QUICK = dict(districts=2000, regression_steps=150, digits=3000, digit_epochs=2, 
 #: House values are fitted in units of $100,000 so that the targets are of order 1.
 DOLLARS = 100_000.0
 DETECTED_DIGIT = 5
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_data():

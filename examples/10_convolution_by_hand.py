@@ -35,6 +35,7 @@ import ganglion as gn
 import ganglion.nn as nn
 import ganglion.nn.functional as F
 from ganglion.data import CIFAR10
+from ganglion.viz import pyplot
 
 #: (input size n, kernel k, padding p, stride s) cases for the output-size formula.
 SIZE_CASES = [(5, 3, 0, 1), (32, 3, 1, 1), (32, 5, 0, 1), (28, 5, 2, 1), (14, 5, 0, 1),
@@ -48,16 +49,6 @@ PARAMETER_CASES = [(1, 6, 5, True), (6, 16, 5, True), (3, 96, 11, True), (3, 64,
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 SOBEL_Y = [[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]
 LAPLACIAN = [[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def output_size(n, k, p, s):

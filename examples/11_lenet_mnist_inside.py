@@ -34,6 +34,7 @@ import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
 from ganglion.models import lenet5
+from ganglion.viz import pyplot
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 WEIGHTS_FILE = "lenet5_mnist.safetensors"
@@ -45,16 +46,6 @@ QUICK = dict(train_images=3000, test_images=1000, epochs=1, batch_size=32, lr=2e
 LAYER_NAMES = ["conv1 (6@28x28)", "ReLU", "max pool 1 (6@14x14)", "conv2 (16@10x10)", "ReLU",
                "max pool 2 (16@5x5)", "flatten (400)", "fc1 (120)", "ReLU", "fc2 (84)", "ReLU",
                "fc3 (10 logits)"]
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_mnist():

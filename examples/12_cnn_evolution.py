@@ -53,6 +53,7 @@ import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
 from ganglion.models import compare, compare_figure, compare_table
 from ganglion.nn.summary import profile
+from ganglion.viz import pyplot
 
 #: The landmark architectures in order of publication (registered names in ganglion.models).
 ARCHITECTURES = ["lenet5", "alexnet", "vgg16", "googlenet", "resnet18", "resnet50",
@@ -63,16 +64,6 @@ FULL = dict(cnn_images=6000, cnn_epochs=3, mlp_images=600, mlp_epochs=60, test_i
 QUICK = dict(cnn_images=1200, cnn_epochs=1, mlp_images=150, mlp_epochs=12, test_images=300)
 CHANNELS = 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_mnist():

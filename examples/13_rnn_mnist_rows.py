@@ -32,21 +32,12 @@ import numpy as np
 import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
+from ganglion.viz import pyplot
 
 HIDDEN = 128
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 ROWS, PIXELS_PER_ROW = 28, 28
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_mnist():

@@ -29,22 +29,13 @@ import numpy as np
 
 import ganglion as gn
 import ganglion.nn as nn
+from ganglion.viz import pyplot
 
 HIDDEN = 32
 CHUNK = 40          # time steps per truncated-BPTT chunk
 TIME_STEP = 0.1     # in radians: about 63 steps per period
 STREAMS = 16
 LEARNING_RATE = 1e-2
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 class SineToCosine(nn.Module):

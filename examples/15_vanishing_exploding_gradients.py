@@ -44,6 +44,7 @@ import numpy as np
 
 import ganglion as gn
 import ganglion.nn as nn
+from ganglion.viz import pyplot
 
 HIDDEN = 32
 INITIAL_STATE_NORM = 1e-6      # small, so tanh stays in its linear range even after 1.1^100
@@ -54,16 +55,6 @@ CLIP_VALUE = 0.1
 TASK_LENGTH = 50
 TASK_BATCH = 32
 SGD_LEARNING_RATE = 0.05
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def orthogonal(rows, columns, rng):

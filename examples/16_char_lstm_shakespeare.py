@@ -40,6 +40,7 @@ import numpy as np
 import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import DataLoader, TinyShakespeare
+from ganglion.viz import pyplot
 
 EMBEDDING = 64
 HIDDEN = 256
@@ -48,16 +49,6 @@ BATCH_SIZE = 64
 LEARNING_RATE = 3e-3
 FULL_STEPS = 800
 QUICK_STEPS = 20
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_text():

@@ -33,6 +33,7 @@ import numpy as np
 
 import ganglion as gn
 import ganglion.nn as nn
+from ganglion.viz import pyplot
 
 EMBEDDING = 64
 HIDDEN = 256
@@ -51,16 +52,6 @@ VOCABULARY = SPECIALS + list("0123456789") + ONES + TENS[2:] + ["hundred", "thou
 TOKEN = {token: i for i, token in enumerate(VOCABULARY)}
 PAD, START, END = TOKEN["<pad>"], TOKEN["<start>"], TOKEN["<end>"]
 IGNORE = -100   # cross_entropy's ignore_index: padded target positions
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def in_words(n):

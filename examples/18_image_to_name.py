@@ -36,6 +36,7 @@ import numpy as np
 import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
+from ganglion.viz import pyplot
 
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 LETTERS = sorted(set("".join(NAMES)))
@@ -48,16 +49,6 @@ EMBEDDING, HIDDEN = 32, 128
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 FULL_EPOCHS = 2
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_mnist():

@@ -43,6 +43,7 @@ import numpy as np
 import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
+from ganglion.viz import pyplot
 
 CODE_SIZES = (2, 8, 32)
 FULL = dict(train_images=20000, test_images=2000, ae_epochs=20, conv_images=4000,
@@ -50,16 +51,6 @@ FULL = dict(train_images=20000, test_images=2000, ae_epochs=20, conv_images=4000
 QUICK = dict(train_images=1500, test_images=300, ae_epochs=3, conv_images=1500, conv_epochs=1,
              classifier_epochs=10, batch_size=32)
 NOISE_STD = 0.5
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_digits(train_images, test_images, seed):

@@ -49,6 +49,7 @@ import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import MNIST, DataLoader, TensorDataset
 from ganglion.models import lenet5
+from ganglion.viz import pyplot
 
 FULL = dict(painter_steps=3000, gan_images=16000, gan_epochs=4, lenet_images=12000,
             lenet_epochs=2)
@@ -58,16 +59,6 @@ IDEAS, PAINT_POINTS = 5, np.linspace(-1, 1, 15, dtype=np.float32)
 PAINTER_BATCH, PAINTER_LR = 64, 2e-4
 LATENT, GAN_BATCH = 32, 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 # --- Part 1: the novice painter and the novice critic -------------------------------------

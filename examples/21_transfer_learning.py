@@ -81,6 +81,7 @@ import ganglion.nn as nn
 from ganglion.data import CIFAR10, DataLoader, TensorDataset, transforms
 from ganglion.models import cifar_cnn, feature_extractor, freeze, resnet20
 from ganglion.vision.transforms import functional as TF
+from ganglion.viz import pyplot
 
 ANIMALS = ["bird", "cat", "deer", "dog", "frog", "horse"]
 VEHICLES = ["airplane", "automobile", "ship", "truck"]
@@ -154,16 +155,6 @@ FULL = dict(source_per_class=5000, source_epochs=None, shots=100, test_per_class
 QUICK = dict(source_per_class=150, source_epochs=1, shots=20, test_per_class=50,
              scratch_epochs=3, probe_epochs=20, fine_tune_epochs=1, curve_points=1,
              curve_per_class=10)
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_cifar10():

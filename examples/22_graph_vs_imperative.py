@@ -43,21 +43,12 @@ import ganglion as gn
 import ganglion.compat.tensorflow as tf
 import ganglion.nn as nn
 from ganglion.data import MNIST
+from ganglion.viz import pyplot
 
 FULL = dict(steps=200, batch_size=128, timing_steps=50)
 QUICK = dict(steps=20, batch_size=64, timing_steps=10)
 LEARNING_RATE = 0.1
 HIDDEN = 64
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 def load_batches(steps, batch_size, seed):

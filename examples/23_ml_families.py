@@ -46,22 +46,13 @@ import numpy as np
 import ganglion as gn
 import ganglion.nn as nn
 from ganglion.data import MNIST
+from ganglion.viz import pyplot
 
 FULL = dict(cluster_images=10000, unlabelled=10000, test_images=2000, classifier_steps=300,
             pseudo_rounds=4, rl_updates=60, max_steps=500, generations=25)
 QUICK = dict(cluster_images=2000, unlabelled=2000, test_images=500, classifier_steps=150,
              pseudo_rounds=2, rl_updates=25, max_steps=200, generations=6)
 CLUSTERS, PCA_SIZE = 10, 32
-
-
-def pyplot():
-    """matplotlib.pyplot, or an error saying which extra installs it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("this example draws figures with matplotlib: "
-                          "pip install 'ganglion[viz]'") from error
-    return plt
 
 
 # --- Unsupervised: k-means on PCA codes ------------------------------------------------------

@@ -11,3 +11,16 @@ def test_training_figure_with_curves_and_predicted_labels(tmp_path):
     path = save_training_figure(tmp_path / "fig.png", history, images, labels=list(range(10)),
                                 predictions=[0, 1, 2, 3, 4, 5, 6, 7, 8, 0])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pyplot_is_matplotlibs_and_names_the_extra_when_missing(monkeypatch):
+    import sys
+
+    import matplotlib.pyplot
+    import pytest
+
+    from ganglion.viz import pyplot
+    assert pyplot() is matplotlib.pyplot
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install ganglion\[viz\]"):
+        pyplot()

@@ -6,7 +6,17 @@ system or global pyplot state is involved: drawing works on a headless machine a
 """
 import numpy as np
 
-__all__ = ["training_figure", "save_training_figure"]
+__all__ = ["pyplot", "training_figure", "save_training_figure"]
+
+
+def pyplot():
+    """``matplotlib.pyplot``, for scripts that draw with it (the examples), or an ImportError
+    naming the extra that installs it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("drawing figures needs matplotlib: pip install ganglion[viz]") from None
+    return plt
 
 
 def _figure_class():
