@@ -46,12 +46,17 @@ def build_parser():
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    train.add_argument("--weight-decay", type=float, default=0.0,
+                       help="L2 penalty added to the gradients (e.g. 5e-4 for a CIFAR ResNet)")
     train.add_argument("--device", default="cpu", help="cpu (the only device of this build)")
     train.add_argument("--compile", action="store_true", help="run each step as a compiled "
                                                               "function")
     train.add_argument("--augment", action="store_true", help="random crops and flips (cifar10)")
     train.add_argument("--out", help="run folder (default: runs/MODEL-DATASET)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--resume", action="store_true",
+                       help="continue from OUT/last.safetensors, the state saved after the "
+                            "last finished epoch (same options as the first run)")
     train.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
 
     evaluate = commands.add_parser("eval", help="test accuracy of a saved model")
@@ -127,8 +132,13 @@ def _train(args):
             raise UsageError(f"--{option.replace('_', '-')} must be at least 1")
     if not args.lr > 0:
         raise UsageError("--lr must be positive")
+    if not args.weight_decay >= 0:
+        raise UsageError("--weight-decay must be zero or positive")
     data_dir = _check_data_dir(args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
+    resume = out / "last.safetensors" if args.resume else None
+    if resume is not None and not resume.is_file():
+        raise UsageError(f"--resume: {resume} does not exist (no finished epoch to continue)")
 
     rank = _join_process_group()
     gn.manual_seed(args.seed)
@@ -136,16 +146,17 @@ def _train(args):
                                                           seed=args.seed, augment=args.augment)
     model = get_model(args.model)
     if args.optimizer == "adam":
-        optimizer = gn.optim.Adam(model.parameters(), lr=args.lr)
+        optimizer = gn.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     else:
-        optimizer = gn.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True)
+        optimizer = gn.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
+                                 weight_decay=args.weight_decay)
     scheduler = gn.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs)
     start = time.perf_counter()
     history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
                   val_loader=test_loader, metrics=["accuracy"], scheduler=scheduler,
-                  compile=args.compile, verbose=0 if args.quiet else 1,
+                  compile=args.compile, verbose=0 if args.quiet else 1, resume=resume,
                   callbacks=[ModelCheckpoint(out, monitor="val_accuracy"),
-                             CSVLogger(out / "metrics.csv")])
+                             CSVLogger(out / "metrics.csv", append=resume is not None)])
     seconds = time.perf_counter() - start
     if rank != 0:  # under mpiexec, rank 0 writes the model and reports
         return
