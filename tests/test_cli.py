@@ -4,6 +4,7 @@ import csv
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from ganglion import cli
@@ -21,6 +22,10 @@ from ganglion.models import get_model
     (["train", "mlp", "--dataset", "digits", "--epochs", "many"],
      "argument --epochs: invalid int value: 'many'"),
     (["train", "mlp"], "the following arguments are required: --dataset"),
+    (["train", "mlp", "--dataset", "digits", "--weight-decay", "-1"],
+     "--weight-decay must be zero or positive"),
+    (["train", "mlp", "--dataset", "digits", "--resume", "--out", "/no/such/run"],
+     "--resume: /no/such/run/last.safetensors does not exist"),
     (["fly"], "invalid choice: 'fly'"),
     (["eval", "/no/such/checkpoint.safetensors", "--dataset", "digits"],
      "/no/such/checkpoint.safetensors: no such checkpoint file"),
@@ -66,6 +71,35 @@ def test_train_writes_checkpoints_and_metrics_and_eval_reads_them(tmp_path, caps
 
     assert cli.main(["eval", str(out / "model.safetensors"), "--dataset", "digits"]) == 0
     assert capsys.readouterr().out.strip() == lines[-1]
+
+
+def test_resume_continues_an_interrupted_run_exactly(tmp_path, capsys, monkeypatch):
+    """A run stopped after 2 of 3 epochs and continued with --resume ends with the same metrics
+    (and the same weights) as one uninterrupted run: optimizer, schedule, shuffling and the
+    metrics file all continue."""
+    import ganglion.train
+    argv = ["train", "digits_cnn", "--dataset", "digits", "--epochs", "3", "--batch-size", "64",
+            "--optimizer", "sgd", "--lr", "0.05", "--weight-decay", "5e-4", "--quiet", "--out"]
+    assert cli.main(argv + [str(tmp_path / "whole")]) == 0
+    real_fit = ganglion.train.fit
+
+    def stop_after_two_epochs(model, train_loader, loss_fn, optimizer, epochs, **options):
+        return real_fit(model, train_loader, loss_fn, optimizer, 2, **options)
+    monkeypatch.setattr(ganglion.train, "fit", stop_after_two_epochs)
+    assert cli.main(argv + [str(tmp_path / "parts")]) == 0
+    monkeypatch.setattr(ganglion.train, "fit", real_fit)
+    assert cli.main(argv + [str(tmp_path / "parts"), "--resume"]) == 0
+    capsys.readouterr()
+
+    def rows(run):
+        with open(tmp_path / run / "metrics.csv", newline="") as f:
+            return list(csv.DictReader(f))
+    assert [row["epoch"] for row in rows("parts")] == ["1", "2", "3"]
+    assert rows("parts") == rows("whole")
+    from ganglion.io import load
+    whole, parts = (load(tmp_path / run / "model.safetensors")["model"] for run in ("whole", "parts"))
+    for key in whole:
+        np.testing.assert_array_equal(parts[key], whole[key])
 
 
 def test_eval_of_a_checkpoint_for_another_model_names_the_key_and_shapes(tmp_path, capsys):
