@@ -19,6 +19,7 @@ from ganglion.symbolic.scalar_fusion import fuse_scalars
 from ganglion.symbolic.graph import describe, extract, toposort
 from ganglion.symbolic.inputs import InputSpec
 from ganglion.symbolic.rewrites import optimize
+from ganglion.symbolic.rewrites.onednn_layout import propagate_layout
 from ganglion.symbolic.schedule import Schedule, makes_new_array
 from ganglion.symbolic.shared import SharedVariable, value_attribute
 
@@ -66,7 +67,7 @@ class Function:
         nodes, input_nodes, _ = extract(output_list + values, [s.variable for s in self.inputs], pairs)
         _check_unused(self.inputs, input_nodes, nodes, on_unused_input)
         if optimize_graph:
-            nodes = fuse_scalars(fuse(optimize(nodes)))
+            nodes = fuse_scalars(fuse(propagate_layout(optimize(nodes))))
         self.output_nodes = nodes[:len(output_list)]
         self.schedule = Schedule(self.output_nodes, input_nodes,
                                  list(zip(targets, nodes[len(output_list):])))

@@ -1,0 +1,116 @@
+"""Compiled train steps with and without oneDNN layout propagation (issue 19), against ganglion
+eager and PyTorch eager, in one process.
+
+A step is forward + cross-entropy + backward + Adam (float32, batch 128) of benchmarks/models.py's
+``cifar_cnn`` or ``lenet``, written once (``common.adam_step``) and run four ways: PyTorch eager,
+ganglion eager, that step compiled with ``gn.jit`` with the layout rewrite off, and on
+(``symbolic/rewrites/onednn_layout.py``: activations stay in oneDNN's blocked layout between
+the convolutions, ReLUs and max poolings, forward and backward). All four start from the same
+weights. Timed by the process's CPU time in interleaved blocks (``common.interleaved_medians``
+with ``clock=time.process_time``): meaningful with one thread, so run it as
+
+    OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 \\
+        python benchmarks/layout_propagation.py [cifar_cnn lenet] [--repeats N] [--profile]
+
+``--profile`` prints cProfile's top functions of the compiled step with the rewrite instead.
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+
+from common import interleaved_medians, machine, set_threads
+from models import WORKLOADS, make_batch
+
+
+def _models(name):
+    import torch
+    import ganglion.nn as gnn
+    builder, shape, batch, _ = WORKLOADS[name]
+    torch.manual_seed(0)
+    twin = builder(torch.nn)
+    models = {}
+    for label in ("eager", "compiled", "compiled+layout"):
+        model = builder(gnn)
+        model.load_state_dict(twin.state_dict())
+        models[label] = model
+    return twin, models, shape, batch
+
+
+def compiled_step(ganglion, model, x, target, layout):
+    """A ``gn.jit`` train step of ``model`` (Adam, lr 1e-3) on fixed NumPy inputs, compiled with
+    the layout rewrite on or off; returns a function of no argument."""
+    from ganglion.symbolic.rewrites import onednn_layout
+    F = ganglion.nn.functional
+    optimizer = ganglion.optim.Adam(model.parameters(), lr=1e-3)
+
+    @ganglion.jit
+    def step(x, target):
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    x, target = ganglion.from_numpy(x), ganglion.from_numpy(target)
+    with onednn_layout.enabled(layout):
+        step(x, target)          # traces and compiles under the setting
+    return lambda: step(x, target)
+
+
+def steps(name):
+    import torch
+    import ganglion
+    from common import adam_step
+    twin, models, shape, batch = _models(name)
+    x, target = make_batch(name, batch, shape)
+    return {"torch": adam_step(torch, twin, x, target),
+            "ganglion eager": adam_step(ganglion, models["eager"], x, target),
+            "compiled": compiled_step(ganglion, models["compiled"], x, target, False),
+            "compiled+layout": compiled_step(ganglion, models["compiled+layout"], x, target, True)}
+
+
+def run(names, repeats):
+    set_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    print("Train step (forward + cross-entropy + backward + Adam), float32, batch 128, "
+          "CPU time (process), interleaved blocks, medians")
+    print(machine())
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}  "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"{'workload':<11}{'PyTorch':>9}{'gn eager':>16}{'compiled':>16}{'compiled+layout':>18}")
+    for name in names:
+        medians = interleaved_medians(steps(name), warmup=3, repeats=repeats,
+                                      block=max(1, min(5, repeats // 3)), settle=1,
+                                      clock=time.process_time)
+        base = medians["torch"]
+        cells = "".join(f"{medians[k]:>9.1f} ({medians[k] / base:.2f})"
+                        for k in ("ganglion eager", "compiled", "compiled+layout"))
+        print(f"{name:<11}{base:>9.1f}{cells}", flush=True)
+
+
+def profile(name):
+    import cProfile
+    import pstats
+    step = steps(name)["compiled+layout"]
+    for _ in range(3):
+        step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(10):
+        step()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=["cifar_cnn", "lenet"])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if args.profile:
+        for workload in args.names:
+            profile(workload)
+    else:
+        run(args.names, args.repeats)
