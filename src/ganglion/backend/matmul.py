@@ -1,6 +1,15 @@
-"""Matrix products for the ops, on BLAS's threads or, around the convolution kernels, on
-ganglion's own thread pool (backend/threads.py): BLAS on one thread per call, large products
-split over the cores.
+"""Matrix products for the ops: dispatched backend methods (backend/providers.py) whose NumPy
+reference runs on BLAS's threads or, around the convolution kernels, on ganglion's own thread
+pool (backend/threads.py): BLAS on one thread per call, large products split over the cores.
+
+Methods: ``matmul(a, b, out=None)`` (every op's product), ``linear_forward(x, weight, bias)``
+(x @ weight.T + bias, a Linear layer's forward: one oneDNN primitive adds the bias as it writes
+the result) and ``fixed_right_product(b, rows)`` (a function for the many products of a loop by
+one right operand, a recurrent layer's W_hh: oneDNN copies it once into its blocked layout).
+Under ``ganglion.config.kernels`` "auto" or "onednn", float32 2-D products of at least
+``onednn.matmul.SMALLEST_PRODUCT`` multiply-adds run on oneDNN's matmul primitive (that module
+says why), except inside a kernel that split its work over the pool (a oneDNN call there would
+wait for the library's lock and bring its own threads); "numpy" and "numba" keep OpenBLAS.
 
 Rule: products run on the pool inside a convolution kernel (``convolution_scope``) and for the
 next ``PRODUCTS_AFTER_CONVOLUTION`` products after one, or after any kernel that split its work
@@ -20,9 +29,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ganglion.backend import array_cache, blas_threads, threads
+from ganglion.backend import array_cache, blas_threads, providers, threads
 
-__all__ = ["matmul", "convolution_scope", "on_each_core", "split_rows", "PRODUCTS_AFTER_CONVOLUTION"]
+__all__ = ["matmul", "linear_forward", "fixed_right_product", "blas_matmul", "convolution_scope",
+           "on_each_core", "split_rows", "inside_split", "PRODUCTS_AFTER_CONVOLUTION"]
 
 # How many products after a convolution kernel still run on the pool: more than a network's
 # products between two of its convolutions (forward and backward of a few fully connected
@@ -30,6 +40,8 @@ __all__ = ["matmul", "convolution_scope", "on_each_core", "split_rows", "PRODUCT
 PRODUCTS_AFTER_CONVOLUTION = 64
 # [convolution kernels running, products left on the pool after the last one]
 _scope = [0, 0]
+# on_each_core calls whose work is running on the pool's threads
+_splitting = [0]
 
 
 @contextmanager
@@ -49,6 +61,12 @@ def on_pool():
     return _scope[0] > 0 or _scope[1] > 0
 
 
+def inside_split():
+    """Whether a convolution kernel or an ``on_each_core`` split is running: products made now
+    belong to one core's share of the work (the oneDNN provider then leaves them to BLAS)."""
+    return _scope[0] > 0 or _splitting[0] > 0
+
+
 # Products of fewer multiply-adds than this run on the calling thread: handing half of one to
 # another thread costs about 20-30 us.
 _PARALLEL_MULTIPLY_ADDS = 1 << 21
@@ -56,7 +74,7 @@ _PARALLEL_MULTIPLY_ADDS = 1 << 21
 _MIN_PART = 32
 
 
-def matmul(a, b, out=None):
+def blas_matmul(a, b, out=None):
     """``np.matmul(a, b, out=out)``; around the convolution kernels (see the module's rule) with
     BLAS single-threaded and a large 2-D float product split into one block of rows (or of
     columns) per core."""
@@ -87,6 +105,27 @@ def matmul(a, b, out=None):
         return out
 
 
+# The dispatched product (the NumPy reference above, or oneDNN's where it applies).
+matmul = providers.dispatched("matmul", blas_matmul)
+
+
+def _linear_forward_reference(x, weight, bias=None):
+    """x @ weight.T (+ bias) for x (M, K), weight (N, K), bias (N,) or None."""
+    out = matmul(x, weight.T)
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _fixed_right_product_reference(b, rows):
+    """``matmul`` itself: a function product(a, b, out=None) for a loop's products by ``b``."""
+    return matmul
+
+
+linear_forward = providers.dispatched("linear_forward", _linear_forward_reference)
+fixed_right_product = providers.dispatched("fixed_right_product", _fixed_right_product_reference)
+
+
 def on_each_core(count, work, part=1, least=1):
     """work(lo, hi) over [0, count) split into one contiguous range per core, each a multiple of
     ``part`` long (but the last) and at least ``least`` long, with BLAS single-threaded
@@ -106,8 +145,12 @@ def on_each_core(count, work, part=1, least=1):
 
     def run(k):
         results[k] = work(bounds[k], bounds[k + 1])
-    with blas_threads.single_threaded():
-        threads.run_all([lambda k=k: run(k) for k in range(cores)])
+    _splitting[0] += 1
+    try:
+        with blas_threads.single_threaded():
+            threads.run_all([lambda k=k: run(k) for k in range(cores)])
+    finally:
+        _splitting[0] -= 1
     # The pool's threads just ran: keep the next products off BLAS's spinning threads too.
     _scope[1] = PRODUCTS_AFTER_CONVOLUTION
     return results

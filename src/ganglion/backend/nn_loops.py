@@ -282,7 +282,7 @@ def lstm_sequence_forward(x_proj, bias, h0, c0, w_hh, reverse):
             product(h_prev, w_hh_t, out=gates)
             lstm_step_forward(gates, x_proj[t, lo:hi], bias, c_prev, c, h)
             h_prev, c_prev = h, c
-    over_batch_rows(batch, four_hidden * hidden * length, rows)
+    over_batch_rows(batch, four_hidden * hidden * length, rows, w_hh_t)
     return out
 
 
@@ -309,7 +309,7 @@ def lstm_sequence_backward(grad, out, h0, c0, w_hh, reverse, h0_grad):
                                k == length - 1)
             if k or h0_grad:
                 product(d_gates, w_hh, out=d_h[lo:hi])
-    over_batch_rows(batch, 4 * hidden * hidden * length, rows)
+    over_batch_rows(batch, 4 * hidden * hidden * length, rows, w_hh)
     return back
 
 
@@ -330,7 +330,7 @@ def gru_sequence_forward(x_gates, b_hh, h0, w_hh, reverse):
             product(h_prev, w_hh_t, out=h_gates)
             gru_step_forward(h_gates, x_gates[t, lo:hi], b_hh, h_prev, step)
             h_prev = step[:, 4 * hidden:]
-    over_batch_rows(batch, three_hidden * hidden * length, rows)
+    over_batch_rows(batch, three_hidden * hidden * length, rows, w_hh_t)
     return out
 
 
@@ -354,7 +354,7 @@ def gru_sequence_backward(grad, out, h0, w_hh, reverse, h0_grad):
             if k or h0_grad:
                 product(d_step[:, :3 * hidden], w_hh, out=recurrent)
                 d_h += recurrent
-    over_batch_rows(batch, 3 * hidden * hidden * length, rows)
+    over_batch_rows(batch, 3 * hidden * hidden * length, rows, w_hh)
     return back
 
 

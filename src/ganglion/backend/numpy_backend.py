@@ -16,7 +16,7 @@ import numpy as np
 
 from ganglion import config
 from ganglion.backend import array_cache, batchnorm, conv, numba_provider, pool, providers, recurrent
-from ganglion.backend.matmul import convolution_scope, matmul, split_rows
+from ganglion.backend.matmul import convolution_scope, linear_forward, matmul, split_rows
 from ganglion.backend.special import erf
 
 
@@ -90,9 +90,10 @@ class NumpyBackend:
     rnn_sequence_forward = staticmethod(recurrent.rnn_sequence_forward)
     rnn_sequence_backward = staticmethod(recurrent.rnn_sequence_backward)
 
-    # Matrix products: on BLAS's threads, or on ganglion's own around the convolution kernels
-    # (backend/matmul.py says why).
+    # Matrix products: oneDNN's where it applies, else on BLAS's threads, or on ganglion's own
+    # around the convolution kernels (backend/matmul.py says which and why).
     matmul = staticmethod(matmul)
+    linear_forward = staticmethod(linear_forward)
 
     # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
     empty = staticmethod(array_cache.empty)

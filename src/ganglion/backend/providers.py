@@ -195,7 +195,8 @@ def _onednn_kernels():
     """The oneDNN provider's kernels, from the interface documented at the top of
     ``ganglion.backend.onednn`` (float32 kernels with the NumPy kernels' signatures, and
     ``supports_*`` predicates over shapes, dtype and options, adapted here to the call's
-    arguments): convolutions and pooling. A kernel family whose module is not there is left out."""
+    arguments): convolutions, pooling and matrix products. A kernel family whose module is not
+    there is left out."""
     onednn = importlib.import_module("ganglion.backend.onednn")
     if not onednn.available():
         raise ImportError(f"oneDNN did not load: {onednn.unavailable_reason() or 'no reason given'}")
@@ -230,9 +231,48 @@ def _onednn_kernels():
         pool = None
     if pool is not None:
         found.update(_onednn_pool_kernels(pool))
+    try:
+        matmul = importlib.import_module("ganglion.backend.onednn.matmul")
+    except ImportError:
+        matmul = None
+    if matmul is not None:
+        found.update(_onednn_matmul_kernels(matmul))
     # Batch norm stays with numba / NumPy: on plain NCHW arrays oneDNN's batch normalization is
     # slower than both (the onednn package's interface notes).
     return found
+
+
+def _onednn_matmul_kernels(matmul):
+    """oneDNN's matmul for float32 2-D products of at least ``matmul.SMALLEST_PRODUCT``
+    multiply-adds (that module's rule), outside the kernels that split their work over the pool
+    (``backend.matmul.inside_split``); smaller, batched, float64 and integer products stay
+    with the NumPy reference (OpenBLAS)."""
+    import numpy as np
+
+    from ganglion.backend.matmul import inside_split
+    f32, usable = np.dtype(np.float32), matmul.library.usable
+
+    def large(m, k, n):
+        return m * k * n >= matmul.SMALLEST_PRODUCT
+
+    def matmul_applies(a, b, out=None):
+        return (a.ndim == 2 and b.ndim == 2 and a.dtype == f32 and b.dtype == f32
+                and a.shape[1] == b.shape[0] and large(a.shape[0], a.shape[1], b.shape[1])
+                and (out is None or out.dtype == f32) and not inside_split() and usable())
+
+    def linear_applies(x, weight, bias=None):
+        return (x.ndim == 2 and weight.ndim == 2 and x.dtype == f32 and weight.dtype == f32
+                and x.shape[1] == weight.shape[1] and large(x.shape[0], x.shape[1], weight.shape[0])
+                and (bias is None or (bias.dtype == f32 and bias.shape == weight.shape[:1]))
+                and not inside_split() and usable())
+
+    def fixed_right_applies(b, rows):
+        return (b.ndim == 2 and b.dtype == f32 and large(rows, b.shape[0], b.shape[1])
+                and not inside_split() and usable())
+
+    return {"matmul": Kernel(matmul.matmul, matmul_applies),
+            "linear_forward": Kernel(matmul.linear, linear_applies),
+            "fixed_right_product": Kernel(matmul.fixed_right, fixed_right_applies)}
 
 
 def _onednn_pool_kernels(pool):

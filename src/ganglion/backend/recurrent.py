@@ -16,15 +16,17 @@ Both forms compute the same quantities in the same layout, which the ops documen
 - RNN: h of every step (T, N, H) forward; backward (T + 1, N, H), the pre-activations'
   gradients and h0's in row T.
 
-Each step does one GEMM for all its gates; the input projection of all steps comes from one
-GEMM outside. A sigmoid is computed as 0.5 tanh(0.5 x) + 0.5 (NumPy's tanh is faster than its
+Each step does one GEMM for all its gates, by the same W_hh (forward) or W_hh^T (backward)
+at every step: a ``fixed_right_product`` of the backend (backend/matmul.py; on oneDNN, W_hh is
+copied once into its blocked layout); the input projection of all steps comes from one GEMM
+outside. A sigmoid is computed as 0.5 tanh(0.5 x) + 0.5 (NumPy's tanh is faster than its
 exp). Large batches run one block of sequences per core through the whole time loop
 (``over_batch_rows``). Without ``h0_grad`` a backward pass skips the last step's GEMM.
 """
 import numpy as np
 
-from ganglion.backend import array_cache
-from ganglion.backend.matmul import matmul, on_each_core
+from ganglion.backend import array_cache, blas_threads, threads
+from ganglion.backend.matmul import fixed_right_product, matmul, on_each_core
 
 __all__ = ["lstm_sequence_forward", "lstm_sequence_backward", "gru_sequence_forward",
            "gru_sequence_backward", "rnn_sequence_forward", "rnn_sequence_backward",
@@ -41,14 +43,17 @@ _SPLIT_MULTIPLY_ADDS_PER_ROW = 1 << 20
 _MIN_ROWS = 8
 
 
-def over_batch_rows(batch, multiply_adds_per_row, rows):
-    """rows(lo, hi, product) over the batch, ``product`` being the matmul to use. Where that
-    pays, one block of rows per core, each core running its sequences' whole time loop with
-    single-threaded GEMMs (a recurrent layer's rows are independent), which puts the
+def over_batch_rows(batch, multiply_adds_per_row, rows, right=None):
+    """rows(lo, hi, product) over the batch, ``product(a, b, out=None)`` being the matmul to
+    use (``right``: the right operand of the loop's products, when they all have the same).
+    Where that pays, one block of rows per core, each core running its sequences' whole time
+    loop with single-threaded GEMMs (a recurrent layer's rows are independent), which puts the
     elementwise work on every core too and spares BLAS's hand-off at every step; else all rows
-    on the calling thread with the backend's ``matmul``."""
-    if multiply_adds_per_row < _SPLIT_MULTIPLY_ADDS_PER_ROW:
-        rows(0, batch, matmul)
+    on the calling thread with the backend's ``fixed_right_product(right, batch)`` (or
+    ``matmul``)."""
+    if (multiply_adds_per_row < _SPLIT_MULTIPLY_ADDS_PER_ROW or threads.count() == 1
+            or batch < 2 * _MIN_ROWS or not blas_threads.available()):
+        rows(0, batch, matmul if right is None else fixed_right_product(right, batch))
         return
     # Inside the cores' blocks BLAS is single-threaded; backend.matmul would split again.
     on_each_core(batch, lambda lo, hi: rows(lo, hi, np.matmul), part=8, least=_MIN_ROWS)
@@ -95,9 +100,10 @@ def lstm_sequence_forward(x_proj, bias, h0, c0, w_hh, reverse):
     # BLAS runs this small-M GEMM faster on a contiguous W_hh^T than through the transpose flag.
     w_hh_t = np.ascontiguousarray(w_hh.T)
     h_prev, c_prev = h0, c0
+    recurrent_product = fixed_right_product(w_hh_t, batch)
     for k, t in enumerate(visiting_order(length, reverse)):
         gates = acts[t]
-        matmul(h_prev, w_hh_t, out=gates)
+        recurrent_product(h_prev, w_hh_t, out=gates)
         gates += x_proj[t]
         gates += bias
         gates *= scale
@@ -136,6 +142,7 @@ def lstm_sequence_backward(grad, out, h0, c0, w_hh, reverse, h0_grad):
     # Walk back from the step visited last: order[k] is the time of the k-th step visited,
     # whose cell state is out[LSTM_CELL, k].
     order = visiting_order(length, reverse)
+    recurrent_product = fixed_right_product(w_hh, batch)
     for k in range(length - 1, -1, -1):
         t = order[k]
         gates, d_gates = acts[t], d_pre[t]
@@ -163,7 +170,7 @@ def lstm_sequence_backward(grad, out, h0, c0, w_hh, reverse, h0_grad):
         derivative += base
         d_gates *= derivative
         if k or h0_grad:
-            matmul(d_gates, w_hh, out=d_h)
+            recurrent_product(d_gates, w_hh, out=d_h)
     return back
 
 
@@ -211,7 +218,7 @@ def gru_sequence_forward(x_gates, b_hh, h0, w_hh, reverse):
             h *= z
             h += n
             h_prev = h
-    over_batch_rows(batch, three_hidden * hidden * length, rows)
+    over_batch_rows(batch, three_hidden * hidden * length, rows, w_hh_t)
     return out
 
 
@@ -257,7 +264,7 @@ def gru_sequence_backward(grad, out, h0, w_hh, reverse, h0_grad):
             if k or h0_grad:
                 product(d_step[:, :3 * hidden], w_hh, out=recurrent)
                 d_h += recurrent
-    over_batch_rows(batch, 3 * hidden * hidden * length, rows)
+    over_batch_rows(batch, 3 * hidden * hidden * length, rows, w_hh)
     return back
 
 
@@ -284,7 +291,7 @@ def rnn_sequence_forward(x_gates, b_hh, h0, w_hh, reverse, nonlinearity):
             else:
                 _tanh(h, h)
             h_prev = h
-    over_batch_rows(batch, hidden * hidden * length, rows)
+    over_batch_rows(batch, hidden * hidden * length, rows, w_hh_t)
     return out
 
 
@@ -313,5 +320,5 @@ def rnn_sequence_backward(grad, out, h0, w_hh, reverse, nonlinearity, h0_grad):
                 d_pre *= d_h
             if k or h0_grad:
                 product(d_pre, w_hh, out=d_h)
-    over_batch_rows(batch, hidden * hidden * length, rows)
+    over_batch_rows(batch, hidden * hidden * length, rows, w_hh)
     return back

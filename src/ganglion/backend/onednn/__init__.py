@@ -73,16 +73,21 @@ batchnorm (ganglion.backend.onednn.batchnorm): x (N, C, ...) normalized over all
     NumPy forms on the forward kernels: leave the batch norm methods to numba / NumPy; the
     fused kernels are for a layer that keeps oneDNN's blocked layout.
 
-matmul (ganglion.backend.onednn.matmul)
+matmul (ganglion.backend.onednn.matmul): float32 2-D products; row-major, transposed and
+row-sliced operands and ``out`` are bound where they lie (others are copied)
     supports_matmul(a_shape, b_shape, dtype) -> bool   float32 2-D (M, K) @ (K, N), none empty
-    matmul(a, b) -> (M, N); row-major or transposed operands are not copied
-    Measured at 1 thread: 0.64-0.9x OpenBLAS's time on the MLP's and LSTM's large GEMMs, 2-3.5x
-    on the 10-output layer's (a fixed cost of about 10 us a call); not routed by default.
+    matmul(a, b, out=None) -> (M, N), into ``out`` when given; empty sizes allowed
+    linear(x, weight, bias=None) -> x @ weight.T + bias in one primitive
+    fixed_right(b, rows) -> product(a, b, out=None) for a loop's products by one ``b`` (copied
+        once into oneDNN's blocked layout; another b or row count runs ``matmul``)
+    SMALLEST_PRODUCT: the routing rule, products of at least this many multiply-adds (the
+        provider registry routes matmul, linear_forward and fixed_right_product by it)
 
 Routing advice (benchmarks/onednn_kernels.py, 1 thread, this project's Xeon with AVX-512):
 convolutions always where supported (0.56-0.88 of PyTorch's time over the four networks'
 layers, against 1.05-4.2 for the NumPy kernels); max pooling forward and argmax and average
-pooling always; max scatter where ``prefers_max_pool2d_scatter``; batch norm never on NCHW.
+pooling always; max scatter where ``prefers_max_pool2d_scatter``; batch norm never on NCHW;
+products of at least ``matmul.SMALLEST_PRODUCT`` multiply-adds (benchmarks/gemm_routing.py).
 The backend should run the oneDNN convolutions inside its convolution scope (backend/matmul.py),
 as the NumPy ones: a 2-thread OpenBLAS product right before a oneDNN convolution slowed it by
 1.4x (its spinning threads hold the cores).

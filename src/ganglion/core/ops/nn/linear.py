@@ -27,13 +27,16 @@ class Linear(Op):
         if x.dtype != weight.dtype:
             # NumPy would silently promote; PyTorch refuses. infer() writes the message.
             raise TypeError("linear: dtypes differ")
-        if x.ndim > 2:
-            out = backend.matmul(x.reshape(-1, x.shape[-1]), weight.T).reshape(x.shape[:-1] + weight.shape[:1])
-        else:
+        if x.ndim == 1:
             out = backend.matmul(x, weight.T)
-        if bias is not None:
-            out += bias
-        return out
+            if bias is not None:
+                out += bias
+            return out
+        # One backend method for the product and the bias (oneDNN adds it as it writes).
+        if x.ndim > 2:
+            return backend.linear_forward(x.reshape(-1, x.shape[-1]), weight, bias).reshape(
+                x.shape[:-1] + weight.shape[:1])
+        return backend.linear_forward(x, weight, bias)
 
     def vjp(self, out, grad, needs):
         x, weight = out._inputs[0], out._inputs[1]
