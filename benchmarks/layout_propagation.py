@@ -95,7 +95,7 @@ def profile(name):
     step = steps(name)["compiled+layout"]
     for _ in range(3):
         step()
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # (CPU time: the machine is shared)
     profiler.enable()
     for _ in range(10):
         step()

@@ -208,3 +208,34 @@ def test_no_rewrite_for_float64_numba_kernels_or_when_switched_off():
         assert not onednn_layout.applies()
     with gn.config(kernels="onednn"), onednn_layout.enabled(True):
         assert onednn_layout.applies()
+
+
+def test_strided_depthwise_pointwise_dilated_and_transposed_layers():
+    """Gradients of a network mixing stride 2, a depthwise and a 1x1 convolution, overlapping
+    pooling, a transposed convolution with output_padding (left plain: it has a bias) and a
+    dilated one equal those of the function compiled without the rewrite."""
+    gn.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.ReLU(),
+        nn.Conv2d(16, 24, 1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+        nn.ConvTranspose2d(24, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.Conv2d(8, 4, 3, dilation=2, padding=2), nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
+    x = gn.placeholder(gn.float32, (2, 3, 15, 15), name="x")
+    y = gn.placeholder(gn.int64, (2,), name="y")
+    params = list(model.parameters())
+
+    def compiled():
+        loss = F.cross_entropy(model(x), y)
+        return gn.function([x, y], [loss, *gn.grad(loss, params)])
+    with onednn_layout.enabled(True):
+        blocked = compiled()
+    with onednn_layout.enabled(False):
+        plain = compiled()
+    ops = schedule_ops(blocked)
+    assert ops.count("BlockedConv2d") == 5   # 4 forward convolutions, the transposed one's gradient
+    assert ops.count("BlockedConv2dBackwardInput") == 3 and "ConvTranspose2d" in ops  # (not conv 1)
+    rng = np.random.default_rng(4)
+    data, labels = rng.standard_normal((2, 3, 15, 15)).astype(np.float32), rng.integers(0, 10, 2)
+    for a, b in zip(blocked(data, labels), plain(data, labels)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
