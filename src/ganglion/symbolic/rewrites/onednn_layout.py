@@ -10,7 +10,8 @@ Unlike the other rewrites (one node at a time, ``rewrites.optimize``), this is a
 whole graph, because whether a value may stay blocked depends on all its consumers. It runs
 after ``optimize`` and before elementwise fusion. Walking the graph in topological order:
 
-- a ``Conv2d`` that oneDNN supports becomes ``BlockedConv2d``; when its only consumer is a
+- a ``Conv2d`` that oneDNN supports becomes ``BlockedConv2d`` (not a pointwise one: the eager
+  kernels run those on plain NCHW, faster); when its only consumer is a
   ``Relu``, the ReLU joins it as oneDNN's eltwise post-op (the pair is one node);
 - a ``MaxPool2d`` of a blocked value becomes ``BlockedMaxPool2d`` (forward_training, keeping
   its workspace); the ``MaxPool2dArgmax`` / ``MaxPool2dScatter`` pair of its gradient becomes
@@ -76,10 +77,16 @@ def _known_float32(node, ndim):
 
 
 def _conv_supported(op, x_shape, w_shape):
-    from ganglion.backend.onednn.conv import supports_conv2d
+    """Whether the convolution runs blocked: where oneDNN runs it, except pointwise ones (1x1,
+    unpadded) while the eager kernels run those on plain NCHW (``conv.PLAIN_POINTWISE``: its
+    GEMM needs no reorders and was 2-4x faster than the blocked kernel with them)."""
+    from ganglion.backend.onednn import conv
     import numpy as np
-    return supports_conv2d(x_shape, w_shape, np.float32, op.stride, op.padding, op.dilation,
-                           op.groups)
+    pointwise = tuple(w_shape[2:]) == (1, 1) and not any(any(side) for side in op.padding)
+    if pointwise and conv.PLAIN_POINTWISE[0]:
+        return False
+    return conv.supports_conv2d(x_shape, w_shape, np.float32, op.stride, op.padding, op.dilation,
+                                op.groups)
 
 
 def _pool_supported(op, shape):
