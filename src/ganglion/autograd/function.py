@@ -45,6 +45,7 @@ import numpy as np
 from ganglion.core import autograd as engine
 from ganglion.core.grad_mode import grad_enabled, no_grad
 from ganglion.core.op import Op, apply, format_shape
+from ganglion.core.rebinds import note_rebind, rebinds
 from ganglion.core.tensor import Tensor, TensorType, make_tensor
 from ganglion.core.versions import version_of
 
@@ -429,6 +430,7 @@ def _record(cls, ctx, args, positions, outputs):
         holder = make_tensor(first._data, requires_grad=True)
         holder._op = node
         holder._inputs = inputs
+        holder._born = rebinds[0]  # see _attach
         ctx._several = True
         ctx._output_arrays = {}
         for k in differentiable:
@@ -449,8 +451,11 @@ def _move_history(x):
     old._saved_versions = x._saved_versions
     old._own_version = x._own_version
     old._hooks = x._hooks
+    old._born = getattr(x, "_born", None)
     x._hooks = None
     x._own_version += 1
+    # Nodes made before now that name x read old (core/rebinds.py).
+    note_rebind(x, old)
     return old
 
 
@@ -460,6 +465,9 @@ def _attach(o, op, inputs):
     o._op = op
     o._inputs = inputs
     o._saved_versions = None
+    # Should an input be changed in place later, the node reads its value from now
+    # (core/rebinds.py, as core/op.py record does).
+    o._born = rebinds[0]
 
 
 def _save(ctx, outs, differentiable):

@@ -10,6 +10,7 @@ from the graph's numerically stable form (``symbolic/rewrites/stable_grad.py``).
 from ganglion.backend import current as backend
 from ganglion.core import tracing
 from ganglion.core.grad_mode import set_grad_enabled
+from ganglion.core.rebinds import rebound as rebound_tensors, correct_graph, inputs_as_read
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.core.versions import bump_storage, owner, version_of
 
@@ -207,6 +208,8 @@ def _topological_order(roots):
         inputs = t._inputs
         if inputs is None:
             raise RuntimeError(_FREED_MESSAGE)
+        if rebound_tensors:  # an input changed in place after t was made: t read its old value
+            inputs = inputs_as_read(t)
         for i in inputs:
             if i._op is not None and i.requires_grad and id(i) not in visited:
                 stack.append((i, False))
@@ -219,6 +222,7 @@ def _run(roots, seeds, retain_graph, create_graph, accumulate, capture):
         # A symbolic graph is differentiated in its numerically stable form (log(1 - sigmoid(z))
         # as -softplus(z), ...): the gradient of the form as written is NaN where it saturates.
         from ganglion.symbolic.rewrites.stable_grad import stable_roots
+        correct_graph(roots)  # nodes made before an in-place change read the old value
         roots = stable_roots(roots, capture)
     previous = graph_retained[0]
     graph_retained[0] = retain_graph

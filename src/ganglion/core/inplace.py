@@ -13,6 +13,9 @@ An operand computed from the tensor before the change (``y.add_(y * 3)``, ``y[0]
 the Python object that now holds the result; ``read_before_change`` re-points such graphs to the
 hidden old value, so eager backward and compiled graphs read the value from before the change,
 as PyTorch does (there a node keeps the autograd node it was made from, here the tensor object).
+Other nodes made before the change (``before = y * 5; y.add_(1)``) are not found then: each
+rebind is recorded in core/rebinds.py, and the graph walks that give a graph its meaning
+(backward, ``ganglion.grad``, ``ganglion.function``) point them to the value they read.
 """
 import weakref
 from collections import deque
@@ -20,6 +23,7 @@ from collections import deque
 from ganglion.core import tracing
 from ganglion.core.grad_mode import grad_enabled, no_grad
 from ganglion.core.op import format_shape
+from ganglion.core.rebinds import note_rebind, value_read
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.core.versions import bump_storage, version_of
 
@@ -96,6 +100,7 @@ def _move_node(x, new):
     old._own_version = x._own_version
     old._hooks = x._hooks
     old._type = x._type  # a symbolic value's dtype and shape (it has no array to read them from)
+    old._born = getattr(x, "_born", None)  # a leaf has no stamp
     if new._inputs:
         new._inputs = tuple(old if i is x else i for i in new._inputs)
     x._data = new._data
@@ -104,9 +109,12 @@ def _move_node(x, new):
     x._op = new._op
     x._inputs = new._inputs
     x._hooks = None
+    x._born = getattr(new, "_born", None)
     x._own_version += 1
     saved = new._saved_versions
     x._saved_versions = None if saved is None else (version_of(x),) + saved[1:]
+    # Nodes made before now that name x read old's value (found by core/rebinds.py).
+    note_rebind(x, old)
     return old
 
 
@@ -144,7 +152,9 @@ def read_before_change(x, old, read):
             continue
         inputs = t._inputs
         if any(i is x for i in inputs):
-            t._inputs = tuple(old if i is x else i for i in inputs)
+            # old, or an older value of x for a node made before an earlier change of x.
+            read_value = value_read(x, getattr(t, "_born", None), old)
+            t._inputs = tuple(read_value if i is x else i for i in inputs)
         deeper = [i for i in inputs if i._inputs]
         if deeper:
             stack.extend(deeper)

@@ -23,6 +23,7 @@ from ganglion.core.dtypes import bool_
 from ganglion.core.errors import ShapeError
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core import tracing
+from ganglion.core.rebinds import rebinds
 from ganglion.core.tensor import Tensor, TensorType, make_tensor
 from ganglion.core.versions import version_of
 
@@ -167,11 +168,14 @@ def record(out, op, inputs):
 
     ``_saved_versions`` is (the output's version, the inputs' versions...) for ops whose vjp
     reads those values; backward compares them with the current versions to catch in-place
-    changes made in between.
+    changes made in between. ``_born`` lets backward find the inputs' values from before an
+    in-place change made later, which rebinds an input to a new value (core/rebinds.py).
     """
     out.requires_grad = True
     out._op = op
     out._inputs = inputs
+    # Which values of the inputs it read, should one be changed in place later (core/rebinds.py).
+    out._born = rebinds[0]
     if op.saves_inputs:
         out._saved_versions = (version_of(out), *[version_of(t) for t in inputs])
     elif op.saves_output:
@@ -186,6 +190,7 @@ def _apply_symbolic(op, inputs):
     out._type = out_type
     out._op = op
     out._inputs = inputs
+    out._born = rebinds[0]  # see record()
     out.requires_grad = op.differentiable and any(t.requires_grad or t._data is None for t in inputs)
     if tracing.active:  # jit is tracing: an in-place change later may have to redirect this node
         tracing.active[-1].nodes.append(out)

@@ -114,8 +114,9 @@ class GradFn:
 class Tensor:
     """An n-dimensional array that can record how it was computed, for gradients."""
 
+    # _born: how many in-place rebinds had happened when the node was recorded (core/rebinds.py).
     __slots__ = ("_data", "requires_grad", "_grad", "_op", "_inputs", "_own_version", "_saved_versions",
-                 "_type", "_hooks", "_retains_grad", "name", "__weakref__")
+                 "_type", "_hooks", "_retains_grad", "name", "_born", "__weakref__")
 
     # NumPy must defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_priority__ = 1000

@@ -10,8 +10,11 @@ objects that rewrites may replace freely. A node is one of four kinds:
 - ``constant``: a ``Constant`` (a Python number in an expression), or a folded value;
 - ``apply``: an op applied to other nodes.
 
-``extract`` also substitutes ``givens`` and raises the errors that name a missing input.
+``extract`` also substitutes ``givens`` and raises the errors that name a missing input. A node
+made before an in-place change of a tensor it reads takes the value from before the change
+(``core/rebinds.py inputs_as_read``, which corrects the node's ``_inputs``).
 """
+from ganglion.core.rebinds import inputs_as_read
 from ganglion.core.tensor import Constant, TensorType
 from ganglion.symbolic.shared import SharedVariable
 
@@ -101,7 +104,7 @@ def _convert(root, memo, replacement):
             continue
         converting.add(key)
         stack.append((t, True))
-        stack.extend((i, False) for i in reversed(t._inputs) if id(i) not in memo)
+        stack.extend((i, False) for i in reversed(inputs_as_read(t)) if id(i) not in memo)
     return memo[id(root)]
 
 
