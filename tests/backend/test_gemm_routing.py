@@ -38,6 +38,7 @@ def test_large_float32_products_run_on_onednn(kernels):
     ("int64", rng.integers(-3, 3, (128, 784)), rng.integers(-3, 3, (784, 512))),
     ("batched", f32(4, 128, 784), f32(784, 512)),
     ("inner sizes differ", f32(128, 784), f32(783, 512)),
+    ("weight gradient, left operand transposed", f32(128, 512).T, f32(128, 784)),
 ])
 def test_other_products_stay_on_openblas(case, a, b):
     for kernels in ("auto", "onednn", "numba", "numpy"):
@@ -150,3 +151,26 @@ def test_linear_layer_with_products_on_onednn_equals_numpy(every_product_on_oned
     assert "linear" in every_product_on_onednn
     for g, e in zip(results["auto"], results["numpy"]):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * float(np.abs(e).max()))
+
+
+@needs_onednn
+def test_a_onednn_product_on_two_threads_keeps_the_next_blas_products_single_threaded(monkeypatch):
+    monkeypatch.setattr(products, "_scope", [0, 0])
+    x, w = f32(128, 784), f32(512, 784)
+    with gn.config(num_threads=1, kernels="auto"):
+        gn.backend.current.matmul(x, w.T)
+        assert products._scope == [0, 0]       # one thread: nothing to keep off
+    with gn.config(num_threads=2, kernels="auto"):
+        gn.backend.current.matmul(x, w.T)
+        # like after a convolution kernel: BLAS's spinning threads would hold oneDNN's core
+        assert products._scope == [0, products.PRODUCTS_AFTER_CONVOLUTION]
+        products._scope[1] = 0
+        gn.backend.current.linear_forward(x, w, None)
+        assert products._scope[1] == products.PRODUCTS_AFTER_CONVOLUTION
+        products._scope[1] = 0
+        products.fixed_right_product(w.T, 64)
+        assert products._scope[1] == products.PRODUCTS_AFTER_CONVOLUTION
+        products._scope[1] = 0
+        with gn.config(kernels="numpy"):
+            gn.backend.current.matmul(x, w.T)
+        assert products._scope == [0, 0]

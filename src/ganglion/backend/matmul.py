@@ -7,9 +7,12 @@ Methods: ``matmul(a, b, out=None)`` (every op's product), ``linear_forward(x, we
 the result) and ``fixed_right_product(b, rows)`` (a function for the many products of a loop by
 one right operand, a recurrent layer's W_hh: oneDNN copies it once into its blocked layout).
 Under ``ganglion.config.kernels`` "auto" or "onednn", float32 2-D products of at least
-``onednn.matmul.SMALLEST_PRODUCT`` multiply-adds run on oneDNN's matmul primitive (that module
-says why), except inside a kernel that split its work over the pool (a oneDNN call there would
-wait for the library's lock and bring its own threads); "numpy" and "numba" keep OpenBLAS.
+``onednn.matmul.SMALLEST_PRODUCT`` multiply-adds whose left operand is not a transposed view
+run on oneDNN's matmul primitive (that module says why), except inside a kernel that split its work over the pool (a oneDNN call there would
+wait for the library's lock and bring its own threads); "numpy" and "numba" keep OpenBLAS. A
+oneDNN product on several threads counts as a convolution for the rule below
+(``after_onednn``): the smaller products between two oneDNN ones then keep off BLAS's
+spinning threads, which would hold the core oneDNN's next product needs.
 
 Rule: products run on the pool inside a convolution kernel (``convolution_scope``) and for the
 next ``PRODUCTS_AFTER_CONVOLUTION`` products after one, or after any kernel that split its work
@@ -32,7 +35,7 @@ import numpy as np
 from ganglion.backend import array_cache, blas_threads, providers, threads
 
 __all__ = ["matmul", "linear_forward", "fixed_right_product", "blas_matmul", "convolution_scope",
-           "on_each_core", "split_rows", "inside_split", "PRODUCTS_AFTER_CONVOLUTION"]
+           "on_each_core", "split_rows", "inside_split", "after_onednn", "PRODUCTS_AFTER_CONVOLUTION"]
 
 # How many products after a convolution kernel still run on the pool: more than a network's
 # products between two of its convolutions (forward and backward of a few fully connected
@@ -59,6 +62,13 @@ def convolution_scope():
 def on_pool():
     """Whether the next product runs on ganglion's pool (see the module's rule)."""
     return _scope[0] > 0 or _scope[1] > 0
+
+
+def after_onednn():
+    """Record that a oneDNN kernel ran on several threads: the next PRODUCTS_AFTER_CONVOLUTION
+    products that stay with BLAS run on the pool, BLAS single-threaded (the module's rule)."""
+    if threads.count() > 1:
+        _scope[1] = PRODUCTS_AFTER_CONVOLUTION
 
 
 def inside_split():

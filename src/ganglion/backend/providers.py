@@ -244,13 +244,23 @@ def _onednn_kernels():
 
 def _onednn_matmul_kernels(matmul):
     """oneDNN's matmul for float32 2-D products of at least ``matmul.SMALLEST_PRODUCT``
-    multiply-adds (that module's rule), outside the kernels that split their work over the pool
+    multiply-adds whose left operand is not a transposed view (that module's rule), outside
+    the kernels that split their work over the pool
     (``backend.matmul.inside_split``); smaller, batched, float64 and integer products stay
-    with the NumPy reference (OpenBLAS)."""
+    with the NumPy reference (OpenBLAS). Each is followed by ``backend.matmul.after_onednn``."""
     import numpy as np
 
-    from ganglion.backend.matmul import inside_split
+    from ganglion.backend.matmul import after_onednn, inside_split
     f32, usable = np.dtype(np.float32), matmul.library.usable
+
+    def then_keep_blas_single_threaded(function):
+        def run(*args, **kwargs):
+            result = function(*args, **kwargs)
+            after_onednn()
+            return result
+        run.__name__ = run.__qualname__ = function.__name__
+        run.__doc__ = function.__doc__
+        return run
 
     def large(m, k, n):
         return m * k * n >= matmul.SMALLEST_PRODUCT
@@ -258,11 +268,13 @@ def _onednn_matmul_kernels(matmul):
     def matmul_applies(a, b, out=None):
         return (a.ndim == 2 and b.ndim == 2 and a.dtype == f32 and b.dtype == f32
                 and a.shape[1] == b.shape[0] and large(a.shape[0], a.shape[1], b.shape[1])
+                and a.strides[0] >= a.strides[1]
                 and (out is None or out.dtype == f32) and not inside_split() and usable())
 
     def linear_applies(x, weight, bias=None):
         return (x.ndim == 2 and weight.ndim == 2 and x.dtype == f32 and weight.dtype == f32
                 and x.shape[1] == weight.shape[1] and large(x.shape[0], x.shape[1], weight.shape[0])
+                and x.strides[0] >= x.strides[1]
                 and (bias is None or (bias.dtype == f32 and bias.shape == weight.shape[:1]))
                 and not inside_split() and usable())
 
@@ -270,9 +282,12 @@ def _onednn_matmul_kernels(matmul):
         return (b.ndim == 2 and b.dtype == f32 and large(rows, b.shape[0], b.shape[1])
                 and not inside_split() and usable())
 
-    return {"matmul": Kernel(matmul.matmul, matmul_applies),
-            "linear_forward": Kernel(matmul.linear, linear_applies),
-            "fixed_right_product": Kernel(matmul.fixed_right, fixed_right_applies)}
+    # After each (for fixed_right: when the loop's product is made), BLAS's next products keep
+    # to one thread (backend.matmul.after_onednn).
+    return {"matmul": Kernel(then_keep_blas_single_threaded(matmul.matmul), matmul_applies),
+            "linear_forward": Kernel(then_keep_blas_single_threaded(matmul.linear), linear_applies),
+            "fixed_right_product": Kernel(then_keep_blas_single_threaded(matmul.fixed_right),
+                                          fixed_right_applies)}
 
 
 def _onednn_pool_kernels(pool):

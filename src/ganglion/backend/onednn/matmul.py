@@ -21,11 +21,14 @@ __all__ = ["supports_matmul", "matmul", "linear", "fixed_right", "SMALLEST_PRODU
 _F32 = np.dtype(np.float32)
 
 # Routing rule (the provider registry applies it): products of at least this many
-# multiply-adds (M * K * N) run here, smaller ones on OpenBLAS. Why: above it oneDNN took
-# 0.8-1.0 of OpenBLAS's time at one thread on the MLP's and recurrent layers' GEMMs, while
-# its fixed cost of about 10 us a call (binding buffers, a ctypes call per argument) made it
-# 2-5x slower on the 10-class head's products, which are far below it.
-SMALLEST_PRODUCT = 1 << 21
+# multiply-adds (M * K * N) whose left operand is not a transposed view run here; the rest on
+# OpenBLAS. Why: there oneDNN took 0.8-1.0 of OpenBLAS's time at one thread on the MLP's and
+# the LSTM's and GRU's GEMMs (0.75-0.9 with the right operand packed once), while a
+# transposed left operand (a weight gradient x.T @ g) took it 1.0-1.4, and below the size a
+# call's fixed cost (10-20 us: binding each buffer through ctypes, the lock, the stream) lost:
+# an Elman RNN's (64, 256) @ (256, 256) step (4.2M) took 1.15 of OpenBLAS's time, the 10-class
+# head's products 2.4-5x.
+SMALLEST_PRODUCT = 1 << 23
 
 
 def supports_matmul(a_shape, b_shape, dtype):
