@@ -104,6 +104,15 @@ def test_fixed_right_products_equal_numpy_and_copy_the_right_operand_once(monkey
     close(product(a5, w), a5, w)
 
 
+@pytest.mark.parametrize("k, n", [(0, 4), (4, 0)])
+def test_fixed_right_products_with_empty_sizes(k, n):
+    b = np.ones((k, n), np.float32)
+    product = matmul.fixed_right(b, 3)
+    got = product(np.ones((3, k), np.float32), b)
+    assert got.shape == (3, n)
+    np.testing.assert_array_equal(got, np.zeros((3, n), np.float32))
+
+
 def test_unsupported_operands():
     assert not matmul.supports_matmul((3, 4), (4, 5), np.float64)
     assert not matmul.supports_matmul((3, 4), (5, 5), np.float32)

@@ -161,7 +161,7 @@ def fixed_right(b, rows):
     left = np.empty((rows, k), _F32)
 
     def product(a, right, out=None):
-        if right is not b or a.shape != (rows, k) or a.dtype != _F32:
+        if right is not b or a.shape != (rows, k) or a.dtype != _F32 or not k or not n:
             return matmul(a, right, out=out)
         target, c_layout, copy_to = _destination(out, rows, n, "fixed_right")
         if not a.flags.c_contiguous:
