@@ -172,18 +172,24 @@ def test_a_middle_activation_read_outside_the_chain_is_reordered():
 
 
 def test_a_convolution_output_read_twice_is_not_fused_with_its_relu():
-    conv = nn.Conv2d(3, 8, 3, padding=1)
+    """conv2's output is read by a ReLU and returned: conv2 stays blocked (its input is),
+    unfused, and both readers get the plain value; a lone convolution of plain data whose
+    result is only reordered back (conv3, read by a plain sum) runs as the plain op."""
+    conv1, conv2, conv3 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(3, 4, 3)
     x = gn.placeholder(gn.float32, (2, 3, 6, 6), name="x")
-    z = conv(x)
+    z = conv2(conv1(x).relu())
     with onednn_layout.enabled(True):
-        f = gn.function([x], [z.relu().sum(), z])
+        f = gn.function([x], [z.relu().sum(), z, conv3(x).sum()])
     ops = schedule_ops(f)
-    assert "BlockedConv2d" in ops and "Relu" in ops and "ToPlain" in ops
+    assert ops[:4] == ["BlockedConv2d", "BlockedConv2d", "ToPlain", "Relu"] and ops.count("ToPlain") == 1
+    assert ops.count("Conv2d") == 1
     data = np.random.default_rng(3).standard_normal((2, 3, 6, 6)).astype(np.float32)
-    total, out = f(data)
-    expected = conv(gn.from_numpy(data)).detach().numpy()
+    total, out, lone = f(data)
+    eager = gn.from_numpy(data)
+    expected = conv2(conv1(eager).relu()).detach().numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(total, np.maximum(expected, 0).sum(), rtol=1e-5)
+    np.testing.assert_allclose(lone, conv3(eager).sum().item(), rtol=1e-5)
 
 
 def test_no_rewrite_for_float64_numba_kernels_or_when_switched_off():
@@ -233,12 +239,29 @@ def test_strided_depthwise_pointwise_dilated_and_transposed_layers():
     with onednn_layout.enabled(False):
         plain = compiled()
     ops = schedule_ops(blocked)
-    # 3 forward convolutions and the transposed one's gradient; the 1x1 one stays plain NCHW,
-    # as in the eager kernels (conv.PLAIN_POINTWISE), and so do its gradients
-    assert ops.count("BlockedConv2d") == 4 and ops.count("Conv2d") == 1
-    assert ops.count("BlockedConv2dBackwardInput") == 2 and ops.count("ConvTranspose2d") == 2
-    assert ops.count("BlockedConv2dWeightGrad") == 4 and ops.count("Conv2dWeightGrad") == 1
+    # Blocked: the chain conv1 -> ReLU -> depthwise -> ReLU and its gradients. Plain: the 1x1
+    # convolution (as in the eager kernels, conv.PLAIN_POINTWISE) and its gradients, and the
+    # lone convolutions between plain ops (their kernels reorder inside), but the dilated one's
+    # weight gradient, which gives its bias gradient too.
+    assert ops.count("BlockedConv2d") == 2 and ops.count("Conv2d") == 3
+    assert ops.count("BlockedConv2dBackwardInput") == 1 and ops.count("ConvTranspose2d") == 3
+    assert ops.count("BlockedConv2dWeightGrad") == 3 and ops.count("Conv2dWeightGrad") == 2
     rng = np.random.default_rng(4)
     data, labels = rng.standard_normal((2, 3, 15, 15)).astype(np.float32), rng.integers(0, 10, 2)
     for a, b in zip(blocked(data, labels), plain(data, labels)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_convolutions_between_batch_norms_stay_plain():
+    """Batch norm has no blocked form here: each convolution of conv -> BN -> ReLU blocks is a
+    chain of one op, run as the plain op, so the graph is the one compiled without the rewrite."""
+    gn.manual_seed(2)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
+    with onednn_layout.enabled(True):
+        blocked = loss_and_gradients(model, (4, 3, 8, 8))
+    with onednn_layout.enabled(False):
+        plain = loss_and_gradients(model, (4, 3, 8, 8))
+    assert schedule_ops(blocked) == schedule_ops(plain)
+    assert schedule_ops(blocked).count("Conv2d") == 2
