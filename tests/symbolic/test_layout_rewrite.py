@@ -265,3 +265,30 @@ def test_convolutions_between_batch_norms_stay_plain():
         plain = loss_and_gradients(model, (4, 3, 8, 8))
     assert schedule_ops(blocked) == schedule_ops(plain)
     assert schedule_ops(blocked).count("Conv2d") == 2
+
+
+def test_pooling_indices_and_average_pooling_read_blocked_values_plain():
+    """max_pool2d(..., return_indices=True) reads the argmax for its indices: the argmax and
+    its scatter stay plain ops (reading the pooling's blocked input and output through
+    reorders), and an average pooling after a blocked ReLU reads it plain; results as without
+    the rewrite."""
+    gn.manual_seed(0)
+    conv1, conv2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
+    x = gn.placeholder(gn.float32, (2, 3, 8, 8), name="x")
+    pooled, indices = F.max_pool2d(conv1(x).relu(), 2, return_indices=True)
+    averaged = F.avg_pool2d(conv2(pooled).relu(), 2)
+    loss = (averaged * averaged).sum()
+    params = list(conv1.parameters()) + list(conv2.parameters())
+
+    def compiled():
+        return gn.function([x], [loss, indices, *gn.grad(loss, params)])
+    with onednn_layout.enabled(True):
+        blocked = compiled()
+    with onednn_layout.enabled(False):
+        plain = compiled()
+    ops = schedule_ops(blocked)
+    assert "BlockedMaxPool2d" in ops and "MaxPool2dArgmax" in ops and "MaxPool2dScatter" in ops
+    assert "BlockedMaxPool2dBackward" not in ops and "AvgPool2d" in ops
+    data = np.random.default_rng(5).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    for a, b in zip(blocked(data), plain(data)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

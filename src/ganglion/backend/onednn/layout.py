@@ -549,7 +549,6 @@ class _ReluBackward:
     """g * (y > 0) for one layout of y (the ReLU's output)."""
 
     def __init__(self, y_md, shape):
-        self.y_md_owner = _runtime.MemoryDesc(shape)  # (a plain descriptor, for plain y)
         hint = _pd("dnnl_eltwise_forward_primitive_desc_create", _capi.FORWARD_TRAINING,
                    ELTWISE_RELU_USE_DST_FOR_BWD, y_md, y_md, 0.0, 0.0, None)
         pd = _pd("dnnl_eltwise_backward_primitive_desc_create", ELTWISE_RELU_USE_DST_FOR_BWD,
