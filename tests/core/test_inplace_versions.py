@@ -215,3 +215,47 @@ def test_custom_function_readers_match_pytorch():
     # through the later mul_ (five times too large).
     for got, want in zip(_custom_function_readers(gn), _custom_function_readers(torch)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_other_graph_walks_read_the_value_from_before_the_change():
+    """pp, Theano's ifelse and grad(consider_constant=), scan's step graph and a TF1 session
+    read what the node read, not the changed tensor."""
+    from ganglion.compat import tensorflow as tf
+    from ganglion.compat import theano
+    from ganglion.compat.theano import tensor as T
+    from ganglion.compat.theano.ifelse import ifelse
+
+    x = gn.dvector("x")
+    y = x * 2
+    before = y * 5
+    y.add_(1.0)
+    assert gn.pp(before) == "((x * 2.0) * 5.0)"
+
+    flag = T.bscalar("flag")
+    chosen = theano.function([flag, x], ifelse(flag, before, x))
+    np.testing.assert_allclose(chosen(1, X0), 10 * X0)
+
+    c = gn.dvector("c")
+    z = x * 2
+    cost_before = (z * c).sum()
+    z.mul_(3.0)
+    g = theano.function([x, c], T.grad(cost_before, x, consider_constant=[c]))
+    np.testing.assert_allclose(g(X0, WEIGHTS), 2 * WEIGHTS)
+
+    def step(a, total):
+        w = a * 2
+        read = w * 5
+        w.mul_(3.0)
+        return total + read
+    sums, _ = theano.scan(step, sequences=[x], outputs_info=[T.constant(0.0, dtype="float64")])
+    np.testing.assert_allclose(theano.function([x], sums)(X0), np.cumsum(10 * X0))
+
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float64, [4])
+        v = tf.Variable(np.ones(4))
+        q = p * v
+        read = q * 5
+        q.mul_(3.0)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            np.testing.assert_allclose(session.run(read, {p: X0}), 5 * X0)

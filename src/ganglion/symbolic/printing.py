@@ -1,5 +1,6 @@
 """Readable views of graphs: ``pp`` prints an expression in infix form, ``debugprint`` prints a
 compiled function's schedule (or an expression's nodes) one node a line."""
+from ganglion.core.rebinds import correct_graph
 from ganglion.core.tensor import Constant
 
 __all__ = ["pp", "debugprint"]
@@ -9,10 +10,16 @@ def pp(expr):
     """``expr`` as an infix string: ``pp(x + y) == '(x + y)'``, ``exp(x)``, ``dot(x, W)``.
     The ops say how they print: an ``infix`` operator, or a ``pp(args)`` method of their own
     (``-x``, ``dot(x, W)``, ``cast(x, float32)``), else ``name(args)``."""
+    # A node made before an in-place change of its input prints the value it read.
+    correct_graph([expr])
+    return _infix(expr)
+
+
+def _infix(expr):
     op = expr._op
     if op is None:
         return _leaf(expr)
-    args = [pp(i) for i in expr._inputs]
+    args = [_infix(i) for i in expr._inputs]
     symbol = op.infix
     if symbol is not None:
         return f"({args[0]} {symbol} {args[1]})"

@@ -909,7 +909,9 @@ def _close(outputs, step_inputs, replacements, non_seqs, strict, label):
     on something that does, or a random draw made inside fn (drawn again each step, as in
     Theano; explicit non-sequences are never drawn again). The others that step tensors read
     are externals: computed once, outside the loop, and read through a placeholder."""
+    from ganglion.core.rebinds import correct_graph
     from ganglion.symbolic.rewrites import nondeterministic
+    correct_graph(outputs)  # step nodes made before an in-place change read the old value
     inner = {id(t): True for t in step_inputs}
     for key in replacements:
         inner[key] = True

@@ -11,6 +11,7 @@ import numpy as np
 from ganglion.compat.tensorflow.graph import (FailedPreconditionError, Operation, Variable,
                                               get_default_graph, merge_pairs, placeholder,
                                               static_shape)
+from ganglion.core.rebinds import correct_graph
 from ganglion.core.tensor import Tensor
 from ganglion.symbolic import function
 from ganglion.symbolic.placeholders import is_placeholder
@@ -51,6 +52,7 @@ def _flatten(fetches, leaves):
 
 def _variables_in(tensors):
     """The tf Variables the graph of ``tensors`` reads (walked once, when compiling)."""
+    correct_graph(tensors)  # nodes made before an in-place change read the old value
     found, seen, stack = [], set(), list(tensors)
     while stack:
         t = stack.pop()

@@ -13,6 +13,7 @@ the backward pass is lazy too. A branch's work is never shared with the rest of 
 value computed both inside and outside a branch is computed twice when that branch is taken.
 """
 from ganglion.core.op import Op, apply
+from ganglion.core.rebinds import correct_graph
 from ganglion.core.tensor import Constant, Tensor, TensorType
 
 __all__ = ["ifelse", "IfElse"]
@@ -83,6 +84,7 @@ class IfElse(Op):
 
 def _leaves(expressions):
     """The tensors without an op that ``expressions`` read (Constants are kept inside)."""
+    correct_graph(expressions)  # nodes made before an in-place change read the old value
     found, seen, stack = [], set(), list(expressions)
     while stack:
         t = stack.pop()

@@ -530,6 +530,8 @@ def with_constants(outputs, constants):
     gradient goes through (``detach``): what ``T.grad(..., consider_constant=)`` differentiates.
     Parts of the graph that do not depend on a constant are kept as they are. Returns the new
     outputs and {id(old tensor): new tensor} for every tensor rebuilt."""
+    from ganglion.core.rebinds import correct_graph
+    correct_graph(outputs)  # nodes made before an in-place change read the old value
     memo = {id(c): c.detach() for c in constants}
     for c in constants:
         memo[id(memo[id(c)])] = memo[id(c)]
