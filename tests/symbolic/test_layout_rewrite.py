@@ -292,3 +292,14 @@ def test_pooling_indices_and_average_pooling_read_blocked_values_plain():
     data = np.random.default_rng(5).standard_normal((2, 3, 8, 8)).astype(np.float32)
     for a, b in zip(blocked(data), plain(data)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_no_rewrite_without_onednn(monkeypatch):
+    """Where oneDNN does not load, graphs compile as before (the eager kernels are numba's)."""
+    from ganglion.backend import onednn
+    monkeypatch.setattr(onednn, "available", lambda: False)
+    model, = copies(cifar_like, 1)
+    with onednn_layout.enabled(True):
+        assert not onednn_layout.applies()
+        ops = schedule_ops(loss_and_gradients(model, (2, 3, 16, 16)))
+    assert ops.count("Conv2d") == 3 and not any(op.startswith("Blocked") for op in ops)
