@@ -24,14 +24,18 @@ after ``optimize`` and before elementwise fusion. Walking the graph in topologic
   gradient when the graph sums the same output gradient over (N, H, W);
 - every other reader of a blocked value (an op without a blocked form, a function output, a
   view or reshape, the optimizer) reads it through one ``ToPlain`` node per value; a
-  ``ReshapeAs`` that reads a blocked value only for its shape becomes a ``Reshape``.
+  ``ReshapeAs`` that reads a blocked value only for its shape becomes a ``Reshape``;
+- finally, a chain one op long (a convolution of plain data whose result is only reordered
+  back, as before a batch norm, which has no blocked form here) runs as the plain op again.
 
 The kernels run the same oneDNN primitives as the eager path, so results are the same to
 float32 rounding (identical on the tested networks). The pass applies only where the eager
 path would run oneDNN: ``ganglion.config.kernels`` is "auto" or "onednn" when the function is
 compiled, oneDNN loads, float32, known shapes; elsewhere (float64, ``kernels="numba"``, no
-oneDNN) the graph is returned unchanged. ``ENABLED`` / ``enabled()`` switch it off for
-comparisons.
+oneDNN) the graph is returned unchanged. The choice is made at compile time: a function
+compiled under "auto" keeps its oneDNN kernels when the setting changes later, and raises (as
+a direct oneDNN kernel call does) in a child forked after oneDNN ran. ``ENABLED`` /
+``enabled()`` switch the pass off for comparisons.
 """
 from contextlib import contextmanager
 
