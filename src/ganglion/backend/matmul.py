@@ -8,16 +8,17 @@ the result) and ``fixed_right_product(b, rows)`` (a function for the many produc
 one right operand, a recurrent layer's W_hh: oneDNN copies it once into its blocked layout).
 Under ``ganglion.config.kernels`` "auto" or "onednn", float32 2-D products of at least
 ``onednn.matmul.SMALLEST_PRODUCT`` multiply-adds whose left operand is not a transposed view
-run on oneDNN's matmul primitive (that module says why), except inside a kernel that split its work over the pool (a oneDNN call there would
-wait for the library's lock and bring its own threads); "numpy" and "numba" keep OpenBLAS. A
-oneDNN product on several threads counts as a convolution for the rule below
-(``after_onednn``): the smaller products between two oneDNN ones then keep off BLAS's
-spinning threads, which would hold the core oneDNN's next product needs.
+run on oneDNN's matmul primitive (that module says why), except inside a kernel that split its
+work over the pool (a oneDNN call there would wait for the library's lock and bring its own
+threads); "numpy" and "numba" keep OpenBLAS. A oneDNN product on several threads counts as a
+convolution for the rule below (``after_onednn``): the smaller products between two oneDNN
+ones then keep off BLAS's spinning threads, which would hold the core oneDNN's next product
+needs.
 
 Rule: products run on the pool inside a convolution kernel (``convolution_scope``) and for the
 next ``PRODUCTS_AFTER_CONVOLUTION`` products after one, or after any kernel that split its work
-over the pool (``on_each_core``: batch norm, pooling, an LSTM's batch blocks); otherwise on
-BLAS's threads. The choice depends only on what has run, never on the clock.
+over the pool (``on_each_core``: batch norm, pooling, an LSTM's batch blocks) or ran on
+oneDNN's threads (``after_onednn``); otherwise on BLAS's threads. The choice depends only on what has run, never on the clock.
 
 Why: after a multi-threaded call, OpenBLAS's worker threads spin for new work for tens of
 milliseconds before they sleep, holding the cores that the convolution kernels split their work
