@@ -18,7 +18,8 @@ needs.
 Rule: products run on the pool inside a convolution kernel (``convolution_scope``) and for the
 next ``PRODUCTS_AFTER_CONVOLUTION`` products after one, or after any kernel that split its work
 over the pool (``on_each_core``: batch norm, pooling, an LSTM's batch blocks) or ran on
-oneDNN's threads (``after_onednn``); otherwise on BLAS's threads. The choice depends only on what has run, never on the clock.
+oneDNN's threads (``after_onednn``); otherwise on BLAS's threads. The choice depends only on
+what has run, never on the clock.
 
 Why: after a multi-threaded call, OpenBLAS's worker threads spin for new work for tens of
 milliseconds before they sleep, holding the cores that the convolution kernels split their work
