@@ -22,6 +22,32 @@ def test_relu_backward_matches_the_numpy_form(dtype):
     np.testing.assert_array_equal(result, grad * (out > 0))
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_forward_matches_pytorch_and_runs_on_the_numba_loop(dtype):
+    """NaN stays NaN, infinities and signed zeros as torch.relu; in place and into ``out``;
+    large arrays split over the cores; strided or small arrays stay NumPy's."""
+    from ganglion.backend import current, providers
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((300, 700)).astype(dtype)  # split over the cores (2^19 elements)
+    x.reshape(-1)[:6] = [np.nan, -np.inf, np.inf, -0.0, 0.0, -1e-30]
+    want = torch.relu(torch.from_numpy(x)).numpy()
+    assert providers.kernel_for("relu", x) == "numba"
+    np.testing.assert_array_equal(current.relu(x), want)
+    out = np.full_like(x, 7)
+    assert current.relu(x, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    inplace = x.copy()
+    current.relu(inplace, out=inplace)
+    np.testing.assert_array_equal(inplace, want)
+    assert providers.kernel_for("relu", x[:, ::2]) == "numpy"
+    assert providers.kernel_for("relu", x[:2, :2].copy()) == "numpy"
+    np.testing.assert_array_equal(current.relu(x[:, ::2]), want[:, ::2])
+    with gn.config(kernels="numpy"):
+        assert providers.kernel_for("relu", x) == "numpy"
+        np.testing.assert_array_equal(current.relu(x), want)
+
+
 def test_relu_second_derivative_matches_pytorch():
     rng = np.random.default_rng(3)
     data = rng.standard_normal((4, 6))

@@ -38,13 +38,32 @@ from ganglion.backend.kernel_cache import njit_cached
 __all__ = ["relu_backward", "hardtanh_backward", "fast_tanh", "tanh", "lstm_step_forward",
            "lstm_step_backward", "gru_step_forward", "gru_step_backward", "lstm_sequence_forward",
            "lstm_sequence_backward", "gru_sequence_forward", "gru_sequence_backward",
-           "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam"]
+           "max_pool_2x2", "max_pool_2x2_argmax", "max_pool_2x2_scatter", "adam", "relu"]
 
 # "contract" lets LLVM fuse a multiply and an add into one FMA (one rounding instead of two),
 # which halves the cost of fast_tanh's polynomials; it allows no other reordering. The loops are
 # cached on disk by njit_cached, in the checked per-user folder (not numba's cache=True, which
 # writes next to this file, into the installed package).
 _OPTIONS = dict(nogil=True, error_model="numpy", fastmath={"contract"})
+
+
+@njit_cached(**_OPTIONS)
+def _relu_loop(x, out):
+    zero = out.dtype.type(0)
+    for i in range(out.shape[0]):
+        v = x[i]
+        # not (v <= 0) keeps NaN (as np.maximum and torch.relu do); v > 0 would give 0.
+        out[i] = v if not v <= 0 else zero
+
+
+def relu(x, out=None):
+    """max(x, 0) (NaN stays NaN) into ``out`` (x's shape and dtype, C-contiguous; it may be x)
+    or a new array."""
+    if out is None:
+        out = array_cache.empty(x.shape, x.dtype)
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    matmul.split_rows(flat_x.size, 1, lambda lo, hi: _relu_loop(flat_x[lo:hi], flat_out[lo:hi]))
+    return out
 
 
 @njit_cached(**_OPTIONS)

@@ -15,7 +15,8 @@ those; they give the reference's results to rounding (the float32 tanh to 3e-7, 
 - batch normalization's statistics, normalization, gradient sums and input gradient: one or
   two passes each, split over the cores by planes;
 - float32 tanh (a vectorized rational approximation: NumPy vectorizes float32 tanh only with
-  AVX-512), ReLU's and hardtanh's backward (one pass, no boolean temporary);
+  AVX-512), ReLU (a select, where np.maximum's NaN handling takes 2.5x as long) and ReLU's and
+  hardtanh's backward (one pass, no boolean temporary);
 - the LSTM's and GRU's time loops (backend/recurrent.py's NumPy form with each step's
   elementwise arithmetic as one loop).
 
@@ -233,6 +234,17 @@ def _tanh_applies(x, out=None):
                                  and _rows_or_contiguous(out))))
 
 
+# ReLU of fewer elements than this stays NumPy's (the compiled loop's call costs a few us).
+COMPILED_RELU_ELEMENTS = 1024
+
+
+def _relu_applies(x, out=None):
+    return (x.dtype in _FLOATS and x.size >= COMPILED_RELU_ELEMENTS and type(x) is np.ndarray
+            and x.flags.c_contiguous
+            and (out is None or (out.dtype == x.dtype and out.shape == x.shape
+                                 and out.flags.c_contiguous)))
+
+
 def _relu_backward_applies(grad, out):
     return grad.dtype == out.dtype and grad.shape == out.shape
 
@@ -263,6 +275,7 @@ def kernels():
         "batch_norm_gradient_sums": Kernel(batch_norm_gradient_sums, _gradient_sums_applies),
         "batch_norm_input_gradient": Kernel(batch_norm_input_gradient, _input_gradient_applies),
         "tanh": Kernel(nn_loops.tanh, _tanh_applies),
+        "relu": Kernel(nn_loops.relu, _relu_applies),
         "relu_backward": Kernel(nn_loops.relu_backward, _relu_backward_applies),
         "hardtanh_backward": Kernel(nn_loops.hardtanh_backward, _hardtanh_backward_applies),
         "lstm_sequence_forward": Kernel(nn_loops.lstm_sequence_forward, _always),
