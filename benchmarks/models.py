@@ -9,7 +9,11 @@ median of N after warm-up.
 between them for three rounds: that is how users run them, and it keeps either framework's
 memory from changing how the other's allocations behave (in one process they share glibc's
 heap; see ``_forget_cache``).
-Run: python benchmarks/models.py [lenet cifar_cnn lstm resnet18 gru rnn] [--repeats N] [--processes]
+``--cpu-time`` times instead the CPU time of the calling thread with one thread for each
+framework (PyTorch's intra-op pool, OpenBLAS, ganglion's kernels and oneDNN), as zoo.py's option:
+on a machine that other jobs load, wall times measure the load.
+Run: python benchmarks/models.py [lenet cifar_cnn lstm resnet18 gru rnn] [--repeats N]
+     [--processes | --cpu-time]
 """
 import argparse
 import json
@@ -142,11 +146,26 @@ def _forget_cache(name):
         array_cache.clear()
 
 
-def run(names, repeats=None):
+def one_thread():
+    """One thread for each framework: PyTorch's pool, OpenBLAS (threadpoolctl, for as long as
+    the returned object lives) and ganglion's kernels and oneDNN (``config.num_threads``)."""
+    from threadpoolctl import threadpool_limits
+    import ganglion
+    set_threads(1)
+    ganglion.config.num_threads = 1
+    return threadpool_limits(1, user_api="blas")
+
+
+def run(names, repeats=None, cpu_time=False):
     import torch
     import ganglion.nn as gnn
-    threads = set_threads()
-    print(f"Train step (forward + cross-entropy + backward + Adam), float32, {threads} threads")
+    if cpu_time:
+        limits = one_thread()  # noqa: F841  (the limit holds while the object lives)
+        print("Train step (forward + cross-entropy + backward + Adam), float32, CPU time of one "
+              "thread each")
+    else:
+        threads = set_threads()
+        print(f"Train step (forward + cross-entropy + backward + Adam), float32, {threads} threads")
     print(machine())
     print(f"{'workload':<12}{'ganglion ms':>14}{'PyTorch ms':>14}{'ratio':>8}")
     results = {}
@@ -162,7 +181,8 @@ def run(names, repeats=None):
         medians = interleaved_medians({"ganglion": ganglion_step(model, x, y),
                                        "torch": torch_step(torch_model, x, y)},
                                       warmup=warmup, repeats=n, block=max(1, min(10, n // 3)),
-                                      settle=2 if n >= 10 else 1, before_block=_forget_cache)
+                                      settle=2 if n >= 10 else 1, before_block=_forget_cache,
+                                      clock=time.thread_time if cpu_time else time.perf_counter)
         ganglion_ms, torch_ms = medians["ganglion"], medians["torch"]
         results[name] = (ganglion_ms, torch_ms)
         print(f"{name:<12}{ganglion_ms:>14.1f}{torch_ms:>14.1f}{ganglion_ms / torch_ms:>8.2f}")
@@ -227,8 +247,15 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--processes", action="store_true",
                         help="time each framework alone in its own process")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="CPU time of one thread per step instead of wall time")
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
-    (run_processes if args.processes else run)(args.names or list(WORKLOADS), args.repeats)
+    if args.processes and args.cpu_time:
+        parser.error("--processes and --cpu-time: choose one")
+    if args.processes:
+        run_processes(args.names or list(WORKLOADS), args.repeats)
+    else:
+        run(args.names or list(WORKLOADS), args.repeats, args.cpu_time)
