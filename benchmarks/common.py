@@ -54,6 +54,17 @@ def set_threads(n=None):
     return n
 
 
+def one_thread():
+    """One thread for each framework, for timing by CPU time: PyTorch's intra-op pool, OpenBLAS
+    (threadpoolctl, for as long as the returned object lives) and ganglion's kernels and oneDNN
+    (``config.num_threads``), which then run on the calling thread."""
+    from threadpoolctl import threadpool_limits
+    import ganglion
+    set_threads(1)
+    ganglion.config.num_threads = 1
+    return threadpool_limits(1, user_api="blas")
+
+
 def blas_kernels():
     """NumPy's BLAS and the kernel set it runs (OpenBLAS picks AVX2 or AVX-512 kernels from the
     CPU, or from OPENBLAS_CORETYPE: GEMMs differ up to 2x between them), as threadpoolctl reads

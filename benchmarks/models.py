@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from common import adam_step, interleaved_medians, machine, set_threads
+from common import adam_step, interleaved_medians, machine, one_thread, set_threads
 
 
 def lenet(nn):
@@ -144,16 +144,6 @@ def _forget_cache(name):
     if name == "torch":
         from ganglion.backend import array_cache
         array_cache.clear()
-
-
-def one_thread():
-    """One thread for each framework: PyTorch's pool, OpenBLAS (threadpoolctl, for as long as
-    the returned object lives) and ganglion's kernels and oneDNN (``config.num_threads``)."""
-    from threadpoolctl import threadpool_limits
-    import ganglion
-    set_threads(1)
-    ganglion.config.num_threads = 1
-    return threadpool_limits(1, user_api="blas")
 
 
 def run(names, repeats=None, cpu_time=False):

@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from common import interleaved_medians, machine, set_threads
+from common import interleaved_medians, machine, one_thread, set_threads
 
 _TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "models")
 
@@ -171,16 +171,6 @@ def measure(name, repeats=None, cpu_time=False, kernels=(None,)):
     return {k: medians[("ganglion", k)] for k in kernels}, medians["torch"]
 
 
-def one_thread():
-    """One thread for each framework: PyTorch's intra-op pool, OpenBLAS (through threadpoolctl,
-    kept for the process) and ganglion's kernels, which then run on the calling thread."""
-    from threadpoolctl import threadpool_limits
-    from ganglion.backend import threads
-    set_threads(1)
-    threads.CORES = 1
-    return threadpool_limits(1, user_api="blas")
-
-
 def run(names, repeats=None, cpu_time=False, kernels=(None,)):
     import ganglion
     _twins()                    # a test module sets PyTorch's threads: set them after it
@@ -226,7 +216,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     kernel_settings = (None,) if args.kernels is None else tuple(args.kernels.split(","))
     for setting in kernel_settings:
-        if setting not in ("auto", "onednn", "numba", "numpy"):
+        if setting is not None and setting not in ("auto", "onednn", "numba", "numpy"):
             parser.error(f"unknown kernel setting {setting!r}; "
                          "choose from auto, onednn, numba, numpy")
     unknown = [n for n in args.names if n not in WORKLOADS]
