@@ -54,6 +54,10 @@ def build_parser():
     train.add_argument("--augment", action="store_true", help="random crops and flips (cifar10)")
     train.add_argument("--out", help="run folder (default: runs/MODEL-DATASET)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--init", metavar="CHECKPOINT",
+                       help="start from the weights in this checkpoint (a model.safetensors that "
+                            "ganglion train wrote), e.g. for a second schedule (warm restart) or "
+                            "fine-tuning")
     train.add_argument("--resume", action="store_true",
                        help="continue from OUT/last.safetensors, the state saved after the "
                             "last finished epoch (same options as the first run)")
@@ -145,6 +149,10 @@ def _train(args):
     train_loader, test_loader, _ = classification_loaders(args.dataset, data_dir, args.batch_size,
                                                           seed=args.seed, augment=args.augment)
     model = get_model(args.model)
+    if args.init is not None:
+        if resume is not None:
+            raise UsageError("--init and --resume: choose one (--resume restores the weights too)")
+        _load_weights(model, args.init)
     if args.optimizer == "adam":
         optimizer = gn.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     else:
@@ -168,6 +176,20 @@ def _train(args):
     print(f"metrics: {out / 'metrics.csv'}")
     print(f"trained in {seconds:.1f} s")
     print(f"test accuracy: {100 * accuracy:.2f}%")
+
+
+def _load_weights(model, checkpoint):
+    """Load a checkpoint's model weights (``{"model": state dict, ...}`` as ``ganglion train``
+    writes, or a bare state dict) into ``model``; a missing file or a mismatch is a UsageError."""
+    from ganglion.io import load
+    if not Path(checkpoint).is_file():
+        raise UsageError(f"--init {checkpoint}: no such checkpoint file")
+    state = load(checkpoint)
+    weights = state.get("model", state) if isinstance(state, dict) else state
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        raise UsageError(f"--init {checkpoint}: {error}") from None
 
 
 def _join_process_group():
