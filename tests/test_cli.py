@@ -26,6 +26,8 @@ from ganglion.models import get_model
      "--weight-decay must be zero or positive"),
     (["train", "mlp", "--dataset", "digits", "--resume", "--out", "/no/such/run"],
      "--resume: /no/such/run/last.safetensors does not exist"),
+    (["train", "mlp", "--dataset", "digits", "--init", "/no/such.safetensors"],
+     "--init /no/such.safetensors: no such checkpoint file"),
     (["fly"], "invalid choice: 'fly'"),
     (["eval", "/no/such/checkpoint.safetensors", "--dataset", "digits"],
      "/no/such/checkpoint.safetensors: no such checkpoint file"),
@@ -100,6 +102,30 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, capsys, monkeypat
     whole, parts = (load(tmp_path / run / "model.safetensors")["model"] for run in ("whole", "parts"))
     for key in whole:
         np.testing.assert_array_equal(parts[key], whole[key])
+
+
+def test_init_starts_from_a_checkpoints_weights(tmp_path, capsys):
+    """--init loads the weights: a further epoch at a negligible learning rate keeps the first
+    run's test accuracy (from random weights it would be near chance); another model's
+    checkpoint, or --init with --resume, is one line."""
+    first = tmp_path / "first"
+    common = ["--dataset", "digits", "--batch-size", "64", "--quiet"]
+    assert cli.main(["train", "digits_cnn", *common, "--epochs", "3", "--lr", "0.003", "--out",
+                     str(first)]) == 0
+    trained = capsys.readouterr().out.strip().splitlines()[-1]
+    assert float(trained.split()[-1].rstrip("%")) > 80
+    assert cli.main(["train", "digits_cnn", *common, "--epochs", "1", "--optimizer", "sgd", "--lr",
+                     "1e-12", "--init", str(first / "model.safetensors"), "--out",
+                     str(tmp_path / "second")]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == trained
+
+    assert cli.main(["train", "lenet5", *common, "--init", str(first / "model.safetensors"),
+                     "--out", str(tmp_path / "third")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--init " in err and "missing keys" in err
+    assert cli.main(["train", "digits_cnn", *common, "--init", str(first / "model.safetensors"),
+                     "--resume", "--out", str(first)]) == 2
+    assert "--init and --resume: choose one" in capsys.readouterr().err
 
 
 def test_eval_of_a_checkpoint_for_another_model_names_the_key_and_shapes(tmp_path, capsys):
