@@ -152,7 +152,9 @@ def _train(args):
     if args.init is not None:
         if resume is not None:
             raise UsageError("--init and --resume: choose one (--resume restores the weights too)")
-        _load_weights(model, args.init)
+        if not Path(args.init).is_file():
+            raise UsageError(f"--init {args.init}: no such checkpoint file")
+        _load_weights(model, _read_checkpoint(args.init)[1], f"--init {args.init}")
     if args.optimizer == "adam":
         optimizer = gn.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     else:
@@ -178,18 +180,20 @@ def _train(args):
     print(f"test accuracy: {100 * accuracy:.2f}%")
 
 
-def _load_weights(model, checkpoint):
-    """Load a checkpoint's model weights (``{"model": state dict, ...}`` as ``ganglion train``
-    writes, or a bare state dict) into ``model``; a missing file or a mismatch is a UsageError."""
+def _read_checkpoint(checkpoint):
+    """(the whole saved object, its model weights): ``{"model": state dict, ...}`` as
+    ``ganglion train`` writes it, or a bare state dict."""
     from ganglion.io import load
-    if not Path(checkpoint).is_file():
-        raise UsageError(f"--init {checkpoint}: no such checkpoint file")
     state = load(checkpoint)
-    weights = state.get("model", state) if isinstance(state, dict) else state
+    return state, (state.get("model", state) if isinstance(state, dict) else state)
+
+
+def _load_weights(model, weights, where):
+    """model.load_state_dict(weights); a mismatch is one UsageError line starting ``where``."""
     try:
         model.load_state_dict(weights)
     except RuntimeError as error:
-        raise UsageError(f"--init {checkpoint}: {error}") from None
+        raise UsageError(f"{where}: {error}") from None
 
 
 def _join_process_group():
@@ -205,24 +209,19 @@ def _join_process_group():
 
 def _eval(args):
     import ganglion as gn
-    from ganglion.io import load
     from ganglion.models import get_model, list_models
     from ganglion.train import evaluate
     from ganglion.train.datasets import DATASETS, classification_loaders
 
     _check_choice(args.dataset, DATASETS, "dataset")
     data_dir = _check_data_dir(args.data_dir)
-    state = load(args.checkpoint)
-    weights = state.get("model", state) if isinstance(state, dict) else state
+    state, weights = _read_checkpoint(args.checkpoint)
     name = args.model or (state.get("model_name") if isinstance(state, dict) else None)
     if name is None:
         raise UsageError(f"{args.checkpoint} does not name its model: pass --model")
     _check_choice(name, list_models(), "model")
     model = get_model(name)
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        raise UsageError(f"{args.checkpoint}: {error}") from None
+    _load_weights(model, weights, args.checkpoint)
     _, test_loader, _ = classification_loaders(args.dataset, data_dir)
     accuracy = evaluate(model, test_loader, metrics={"accuracy": gn.metrics.accuracy})["accuracy"]
     print(f"test accuracy: {100 * accuracy:.2f}%")

@@ -266,35 +266,9 @@ class Plan:
         """Execute the plan on ``arrays`` (name -> C-contiguous NumPy array); ``prepared`` maps
         input names to buffers from ``prepare`` (already in the primitive's layout: their
         reorders are skipped, and no array is passed under those names)."""
-        if prepared:
-            self._run_prepared(prepared, arrays)
-            return
         raw = self._api.raw
         set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
-        with _lock:
-            if not library._ran[0] or library._forked_after_use[0]:
-                library.mark_ran()
-            library.apply_num_threads()
-            for name, memory in self._user:
-                status = set_handle(memory, arrays[name].ctypes.data)
-                if status:
-                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
-            for slot, memory, size in self._inner:
-                status = set_handle(memory, _scratch_address(slot, size))
-                if status:
-                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
-            for primitive, (count, args) in self._steps:
-                status = execute(primitive, self._stream, count, args)
-                if status:
-                    raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
-            status = raw["dnnl_stream_wait"](self._stream)
-            if status:
-                raise _capi.OneDNNError("dnnl_stream_wait", status)
-
-
-    def _run_prepared(self, prepared, arrays):
-        raw = self._api.raw
-        set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
+        prepared = prepared or {}
         skipped = {self._input_reorders[name][0] for name in prepared}
         with _lock:
             if not library._ran[0] or library._forked_after_use[0]:
