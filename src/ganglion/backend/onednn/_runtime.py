@@ -80,8 +80,9 @@ class _OwnedHandle:
     _destroy = None
 
     def __del__(self):
-        if self.handle:
-            handle, self.handle = self.handle, ctypes.c_void_p()
+        # (no module globals here: at interpreter exit they may already be None)
+        handle, self.handle = self.handle, None
+        if handle:
             try:
                 getattr(self._api, self._destroy)(handle)
             except Exception:
