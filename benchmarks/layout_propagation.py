@@ -1,12 +1,12 @@
-"""Compiled train steps with and without oneDNN layout propagation (issue 19), against ganglion
-eager and PyTorch eager, in one process.
+"""Train steps with and without oneDNN layout propagation (issue 19), eager and compiled,
+against PyTorch eager, in one process.
 
 A step is forward + cross-entropy + backward + Adam (float32, batch 128) of benchmarks/models.py's
-``cifar_cnn`` or ``lenet``, written once (``common.adam_step``) and run four ways: PyTorch eager,
-ganglion eager, that step compiled with ``gn.jit`` with the layout rewrite off, and on
-(``symbolic/rewrites/onednn_layout.py``: activations stay in oneDNN's blocked layout between
-the convolutions, ReLUs and max poolings, forward and backward). All four start from the same
-weights. Timed by the process's CPU time in interleaved blocks (``common.interleaved_medians``
+``cifar_cnn`` or ``lenet``, written once (``common.adam_step``) and run five ways: PyTorch eager;
+ganglion eager with ``config.layout_propagation`` off and on (``core/blocked_tensor.py``); that
+step compiled with ``gn.jit`` with it off and on (``symbolic/rewrites/onednn_layout.py``).
+Layout propagation keeps activations in oneDNN's blocked layout between the convolutions,
+ReLUs and max poolings, forward and backward. All five start from the same weights. Timed by the process's CPU time in interleaved blocks (``common.interleaved_medians``
 with ``clock=time.process_time``): meaningful with one thread, so run it as
 
     OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 \\
@@ -31,7 +31,7 @@ def _models(name):
     torch.manual_seed(0)
     twin = builder(torch.nn)
     models = {}
-    for label in ("eager", "compiled", "compiled+layout"):
+    for label in ("eager", "eager+layout", "compiled", "compiled+layout"):
         model = builder(gnn)
         model.load_state_dict(twin.state_dict())
         models[label] = model
@@ -41,7 +41,6 @@ def _models(name):
 def compiled_step(ganglion, model, x, target, layout):
     """A ``gn.jit`` train step of ``model`` (Adam, lr 1e-3) on fixed NumPy inputs, compiled with
     the layout rewrite on or off; returns a function of no argument."""
-    from ganglion.symbolic.rewrites import onednn_layout
     F = ganglion.nn.functional
     optimizer = ganglion.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -54,9 +53,16 @@ def compiled_step(ganglion, model, x, target, layout):
         return loss
 
     x, target = ganglion.from_numpy(x), ganglion.from_numpy(target)
-    with onednn_layout.enabled(layout):
+    with ganglion.config(layout_propagation=layout):
         step(x, target)          # traces and compiles under the setting
     return lambda: step(x, target)
+
+
+def _with_layout(ganglion, layout, step):
+    def run():
+        with ganglion.config(layout_propagation=layout):
+            return step()
+    return run
 
 
 def steps(name):
@@ -66,7 +72,9 @@ def steps(name):
     twin, models, shape, batch = _models(name)
     x, target = make_batch(name, batch, shape)
     return {"torch": adam_step(torch, twin, x, target),
-            "ganglion eager": adam_step(ganglion, models["eager"], x, target),
+            "eager": _with_layout(ganglion, False, adam_step(ganglion, models["eager"], x, target)),
+            "eager+layout": _with_layout(ganglion, True,
+                                         adam_step(ganglion, models["eager+layout"], x, target)),
             "compiled": compiled_step(ganglion, models["compiled"], x, target, False),
             "compiled+layout": compiled_step(ganglion, models["compiled+layout"], x, target, True)}
 
@@ -78,14 +86,14 @@ def run(names, repeats):
     print(machine())
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}  "
           f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"{'workload':<11}{'PyTorch':>9}{'gn eager':>16}{'compiled':>16}{'compiled+layout':>18}")
+    columns = ("eager", "eager+layout", "compiled", "compiled+layout")
+    print(f"{'workload':<11}{'PyTorch':>9}" + "".join(f"{c:>17}" for c in columns))
     for name in names:
         medians = interleaved_medians(steps(name), warmup=3, repeats=repeats,
                                       block=max(1, min(5, repeats // 3)), settle=1,
                                       clock=time.process_time)
         base = medians["torch"]
-        cells = "".join(f"{medians[k]:>9.1f} ({medians[k] / base:.2f})"
-                        for k in ("ganglion eager", "compiled", "compiled+layout"))
+        cells = "".join(f"{medians[k]:>10.1f} ({medians[k] / base:.2f})" for k in columns)
         print(f"{name:<11}{base:>9.1f}{cells}", flush=True)
 
 

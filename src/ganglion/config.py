@@ -14,6 +14,10 @@ uses it at the time of each call (so a change takes effect on the next call)::
   else the NumPy reference (``ganglion.backend.providers``).
 - ``fusion`` (``GANGLION_FUSION``): compile chains of elementwise ops in ``gn.function`` graphs
   into one numba loop (default on; ``0`` / ``False`` turns it off; needs the ``jit`` extra).
+- ``layout_propagation`` (``GANGLION_LAYOUT_PROPAGATION``): keep convolution activations in
+  oneDNN's blocked layout between the ops that read it, converting only where another op reads
+  them: eagerly (``core/blocked_tensor.py``) and in compiled functions
+  (``symbolic/rewrites/onednn_layout.py``); default on, where oneDNN runs the convolutions.
 - ``array_cache_mb`` (``GANGLION_ARRAY_CACHE_MB``): megabytes of unused large arrays kept for
   reuse by the kernels (default 2048; 0 keeps none).
 - ``num_threads`` (``GANGLION_NUM_THREADS``): threads ganglion's CPU kernels split work over
@@ -47,17 +51,22 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def _fusion(value):
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-    elif isinstance(value, (bool, int)) and value in (0, 1):
-        return bool(value)
-    raise ValueError(f"ganglion.config: fusion must be True or False (or one of "
-                     f"{', '.join(_TRUE + _FALSE)} as a string), got {value!r}")
+def _switch(name):
+    def check(value):
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+        elif isinstance(value, (bool, int)) and value in (0, 1):
+            return bool(value)
+        raise ValueError(f"ganglion.config: {name} must be True or False (or one of "
+                         f"{', '.join(_TRUE + _FALSE)} as a string), got {value!r}")
+    return check
+
+
+_fusion = _switch("fusion")
 
 
 def _kernels(value):
@@ -106,6 +115,7 @@ def _directory(name):
 SETTINGS = {
     "kernels": ("GANGLION_KERNELS", None, "auto", _kernels),
     "fusion": ("GANGLION_FUSION", None, True, _fusion),
+    "layout_propagation": ("GANGLION_LAYOUT_PROPAGATION", None, True, _switch("layout_propagation")),
     "array_cache_mb": ("GANGLION_ARRAY_CACHE_MB", None, 2048.0, _array_cache_mb),
     "num_threads": ("GANGLION_NUM_THREADS", None, None, _num_threads),
     "kernel_cache_dir": ("GANGLION_KERNEL_CACHE_DIR", "GANGLION_CACHE_DIR", None,

@@ -25,18 +25,21 @@ def restore_settings():
 def test_one_object_under_every_import_path():
     from ganglion import config
     assert ganglion.config is gn.config is config
-    assert set(dir(gn.config)) >= {"kernels", "fusion", "array_cache_mb", "num_threads",
-                                   "kernel_cache_dir", "dataset_cache_dir"}
+    assert set(dir(gn.config)) >= {"kernels", "fusion", "layout_propagation", "array_cache_mb",
+                                   "num_threads", "kernel_cache_dir", "dataset_cache_dir"}
 
 
 def test_defaults_and_environment_values():
     gn.config.reset({})
-    assert gn.config.as_dict() == dict(kernels="auto", fusion=True, array_cache_mb=2048.0,
-                                       num_threads=None, kernel_cache_dir=None, dataset_cache_dir=None)
-    gn.config.reset({"GANGLION_KERNELS": "NumPy", "GANGLION_FUSION": "0", "GANGLION_ARRAY_CACHE_MB": "16",
+    assert gn.config.as_dict() == dict(kernels="auto", fusion=True, layout_propagation=True,
+                                       array_cache_mb=2048.0, num_threads=None,
+                                       kernel_cache_dir=None, dataset_cache_dir=None)
+    gn.config.reset({"GANGLION_KERNELS": "NumPy", "GANGLION_FUSION": "0",
+                     "GANGLION_LAYOUT_PROPAGATION": "off", "GANGLION_ARRAY_CACHE_MB": "16",
                      "GANGLION_NUM_THREADS": "1", "GANGLION_KERNEL_CACHE_DIR": "~/kc",
                      "GANGLION_DATASET_CACHE_DIR": "/tmp/ds"})
-    assert gn.config.as_dict() == dict(kernels="numpy", fusion=False, array_cache_mb=16.0, num_threads=1,
+    assert gn.config.as_dict() == dict(kernels="numpy", fusion=False, layout_propagation=False,
+                                       array_cache_mb=16.0, num_threads=1,
                                        kernel_cache_dir=os.path.expanduser("~/kc"),
                                        dataset_cache_dir="/tmp/ds")
 
@@ -58,6 +61,7 @@ def test_the_old_cache_variable_names_work_with_a_deprecation_warning():
     ("kernels", "fast", "kernels must be one of 'auto', 'numpy', 'numba', 'onednn', got 'fast'"),
     ("kernels", None, "kernels must be one of"),
     ("fusion", "maybe", "fusion must be True or False"),
+    ("layout_propagation", 2, "layout_propagation must be True or False"),
     ("fusion", 2, "fusion must be True or False"),
     ("array_cache_mb", -1, "array_cache_mb must be a finite number of megabytes >= 0"),
     ("array_cache_mb", "lots", "array_cache_mb must be"),

@@ -86,7 +86,7 @@ def test_train_steps_match_numba_compiled_and_eager(builder, shape):
     x, y = batch(shape)
     blocked_model, numba_model, eager_model = copies(builder, 3)
     blocked = gn.jit(jit_step(blocked_model))
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         blocked_losses = run_steps(blocked, x, y, 4)
     ops = compiled_ops(blocked)
     convolutions = sum(isinstance(m, nn.Conv2d) for m in blocked_model)
@@ -129,9 +129,9 @@ def schedule_ops(function):
                                             (lenet_like, (1, 1, 16, 16))])
 def test_gradients_match_the_rewrite_off(builder, shape):
     model, = copies(builder, 1)
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         blocked = loss_and_gradients(model, shape)
-    with onednn_layout.enabled(False):
+    with gn.config(layout_propagation=False):
         plain = loss_and_gradients(model, shape)
     assert any(op.startswith("Blocked") for op in schedule_ops(blocked))
     assert not any(op.startswith("Blocked") for op in schedule_ops(plain))
@@ -142,7 +142,7 @@ def test_gradients_match_the_rewrite_off(builder, shape):
 
 def test_bias_gradients_come_from_the_weight_gradient_primitive():
     model, = copies(cifar_like, 1)
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         ops = schedule_ops(loss_and_gradients(model, (2, 3, 16, 16)))
     # One primitive per layer for both gradients: its tuple read twice, no Sum over (N, H, W).
     assert ops.count("BlockedConv2dWeightGrad") == 3 and ops.count("TupleItem") == 6
@@ -157,9 +157,9 @@ def test_a_middle_activation_read_outside_the_chain_is_reordered():
 
     def extra(hidden, loss):
         return [hidden, hidden[:, :2, 1:5].reshape(hidden.shape[0], -1) * 2.0, hidden.sum((2, 3))]
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         blocked = loss_and_gradients(model, (2, 3, 16, 16), extra_outputs=extra)
-    with onednn_layout.enabled(False):
+    with gn.config(layout_propagation=False):
         plain = loss_and_gradients(model, (2, 3, 16, 16), extra_outputs=extra)
     ops = schedule_ops(blocked)
     assert ops.count("ToPlain") == 2   # the hidden activation (once for all readers), the flatten
@@ -178,7 +178,7 @@ def test_a_convolution_output_read_twice_is_not_fused_with_its_relu():
     conv1, conv2, conv3 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(3, 4, 3)
     x = gn.placeholder(gn.float32, (2, 3, 6, 6), name="x")
     z = conv2(conv1(x).relu())
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         f = gn.function([x], [z.relu().sum(), z, conv3(x).sum()])
     ops = schedule_ops(f)
     assert ops[:4] == ["BlockedConv2d", "BlockedConv2d", "ToPlain", "Relu"] and ops.count("ToPlain") == 1
@@ -194,7 +194,7 @@ def test_a_convolution_output_read_twice_is_not_fused_with_its_relu():
 
 def test_no_rewrite_for_float64_numba_kernels_or_when_switched_off():
     model64, = copies(cifar_like, 1, dtype=np.float64)
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         f64 = loss_and_gradients(model64, (2, 3, 16, 16), dtype=np.float64)
     ops64 = schedule_ops(f64)
     assert "Conv2d" in ops64 and not any(op.startswith("Blocked") or op == "ToPlain" for op in ops64)
@@ -206,13 +206,13 @@ def test_no_rewrite_for_float64_numba_kernels_or_when_switched_off():
 
     model, = copies(cifar_like, 1)
     for setting in ("numba", "numpy"):
-        with gn.config(kernels=setting), onednn_layout.enabled(True):
+        with gn.config(kernels=setting, layout_propagation=True):
             assert not onednn_layout.applies()
             ops = schedule_ops(loss_and_gradients(model, (2, 3, 16, 16)))
         assert "Conv2d" in ops and not any(op.startswith("Blocked") for op in ops)
-    with onednn_layout.enabled(False):
+    with gn.config(layout_propagation=False):
         assert not onednn_layout.applies()
-    with gn.config(kernels="onednn"), onednn_layout.enabled(True):
+    with gn.config(kernels="onednn"), gn.config(layout_propagation=True):
         assert onednn_layout.applies()
 
 
@@ -234,9 +234,9 @@ def test_strided_depthwise_pointwise_dilated_and_transposed_layers():
     def compiled():
         loss = F.cross_entropy(model(x), y)
         return gn.function([x, y], [loss, *gn.grad(loss, params)])
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         blocked = compiled()
-    with onednn_layout.enabled(False):
+    with gn.config(layout_propagation=False):
         plain = compiled()
     ops = schedule_ops(blocked)
     # Blocked: the chain conv1 -> ReLU -> depthwise -> ReLU and its gradients. Plain: the 1x1
@@ -259,9 +259,9 @@ def test_convolutions_between_batch_norms_stay_plain():
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
                           nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         blocked = loss_and_gradients(model, (4, 3, 8, 8))
-    with onednn_layout.enabled(False):
+    with gn.config(layout_propagation=False):
         plain = loss_and_gradients(model, (4, 3, 8, 8))
     assert schedule_ops(blocked) == schedule_ops(plain)
     assert schedule_ops(blocked).count("Conv2d") == 2
@@ -282,9 +282,9 @@ def test_pooling_indices_and_average_pooling_read_blocked_values_plain():
 
     def compiled():
         return gn.function([x], [loss, indices, *gn.grad(loss, params)])
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         blocked = compiled()
-    with onednn_layout.enabled(False):
+    with gn.config(layout_propagation=False):
         plain = compiled()
     ops = schedule_ops(blocked)
     assert "BlockedMaxPool2d" in ops and "MaxPool2dArgmax" in ops and "MaxPool2dScatter" in ops
@@ -299,7 +299,7 @@ def test_no_rewrite_without_onednn(monkeypatch):
     from ganglion.backend import onednn
     monkeypatch.setattr(onednn, "available", lambda: False)
     model, = copies(cifar_like, 1)
-    with onednn_layout.enabled(True):
+    with gn.config(layout_propagation=True):
         assert not onednn_layout.applies()
         ops = schedule_ops(loss_and_gradients(model, (2, 3, 16, 16)))
     assert ops.count("Conv2d") == 3 and not any(op.startswith("Blocked") for op in ops)

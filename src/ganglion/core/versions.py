@@ -42,7 +42,14 @@ def detached_alias(array):
     return np.asarray(memoryview(array))
 
 
+#: The class whose value may not have a plain array yet (core/blocked_tensor.py registers it):
+#: its version is read without converting it.
+lazy_class = [None]
+
+
 def version_of(t):
+    if type(t) is lazy_class[0] and t._blocked is not None:
+        return t._own_version   # (no plain storage yet, so no storage counter)
     data = t._data
     if data is None or not _storage_versions:
         return t._own_version

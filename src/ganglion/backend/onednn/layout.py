@@ -35,7 +35,8 @@ from ganglion.backend.onednn import _capi, _runtime, library
 from ganglion.backend.onednn.conv import _Geometry as _ConvGeometry
 from ganglion.backend.onednn.pool import _Geometry as _PoolGeometry
 
-__all__ = ["BlockedArray", "from_plain", "to_plain", "conv2d_forward", "conv2d_backward_input",
+__all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "supports_max_pool2d",
+           "relu", "conv2d_forward", "conv2d_backward_input",
            "conv2d_backward_weight_bias", "max_pool2d", "max_pool2d_backward", "relu_backward"]
 
 # dnnl_alg_kind_t values of oneDNN 3.x (dnnl_types.h)
@@ -251,6 +252,33 @@ class _PlainOutput:
             self.step.run(inner.ctypes.data, out.ctypes.data)
             return out
         return inner.ctypes.data, finish
+
+
+# ----- what runs blocked -------------------------------------------------------------------
+
+def supports_conv2d(x_shape, w_shape, stride, padding, dilation, groups):
+    """Whether a float32 convolution runs here: where oneDNN runs it, except pointwise ones
+    (1x1, unpadded) while the plain kernels run those on NCHW (``conv.PLAIN_POINTWISE``: its
+    GEMM needs no reorders and was 2-4x faster than the blocked kernel with them)."""
+    from ganglion.backend.onednn import conv
+    pointwise = tuple(w_shape[2:]) == (1, 1) and not any(any(side) for side in padding)
+    if pointwise and conv.PLAIN_POINTWISE[0]:
+        return False
+    return conv.supports_conv2d(x_shape, w_shape, np.float32, stride, padding, dilation, groups)
+
+
+def supports_max_pool2d(shape, kernel, stride, padding, dilation, ceil_mode):
+    """Whether float32 max pooling of this geometry runs here."""
+    from ganglion.backend.onednn.pool import supports_max_pool2d as supports
+    return supports(shape, np.float32, kernel, stride, padding, dilation, ceil_mode)
+
+
+def relu(x, kernel):
+    """max(x, 0) of a BlockedArray, in its layout: ``kernel(flat, out=flat_out)`` over the
+    buffer's elements (oneDNN keeps a padded layout's padding at zero, which ReLU keeps)."""
+    out = BlockedArray(x.md, x.owner, x.shape)
+    kernel(x.buffer.view(np.float32), out=out.buffer.view(np.float32))
+    return out
 
 
 # ----- conversions -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Attributes are normalized pairs: ``stride`` (sh, sw), ``padding`` ((top, bottom)
 ``dilation`` (dh, dw), ``groups``; ConvTranspose2d adds ``output_padding`` (extra rows and
 columns at the bottom and right, which the floor division of a strided convolution loses).
 """
+from ganglion.core import blocked_tensor
 from ganglion.core.op import Op, ShapeError, apply, format_shape
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.tensor import TensorType
@@ -93,6 +94,9 @@ class Conv2d(_ConvOp):
 
     def vjp(self, out, grad, needs):
         x, w = out._inputs[:2]
+        blocked = blocked_tensor.conv2d_backward(self, x, w, grad, needs)
+        if blocked is not None:
+            return blocked
         k_hw = w.shape[2:]
         gx = conv_transpose2d_op(grad, w, *self._geometry(), _lost_rows(self, x, k_hw)) if needs[0] else None
         gw = conv2d_weight_grad(x, grad, *self._geometry(), k_hw) if needs[1] else None
@@ -193,6 +197,10 @@ class Conv2dWeightGrad(_ConvOp):
 
 def conv2d_op(x, w, b, stride, padding, dilation, groups):
     op = Conv2d(stride, padding, dilation, groups)
+    # (eagerly on oneDNN, the result stays in its blocked layout: core/blocked_tensor.py)
+    out = blocked_tensor.conv2d(op, x, w, b)
+    if out is not None:
+        return out
     return apply(op, x, w) if b is None else apply(op, x, w, b)
 
 

@@ -7,7 +7,7 @@ through it. Scatter and gather through a fixed argmax are adjoint linear maps, s
 other's vjp; likewise average pooling and its backward.
 """
 from ganglion.backend import current as backend
-from ganglion.core import dtypes
+from ganglion.core import blocked_tensor, dtypes
 from ganglion.core.op import Op, ShapeError, apply, format_shape
 from ganglion.core.tensor import TensorType
 
@@ -53,6 +53,9 @@ class MaxPool2d(Pool2d):
         return backend.max_pool2d(x, *self.geometry)
 
     def vjp(self, out, grad, needs):
+        blocked = blocked_tensor.max_pool2d_backward(self, grad, out)
+        if blocked is not None:
+            return (blocked,)
         x = out._inputs[0]
         arg = apply(MaxPool2dArgmax(*self.geometry), x, out)
         return (apply(MaxPool2dScatter(*self.geometry), grad, arg, x),)
@@ -183,7 +186,12 @@ class AdaptiveMaxPool2dIndices(Op):
 # ----- functions on 4-D tensors with normalized (pair) arguments ---------------------------
 
 def max_pool2d_values(x, kernel, stride, padding, dilation, ceil_mode):
-    return apply(MaxPool2d(kernel, stride, padding, dilation, ceil_mode), x)
+    op = MaxPool2d(kernel, stride, padding, dilation, ceil_mode)
+    if type(x) is blocked_tensor.BlockedTensor:
+        out = blocked_tensor.max_pool2d(op, x)
+        if out is not None:
+            return out
+    return apply(op, x)
 
 
 def max_pool2d_argmax(x, out, kernel, stride, padding, dilation, ceil_mode):

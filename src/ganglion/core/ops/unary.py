@@ -11,7 +11,7 @@ later inside ``float()``. Functions that need a tensor refuse other input by nam
 import numbers
 import math
 
-from ganglion.core import dtypes
+from ganglion.core import blocked_tensor, dtypes
 from ganglion.core.errors import ArgumentError, DTypeError
 from ganglion.core.op import Op, ShapeError, apply
 from ganglion.core.ops.elementwise import cast, gt, mul, where
@@ -217,7 +217,9 @@ class Relu(Unary):
         return backend.relu(x, out=out)
 
     def vjp(self, out, grad, needs):
-        return (apply(ReluBackward(), grad, out),)
+        op = ReluBackward()
+        blocked = blocked_tensor.relu_backward(op, grad, out)
+        return (blocked if blocked is not None else apply(op, grad, out),)
 
 
 class ReluBackward(Op):
@@ -432,6 +434,10 @@ def relu(x):
     if _tensor("relu", x).dtype is dtypes.bool_:
         raise DTypeError("relu: bool tensors are not supported (as in PyTorch); cast to a number "
                          "dtype first")
+    if type(x) is blocked_tensor.BlockedTensor:
+        out = blocked_tensor.relu(_RELU, x)
+        if out is not None:
+            return out
     return apply(_RELU, x)
 
 

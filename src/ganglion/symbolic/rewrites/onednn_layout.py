@@ -34,11 +34,9 @@ path would run oneDNN: ``ganglion.config.kernels`` is "auto" or "onednn" when th
 compiled, oneDNN loads, float32, known shapes; elsewhere (float64, ``kernels="numba"``, no
 oneDNN) the graph is returned unchanged. The choice is made at compile time: a function
 compiled under "auto" keeps its oneDNN kernels when the setting changes later, and raises (as
-a direct oneDNN kernel call does) in a child forked after oneDNN ran. ``ENABLED`` /
-``enabled()`` switch the pass off for comparisons.
+a direct oneDNN kernel call does) in a child forked after oneDNN ran.
+``ganglion.config.layout_propagation = False`` switches it off (and the eager form with it).
 """
-from contextlib import contextmanager
-
 from ganglion import config
 from ganglion.core import dtypes
 from ganglion.core.ops.conv import Conv2d, Conv2dWeightGrad, ConvTranspose2d
@@ -49,26 +47,12 @@ from ganglion.core.ops.unary import Relu, ReluBackward
 from ganglion.core.tensor import TensorType
 from ganglion.symbolic.graph import Node, toposort
 
-__all__ = ["ENABLED", "enabled", "applies", "propagate_layout"]
-
-#: Whether compiled functions get the rewrite (where it applies); a list so that tests and
-#: benchmarks can compare both.
-ENABLED = [True]
-
-
-@contextmanager
-def enabled(flag):
-    """Within the block, functions compiled get the rewrite only if ``flag``."""
-    old, ENABLED[0] = ENABLED[0], bool(flag)
-    try:
-        yield
-    finally:
-        ENABLED[0] = old
-
+__all__ = ["applies", "propagate_layout"]
 
 def applies():
     """Whether the rewrite runs on graphs compiled now (see the module docstring)."""
-    if not ENABLED[0] or config.settings.kernels not in ("auto", "onednn"):
+    settings = config.settings
+    if not settings.layout_propagation or settings.kernels not in ("auto", "onednn"):
         return False
     from ganglion.backend import onednn
     return onednn.available()
@@ -81,22 +65,13 @@ def _known_float32(node, ndim):
 
 
 def _conv_supported(op, x_shape, w_shape):
-    """Whether the convolution runs blocked: where oneDNN runs it, except pointwise ones (1x1,
-    unpadded) while the eager kernels run those on plain NCHW (``conv.PLAIN_POINTWISE``: its
-    GEMM needs no reorders and was 2-4x faster than the blocked kernel with them)."""
-    from ganglion.backend.onednn import conv
-    import numpy as np
-    pointwise = tuple(w_shape[2:]) == (1, 1) and not any(any(side) for side in op.padding)
-    if pointwise and conv.PLAIN_POINTWISE[0]:
-        return False
-    return conv.supports_conv2d(x_shape, w_shape, np.float32, op.stride, op.padding, op.dilation,
-                                op.groups)
+    from ganglion.backend.onednn.layout import supports_conv2d
+    return supports_conv2d(x_shape, w_shape, op.stride, op.padding, op.dilation, op.groups)
 
 
 def _pool_supported(op, shape):
-    from ganglion.backend.onednn.pool import supports_max_pool2d
-    import numpy as np
-    return supports_max_pool2d(shape, np.float32, *op.geometry)
+    from ganglion.backend.onednn.layout import supports_max_pool2d
+    return supports_max_pool2d(shape, *op.geometry)
 
 
 def _is_bias_sum(node, gy):

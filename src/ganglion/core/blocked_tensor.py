@@ -1,0 +1,239 @@
+"""Eager layout propagation: activations that stay in oneDNN's blocked layout between eager ops.
+
+An eager convolution on oneDNN returns a ``BlockedTensor``: a Tensor whose value is still the
+primitive's output in oneDNN's own layout (``backend/onednn/layout.BlockedArray``), not yet
+reordered into NCHW. The ops that can read that layout take it as it is, and give their results
+in it too:
+
+- ``conv2d`` (its next convolution reads the blocked input without a reorder),
+- ``relu`` (elementwise over the buffer: ReLU keeps the zeros oneDNN leaves in its padding),
+- ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads);
+
+and in backward (when gradients are not being recorded, ``create_graph=False``): the
+convolution's input gradient (blocked) and weight and bias gradients (one primitive) from a
+blocked input or output gradient, ReLU's backward from a blocked output, and max pooling's
+backward from its workspace. Gradients may so be BlockedTensors too; accumulating one, or any
+other reader, converts it.
+
+Every other reader converts: ``_data`` is a property on this class only (a Tensor's ``_data``
+stays a plain slot, so the engine's hot path pays nothing), which on first read reorders the
+value into a C-contiguous NCHW array, keeps that array, and forgets the blocked one. From then
+on the tensor is an ordinary one: in-place ops, views, ``.numpy()``, hooks and version counters
+work on the plain array. Writing ``_data`` (an in-place rebind) also ends the blocked state.
+
+The recorded op of each result is the plain op (``Conv2d``, ``Relu``, ``MaxPool2d``), so
+``grad_fn``, higher-order gradients and the version checks are those of the plain path.
+
+It runs where the eager kernels would run oneDNN (``config.kernels`` "auto" or "onednn", the
+library loads, float32, a 4-D input, a convolution oneDNN takes and that is not a pointwise one
+run on plain NCHW) and ``config.layout_propagation`` is on; never while ``jit`` traces (the
+compiled form is ``symbolic/rewrites/onednn_layout.py``). Results equal the plain path's: the
+same primitives compute them.
+"""
+import numpy as np
+
+from ganglion import config
+from ganglion.core.grad_mode import grad_enabled
+from ganglion.core import tracing
+from ganglion.core.rebinds import rebinds
+from ganglion.core.tensor import Size, Tensor, TensorType, make_tensor
+from ganglion.core import dtypes
+from ganglion.core.versions import lazy_class, version_of
+
+__all__ = ["BlockedTensor", "value_of", "is_blocked", "eager_applies", "run", "conv2d",
+           "conv2d_backward", "relu", "relu_backward", "max_pool2d", "max_pool2d_backward"]
+
+_settings = config.settings
+_plain_slot = Tensor._data          # the slot's descriptor, which the property below wraps
+
+
+def _layout():
+    # (imported on first use: loading oneDNN is for programs that run it)
+    from ganglion.backend.onednn import layout
+    return layout
+
+
+class BlockedTensor(Tensor):
+    """A Tensor whose value may still be a BlockedArray (``_blocked``), reordered into NCHW on
+    first read of ``_data``."""
+    # _pooled: a max pooling's blocked result, kept for its workspace (max_pool2d_backward)
+    __slots__ = ("_blocked", "_pooled")
+
+    @property
+    def _data(self):
+        data = _plain_slot.__get__(self)
+        if data is None and self._blocked is not None:
+            data = _layout().to_plain(self._blocked)
+            _plain_slot.__set__(self, data)
+            self._blocked = None
+        return data
+
+    @_data.setter
+    def _data(self, value):
+        _plain_slot.__set__(self, value)
+        self._blocked = None
+
+    # What the tensor is, read without converting it.
+    @property
+    def dtype(self):
+        return dtypes.float32 if self._blocked is not None else super().dtype
+
+    @property
+    def shape(self):
+        blocked = self._blocked
+        return Size(blocked.shape) if blocked is not None else super().shape
+
+    @property
+    def ndim(self):
+        return 4 if self._blocked is not None else super().ndim
+
+    @property
+    def tensor_type(self):
+        blocked = self._blocked
+        if blocked is not None:
+            return TensorType(dtypes.float32, blocked.shape)
+        return super().tensor_type
+
+
+lazy_class[0] = BlockedTensor
+
+
+def _wrap(result):
+    """A BlockedArray as a BlockedTensor, a plain array as a Tensor."""
+    if type(result) is np.ndarray:
+        return make_tensor(result)
+    t = make_tensor(None, cls=BlockedTensor)
+    t._blocked = result
+    t._pooled = None
+    return t
+
+
+def is_blocked(t):
+    """Whether ``t``'s value is still in a blocked layout."""
+    return type(t) is BlockedTensor and t._blocked is not None
+
+
+def value_of(t):
+    """The value a layout-aware kernel reads: the BlockedArray, or the plain array."""
+    if type(t) is BlockedTensor:
+        blocked = t._blocked
+        if blocked is not None:
+            return blocked
+    return t._data
+
+
+
+
+def eager_applies(*tensors):
+    """Whether the layout-aware eager path may run on ``tensors`` now: the settings allow it,
+    nothing is being traced, every tensor is eager and float32, and oneDNN loads."""
+    if (not _settings.layout_propagation or _settings.kernels not in ("auto", "onednn")
+            or tracing.active):
+        return False
+    for t in tensors:
+        if not is_blocked(t) and (t._data is None or t._data.dtype != np.float32):
+            return False
+    from ganglion.backend import onednn
+    return onednn.available()
+
+
+def run(op, compute, inputs):
+    """``op``'s result on ``inputs`` computed by ``compute(*values)`` (values as ``value_of``
+    gives them; it returns a BlockedArray or an ndarray), recorded as ``op`` for autograd as
+    ``core.op.apply`` records it, without converting a blocked input to read its version."""
+    out = _wrap(compute(*[value_of(t) for t in inputs]))
+    if grad_enabled[0] and op.differentiable and any(t.requires_grad for t in inputs):
+        out.requires_grad = True
+        out._op = op
+        out._inputs = inputs
+        out._born = rebinds[0]
+        if op.saves_inputs:
+            out._saved_versions = (version_of(out), *[version_of(t) for t in inputs])
+        elif op.saves_output:
+            out._saved_versions = (version_of(out),)
+        else:
+            out._saved_versions = None
+    return out
+
+
+# ----- the ops ---------------------------------------------------------------------------------
+
+def conv2d(op, x, w, b):
+    """Conv2d ``op`` on x (blocked or plain), w and b (plain, b may be None): a BlockedTensor,
+    or None where the layout-aware path does not apply (the caller then runs the plain op)."""
+    tensors = (x, w) if b is None else (x, w, b)
+    if x.ndim != 4 or w.ndim != 4 or not eager_applies(*tensors):
+        return None
+    layout = _layout()
+    if not layout.supports_conv2d(tuple(x.shape), tuple(w.shape), op.stride, op.padding,
+                                  op.dilation, op.groups):
+        return None
+
+    def compute(xv, wv, bv=None):
+        return layout.conv2d_forward(xv, wv, bv, op.stride, op.padding, op.dilation, op.groups)
+    return run(op, compute, tensors)
+
+
+def conv2d_backward(op, x, w, grad, needs):
+    """Conv2d ``op``'s input, weight and bias gradients (as its vjp returns them) from a blocked
+    x or output gradient, in a backward that records nothing: the input gradient blocked, the
+    weight and bias gradients (one primitive) plain; None where this path does not apply."""
+    if grad_enabled[0] or not (is_blocked(x) or is_blocked(grad)) or not eager_applies(x, w, grad):
+        return None
+    layout = _layout()
+    x_shape, w_shape = tuple(x.shape), tuple(w.shape)
+    geometry = (op.stride, op.padding, op.dilation, op.groups)
+    if not layout.supports_conv2d(x_shape, w_shape, *geometry):
+        return None
+    g = value_of(grad)
+    gx = gw = gb = None
+    if needs[0]:
+        gx = _wrap(layout.conv2d_backward_input(g, w._data, x_shape, *geometry))
+    with_bias = len(needs) == 3 and needs[2]
+    if needs[1] or with_bias:
+        gw, gb = layout.conv2d_backward_weight_bias(value_of(x), g, w_shape[2:], *geometry,
+                                                    bias=with_bias)
+        gw = make_tensor(gw) if needs[1] else None
+        gb = None if gb is None else make_tensor(gb)
+    return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
+
+
+def relu(op, x):
+    """Relu ``op`` on a blocked x, in its layout; None for a plain x."""
+    if not is_blocked(x) or not eager_applies(x):
+        return None
+    from ganglion.backend import current as backend
+    layout = _layout()
+    return run(op, lambda xv: layout.relu(xv, backend.relu), (x,))
+
+
+def relu_backward(op, grad, out):
+    """ReluBackward ``op`` from a blocked ReLU output (in a backward that records nothing): a
+    blocked gradient, or None where this path does not apply."""
+    if grad_enabled[0] or not is_blocked(out) or not eager_applies(grad):
+        return None
+    return run(op, _layout().relu_backward, (grad, out))
+
+
+def max_pool2d(op, x):
+    """MaxPool2d ``op`` on a blocked x: a BlockedTensor carrying the workspace its backward
+    reads; None for a plain x or a pooling oneDNN does not take."""
+    if not is_blocked(x) or not eager_applies(x):
+        return None
+    layout = _layout()
+    if not layout.supports_max_pool2d(tuple(x.shape), *op.geometry):
+        return None
+    out = run(op, lambda xv: layout.max_pool2d(xv, *op.geometry), (x,))
+    out._pooled = out._blocked
+    return out
+
+
+def max_pool2d_backward(op, grad, out):
+    """The input gradient of MaxPool2d from its blocked output's workspace (in a backward that
+    records nothing): a blocked gradient, or None where this path does not apply. The workspace
+    outlives the output's conversion to NCHW: backward's version check has already refused an
+    output or input changed in place since."""
+    if grad_enabled[0] or type(out) is not BlockedTensor or out._pooled is None \
+            or not eager_applies(grad):
+        return None
+    return _wrap(_layout().max_pool2d_backward(value_of(grad), out._pooled))

@@ -1,0 +1,186 @@
+"""Eager layout propagation (core/blocked_tensor.py): convolution activations that stay in
+oneDNN's blocked layout between eager ops give the values and gradients of the plain path, and
+turn into ordinary tensors the moment anything else reads them."""
+import copy
+
+import numpy as np
+import pytest
+
+import ganglion as gn
+import ganglion.nn as nn
+import ganglion.nn.functional as F
+from ganglion.backend import onednn
+from ganglion.core.blocked_tensor import BlockedTensor, is_blocked
+
+pytestmark = pytest.mark.skipif(not onednn.available(),
+                                reason="oneDNN (the onednn extra) is not installed here")
+
+
+@pytest.fixture(autouse=True)
+def _default_kernels():
+    with gn.config(kernels="auto", layout_propagation=True):
+        yield
+
+
+def _image(*shape, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def _cnn(seed=0, bias=True, stride=1, groups=1, norm=False):
+    gn.manual_seed(seed)
+    layers = [nn.Conv2d(4, 8, 3, stride=stride, padding=1, bias=bias)]
+    layers += [nn.BatchNorm2d(8)] if norm else []
+    layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1, groups=groups, bias=bias),
+               nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+def _forward_backward(model, x_np, layout, create_graph=False):
+    with gn.config(layout_propagation=layout):
+        model.zero_grad()
+        x = gn.from_numpy(x_np.copy()).requires_grad_()
+        out = model(x)
+        loss = (out * out).sum()
+        if create_graph:
+            (gx,) = gn.autograd.grad(loss, [x], create_graph=True)
+            gx.sum().backward()
+        else:
+            loss.backward()
+            gx = x.grad
+        return (out.detach().numpy().copy(), gx.detach().numpy().copy(),
+                [p.grad.numpy().copy() for p in model.parameters()])
+
+
+def _assert_same(a, b):
+    (out_a, gx_a, grads_a), (out_b, gx_b, grads_b) = a, b
+    np.testing.assert_allclose(out_a, out_b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx_a, gx_b, rtol=1e-4, atol=1e-4)
+    for ga, gb in zip(grads_a, grads_b):
+        np.testing.assert_allclose(ga, gb, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(bias=False), dict(stride=2), dict(groups=2),
+                                     dict(norm=True)], ids=["bias", "no-bias", "stride-2",
+                                                            "groups-2", "batch-norm"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_values_and_gradients_equal_the_plain_path(options, batch):
+    x = _image(batch, 4, 12, 12)
+    model = _cnn(**options)
+    _assert_same(_forward_backward(model, x, layout=True), _forward_backward(model, x, layout=False))
+
+
+def test_second_order_gradients_equal_the_plain_path():
+    x = _image(2, 4, 8, 8)
+    model = _cnn()
+    _assert_same(_forward_backward(model, x, True, create_graph=True),
+                 _forward_backward(model, x, False, create_graph=True))
+
+
+def test_the_chain_stays_blocked_until_read():
+    x = gn.from_numpy(_image(2, 4, 8, 8))
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    h = conv(x)
+    assert type(h) is BlockedTensor and is_blocked(h)
+    r = F.relu(h)
+    p = F.max_pool2d(r, 2)
+    assert is_blocked(r) and is_blocked(p)
+    # What the tensor is, read without converting it.
+    assert h.shape == (2, 8, 8, 8) and h.dtype == gn.float32 and h.ndim == 4
+    assert is_blocked(h)
+    with gn.config(layout_propagation=False):
+        expected = F.max_pool2d(F.relu(conv(x)), 2).detach().numpy()
+    np.testing.assert_allclose(p.detach().numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert not is_blocked(p)        # converted once, and a plain tensor from then on
+    assert p.detach().numpy() is not None and not is_blocked(p)
+
+
+def test_an_in_place_change_converts_first_and_the_result_is_plain():
+    x = gn.from_numpy(_image(2, 4, 6, 6))
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    with gn.no_grad():
+        h = conv(x)
+        h.add_(1.0)
+        assert not is_blocked(h)
+        with gn.config(layout_propagation=False):
+            expected = conv(x).numpy() + 1.0
+        np.testing.assert_allclose(h.numpy(), expected, rtol=1e-6, atol=1e-6)
+        # A plain input: ReLU runs its plain kernel.
+        assert type(F.relu(h)) is gn.Tensor
+
+
+def test_backward_refuses_a_saved_value_changed_in_place_as_the_plain_path_does():
+    def attempt(layout):
+        with gn.config(layout_propagation=layout):
+            x = gn.from_numpy(_image(2, 4, 6, 6))
+            conv = nn.Conv2d(4, 8, 3, padding=1)
+            y = F.relu(conv(x))          # ReLU's backward reads its output
+            z = y.sum()
+            with gn.no_grad():
+                y.mul_(2.0)              # a write into the saved value's storage
+            with pytest.raises(RuntimeError, match="was modified by an in-place operation"):
+                z.backward()
+    attempt(True)
+    attempt(False)
+
+
+def test_an_in_place_change_under_grad_gives_the_plain_paths_gradient():
+    """Recorded in-place changes rebind the tensor (core/rebinds.py): readers made before it
+    keep the value they read, blocked or not."""
+    def gradients(layout):
+        with gn.config(layout_propagation=layout):
+            x = gn.from_numpy(_image(2, 4, 6, 6))
+            gn.manual_seed(0)
+            conv = nn.Conv2d(4, 8, 3, padding=1)
+            y = F.relu(conv(x))
+            before = F.max_pool2d(y, 2)
+            y.mul_(3.0)
+            (before.sum() + y.sum()).backward()
+            return [p.grad.numpy().copy() for p in conv.parameters()]
+    for got, want in zip(gradients(True), gradients(False)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_pooling_backward_after_its_output_was_converted():
+    """The pooled output is read by Flatten (converted), yet its backward still uses the
+    workspace: the gradients equal the plain path's (test above) and the workspace is kept."""
+    x = gn.from_numpy(_image(2, 4, 8, 8))
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    p = F.max_pool2d(F.relu(conv(x)), 2)
+    flat = p.flatten(1)
+    assert not is_blocked(p) and p._pooled is not None
+    flat.sum().backward()
+    with gn.config(layout_propagation=False):
+        expected = [t.grad.numpy().copy() for t in conv.parameters()]
+        conv.zero_grad()
+        F.max_pool2d(F.relu(conv(x)), 2).flatten(1).sum().backward()
+    for got, want in zip(expected, conv.parameters()):
+        np.testing.assert_allclose(got, want.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("setting", [dict(layout_propagation=False), dict(kernels="numba"),
+                                     dict(kernels="numpy")])
+def test_the_settings_that_turn_it_off(setting):
+    x = gn.from_numpy(_image(1, 4, 6, 6))
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    with gn.config(**setting):
+        assert type(conv(x)) is gn.Tensor
+
+
+def test_float64_and_symbolic_inputs_take_the_plain_path():
+    conv = nn.Conv2d(4, 8, 3, padding=1).double()
+    assert type(conv(gn.from_numpy(_image(1, 4, 6, 6, dtype=np.float64)))) is gn.Tensor
+    x = gn.placeholder(gn.float32, (1, 4, 6, 6))
+    y = F.relu(nn.Conv2d(4, 8, 3, padding=1)(x))
+    assert type(y) is gn.Tensor and y.is_symbolic
+
+
+def test_a_copy_holds_the_plain_value():
+    x = gn.from_numpy(_image(1, 4, 6, 6))
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    with gn.no_grad():
+        h = conv(x)
+        with gn.config(layout_propagation=False):
+            expected = conv(x).numpy()
+    copied = copy.deepcopy(h)
+    np.testing.assert_allclose(copied.numpy(), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(h.clone().numpy(), expected, rtol=1e-6, atol=1e-6)
