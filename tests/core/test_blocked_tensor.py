@@ -184,3 +184,24 @@ def test_a_copy_holds_the_plain_value():
     copied = copy.deepcopy(h)
     np.testing.assert_allclose(copied.numpy(), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(h.clone().numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_convolution_read_plain_first_runs_plain_for_a_while(monkeypatch):
+    """Before a batch norm (no blocked form) the blocked result only adds a reorder: after one
+    such step the convolution runs plain, and tries again after RETRY_AFTER calls."""
+    from ganglion.core import blocked_tensor
+    monkeypatch.setattr(blocked_tensor, "RETRY_AFTER", 3)
+    x = gn.from_numpy(_image(2, 4, 6, 6))
+    conv, norm = nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8)
+    kinds = []
+    for _ in range(5):
+        h = conv(x)
+        kinds.append(type(h).__name__)
+        norm(h)
+    assert kinds == ["BlockedTensor", "Tensor", "Tensor", "Tensor", "BlockedTensor"]
+    # Read by ReLU first: it stays blocked.
+    other = nn.Conv2d(4, 8, 3, padding=1)
+    for _ in range(3):
+        h = other(x)
+        assert is_blocked(h)
+        norm(F.relu(h))

@@ -21,6 +21,11 @@ value into a C-contiguous NCHW array, keeps that array, and forgets the blocked 
 on the tensor is an ordinary one: in-place ops, views, ``.numpy()``, hooks and version counters
 work on the plain array. Writing ``_data`` (an in-place rebind) also ends the blocked state.
 
+A convolution whose blocked result was converted by its first reader (a batch norm, a residual
+add: ops without a blocked form) gains nothing and pays a separate reorder, so it runs plain
+for its next ``RETRY_AFTER`` calls: a model repeats its graph every step, and learns per layer
+where to keep the layout.
+
 The recorded op of each result is the plain op (``Conv2d``, ``Relu``, ``MaxPool2d``), so
 ``grad_fn``, higher-order gradients and the version checks are those of the plain path.
 
@@ -30,6 +35,8 @@ run on plain NCHW) and ``config.layout_propagation`` is on; never while ``jit`` 
 compiled form is ``symbolic/rewrites/onednn_layout.py``). Results equal the plain path's: the
 same primitives compute them.
 """
+import weakref
+
 import numpy as np
 
 from ganglion import config
@@ -56,13 +63,17 @@ def _layout():
 class BlockedTensor(Tensor):
     """A Tensor whose value may still be a BlockedArray (``_blocked``), reordered into NCHW on
     first read of ``_data``."""
-    # _pooled: a max pooling's blocked result, kept for its workspace (max_pool2d_backward)
-    __slots__ = ("_blocked", "_pooled")
+    # _pooled: a max pooling's blocked result, kept for its workspace (max_pool2d_backward);
+    # _site: the weight of the convolution that made it, until its first reader is known.
+    __slots__ = ("_blocked", "_pooled", "_site")
 
     @property
     def _data(self):
         data = _plain_slot.__get__(self)
         if data is None and self._blocked is not None:
+            if self._site is not None:
+                _note_converted_first(self._site)
+                self._site = None
             data = _layout().to_plain(self._blocked)
             _plain_slot.__set__(self, data)
             self._blocked = None
@@ -104,7 +115,7 @@ def _wrap(result):
         return make_tensor(result)
     t = make_tensor(None, cls=BlockedTensor)
     t._blocked = result
-    t._pooled = None
+    t._pooled = t._site = None
     return t
 
 
@@ -118,8 +129,36 @@ def value_of(t):
     if type(t) is BlockedTensor:
         blocked = t._blocked
         if blocked is not None:
+            t._site = None          # its first reader reads the layout: it paid
             return blocked
     return t._data
+
+
+# Where a convolution's blocked result was converted by its first reader (a batch norm, a
+# residual add), keeping it blocked only added a step: such a convolution runs plain for its
+# next RETRY_AFTER calls (a model repeats its graph every step), then tries again.
+# id(weight) -> [weak reference to the weight, calls left to run plain]
+RETRY_AFTER = 64
+_plain_runs = {}
+
+
+def _note_converted_first(weight):
+    if len(_plain_runs) > 4096:     # (entries of freed weights otherwise stay until met again)
+        _plain_runs.clear()
+    _plain_runs[id(weight)] = [weakref.ref(weight), RETRY_AFTER]
+
+
+def _runs_plain(weight):
+    entry = _plain_runs.get(id(weight))
+    if entry is None:
+        return False
+    if entry[0]() is not weight:
+        del _plain_runs[id(weight)]
+        return False
+    entry[1] -= 1
+    if entry[1] <= 0:
+        del _plain_runs[id(weight)]
+    return True
 
 
 
@@ -162,7 +201,7 @@ def conv2d(op, x, w, b):
     """Conv2d ``op`` on x (blocked or plain), w and b (plain, b may be None): a BlockedTensor,
     or None where the layout-aware path does not apply (the caller then runs the plain op)."""
     tensors = (x, w) if b is None else (x, w, b)
-    if x.ndim != 4 or w.ndim != 4 or not eager_applies(*tensors):
+    if x.ndim != 4 or w.ndim != 4 or not eager_applies(*tensors) or _runs_plain(w):
         return None
     layout = _layout()
     if not layout.supports_conv2d(tuple(x.shape), tuple(w.shape), op.stride, op.padding,
@@ -171,7 +210,9 @@ def conv2d(op, x, w, b):
 
     def compute(xv, wv, bv=None):
         return layout.conv2d_forward(xv, wv, bv, op.stride, op.padding, op.dilation, op.groups)
-    return run(op, compute, tensors)
+    out = run(op, compute, tensors)
+    out._site = w
+    return out
 
 
 def conv2d_backward(op, x, w, grad, needs):
