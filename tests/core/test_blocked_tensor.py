@@ -69,6 +69,27 @@ def test_values_and_gradients_equal_the_plain_path(options, batch):
     _assert_same(_forward_backward(model, x, layout=True), _forward_backward(model, x, layout=False))
 
 
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_stays_blocked_in_training_and_eval(affine):
+    x = _image(3, 4, 6, 6)
+    gn.manual_seed(0)
+    conv, norm = nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8, affine=affine)
+    model = nn.Sequential(conv, norm, nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.Flatten())
+    states = {}
+    for layout in (True, False):
+        norm.reset_running_stats()
+        with gn.config(layout_propagation=layout):
+            h = norm(conv(gn.from_numpy(x)))
+            assert is_blocked(h) == layout
+        states[layout] = _forward_backward(model, x, layout), norm.running_mean.numpy().copy(), \
+            norm.running_var.numpy().copy()
+    _assert_same(states[True][0], states[False][0])
+    for got, want in zip(states[True][1:], states[False][1:]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    model.eval()
+    _assert_same(_forward_backward(model, x, True), _forward_backward(model, x, False))
+
+
 def test_second_order_gradients_equal_the_plain_path():
     x = _image(2, 4, 8, 8)
     model = _cnn()
@@ -186,22 +207,23 @@ def test_a_copy_holds_the_plain_value():
     np.testing.assert_allclose(h.clone().numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
-def test_a_convolution_read_plain_first_runs_plain_for_a_while(monkeypatch):
-    """Before a batch norm (no blocked form) the blocked result only adds a reorder: after one
-    such step the convolution runs plain, and tries again after RETRY_AFTER calls."""
+def test_a_convolution_whose_result_is_converted_first_runs_plain_for_a_while(monkeypatch):
+    """A blocked result pays where a layout-aware op reads it; converted by its first reader,
+    it only added a reorder: the convolution then runs plain, and tries again after
+    RETRY_AFTER calls."""
     from ganglion.core import blocked_tensor
     monkeypatch.setattr(blocked_tensor, "RETRY_AFTER", 3)
     x = gn.from_numpy(_image(2, 4, 6, 6))
-    conv, norm = nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8)
+    conv, norm, plain_reader = nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.LeakyReLU()
     kinds = []
     for _ in range(5):
         h = conv(x)
         kinds.append(type(h).__name__)
-        norm(h)
+        plain_reader(h)
     assert kinds == ["BlockedTensor", "Tensor", "Tensor", "Tensor", "BlockedTensor"]
-    # Read by ReLU first: it stays blocked.
+    # Read by batch norm first: it stays blocked, whatever reads what follows.
     other = nn.Conv2d(4, 8, 3, padding=1)
     for _ in range(3):
         h = other(x)
         assert is_blocked(h)
-        norm(F.relu(h))
+        plain_reader(F.relu(norm(h)))

@@ -8,11 +8,12 @@ in it too:
 - ``conv2d`` (its next convolution reads the blocked input without a reorder),
 - ``relu`` (elementwise over the buffer: ReLU keeps the zeros oneDNN leaves in its padding),
 - ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads);
+- batch norm (its statistics, from the blocked input, and the normalization, in its layout);
 
 and in backward (when gradients are not being recorded, ``create_graph=False``): the
 convolution's input gradient (blocked) and weight and bias gradients (one primitive) from a
-blocked input or output gradient, ReLU's backward from a blocked output, and max pooling's
-backward from its workspace. Gradients may so be BlockedTensors too; accumulating one, or any
+blocked input or output gradient, ReLU's backward from a blocked output, max pooling's
+backward from its workspace, and batch norm's backward as one primitive. Gradients may so be BlockedTensors too; accumulating one, or any
 other reader, converts it.
 
 Every other reader converts: ``_data`` is a property on this class only (a Tensor's ``_data``
@@ -21,10 +22,10 @@ value into a C-contiguous NCHW array, keeps that array, and forgets the blocked 
 on the tensor is an ordinary one: in-place ops, views, ``.numpy()``, hooks and version counters
 work on the plain array. Writing ``_data`` (an in-place rebind) also ends the blocked state.
 
-A convolution whose blocked result was converted by its first reader (a batch norm, a residual
-add: ops without a blocked form) gains nothing and pays a separate reorder, so it runs plain
-for its next ``RETRY_AFTER`` calls: a model repeats its graph every step, and learns per layer
-where to keep the layout.
+Keeping a convolution's result blocked pays where a layout-aware op reads it; where its first
+reader converts it to NCHW (a residual add, a 1x1 convolution run plain, any other op), it only
+added a step, and that convolution runs plain for its next ``RETRY_AFTER`` calls: a model
+repeats its graph every step, and so learns per layer where to keep the layout (``_Chain``).
 
 The recorded op of each result is the plain op (``Conv2d``, ``Relu``, ``MaxPool2d``), so
 ``grad_fn``, higher-order gradients and the version checks are those of the plain path.
@@ -48,7 +49,8 @@ from ganglion.core import dtypes
 from ganglion.core.versions import lazy_class, version_of
 
 __all__ = ["BlockedTensor", "value_of", "is_blocked", "eager_applies", "run", "conv2d",
-           "conv2d_backward", "relu", "relu_backward", "max_pool2d", "max_pool2d_backward"]
+           "conv2d_backward", "relu", "relu_backward", "max_pool2d", "max_pool2d_backward",
+           "batch_statistics", "batch_normalize", "batch_norm_backward"]
 
 _settings = config.settings
 _plain_slot = Tensor._data          # the slot's descriptor, which the property below wraps
@@ -64,16 +66,17 @@ class BlockedTensor(Tensor):
     """A Tensor whose value may still be a BlockedArray (``_blocked``), reordered into NCHW on
     first read of ``_data``."""
     # _pooled: a max pooling's blocked result, kept for its workspace (max_pool2d_backward);
-    # _site: the weight of the convolution that made it, until its first reader is known.
-    __slots__ = ("_blocked", "_pooled", "_site")
+    # _chain: the _Chain of layout-aware ops it belongs to (None for gradients)
+    __slots__ = ("_blocked", "_pooled", "_chain")
 
     @property
     def _data(self):
         data = _plain_slot.__get__(self)
         if data is None and self._blocked is not None:
-            if self._site is not None:
-                _note_converted_first(self._site)
-                self._site = None
+            chain = self._chain
+            if chain is not None and not chain.paid:
+                _note_converted_first(chain.weight)
+                chain.paid = True       # (noted once)
             data = _layout().to_plain(self._blocked)
             _plain_slot.__set__(self, data)
             self._blocked = None
@@ -99,6 +102,10 @@ class BlockedTensor(Tensor):
         return 4 if self._blocked is not None else super().ndim
 
     @property
+    def is_symbolic(self):
+        return False if self._blocked is not None else super().is_symbolic
+
+    @property
     def tensor_type(self):
         blocked = self._blocked
         if blocked is not None:
@@ -115,7 +122,7 @@ def _wrap(result):
         return make_tensor(result)
     t = make_tensor(None, cls=BlockedTensor)
     t._blocked = result
-    t._pooled = t._site = None
+    t._pooled = t._chain = None
     return t
 
 
@@ -129,14 +136,32 @@ def value_of(t):
     if type(t) is BlockedTensor:
         blocked = t._blocked
         if blocked is not None:
-            t._site = None          # its first reader reads the layout: it paid
+            if t._chain is not None:
+                t._chain.paid = True
             return blocked
     return t._data
 
 
-# Where a convolution's blocked result was converted by its first reader (a batch norm, a
-# residual add), keeping it blocked only added a step: such a convolution runs plain for its
-# next RETRY_AFTER calls (a model repeats its graph every step), then tries again.
+class _Chain:
+    """The blocked values that follow from one convolution's result (through ReLU, batch norm,
+    max pooling): it ``paid`` once a layout-aware op read one of them in the layout. Each such
+    op at least saves the reorder the convolution would have made, and batch norm and max
+    pooling run faster on the blocked layout than on NCHW; a result converted to NCHW by its
+    first reader only added work (the reorder, done apart from the convolution)."""
+    __slots__ = ("weight", "paid")
+
+    def __init__(self, weight):
+        self.weight, self.paid = weight, False
+
+
+def _continue_chain(out, x):
+    out._chain = x._chain
+    return out
+
+
+# Where a convolution's result was converted by its first reader (a residual add, a 1x1
+# convolution run plain), keeping it blocked only added a step: that convolution runs plain for
+# its next RETRY_AFTER calls (a model repeats its graph every step), then tries again.
 # id(weight) -> [weak reference to the weight, calls left to run plain]
 RETRY_AFTER = 64
 _plain_runs = {}
@@ -211,7 +236,7 @@ def conv2d(op, x, w, b):
     def compute(xv, wv, bv=None):
         return layout.conv2d_forward(xv, wv, bv, op.stride, op.padding, op.dilation, op.groups)
     out = run(op, compute, tensors)
-    out._site = w
+    out._chain = _Chain(w)
     return out
 
 
@@ -245,7 +270,7 @@ def relu(op, x):
         return None
     from ganglion.backend import current as backend
     layout = _layout()
-    return run(op, lambda xv: layout.relu(xv, backend.relu), (x,))
+    return _continue_chain(run(op, lambda xv: layout.relu(xv, backend.relu), (x,)), x)
 
 
 def relu_backward(op, grad, out):
@@ -266,7 +291,53 @@ def max_pool2d(op, x):
         return None
     out = run(op, lambda xv: layout.max_pool2d(xv, *op.geometry), (x,))
     out._pooled = out._blocked
-    return out
+    return _continue_chain(out, x)
+
+
+def batch_statistics(op, x):
+    """BatchStatistics ``op`` of a blocked x: the plain (2, C) mean and variance; None for a
+    plain x."""
+    if not is_blocked(x) or not eager_applies(x):
+        return None
+    return run(op, _layout().batch_statistics, (x,))
+
+
+def batch_normalize(op, inputs):
+    """BatchNormalize ``op`` on ``inputs`` (x, mean, var[, weight, bias]) with a blocked x: a
+    BlockedTensor in x's layout; None for a plain x."""
+    if not is_blocked(inputs[0]) or not eager_applies(*inputs):
+        return None
+    layout = _layout()
+
+    def compute(x, mean, var, weight=None, bias=None):
+        # (the plain op's arithmetic: core/ops/nn/batch_norm.py BatchNormalize.forward)
+        scale = 1 / np.sqrt(var + np.float32(op.eps))
+        if weight is not None:
+            scale = scale * weight
+        shift = -mean * scale
+        if bias is not None:
+            shift += bias
+        return layout.batch_normalize(x, scale, shift)
+    return _continue_chain(run(op, compute, inputs), inputs[0])
+
+
+def batch_norm_backward(op, out, grad, needs):
+    """BatchNormalize ``op``'s gradients (as its vjp returns them) for a blocked input, in a
+    backward that records nothing: one fused primitive, the input gradient blocked; None where
+    this path does not apply (a plain input, or gradients wanted for fixed statistics)."""
+    inputs = out._inputs
+    x = inputs[0]
+    if (grad_enabled[0] or not is_blocked(x) or not eager_applies(grad)
+            or not op.batch_statistics and (needs[1] or needs[2])):
+        return None
+    mean, var = inputs[1]._data, inputs[2]._data
+    weight = inputs[3]._data if op.affine else None
+    gx, gw, gb = _layout().batch_norm_backward(value_of(grad), x._blocked, mean, var, weight,
+                                               op.eps, op.batch_statistics)
+    grads = (_wrap(gx) if needs[0] else None, None, None)
+    if op.affine:
+        grads += (make_tensor(gw) if needs[3] else None, make_tensor(gb) if needs[4] else None)
+    return grads
 
 
 def max_pool2d_backward(op, grad, out):

@@ -36,7 +36,7 @@ from ganglion.backend.onednn.conv import _Geometry as _ConvGeometry
 from ganglion.backend.onednn.pool import _Geometry as _PoolGeometry
 
 __all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "supports_max_pool2d",
-           "relu", "conv2d_forward", "conv2d_backward_input",
+           "relu", "batch_statistics", "batch_normalize", "batch_norm_backward", "conv2d_forward", "conv2d_backward_input",
            "conv2d_backward_weight_bias", "max_pool2d", "max_pool2d_backward", "relu_backward"]
 
 # dnnl_alg_kind_t values of oneDNN 3.x (dnnl_types.h)
@@ -569,6 +569,116 @@ def max_pool2d_backward(g, pooled):
     out = BlockedArray(gx_md, pooled.pool, pooled.pool.geometry.in_shape)
     step.run(g_input.address(g, keep), pooled.workspace.ctypes.data, out.address)
     return out
+
+
+# ----- batch normalization -----------------------------------------------------------------
+
+class _BatchNormVariant:
+    """The batch norm primitives of one kind on activations in layout ``md``:
+    - "statistics": forward_training without scale and shift (eps 0), for the batch's mean and
+      biased variance (its normalized output is written to a scratch buffer and dropped);
+    - "normalize": forward_inference with mean 0, variance 1 and eps 0: x * scale + shift;
+    - "backward_training" / "backward_eval": the fused backward (with scale and shift
+      gradients) of training-mode (batch statistics) or eval-mode (fixed statistics) batch norm.
+    """
+
+    def __init__(self, kind, md, shape, eps):
+        c = _capi
+        self.shape, self.kind = tuple(shape), kind
+        channel = self.channel = _runtime.MemoryDesc((shape[1],))
+        create = "dnnl_batch_normalization_forward_primitive_desc_create"
+        if kind == "statistics":
+            pd = _runtime.PrimitiveDesc(create, c.FORWARD_TRAINING, md, md, 0.0, 0, None)
+            arguments = [(c.ARG_SRC, md), (c.ARG_DST, md), (c.ARG_MEAN, channel.handle),
+                         (c.ARG_VARIANCE, channel.handle)]
+        elif kind == "normalize":
+            pd = _runtime.PrimitiveDesc(create, c.FORWARD_INFERENCE, md, md, 0.0,
+                                        c.USE_GLOBAL_STATS | c.USE_SCALE | c.USE_SHIFT, None)
+            arguments = [(c.ARG_SRC, md), (c.ARG_DST, md), (c.ARG_MEAN, channel.handle),
+                         (c.ARG_VARIANCE, channel.handle), (c.ARG_SCALE, channel.handle),
+                         (c.ARG_SHIFT, channel.handle)]
+        else:
+            flags = c.USE_SCALE | c.USE_SHIFT
+            if kind == "backward_eval":
+                flags |= c.USE_GLOBAL_STATS
+            prop = c.FORWARD_TRAINING if kind == "backward_training" else c.FORWARD_INFERENCE
+            self.hint = _runtime.PrimitiveDesc(create, prop, md, md, float(eps), flags, None)
+            pd = _runtime.PrimitiveDesc("dnnl_batch_normalization_backward_primitive_desc_create",
+                                        c.BACKWARD, md, md, md, float(eps), flags,
+                                        self.hint.handle, None)
+            self.g = _Input(pd.md(c.ARG_DIFF_DST), shape)
+            self.gx_md = pd.md(c.ARG_DIFF_SRC)
+            arguments = [(c.ARG_SRC, md), (c.ARG_DIFF_DST, self.g.wanted),
+                         (c.ARG_MEAN, channel.handle), (c.ARG_VARIANCE, channel.handle),
+                         (c.ARG_SCALE, channel.handle), (c.ARG_DIFF_SRC, self.gx_md),
+                         (c.ARG_DIFF_SCALE, channel.handle), (c.ARG_DIFF_SHIFT, channel.handle)]
+        self.pd = pd
+        self.size = _size(md)
+        self.step = _Step(pd, arguments)
+
+
+class _BatchNorm:
+    def __init__(self, kind, shape, eps):
+        self.kind, self.shape, self.eps = kind, tuple(shape), eps
+        self.variants = []
+
+    def variant(self, md):
+        for variant in self.variants:
+            if _equal(variant.md, md):
+                return variant
+        variant = _BatchNormVariant(self.kind, md, self.shape, self.eps)
+        variant.md = variant.pd.md(_capi.ARG_SRC)
+        self.variants.append(variant)
+        return variant
+
+
+def _batch_norm(kind, x, eps=0.0):
+    key = (("layout", "batch_norm", kind), tuple(x.shape), float(eps))
+    kernel = _runtime.cached_plan(key, lambda: _BatchNorm(kind, x.shape, eps))
+    return kernel.variant(x.md)
+
+
+def _channel_vector(v, channels):
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float32), (channels,)))
+
+
+def batch_statistics(x):
+    """The (2, C) float32 stack of per-channel mean and biased variance of BlockedArray x."""
+    variant = _batch_norm("statistics", x)
+    stats = np.empty((2, x.shape[1]), np.float32)
+    discarded = _aligned(variant.size)
+    variant.step.run(x.address, discarded.ctypes.data, stats[0].ctypes.data, stats[1].ctypes.data)
+    return stats
+
+
+def batch_normalize(x, scale, shift):
+    """x * scale[c] + shift[c] of BlockedArray x: a BlockedArray in x's layout."""
+    variant = _batch_norm("normalize", x)
+    channels = x.shape[1]
+    zeros, ones = np.zeros(channels, np.float32), np.ones(channels, np.float32)
+    scale, shift = _channel_vector(scale, channels), _channel_vector(shift, channels)
+    out = BlockedArray(variant.md, variant, x.shape)
+    variant.step.run(x.address, out.address, zeros.ctypes.data, ones.ctypes.data,
+                     scale.ctypes.data, shift.ctypes.data)
+    return out
+
+
+def batch_norm_backward(g, x, mean, var, weight, eps, batch_statistics):
+    """(grad_x as a BlockedArray in x's layout, grad_weight, grad_bias) of batch norm
+    y = (x - mean) / sqrt(var + eps) * weight + bias of BlockedArray x, for output gradient g
+    (BlockedArray or plain); as ``onednn.batchnorm.batch_norm_backward``: with
+    ``batch_statistics`` mean and var are x's own and grad_x includes the paths through them."""
+    variant = _batch_norm("backward_training" if batch_statistics else "backward_eval", x, eps)
+    channels = x.shape[1]
+    mean, var = _channel_vector(mean, channels), _channel_vector(var, channels)
+    scale = _channel_vector(1.0 if weight is None else weight, channels)
+    grad_weight, grad_bias = np.empty(channels, np.float32), np.empty(channels, np.float32)
+    keep = []
+    out = BlockedArray(variant.gx_md, variant, x.shape)
+    variant.step.run(x.address, variant.g.address(g, keep), mean.ctypes.data, var.ctypes.data,
+                     scale.ctypes.data, out.address, grad_weight.ctypes.data,
+                     grad_bias.ctypes.data)
+    return out, grad_weight, grad_bias
 
 
 # ----- ReLU backward -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ def updates_running_statistics(input):
     """Whether a training step on ``input`` can update running statistics: yes eagerly and
     while jit traces (the change becomes an update of the compiled function), no when
     placeholders only build a graph outside jit (there is no batch yet to average in)."""
-    return input._data is not None or bool(tracing.active)
+    return not input.is_symbolic or bool(tracing.active)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

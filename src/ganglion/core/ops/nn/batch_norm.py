@@ -20,6 +20,7 @@ import math
 
 from ganglion.backend import current as backend
 from ganglion.core.creation import ones, zeros
+from ganglion.core import blocked_tensor
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core.op import Op, ShapeError, apply, format_shape
 from ganglion.core.ops.elementwise import constant
@@ -127,6 +128,9 @@ class BatchNormalize(Op):
         return backend.batch_normalize(x, scale, shift)
 
     def vjp(self, out, grad, needs):
+        blocked = blocked_tensor.batch_norm_backward(self, out, grad, needs)
+        if blocked is not None:
+            return blocked
         if not grad_enabled[0] and grad._data is not None:
             return self._vjp_arrays(out, grad, needs)
         # With c = x - mean, s = weight * invstd and per-channel sums over the batch axes:
@@ -202,7 +206,12 @@ class BatchNormalize(Op):
 
 def batch_statistics(x):
     """The (2, C) stack of per-channel mean and biased variance over all axes but 1."""
-    return apply(BatchStatistics((0,) + tuple(range(2, x.ndim))), x)
+    op = BatchStatistics((0,) + tuple(range(2, x.ndim)))
+    if type(x) is blocked_tensor.BlockedTensor:
+        out = blocked_tensor.batch_statistics(op, x)
+        if out is not None:
+            return out
+    return apply(op, x)
 
 
 def batch_normalize(x, mean_, var, weight, bias, eps, batch_statistics):
@@ -212,4 +221,9 @@ def batch_normalize(x, mean_, var, weight, bias, eps, batch_statistics):
         channels = x.shape[1]
         inputs += (weight if weight is not None else ones(channels, dtype=x.dtype),
                    bias if bias is not None else zeros(channels, dtype=x.dtype))
-    return apply(BatchNormalize(float(eps), affine, batch_statistics), *inputs)
+    op = BatchNormalize(float(eps), affine, batch_statistics)
+    if type(x) is blocked_tensor.BlockedTensor:
+        out = blocked_tensor.batch_normalize(op, inputs)
+        if out is not None:
+            return out
+    return apply(op, *inputs)
