@@ -227,3 +227,25 @@ def test_a_convolution_whose_result_is_converted_first_runs_plain_for_a_while(mo
         h = other(x)
         assert is_blocked(h)
         plain_reader(F.relu(norm(h)))
+
+
+def test_a_value_converted_into_reused_memory_keeps_its_version():
+    """Large plain arrays come from the array cache, whose buffers keep the storage counters of
+    in-place writes made to earlier arrays in them (``out += identity`` in a residual block); a
+    blocked value converted into such memory must keep the version backward recorded."""
+    from ganglion.backend import array_cache
+    array_cache.clear()
+    x = gn.from_numpy(_image(4, 16, 32, 32))      # 256 KiB: arrays the cache hands out
+    with gn.no_grad():
+        written = F.relu(x)                       # memory from the cache ...
+        written.add_(1.0)                         # ... whose counter an in-place write bumps
+    del written
+    conv = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+    y = F.relu(conv(x))                           # blocked; ReLU's backward reads y
+    total = y.sum()                               # converts y, into the freed memory
+    total.backward()                              # (raised "modified by an in-place operation")
+    with gn.config(layout_propagation=False):
+        expected = conv.weight.grad.numpy().copy()
+        conv.zero_grad()
+        F.relu(conv(x)).sum().backward()
+    np.testing.assert_allclose(expected, conv.weight.grad.numpy(), rtol=1e-4, atol=1e-3)

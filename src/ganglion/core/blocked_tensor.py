@@ -77,9 +77,14 @@ class BlockedTensor(Tensor):
             if chain is not None and not chain.paid:
                 _note_converted_first(chain.weight)
                 chain.paid = True       # (noted once)
+            version = self._own_version
             data = _layout().to_plain(self._blocked)
             _plain_slot.__set__(self, data)
             self._blocked = None
+            # The plain array's memory may come from the array cache with a storage counter of
+            # its own (in-place writes made to earlier arrays in it): the tensor's version must
+            # stay what backward recorded while it was blocked.
+            self._own_version = version - (version_of(self) - self._own_version)
         return data
 
     @_data.setter
