@@ -70,7 +70,7 @@ def test_values_and_gradients_equal_the_plain_path(options, batch):
 
 
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_stays_blocked_in_training_and_eval(affine):
+def test_batch_norm_stays_blocked_in_training(affine):
     x = _image(3, 4, 6, 6)
     gn.manual_seed(0)
     conv, norm = nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8, affine=affine)
