@@ -192,8 +192,6 @@ def _runs_plain(weight):
     return True
 
 
-
-
 def eager_applies(*tensors):
     """Whether the layout-aware eager path may run on ``tensors`` now: the settings allow it,
     nothing is being traced, every tensor is eager and float32, and oneDNN loads."""

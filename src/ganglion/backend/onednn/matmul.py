@@ -137,41 +137,12 @@ def matmul(a, b, out=None):
     return _run("matmul", a, b, out, None)
 
 
-def _inner_product_plan(m, k, n, bias):
-    """oneDNN's inner product y = x @ w.T + b on C-contiguous x (M, K), w (N, K), y (M, N)."""
-    def build():
-        x, w, y = _runtime.MemoryDesc((m, k)), _runtime.MemoryDesc((n, k)), _runtime.MemoryDesc((m, n))
-        b = _runtime.MemoryDesc((n,)) if bias else None
-        pd = _runtime.PrimitiveDesc("dnnl_inner_product_forward_primitive_desc_create",
-                                    _capi.FORWARD_INFERENCE, x.handle, w.handle,
-                                    b.handle if bias else None, y.handle, None,
-                                    detail=f"({m}, {k}) @ ({n}, {k}).T")
-        bindings = [(_capi.ARG_SRC, "x", x, False), (_capi.ARG_WEIGHTS, "w", w, False),
-                    (_capi.ARG_DST, "y", y, True)]
-        if bias:
-            bindings.append((_capi.ARG_BIAS, "bias", b, False))
-        return _runtime.Plan(pd, bindings)
-    return _runtime.cached_plan(("inner_product", m, k, n, bias), build)
-
-
 def linear(x, weight, bias=None):
     """x @ weight.T + bias for float32 x (M, K), weight (N, K), bias (N,) or None, as one
-    primitive (the bias is added as the result is written, not in a second pass).
-
-    C-contiguous operands go to oneDNN's inner product, which reads the (N, K) weight as it
-    lies (its GEMM, gemm:jit: 0.93-0.97 of the matmul primitive's time on the MLP's layers,
-    which repacks the transposed weight on every call); other strides to the matmul primitive."""
+    primitive (the bias is added as the result is written, not in a second pass)."""
     library.check_usable()
     _check("linear", x, weight.T, bias)
-    (m, k), n = x.shape, weight.shape[0]
-    if not (m and k and n and x.flags.c_contiguous and weight.flags.c_contiguous):
-        return _run("linear", x, weight.T, None, bias)
-    y = array_cache.empty((m, n), _F32)
-    if bias is None:
-        _inner_product_plan(m, k, n, False).run(x=x, w=weight, y=y)
-    else:
-        _inner_product_plan(m, k, n, True).run(x=x, w=weight, y=y, bias=np.ascontiguousarray(bias))
-    return y
+    return _run("linear", x, weight.T, None, bias)
 
 
 def fixed_right(b, rows):
