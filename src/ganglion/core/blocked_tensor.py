@@ -44,7 +44,7 @@ import numpy as np
 from ganglion import config
 from ganglion.core.grad_mode import grad_enabled
 from ganglion.core import tracing
-from ganglion.core.rebinds import rebinds
+from ganglion.core.op import record
 from ganglion.core.tensor import Size, Tensor, TensorType, make_tensor
 from ganglion.core import dtypes
 from ganglion.core.versions import lazy_class, version_of
@@ -208,19 +208,10 @@ def eager_applies(*tensors):
 def run(op, compute, inputs):
     """``op``'s result on ``inputs`` computed by ``compute(*values)`` (values as ``value_of``
     gives them; it returns a BlockedArray or an ndarray), recorded as ``op`` for autograd as
-    ``core.op.apply`` records it, without converting a blocked input to read its version."""
+    ``core.op.apply`` records it."""
     out = _wrap(compute(*[value_of(t) for t in inputs]))
     if grad_enabled[0] and op.differentiable and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out._op = op
-        out._inputs = inputs
-        out._born = rebinds[0]
-        if op.saves_inputs:
-            out._saved_versions = (version_of(out), *[version_of(t) for t in inputs])
-        elif op.saves_output:
-            out._saved_versions = (version_of(out),)
-        else:
-            out._saved_versions = None
+        record(out, op, inputs)     # (version_of reads a blocked tensor's without converting)
     return out
 
 
@@ -315,15 +306,8 @@ def batch_normalize(op, inputs):
         return None
     layout = _layout()
 
-    def compute(x, mean, var, weight=None, bias=None):
-        # (the plain op's arithmetic: core/ops/nn/batch_norm.py BatchNormalize.forward)
-        scale = 1 / np.sqrt(var + np.float32(op.eps))
-        if weight is not None:
-            scale = scale * weight
-        shift = -mean * scale
-        if bias is not None:
-            shift += bias
-        return layout.batch_normalize(x, scale, shift)
+    def compute(x, *statistics_and_affine):
+        return layout.batch_normalize(x, *op.scale_and_shift(np, x.dtype, *statistics_and_affine))
     return _continue_chain(run(op, compute, inputs), inputs[0])
 
 

@@ -117,15 +117,18 @@ class BatchNormalize(Op):
         return "batch_norm"
 
     def forward(self, backend, x, mean_, var, weight=None, bias=None):
-        xp = backend.xp
-        dtype = x.dtype.type
-        scale = 1 / xp.sqrt(var + dtype(self.eps))
+        return backend.batch_normalize(x, *self.scale_and_shift(backend.xp, x.dtype, mean_, var,
+                                                                weight, bias))
+
+    def scale_and_shift(self, xp, dtype, mean_, var, weight=None, bias=None):
+        """The per-channel (scale, shift) with which the result is x * scale + shift."""
+        scale = 1 / xp.sqrt(var + dtype.type(self.eps))
         if weight is not None:
             scale = scale * weight
         shift = -mean_ * scale
         if bias is not None:
             shift += bias
-        return backend.batch_normalize(x, scale, shift)
+        return scale, shift
 
     def vjp(self, out, grad, needs):
         blocked = blocked_tensor.batch_norm_backward(self, out, grad, needs)
