@@ -5,6 +5,8 @@ import copy
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ganglion as gn
 import ganglion.nn as nn
@@ -249,3 +251,31 @@ def test_a_value_converted_into_reused_memory_keeps_its_version():
         conv.zero_grad()
         F.relu(conv(x)).sum().backward()
     np.testing.assert_allclose(expected, conv.weight.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 3), channels=st.sampled_from([3, 8, 16, 20]),
+       size=st.integers(5, 12), kernel=st.sampled_from([1, 3, 5]), stride=st.sampled_from([1, 2]),
+       padding=st.sampled_from([0, 1, 2]), dilation=st.sampled_from([1, 2]),
+       depthwise=st.booleans(), pool=st.booleans(), norm=st.booleans())
+def test_any_chain_equals_the_plain_path(batch, channels, size, kernel, stride, padding, dilation,
+                                          depthwise, pool, norm):
+    """conv -> [batch norm] -> ReLU -> [max pool] -> conv over convolution geometries: the
+    layout-aware path gives the plain path's values and gradients (where a geometry is one that
+    oneDNN or the blocked kernels do not take, both are the plain path)."""
+    reach = dilation * (kernel - 1) + 1
+    if size + 2 * padding < reach:
+        return                                  # (no output: an error either way)
+    gn.manual_seed(0)
+    out_size = (size + 2 * padding - reach) // stride + 1
+    if norm and batch * out_size * out_size < 2:
+        return                                  # (batch norm needs two values per channel)
+    layers = [nn.Conv2d(channels, 16, kernel, stride=stride, padding=padding, dilation=dilation)]
+    layers += [nn.BatchNorm2d(16)] if norm else []
+    layers += [nn.ReLU()]
+    if pool and out_size >= 2:
+        layers.append(nn.MaxPool2d(2))
+    layers.append(nn.Conv2d(16, 16, 3, padding=1, groups=16 if depthwise else 1))
+    model = nn.Sequential(*layers)
+    x = _image(batch, channels, size, size, seed=size)
+    _assert_same(_forward_backward(model, x, True), _forward_backward(model, x, False))
