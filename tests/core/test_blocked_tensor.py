@@ -54,11 +54,12 @@ def _forward_backward(model, x_np, layout, create_graph=False):
 
 
 def _assert_same(a, b):
+    """Equal to float32 rounding; gradients through batch norm subtract nearly equal sums, so
+    their error is relative to the largest element, not to each."""
     (out_a, gx_a, grads_a), (out_b, gx_b, grads_b) = a, b
     np.testing.assert_allclose(out_a, out_b, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(gx_a, gx_b, rtol=1e-4, atol=1e-4)
-    for ga, gb in zip(grads_a, grads_b):
-        np.testing.assert_allclose(ga, gb, rtol=1e-4, atol=1e-4)
+    for ga, gb in zip([gx_a, *grads_a], [gx_b, *grads_b]):
+        np.testing.assert_allclose(ga, gb, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(gb).max()))
 
 
 @pytest.mark.parametrize("options", [dict(), dict(bias=False), dict(stride=2), dict(groups=2),
@@ -270,7 +271,10 @@ def test_any_chain_equals_the_plain_path(batch, channels, size, kernel, stride, 
     out_size = (size + 2 * padding - reach) // stride + 1
     if norm and batch * out_size * out_size < 2:
         return                                  # (batch norm needs two values per channel)
-    layers = [nn.Conv2d(channels, 16, kernel, stride=stride, padding=padding, dilation=dilation)]
+    # (no bias before batch norm, as in the networks that use it: its gradient is 0 up to
+    # rounding, which a relative tolerance cannot compare)
+    layers = [nn.Conv2d(channels, 16, kernel, stride=stride, padding=padding, dilation=dilation,
+                        bias=not norm)]
     layers += [nn.BatchNorm2d(16)] if norm else []
     layers += [nn.ReLU()]
     if pool and out_size >= 2:

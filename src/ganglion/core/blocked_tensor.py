@@ -312,18 +312,18 @@ def batch_normalize(op, inputs):
 
 
 def batch_norm_backward(op, out, grad, needs):
-    """BatchNormalize ``op``'s gradients (as its vjp returns them) for a blocked input, in a
+    """Training-mode BatchNormalize ``op``'s gradients (as its vjp returns them: none for the
+    batch statistics, whose paths the input gradient includes) for a blocked input, in a
     backward that records nothing: one fused primitive, the input gradient blocked; None where
-    this path does not apply (a plain input, or gradients wanted for fixed statistics)."""
+    this path does not apply."""
     inputs = out._inputs
     x = inputs[0]
-    if (grad_enabled[0] or not is_blocked(x) or not eager_applies(grad)
-            or not op.batch_statistics and (needs[1] or needs[2])):
+    if grad_enabled[0] or not op.batch_statistics or not is_blocked(x) or not eager_applies(grad):
         return None
     mean, var = inputs[1]._data, inputs[2]._data
     weight = inputs[3]._data if op.affine else None
     gx, gw, gb = _layout().batch_norm_backward(value_of(grad), x._blocked, mean, var, weight,
-                                               op.eps, op.batch_statistics)
+                                               op.eps)
     grads = (_wrap(gx) if needs[0] else None, None, None)
     if op.affine:
         grads += (make_tensor(gw) if needs[3] else None, make_tensor(gb) if needs[4] else None)

@@ -1,5 +1,6 @@
 """Activations kept in oneDNN's own (blocked) layouts between oneDNN primitives, for layout
-propagation in compiled functions (``symbolic/rewrites/onednn_layout.py``).
+propagation, eager (``core/blocked_tensor.py``) and in compiled functions
+(``symbolic/rewrites/onednn_layout.py``).
 
 Reference: oneDNN's "Memory Format Propagation" example and developer guide (3.x): primitives
 created with format tag ``any`` choose their layouts; data stays in them between primitives and
@@ -18,7 +19,14 @@ gradients stay plain NumPy arrays (OIHW), reordered inside the call as in ``conv
 - ``conv2d_backward_input(g, w, x_shape, ...)``, ``conv2d_backward_weight_bias(x, g, ...)``;
 - ``max_pool2d(x, ...)``: forward_training, whose workspace (the argmax in the layout of the
   output) is kept on the result (``BlockedArray.workspace``) for ``max_pool2d_backward``;
-- ``relu_backward(g, y)``: oneDNN's eltwise backward of ReLU computed from its output y.
+- ``relu_backward(g, y)``: oneDNN's eltwise backward of ReLU computed from its output y;
+- ``relu(x, kernel)``: ReLU of a BlockedArray by an elementwise kernel over its buffer;
+- ``batch_statistics(x)``, ``batch_normalize(x, scale, shift)``, ``batch_norm_backward(g, x,
+  mean, var, weight, eps)``: training-mode batch norm on oneDNN's primitive in x's layout
+  (on these layouts it is oneDNN's fast implementation; on NCHW a generic one);
+- ``supports_conv2d`` / ``supports_max_pool2d``: whether a convolution or pooling runs here.
+
+Eager ops use them through ``core/blocked_tensor.py``, compiled graphs through the rewrite.
 
 Each kernel is built once per shapes, options and thread count (``_runtime.cached_plan``;
 primitives fix their thread count when made) and keeps, per incoming layout, the reorder it
@@ -36,8 +44,9 @@ from ganglion.backend.onednn.conv import _Geometry as _ConvGeometry
 from ganglion.backend.onednn.pool import _Geometry as _PoolGeometry
 
 __all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "supports_max_pool2d",
-           "relu", "batch_statistics", "batch_normalize", "batch_norm_backward", "conv2d_forward", "conv2d_backward_input",
-           "conv2d_backward_weight_bias", "max_pool2d", "max_pool2d_backward", "relu_backward"]
+           "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight_bias", "max_pool2d",
+           "max_pool2d_backward", "relu", "relu_backward", "batch_statistics", "batch_normalize",
+           "batch_norm_backward"]
 
 # dnnl_alg_kind_t values of oneDNN 3.x (dnnl_types.h)
 ELTWISE_RELU = 0x20
@@ -578,8 +587,8 @@ class _BatchNormVariant:
     - "statistics": forward_training without scale and shift (eps 0), for the batch's mean and
       biased variance (its normalized output is written to a scratch buffer and dropped);
     - "normalize": forward_inference with mean 0, variance 1 and eps 0: x * scale + shift;
-    - "backward_training" / "backward_eval": the fused backward (with scale and shift
-      gradients) of training-mode (batch statistics) or eval-mode (fixed statistics) batch norm.
+    - "backward": the fused backward (with scale and shift gradients) of training-mode batch
+      norm (statistics from the batch, so the input gradient includes the paths through them).
     """
 
     def __init__(self, kind, md, shape, eps):
@@ -599,10 +608,8 @@ class _BatchNormVariant:
                          (c.ARG_SHIFT, channel.handle)]
         else:
             flags = c.USE_SCALE | c.USE_SHIFT
-            if kind == "backward_eval":
-                flags |= c.USE_GLOBAL_STATS
-            prop = c.FORWARD_TRAINING if kind == "backward_training" else c.FORWARD_INFERENCE
-            self.hint = _runtime.PrimitiveDesc(create, prop, md, md, float(eps), flags, None)
+            self.hint = _runtime.PrimitiveDesc(create, c.FORWARD_TRAINING, md, md, float(eps),
+                                               flags, None)
             pd = _runtime.PrimitiveDesc("dnnl_batch_normalization_backward_primitive_desc_create",
                                         c.BACKWARD, md, md, md, float(eps), flags,
                                         self.hint.handle, None)
@@ -663,12 +670,12 @@ def batch_normalize(x, scale, shift):
     return out
 
 
-def batch_norm_backward(g, x, mean, var, weight, eps, batch_statistics):
-    """(grad_x as a BlockedArray in x's layout, grad_weight, grad_bias) of batch norm
-    y = (x - mean) / sqrt(var + eps) * weight + bias of BlockedArray x, for output gradient g
-    (BlockedArray or plain); as ``onednn.batchnorm.batch_norm_backward``: with
-    ``batch_statistics`` mean and var are x's own and grad_x includes the paths through them."""
-    variant = _batch_norm("backward_training" if batch_statistics else "backward_eval", x, eps)
+def batch_norm_backward(g, x, mean, var, weight, eps):
+    """(grad_x as a BlockedArray in x's layout, grad_weight, grad_bias) of training-mode batch
+    norm y = (x - mean) / sqrt(var + eps) * weight + bias of BlockedArray x (mean and var its
+    batch statistics), for output gradient g (BlockedArray or plain), as
+    ``onednn.batchnorm.batch_norm_backward(..., batch_statistics=True)``."""
+    variant = _batch_norm("backward", x, eps)
     channels = x.shape[1]
     mean, var = _channel_vector(mean, channels), _channel_vector(var, channels)
     scale = _channel_vector(1.0 if weight is None else weight, channels)
