@@ -283,3 +283,55 @@ def test_any_chain_equals_the_plain_path(batch, channels, size, kernel, stride, 
     model = nn.Sequential(*layers)
     x = _image(batch, channels, size, size, seed=size)
     _assert_same(_forward_backward(model, x, True), _forward_backward(model, x, False))
+
+
+def _residual_gradients(layout, change_in_place, read_before=False):
+    with gn.config(layout_propagation=layout):
+        gn.manual_seed(0)
+        conv1, bn1 = nn.Conv2d(16, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16)
+        conv2, bn2 = nn.Conv2d(16, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16)
+        x = gn.from_numpy(_image(2, 16, 8, 8))
+        identity = F.relu(bn1(conv1(x)))
+        out = bn2(conv2(identity))
+        before = F.relu(out) if read_before else None
+        if change_in_place:
+            out += identity
+        else:
+            out = out + identity
+        kinds = (type(out).__name__, is_blocked(out))
+        h = F.relu(out)
+        loss = (h * h).sum() + (0 if before is None else (before * before).sum())
+        loss.backward()
+        grads = [p.grad.numpy().copy() for m in (conv1, bn1, conv2, bn2) for p in m.parameters()]
+        return h.detach().numpy().copy(), grads, kinds
+
+
+@pytest.mark.parametrize("change_in_place", [True, False], ids=["out+=identity", "out+identity"])
+@pytest.mark.parametrize("read_before", [False, True], ids=["", "read-before-change"])
+def test_a_residual_sum_stays_blocked_and_gives_the_plain_paths_gradients(change_in_place,
+                                                                          read_before):
+    blocked = _residual_gradients(True, change_in_place, read_before)
+    plain = _residual_gradients(False, change_in_place, read_before)
+    assert blocked[2] == ("BlockedTensor", True) and plain[2][1] is False
+    np.testing.assert_allclose(blocked[0], plain[0], rtol=1e-5, atol=1e-5)
+    for got, want in zip(blocked[1], plain[1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(want).max()))
+
+
+def test_sums_that_cannot_stay_blocked_are_plain():
+    x = gn.from_numpy(_image(2, 4, 6, 6))
+    with gn.no_grad():
+        a = nn.Conv2d(4, 16, 3, padding=1)(x)
+        b = nn.Conv2d(4, 16, 3, padding=1, stride=2)(x)
+        assert type(nn.Conv2d(4, 16, 3, padding=1)(x) + 1.0) is gn.Tensor  # a scalar: plain
+        c = nn.Conv2d(4, 16, 3, padding=1)(x)
+        total = a + c
+        assert is_blocked(total)
+        with gn.config(layout_propagation=False):
+            expected = a.numpy() + c.numpy()
+        np.testing.assert_allclose(total.numpy(), expected, rtol=1e-6, atol=1e-6)
+        d = a.clone()
+        d += F.relu(nn.Conv2d(4, 16, 3, padding=1)(x))    # in place, outside a graph: written
+        assert type(d) is gn.Tensor
+        with pytest.raises(RuntimeError, match="shape"):
+            a + b                                        # shapes differ: the plain op's error

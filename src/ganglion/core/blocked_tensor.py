@@ -10,6 +10,8 @@ in it too:
 - ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads);
 - batch norm in training (its statistics, from the blocked input, and the normalization, in
   its layout);
+- the sum of two blocked tensors in one layout (a residual connection ``out += identity``,
+  which rebinds ``out`` to the blocked sum under grad, and gradients summed in backward);
 
 and in backward (when gradients are not being recorded, ``create_graph=False``): the
 convolution's input gradient (blocked) and weight and bias gradients (one primitive) from a
@@ -51,7 +53,8 @@ from ganglion.core.versions import lazy_class, version_of
 
 __all__ = ["BlockedTensor", "value_of", "is_blocked", "eager_applies", "run", "conv2d",
            "conv2d_backward", "relu", "relu_backward", "max_pool2d", "max_pool2d_backward",
-           "batch_statistics", "batch_normalize", "batch_norm_backward"]
+           "batch_statistics", "batch_normalize", "batch_norm_backward", "add", "value_holder",
+           "take_value"]
 
 _settings = config.settings
 _plain_slot = Tensor._data          # the slot's descriptor, which the property below wraps
@@ -266,6 +269,36 @@ def relu(op, x):
     from ganglion.backend import current as backend
     layout = _layout()
     return _continue_chain(run(op, lambda xv: layout.relu(xv, backend.relu), (x,)), x)
+
+
+def add(op, a, b):
+    """Add ``op`` of two blocked tensors in one layout (a residual connection, two gradients
+    summed): blocked, over their buffers; None otherwise."""
+    if not (is_blocked(a) and is_blocked(b)) or not eager_applies(a, b):
+        return None
+    layout = _layout()
+    if not layout.same_layout(a._blocked, b._blocked):
+        return None
+    return _continue_chain(run(op, layout.add, (a, b)), a)
+
+
+def value_holder(t):
+    """A new tensor holding ``t``'s value as it is, blocked or plain, without converting it (the
+    hidden old value of an in-place change, core/inplace.py)."""
+    if not is_blocked(t):
+        return make_tensor(t._data)
+    held = _wrap(t._blocked)
+    held._pooled, held._chain = t._pooled, t._chain
+    return held
+
+
+def take_value(x, new):
+    """Give ``x`` the value of ``new``: blocked where both can hold one, else plain."""
+    if type(x) is BlockedTensor and is_blocked(new):
+        _plain_slot.__set__(x, None)
+        x._blocked, x._pooled, x._chain = new._blocked, new._pooled, new._chain
+    else:
+        x._data = new._data
 
 
 def relu_backward(op, grad, out):

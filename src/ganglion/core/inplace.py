@@ -21,10 +21,11 @@ import weakref
 from collections import deque
 
 from ganglion.core import tracing
+from ganglion.core.blocked_tensor import take_value, value_holder
 from ganglion.core.grad_mode import grad_enabled, no_grad
 from ganglion.core.op import format_shape
 from ganglion.core.rebinds import note_rebind, value_read
-from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.core.tensor import Tensor
 from ganglion.core.versions import bump_storage, version_of
 
 __all__ = ["inplace", "rebind"]
@@ -34,7 +35,7 @@ def inplace(x, fn, *args, name="in-place op"):
     """``x = fn(x, *args)`` performed in place on x (see the module docstring)."""
     if tracing.active:  # jit is tracing: the change becomes an update of the compiled function
         return tracing.active[-1].inplace(x, fn, args, name)
-    symbolic = x._data is None
+    symbolic = x.is_symbolic     # (read without converting a blocked value: core/blocked_tensor.py)
     if symbolic or grad_enabled[0] and (x.requires_grad or any(
             isinstance(a, Tensor) and a.requires_grad for a in args)):
         if symbolic and x._op is None:
@@ -92,7 +93,7 @@ def rebind(x, new):
 
 def _move_node(x, new):
     """``rebind``; returns the hidden tensor that now holds x's old value and node."""
-    old = make_tensor(x._data)
+    old = value_holder(x)
     old.requires_grad = x.requires_grad
     old._op = x._op
     old._inputs = x._inputs
@@ -103,7 +104,7 @@ def _move_node(x, new):
     old._born = getattr(x, "_born", None)  # a leaf has no stamp
     if new._inputs:
         new._inputs = tuple(old if i is x else i for i in new._inputs)
-    x._data = new._data
+    take_value(x, new)
     x._type = new._type
     x.requires_grad = new.requires_grad
     x._op = new._op

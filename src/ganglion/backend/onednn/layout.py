@@ -21,6 +21,7 @@ gradients stay plain NumPy arrays (OIHW), reordered inside the call as in ``conv
   output) is kept on the result (``BlockedArray.workspace``) for ``max_pool2d_backward``;
 - ``relu_backward(g, y)``: oneDNN's eltwise backward of ReLU computed from its output y;
 - ``relu(x, kernel)``: ReLU of a BlockedArray by an elementwise kernel over its buffer;
+  ``add(a, b)`` of two in one layout (``same_layout``), over their buffers;
 - ``batch_statistics(x)``, ``batch_normalize(x, scale, shift)``, ``batch_norm_backward(g, x,
   mean, var, weight, eps)``: training-mode batch norm on oneDNN's primitive in x's layout
   (on these layouts it is oneDNN's fast implementation; on NCHW a generic one);
@@ -45,7 +46,7 @@ from ganglion.backend.onednn.pool import _Geometry as _PoolGeometry
 
 __all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "supports_max_pool2d",
            "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight_bias", "max_pool2d",
-           "max_pool2d_backward", "relu", "relu_backward", "batch_statistics", "batch_normalize",
+           "max_pool2d_backward", "relu", "relu_backward", "same_layout", "add", "batch_statistics", "batch_normalize",
            "batch_norm_backward"]
 
 # dnnl_alg_kind_t values of oneDNN 3.x (dnnl_types.h)
@@ -280,6 +281,20 @@ def supports_max_pool2d(shape, kernel, stride, padding, dilation, ceil_mode):
     """Whether float32 max pooling of this geometry runs here."""
     from ganglion.backend.onednn.pool import supports_max_pool2d as supports
     return supports(shape, np.float32, kernel, stride, padding, dilation, ceil_mode)
+
+
+def same_layout(a, b):
+    """Whether BlockedArrays a and b have one shape and one layout (so that elementwise ops
+    between them are elementwise ops between their buffers)."""
+    return a.shape == b.shape and _equal(a.md, b.md)
+
+
+def add(a, b):
+    """a + b of two BlockedArrays of one layout (``same_layout``), in it: over the buffers (the
+    zeros of a padded layout's padding add to zero)."""
+    out = BlockedArray(a.md, a.owner, a.shape)
+    np.add(a.buffer.view(np.float32), b.buffer.view(np.float32), out=out.buffer.view(np.float32))
+    return out
 
 
 def relu(x, kernel):

@@ -9,7 +9,7 @@ Integer floor division, truncating division and remainder by zero raise
 ``IntegerDivisionByZero`` (a ZeroDivisionError, and a RuntimeError as PyTorch raises on the CPU)
 instead of NumPy's silent 0: one vectorised ``divisor.all()`` per call, integer dtypes only.
 """
-from ganglion.core import dtypes
+from ganglion.core import blocked_tensor, dtypes
 from ganglion.core.dtypes import bool_, from_numpy_dtype, result_type
 from ganglion.core.errors import (ArgumentError, DTypeError, IntegerDivisionByZero,
                                    UnsupportedDTypeError)
@@ -412,6 +412,7 @@ class Where(Op):
 # ----- functions ----------------------------------------------------------------------------
 
 _ADD, _SUB, _MUL, _DIV, _POW = Add(), Sub(), Mul(), Div(), Pow()
+_BlockedTensor = blocked_tensor.BlockedTensor
 
 
 def _check_alpha(name, alpha):
@@ -425,6 +426,10 @@ def add(a, b, alpha=1):
     if alpha != 1:
         _check_alpha("add", alpha)
         b = mul(b, alpha)
+    elif type(a) is _BlockedTensor and type(b) is _BlockedTensor:
+        out = blocked_tensor.add(_ADD, a, b)
+        if out is not None:
+            return out
     return _binary(_ADD, a, b, "add")
 
 
