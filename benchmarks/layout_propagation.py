@@ -13,6 +13,10 @@ with ``clock=time.process_time``): meaningful with one thread, so run it as
         python benchmarks/layout_propagation.py [cifar_cnn lenet] [--repeats N] [--profile]
 
 ``--profile`` prints cProfile's top functions of the compiled step with the rewrite instead.
+``--zoo`` times the zoo's networks eagerly with layout propagation on and off instead (ganglion
+only, the same interleaved blocks): train steps (SGD with momentum, batch 64 at 3x32x32) of
+resnet20, CIFAR MobileNetV2 and CIFAR VGG-11-BN, and eval-mode no_grad forwards of resnet20
+(batch 64), ResNet-50 and AlexNet (batch 1 at 3x224x224).
 """
 import argparse
 import os
@@ -79,6 +83,56 @@ def steps(name):
             "compiled+layout": compiled_step(ganglion, models["compiled+layout"], x, target, True)}
 
 
+def _zoo_cases():
+    import ganglion
+    import ganglion.models as zoo
+    F = ganglion.nn.functional
+
+    def train(model, batch, shape):
+        rng = np.random.default_rng(0)
+        x = ganglion.from_numpy(rng.standard_normal((batch,) + shape).astype(np.float32))
+        y = ganglion.from_numpy(rng.integers(0, 10, batch))
+        optimizer = ganglion.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        return step
+
+    def infer(model, batch, shape):
+        model.eval()
+        x = ganglion.from_numpy(
+            np.random.default_rng(0).standard_normal((batch,) + shape).astype(np.float32))
+
+        def step():
+            with ganglion.no_grad():
+                model(x)
+        return step
+    return {"resnet20 train b64": lambda: train(zoo.resnet20(), 64, (3, 32, 32)),
+            "mobilenet_v2_cifar train b64": lambda: train(zoo.mobilenet_v2_cifar(), 64, (3, 32, 32)),
+            "vgg11_bn_cifar train b64": lambda: train(zoo.vgg11_bn_cifar(), 64, (3, 32, 32)),
+            "resnet20 eval b64": lambda: infer(zoo.resnet20(), 64, (3, 32, 32)),
+            "resnet50 eval b1": lambda: infer(zoo.resnet50(), 1, (3, 224, 224)),
+            "alexnet eval b1": lambda: infer(zoo.alexnet(), 1, (3, 224, 224))}
+
+
+def run_zoo(repeats):
+    import ganglion
+    set_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    print("ganglion eager, layout propagation on / off, CPU time (process), interleaved blocks")
+    print(machine())
+    print(f"{'workload':<30}{'off ms':>10}{'on ms':>10}{'on/off':>9}")
+    for name, make in _zoo_cases().items():
+        step = make()
+        medians = interleaved_medians({"off": _with_layout(ganglion, False, step),
+                                       "on": _with_layout(ganglion, True, step)},
+                                      warmup=2, repeats=repeats, block=2, settle=1,
+                                      clock=time.process_time)
+        print(f"{name:<30}{medians['off']:>10.1f}{medians['on']:>10.1f}"
+              f"{medians['on'] / medians['off']:>9.3f}", flush=True)
+
+
 def run(names, repeats):
     set_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     print("Train step (forward + cross-entropy + backward + Adam), float32, batch 128, "
@@ -116,8 +170,11 @@ if __name__ == "__main__":
     parser.add_argument("names", nargs="*", default=["cifar_cnn", "lenet"])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--zoo", action="store_true")
     args = parser.parse_args()
-    if args.profile:
+    if args.zoo:
+        run_zoo(min(args.repeats, 7))
+    elif args.profile:
         for workload in args.names:
             profile(workload)
     else:
