@@ -6,7 +6,8 @@ reordered into NCHW. The ops that can read that layout take it as it is, and giv
 in it too:
 
 - ``conv2d`` (its next convolution reads the blocked input without a reorder),
-- ``relu`` (elementwise over the buffer: ReLU keeps the zeros oneDNN leaves in its padding),
+- ``relu`` and ``hardtanh`` / ``relu6`` (elementwise over the buffer: they keep the zeros
+  oneDNN leaves in its padding),
 - ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads);
 - batch norm in training (its statistics, from the blocked input, and the normalization, in
   its layout);
@@ -15,7 +16,7 @@ in it too:
 
 and in backward (when gradients are not being recorded, ``create_graph=False``): the
 convolution's input gradient (blocked) and weight and bias gradients (one primitive) from a
-blocked input or output gradient, ReLU's backward from a blocked output, max pooling's
+blocked input or output gradient, ReLU's and hardtanh's backward, max pooling's
 backward from its workspace, and batch norm's backward as one primitive. Gradients may so be BlockedTensors too; accumulating one, or any
 other reader, converts it.
 
@@ -53,7 +54,7 @@ from ganglion.core.versions import lazy_class, version_of
 
 __all__ = ["BlockedTensor", "value_of", "is_blocked", "eager_applies", "run", "conv2d",
            "conv2d_backward", "relu", "relu_backward", "max_pool2d", "max_pool2d_backward",
-           "batch_statistics", "batch_normalize", "batch_norm_backward", "add", "value_holder",
+           "batch_statistics", "batch_normalize", "batch_norm_backward", "add", "hardtanh", "hardtanh_backward", "value_holder",
            "take_value"]
 
 _settings = config.settings
@@ -301,6 +302,28 @@ def take_value(x, new):
         x._data = new._data
 
 
+def hardtanh(op, x):
+    """Hardtanh ``op`` (ReLU6) on a blocked x, in its layout, where its bounds keep 0 (the
+    padding); None otherwise."""
+    if not (op.min_val <= 0 <= op.max_val) or not is_blocked(x) or not eager_applies(x):
+        return None
+    from ganglion.backend import current as backend
+    layout = _layout()
+    return _continue_chain(
+        run(op, lambda xv: layout.hardtanh(xv, op.min_val, op.max_val, backend.hardtanh), (x,)), x)
+
+
+def hardtanh_backward(op, grad, x):
+    """HardtanhBackward ``op`` from a blocked input x (in a backward that records nothing): a
+    blocked gradient, or None where this path does not apply."""
+    if grad_enabled[0] or not is_blocked(x) or not eager_applies(grad):
+        return None
+    from ganglion.backend import current as backend
+    layout = _layout()
+    return run(op, lambda gv, xv: layout.hardtanh_backward(gv, xv, op.min_val, op.max_val,
+                                                           backend.hardtanh_backward), (grad, x))
+
+
 def relu_backward(op, grad, out):
     """ReluBackward ``op`` from a blocked ReLU output (in a backward that records nothing): a
     blocked gradient, or None where this path does not apply."""
@@ -325,17 +348,20 @@ def max_pool2d(op, x):
 def batch_statistics(op, x):
     """BatchStatistics ``op`` of a blocked x: the plain (2, C) mean and variance; None for a
     plain x."""
-    if not is_blocked(x) or not eager_applies(x):
+    if not is_blocked(x) or x._blocked.padded or not eager_applies(x):
         return None
     return run(op, _layout().batch_statistics, (x,))
 
 
 def batch_normalize(op, inputs):
     """Training-mode BatchNormalize ``op`` on ``inputs`` (x, mean, var[, weight, bias]) with a
-    blocked x: a BlockedTensor in x's layout; None for a plain x or eval mode. (In eval mode
+    blocked x in an unpadded layout: a BlockedTensor in x's layout; None for a plain x, a padded
+    layout (``layout.batch_statistics`` says why) or eval mode. (In eval mode
     only the forward runs, where the numba loops on NCHW were as fast: a ResNet-50 at batch 1
     took 1.06-1.08x the time with it blocked.)"""
-    if not op.batch_statistics or not is_blocked(inputs[0]) or not eager_applies(*inputs):
+    x = inputs[0]
+    if (not op.batch_statistics or not is_blocked(x) or x._blocked.padded
+            or not eager_applies(*inputs)):
         return None
     layout = _layout()
 
@@ -351,7 +377,8 @@ def batch_norm_backward(op, out, grad, needs):
     this path does not apply."""
     inputs = out._inputs
     x = inputs[0]
-    if grad_enabled[0] or not op.batch_statistics or not is_blocked(x) or not eager_applies(grad):
+    if (grad_enabled[0] or not op.batch_statistics or not is_blocked(x) or x._blocked.padded
+            or not eager_applies(grad)):
         return None
     mean, var = inputs[1]._data, inputs[2]._data
     weight = inputs[3]._data if op.affine else None

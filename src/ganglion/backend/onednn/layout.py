@@ -21,7 +21,8 @@ gradients stay plain NumPy arrays (OIHW), reordered inside the call as in ``conv
   output) is kept on the result (``BlockedArray.workspace``) for ``max_pool2d_backward``;
 - ``relu_backward(g, y)``: oneDNN's eltwise backward of ReLU computed from its output y;
 - ``relu(x, kernel)``: ReLU of a BlockedArray by an elementwise kernel over its buffer;
-  ``add(a, b)`` of two in one layout (``same_layout``), over their buffers;
+  ``add(a, b)`` of two in one layout (``same_layout``), over their buffers; ``hardtanh`` and
+  ``hardtanh_backward`` (ReLU6) the same way;
 - ``batch_statistics(x)``, ``batch_normalize(x, scale, shift)``, ``batch_norm_backward(g, x,
   mean, var, weight, eps)``: training-mode batch norm on oneDNN's primitive in x's layout
   (on these layouts it is oneDNN's fast implementation; on NCHW a generic one);
@@ -46,7 +47,8 @@ from ganglion.backend.onednn.pool import _Geometry as _PoolGeometry
 
 __all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "supports_max_pool2d",
            "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight_bias", "max_pool2d",
-           "max_pool2d_backward", "relu", "relu_backward", "same_layout", "add", "batch_statistics", "batch_normalize",
+           "max_pool2d_backward", "relu", "relu_backward", "same_layout", "add", "in_layout_of", "hardtanh", "hardtanh_backward",
+           "batch_statistics", "batch_normalize",
            "batch_norm_backward"]
 
 # dnnl_alg_kind_t values of oneDNN 3.x (dnnl_types.h)
@@ -147,6 +149,25 @@ class BlockedArray:
         self.md, self.owner, self.shape = md, owner, tuple(shape)
         self.buffer = _aligned(_size(md))
         self.workspace = self.pool = None
+
+    @classmethod
+    def around(cls, buffer, like):
+        """A BlockedArray in ``like``'s layout whose elements are ``buffer`` (an array of its
+        size, as an elementwise kernel over ``like``'s buffer returns it)."""
+        self = cls.__new__(cls)
+        self.md, self.owner, self.shape = like.md, like.owner, like.shape
+        self.buffer = buffer.reshape(-1).view(np.uint8)
+        self.workspace = self.pool = None
+        return self
+
+    def elements(self):
+        """The buffer as float32 elements, padding included."""
+        return self.buffer.view(np.float32)
+
+    @property
+    def padded(self):
+        """Whether the layout pads the channels (20 channels in blocks of 16 take 32)."""
+        return self.buffer.size != 4 * int(np.prod(self.shape))
 
     @property
     def ndim(self):
@@ -295,6 +316,29 @@ def add(a, b):
     out = BlockedArray(a.md, a.owner, a.shape)
     np.add(a.buffer.view(np.float32), b.buffer.view(np.float32), out=out.buffer.view(np.float32))
     return out
+
+
+def in_layout_of(value, like):
+    """``value`` (a BlockedArray or a plain NCHW array of ``like``'s shape) in the layout of
+    BlockedArray ``like``, reordered where it is not."""
+    if isinstance(value, BlockedArray):
+        if same_layout(value, like):
+            return value
+        value = to_plain(value)
+    return from_plain(value, like)
+
+
+def hardtanh(x, min_val, max_val, kernel):
+    """x clipped to [min_val, max_val] for a BlockedArray x and bounds around 0 (so the padding
+    stays zero), by ``kernel(flat, min_val, max_val)`` over its buffer, in its layout."""
+    return BlockedArray.around(kernel(x.elements(), min_val, max_val), x)
+
+
+def hardtanh_backward(g, x, min_val, max_val, kernel):
+    """g where min_val < x < max_val, else 0, for a BlockedArray x and g (BlockedArray or
+    plain), by ``kernel(flat_g, flat_x, min_val, max_val)``, in x's layout."""
+    g = in_layout_of(g, x)
+    return BlockedArray.around(kernel(g.elements(), x.elements(), min_val, max_val), x)
 
 
 def relu(x, kernel):
@@ -665,7 +709,11 @@ def _channel_vector(v, channels):
 
 
 def batch_statistics(x):
-    """The (2, C) float32 stack of per-channel mean and biased variance of BlockedArray x."""
+    """The (2, C) float32 stack of per-channel mean and biased variance of BlockedArray x.
+
+    Batch norm here is for unpadded layouts only (``BlockedArray.padded`` False): oneDNN's
+    batch norm leaves garbage (0/0 = NaN) in a padded layout's padding, which every other
+    kernel keeps at zero and the next convolution reads."""
     variant = _batch_norm("statistics", x)
     stats = np.empty((2, x.shape[1]), np.float32)
     discarded = _aligned(variant.size)

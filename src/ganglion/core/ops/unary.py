@@ -345,10 +345,13 @@ class Hardtanh(Unary):
         return backend.hardtanh(x, self.min_val, self.max_val)
 
     def vjp(self, out, grad, needs):
+        op = HardtanhBackward(self.min_val, self.max_val)
+        blocked = blocked_tensor.hardtanh_backward(op, grad, out._inputs[0])
+        if blocked is not None:
+            return (blocked,)
         # x detached: the mask is flat in x, so the gradient records only where grad does
         # (as the where() form did; a second derivative through x would be zero anyway).
-        return (apply(HardtanhBackward(self.min_val, self.max_val), grad,
-                      out._inputs[0].detach()),)
+        return (apply(op, grad, out._inputs[0].detach()),)
 
 
 class HardtanhBackward(Op):
@@ -452,7 +455,12 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     if low > high:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
                          f"max_val={max_val}")
-    return apply(Hardtanh(low, high), _tensor("hardtanh", x))
+    op = Hardtanh(low, high)
+    if type(x) is blocked_tensor.BlockedTensor:
+        out = blocked_tensor.hardtanh(op, x)
+        if out is not None:
+            return out
+    return apply(op, _tensor("hardtanh", x))
 
 
 def leaky_relu(x, negative_slope=0.01):
