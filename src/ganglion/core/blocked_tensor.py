@@ -5,20 +5,20 @@ primitive's output in oneDNN's own layout (``backend/onednn/layout.BlockedArray`
 reordered into NCHW. The ops that can read that layout take it as it is, and give their results
 in it too:
 
-- ``conv2d`` (its next convolution reads the blocked input without a reorder),
-- ``relu`` and ``hardtanh`` / ``relu6`` (elementwise over the buffer: they keep the zeros
-  oneDNN leaves in its padding),
+- ``conv2d`` (its next convolution reads the blocked input without a reorder);
+- ``relu`` and ``hardtanh`` / ``relu6`` with bounds around 0 (elementwise over the buffer: they
+  keep the zeros oneDNN leaves in a padded layout's padding);
 - ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads);
-- batch norm in training (its statistics, from the blocked input, and the normalization, in
-  its layout);
+- batch norm in training, on unpadded layouts (its statistics from the blocked input, and the
+  normalization in its layout; oneDNN's batch norm does not write a padded layout's padding);
 - the sum of two blocked tensors in one layout (a residual connection ``out += identity``,
   which rebinds ``out`` to the blocked sum under grad, and gradients summed in backward);
 
 and in backward (when gradients are not being recorded, ``create_graph=False``): the
 convolution's input gradient (blocked) and weight and bias gradients (one primitive) from a
-blocked input or output gradient, ReLU's and hardtanh's backward, max pooling's
-backward from its workspace, and batch norm's backward as one primitive. Gradients may so be BlockedTensors too; accumulating one, or any
-other reader, converts it.
+blocked input or output gradient, ReLU's and hardtanh's backward, max pooling's backward from
+its workspace, and batch norm's backward as one primitive. Gradients may so be BlockedTensors
+too; any reader that is not layout-aware converts them.
 
 Every other reader converts: ``_data`` is a property on this class only (a Tensor's ``_data``
 stays a plain slot, so the engine's hot path pays nothing), which on first read reorders the
@@ -31,8 +31,9 @@ reader converts it to NCHW (a residual add, a 1x1 convolution run plain, any oth
 added a step, and that convolution runs plain for its next ``RETRY_AFTER`` calls: a model
 repeats its graph every step, and so learns per layer where to keep the layout (``_Chain``).
 
-The recorded op of each result is the plain op (``Conv2d``, ``Relu``, ``MaxPool2d``), so
-``grad_fn``, higher-order gradients and the version checks are those of the plain path.
+The recorded op of each result is the plain op (``Conv2d``, ``Relu``, ``MaxPool2d``, ...), so
+``grad_fn``, higher-order gradients and the version checks are those of the plain path
+(``versions.version_of`` reads a blocked tensor's own counter without converting it).
 
 It runs where the eager kernels would run oneDNN (``config.kernels`` "auto" or "onednn", the
 library loads, float32, a 4-D input, a convolution oneDNN takes and that is not a pointwise one
