@@ -65,6 +65,14 @@ def one_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+def thread_setting(cpu_time):
+    """(object to keep while timing, how the threads are set as words): one thread per framework
+    timed by CPU time (``one_thread``), or every core (``set_threads``) timed by the clock."""
+    if cpu_time:
+        return one_thread(), "CPU time of one thread each"
+    return None, f"{set_threads()} threads each"
+
+
 def blas_kernels():
     """NumPy's BLAS and the kernel set it runs (OpenBLAS picks AVX2 or AVX-512 kernels from the
     CPU, or from OPENBLAS_CORETYPE: GEMMs differ up to 2x between them), as threadpoolctl reads

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from common import adam_step, interleaved_medians, machine, one_thread, set_threads
+from common import adam_step, interleaved_medians, machine, set_threads, thread_setting
 
 
 def lenet(nn):
@@ -149,13 +149,8 @@ def _forget_cache(name):
 def run(names, repeats=None, cpu_time=False):
     import torch
     import ganglion.nn as gnn
-    if cpu_time:
-        limits = one_thread()  # noqa: F841  (the limit holds while the object lives)
-        print("Train step (forward + cross-entropy + backward + Adam), float32, CPU time of one "
-              "thread each")
-    else:
-        threads = set_threads()
-        print(f"Train step (forward + cross-entropy + backward + Adam), float32, {threads} threads")
+    limits, threads = thread_setting(cpu_time)  # noqa: F841  (the limit holds while it lives)
+    print(f"Train step (forward + cross-entropy + backward + Adam), float32, {threads}")
     print(machine())
     print(f"{'workload':<12}{'ganglion ms':>14}{'PyTorch ms':>14}{'ratio':>8}")
     results = {}

@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from common import interleaved_medians, machine, one_thread, set_threads
+from common import interleaved_medians, machine, thread_setting
 
 _TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "models")
 
@@ -174,13 +174,8 @@ def measure(name, repeats=None, cpu_time=False, kernels=(None,)):
 def run(names, repeats=None, cpu_time=False, kernels=(None,)):
     import ganglion
     _twins()                    # a test module sets PyTorch's threads: set them after it
-    if cpu_time:
-        _limits = one_thread()  # noqa: F841  (the limit holds while the object lives)
-        print("Model zoo, ganglion vs PyTorch eager, float32, CPU time of one thread each, "
-              "one process")
-    else:
-        threads = set_threads()
-        print(f"Model zoo, ganglion vs PyTorch eager, float32, {threads} threads each, one process")
+    _limits, threads = thread_setting(cpu_time)  # noqa: F841  (the limit holds while it lives)
+    print(f"Model zoo, ganglion vs PyTorch eager, float32, {threads}, one process")
     print(machine())
     print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}  "
           f"GANGLION_KERNELS={os.environ.get('GANGLION_KERNELS', '(unset)')}  "
