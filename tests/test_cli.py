@@ -24,6 +24,10 @@ from ganglion.models import get_model
     (["train", "mlp"], "the following arguments are required: --dataset"),
     (["train", "mlp", "--dataset", "digits", "--weight-decay", "-1"],
      "--weight-decay must be zero or positive"),
+    (["train", "mlp", "--dataset", "digits", "--norm-weight-decay", "-0.1"],
+     "--norm-weight-decay must be zero or positive"),
+    (["train", "mlp", "--dataset", "digits", "--label-smoothing", "1"],
+     "--label-smoothing must be in [0, 1), got 1.0"),
     (["train", "mlp", "--dataset", "digits", "--resume", "--out", "/no/such/run"],
      "--resume: /no/such/run/last.safetensors does not exist"),
     (["train", "mlp", "--dataset", "digits", "--init", "/no/such.safetensors"],
@@ -102,6 +106,48 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, capsys, monkeypat
     whole, parts = (load(tmp_path / run / "model.safetensors")["model"] for run in ("whole", "parts"))
     for key in whole:
         np.testing.assert_array_equal(parts[key], whole[key])
+
+
+def test_norm_weight_decay_puts_normalization_parameters_in_their_own_group():
+    """resnet20: the 19 batch norms' weights and biases (1,376 values) get the normalization
+    layers' decay; the convolutions and the classifier (268,346 values) keep --weight-decay."""
+    model = get_model("resnet20")
+    groups = cli._parameter_groups(model, 5e-4, 0.0)
+    assert [(len(g["params"]), sum(p.numel() for p in g["params"]), g["weight_decay"])
+            for g in groups] == [(21, 268346, 5e-4), (38, 1376, 0.0)]
+    assert all(p.ndim == 1 for p in groups[1]["params"])
+    whole = cli._parameter_groups(model, 5e-4)
+    assert len(whole) == 1 and len(whole[0]["params"]) == 59
+
+
+def test_norm_weight_decay_and_label_smoothing_reach_the_step(tmp_path, capsys, monkeypatch):
+    """The options change what one epoch does: a huge decay on the normalization layers
+    shrinks their weights (the group split itself is tested above); label smoothing raises the
+    training loss of the same run (a smoothed target's cross-entropy is larger)."""
+    import ganglion.models
+    from ganglion import nn
+
+    def small_cnn_with_batch_norm(name):
+        assert name == "digits_cnn"
+        return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+    monkeypatch.setattr(ganglion.models, "get_model", small_cnn_with_batch_norm)
+    common = ["train", "digits_cnn", "--dataset", "digits", "--epochs", "1", "--batch-size",
+              "64", "--optimizer", "sgd", "--lr", "0.05", "--quiet", "--out"]
+    assert cli.main(common + [str(tmp_path / "plain")]) == 0
+    assert cli.main(common + [str(tmp_path / "decayed"), "--norm-weight-decay", "5"]) == 0
+    assert cli.main(common + [str(tmp_path / "smoothed"), "--label-smoothing", "0.2"]) == 0
+    capsys.readouterr()
+    from ganglion.io import load
+    weights = {run: load(tmp_path / run / "model.safetensors")["model"]
+               for run in ("plain", "decayed")}
+    assert np.abs(weights["decayed"]["1.weight"]).mean() < 0.5 * np.abs(
+        weights["plain"]["1.weight"]).mean()
+
+    def train_loss(run):
+        with open(tmp_path / run / "metrics.csv", newline="") as f:
+            return float(next(csv.DictReader(f))["loss"])
+    assert train_loss("smoothed") > train_loss("plain") + 0.05
 
 
 def test_init_starts_from_a_checkpoints_weights(tmp_path, capsys):

@@ -48,6 +48,12 @@ def build_parser():
     train.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     train.add_argument("--weight-decay", type=float, default=0.0,
                        help="L2 penalty added to the gradients (e.g. 5e-4 for a CIFAR ResNet)")
+    train.add_argument("--norm-weight-decay", type=float, metavar="DECAY",
+                       help="the L2 penalty of normalization layers' weights and biases "
+                            "(default: --weight-decay; 0 leaves them free, as torchvision's "
+                            "reference recipes do)")
+    train.add_argument("--label-smoothing", type=float, default=0.0, metavar="EPSILON",
+                       help="cross-entropy against targets smoothed by EPSILON (e.g. 0.1)")
     train.add_argument("--device", default="cpu", help="cpu (the only device of this build)")
     train.add_argument("--compile", action="store_true", help="run each step as a compiled "
                                                               "function")
@@ -136,8 +142,12 @@ def _train(args):
             raise UsageError(f"--{option.replace('_', '-')} must be at least 1")
     if not args.lr > 0:
         raise UsageError("--lr must be positive")
-    if not args.weight_decay >= 0:
-        raise UsageError("--weight-decay must be zero or positive")
+    for option in ("weight_decay", "norm_weight_decay"):
+        value = getattr(args, option)
+        if value is not None and not value >= 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be zero or positive")
+    if not 0 <= args.label_smoothing < 1:
+        raise UsageError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     data_dir = _check_data_dir(args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
     resume = out / "last.safetensors" if args.resume else None
@@ -155,14 +165,15 @@ def _train(args):
         if not Path(args.init).is_file():
             raise UsageError(f"--init {args.init}: no such checkpoint file")
         _load_weights(model, _read_checkpoint(args.init)[1], f"--init {args.init}")
+    parameters = _parameter_groups(model, args.weight_decay, args.norm_weight_decay)
     if args.optimizer == "adam":
-        optimizer = gn.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+        optimizer = gn.optim.Adam(parameters, lr=args.lr)
     else:
-        optimizer = gn.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
-                                 weight_decay=args.weight_decay)
+        optimizer = gn.optim.SGD(parameters, lr=args.lr, momentum=0.9, nesterov=True)
     scheduler = gn.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs)
     start = time.perf_counter()
-    history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    history = fit(model, train_loader, loss_fn, optimizer, args.epochs,
                   val_loader=test_loader, metrics=["accuracy"], scheduler=scheduler,
                   compile=args.compile, verbose=0 if args.quiet else 1, resume=resume,
                   callbacks=[ModelCheckpoint(out, monitor="val_accuracy"),
@@ -178,6 +189,23 @@ def _train(args):
     print(f"metrics: {out / 'metrics.csv'}")
     print(f"trained in {seconds:.1f} s")
     print(f"test accuracy: {100 * accuracy:.2f}%")
+
+
+def _parameter_groups(model, weight_decay, norm_weight_decay=None):
+    """The optimizer's parameter groups: one with ``weight_decay``, and, when
+    ``norm_weight_decay`` is given, one for the weights and biases of the normalization layers
+    (batch, instance, layer and group norm) with that decay instead."""
+    from ganglion.nn.layers.normalization import GroupNorm, LayerNorm, _BatchNorm
+    if norm_weight_decay is None:
+        return [{"params": list(model.parameters()), "weight_decay": weight_decay}]
+    norm_layers = (_BatchNorm, LayerNorm, GroupNorm)  # _BatchNorm: instance norms too
+    in_norm_layers = {id(p) for m in model.modules() if isinstance(m, norm_layers)
+                      for p in m.parameters(recurse=False)}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in in_norm_layers],
+               "weight_decay": weight_decay},
+              {"params": [p for p in model.parameters() if id(p) in in_norm_layers],
+               "weight_decay": norm_weight_decay}]
+    return [group for group in groups if group["params"]]
 
 
 def _read_checkpoint(checkpoint):
