@@ -26,6 +26,73 @@ def test_functional_linear(x_shape, bias):
     check_op(F.linear, torch.nn.functional.linear, arrays, second_order=True)
 
 
+@pytest.mark.parametrize("x_shape", [(5, 4), (4,), (2, 3, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_relu_is_relu_of_linear(x_shape, bias):
+    """The fused op that nn.Sequential runs for Linear -> ReLU (F.linear_relu)."""
+    arrays = [randn(*x_shape), randn(3, 4)] + ([randn(3)] if bias else [])
+    check_op(F.linear_relu, lambda *a: torch.relu(torch.nn.functional.linear(*a)), arrays)
+
+
+def mlp(nn):
+    return nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(inplace=True),
+                         nn.Linear(16, 3), nn.ReLU())
+
+
+@pytest.mark.parametrize("kernels", ["auto", "numpy"])
+def test_sequential_runs_each_linear_relu_pair_as_one_op(kernels):
+    """Same outputs and gradients as PyTorch's Sequential (a pair at the end included); the
+    graph holds one node per pair."""
+    g, t = module_pair(mlp)
+    with gn.config(kernels=kernels):
+        assert_forward_backward(g, t, randn(8, 20).astype(np.float32))
+        out = g(gn.tensor(randn(8, 20).astype(np.float32)))
+    assert out.grad_fn.name() == "LinearReluBackward"
+    names = [f.name() for f, _ in out.grad_fn.next_functions if f is not None]
+    assert names == ["LinearReluBackward"]
+    x = randn(2, 20).astype(np.float32)
+    with gn.no_grad(), torch.no_grad():
+        np.testing.assert_allclose(g(gn.tensor(x)).numpy(), t(torch.from_numpy(x)).numpy(),
+                                   atol=1e-6)
+
+
+def test_sequential_keeps_the_pair_apart_where_a_hook_would_see_between():
+    """A forward hook on the Linear layer sees its output before the ReLU (with negative
+    values); a pre-hook on the ReLU sees the same; a subclass of Linear runs as itself."""
+    g, t = module_pair(mlp)
+    x = randn(8, 20).astype(np.float32)
+    expected = t(torch.from_numpy(x)).detach().numpy()
+    seen = []
+    handle = g[0].register_forward_hook(lambda module, args, out: seen.append(out.detach().numpy()))
+    np.testing.assert_allclose(g(gn.tensor(x)).detach().numpy(), expected, atol=1e-6)
+    assert len(seen) == 1 and (seen[0] < 0).any()
+    handle.remove()
+    handle = g[1].register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().numpy()))
+    g(gn.tensor(x))
+    handle.remove()
+    np.testing.assert_allclose(seen[1], seen[0])
+
+    class Doubling(nn.Linear):
+        def forward(self, input):
+            return super().forward(input) * 2
+    doubled = nn.Sequential(Doubling(20, 16), nn.ReLU())
+    doubled[0].load_state_dict(g[0].state_dict())
+    np.testing.assert_allclose(doubled(gn.tensor(x)).detach().numpy(),
+                               2 * np.maximum(seen[0], 0), rtol=1e-6)
+
+
+def test_sequential_of_linear_relu_traces_and_compiles():
+    """Symbolic inputs and jit tracing take the layers one by one (the compiler fuses by its own
+    rules): the compiled function gives PyTorch's values."""
+    g, t = module_pair(mlp)
+    x = randn(4, 20).astype(np.float32)
+    compiled = gn.jit(lambda v: g(v))
+    np.testing.assert_allclose(compiled(gn.tensor(x)).numpy(),
+                               t(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
+    symbolic = g(gn.symbolic.matrix("x", dtype="float32"))
+    assert symbolic._data is None
+
+
 @pytest.mark.parametrize("x_shape", [(5, 3), (2, 5, 3), (3,)])
 @pytest.mark.parametrize("bias", [True, False])
 def test_functional_bilinear(x_shape, bias):

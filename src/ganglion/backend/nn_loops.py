@@ -56,13 +56,26 @@ def _relu_loop(x, out):
         out[i] = v if not v <= 0 else zero
 
 
+@njit_cached(**_OPTIONS)
+def _relu_in_place_loop(x):
+    zero = x.dtype.type(0)
+    for i in range(x.shape[0]):
+        v = x[i]
+        x[i] = v if not v <= 0 else zero
+
+
 def relu(x, out=None):
     """max(x, 0) (NaN stays NaN) into ``out`` (x's shape and dtype, C-contiguous; it may be x)
     or a new array."""
     if out is None:
         out = array_cache.empty(x.shape, x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    matmul.split_rows(flat_x.size, 1, lambda lo, hi: _relu_loop(flat_x[lo:hi], flat_out[lo:hi]))
+    if out is x:
+        # Its own loop: with one array LLVM vectorizes it; given two that may alias, it ran
+        # at half the speed (18 against 10 us on a 128 x 512 float32 array).
+        matmul.split_rows(flat_x.size, 1, lambda lo, hi: _relu_in_place_loop(flat_x[lo:hi]))
+    else:
+        matmul.split_rows(flat_x.size, 1, lambda lo, hi: _relu_loop(flat_x[lo:hi], flat_out[lo:hi]))
     return out
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from ganglion import config
 from ganglion.backend import array_cache, batchnorm, conv, numba_provider, pool, providers, recurrent
-from ganglion.backend.matmul import convolution_scope, linear_forward, matmul, split_rows
+from ganglion.backend.matmul import (convolution_scope, linear_forward, linear_relu_forward, matmul,
+                                     split_rows)
 from ganglion.backend.special import erf
 
 
@@ -106,6 +107,7 @@ class NumpyBackend:
     # around the convolution kernels (backend/matmul.py says which and why).
     matmul = staticmethod(matmul)
     linear_forward = staticmethod(linear_forward)
+    linear_relu_forward = staticmethod(linear_relu_forward)  # ReLU(Linear): nn.Sequential's pairs
 
     # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
     empty = staticmethod(array_cache.empty)
