@@ -66,7 +66,7 @@ def test_chain_forward_and_backward_match_pytorch(case, blocked_input):
         # the convolution must reorder it into the layout it chose.
         x_in = layout.max_pool2d(x, (1, 1), (1, 1), (0, 0), (1, 1), False)
         assert isinstance(x_in, layout.BlockedArray)
-    y = layout.conv2d_forward(x_in, w, b, *geometry, relu=True)
+    y = conv_relu(x_in, w, b, *geometry)
     assert isinstance(y, layout.BlockedArray) and y.shape == expected["y"].shape
     close(layout.to_plain(y), expected["y"])
     pooled = layout.max_pool2d(y, (pool[0],) * 2, (pool[1],) * 2, (pool[2],) * 2, (1, 1), pool[3])
@@ -86,6 +86,12 @@ def test_chain_forward_and_backward_match_pytorch(case, blocked_input):
         assert gb is None
 
 
+def conv_relu(*args):
+    """layout.conv2d_forward, then ReLU over the result's buffer (as the compiled pass's
+    BlockedConv2d with ``relu``)."""
+    return layout.relu(layout.conv2d_forward(*args), lambda v, out: np.maximum(v, 0, out=out))
+
+
 def test_conv_without_relu_keeps_negative_values():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
@@ -100,7 +106,7 @@ def test_relu_backward_takes_a_plain_gradient():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
     w = rng.standard_normal((16, 16, 1, 1)).astype(np.float32)
-    y = layout.conv2d_forward(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1, relu=True)
+    y = conv_relu(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     g = rng.standard_normal(y.shape).astype(np.float32)
     plain_y = layout.to_plain(y)
     np.testing.assert_array_equal(layout.to_plain(layout.relu_backward(g, y)), g * (plain_y > 0))
@@ -127,7 +133,24 @@ def test_results_outlive_evicted_kernels():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 8, 6, 6)).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
-    y = layout.conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, relu=True)
+    y = conv_relu(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     _runtime.clear_cache()
     expected = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1))
     close(layout.to_plain(y), expected.numpy())
+
+
+def test_relu_after_a_convolution_keeps_nan_in_compiled_steps():
+    """The compiled pass's convolution + ReLU node runs ReLU over the result (oneDNN's eltwise
+    post-op would map NaN to 0, where PyTorch's ReLU keeps it)."""
+    import ganglion as gn
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 16, 6, 6)).astype(np.float32)
+    x[0, 2, 3, 3] = np.nan
+    w = (rng.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)
+    expected = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1))
+    with gn.config(layout_propagation=True), gn.no_grad():
+        step = gn.jit(lambda v: gn.relu(gn.nn.functional.conv2d(v, gn.tensor(w), padding=1)))
+        result = step(gn.tensor(x)).numpy()
+    assert np.isnan(expected.numpy()).sum() == 9 * 16
+    np.testing.assert_array_equal(np.isnan(result), np.isnan(expected.numpy()))
+    np.testing.assert_allclose(result, expected.numpy(), rtol=1e-4, atol=1e-4)

@@ -233,3 +233,32 @@ def test_bad_arguments_are_explained():
         F.interpolate(x, scale_factor=2, align_corners=True)
     with pytest.raises(TypeError, match="floating-point"):
         F.max_pool2d(gn.zeros((1, 4, 4), dtype=gn.int64), 2)
+
+
+@pytest.mark.parametrize("layout_propagation", [True, False])
+@pytest.mark.parametrize("kernels", ["auto", "numba", "numpy"])
+def test_max_pooling_gives_nan_for_every_window_that_holds_one(kernels, layout_propagation):
+    """As PyTorch: NaN wherever a window holds a NaN, a whole window of NaN included (oneDNN's
+    pooling skips NaN and gives -FLT_MAX there; its providers must hand such inputs on), eager
+    on plain and blocked (after a convolution) inputs, compiled, and with indices (PyTorch's
+    in windows without NaN; in one with NaN, backend/pool.py's argmax documents its rule)."""
+    x = RNG.standard_normal((2, 16, 8, 8)).astype(np.float32)
+    x[0, :, :2, :2] = np.nan      # a whole window in each channel
+    x[1, 3, 5, 2] = np.nan        # one element of a window
+    weight = (RNG.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)
+    expected_plain = TF.max_pool2d(torch.from_numpy(x), 2).numpy()
+    expected_conv = TF.max_pool2d(TF.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
+                                            padding=1), 2).numpy()
+    expected_indices = TF.max_pool2d(torch.from_numpy(x), 2, return_indices=True)[1].numpy()
+    assert np.isnan(expected_plain).sum() == 16 + 1
+
+    def after_conv(v):
+        return F.max_pool2d(F.conv2d(v, gn.tensor(weight), padding=1), 2)
+    with gn.config(kernels=kernels, layout_propagation=layout_propagation), gn.no_grad():
+        np.testing.assert_array_equal(F.max_pool2d(gn.tensor(x), 2).numpy(), expected_plain)
+        _, indices = F.max_pool2d(gn.tensor(x), 2, return_indices=True)
+        clean = ~np.isnan(expected_plain)
+        np.testing.assert_array_equal(indices.numpy()[clean], expected_indices[clean])
+        for result in (after_conv(gn.tensor(x)), gn.jit(after_conv)(gn.tensor(x))):
+            np.testing.assert_allclose(result.numpy(), expected_conv, rtol=1e-5, atol=1e-5)
+            np.testing.assert_array_equal(np.isnan(result.numpy()), np.isnan(expected_conv))

@@ -14,8 +14,9 @@ primitive chose (``dnnl_memory_desc_equal``), and return their activation result
 BlockedArrays; ``to_plain`` / ``from_plain`` are the explicit reorders. Weights and their
 gradients stay plain NumPy arrays (OIHW), reordered inside the call as in ``conv.py``.
 
-- ``conv2d_forward(x, w, b, stride, padding, dilation, groups, relu)``: with ``relu`` the
-  ReLU is oneDNN's eltwise post-op of the convolution (one pass over the output instead of two);
+- ``conv2d_forward(x, w, b, stride, padding, dilation, groups)``: forward_training. (Not with
+  ReLU as its eltwise post-op: that maps NaN to 0, where ReLU keeps NaN; a ReLU after it runs
+  in place over the buffer, ``relu``);
 - ``conv2d_backward_input(g, w, x_shape, ...)``, ``conv2d_backward_weight_bias(x, g, ...)``;
 - ``max_pool2d(x, ...)``: forward_training, whose workspace (the argmax in the layout of the
   output) is kept on the result (``BlockedArray.workspace``) for ``max_pool2d_backward``;
@@ -43,6 +44,7 @@ import numpy as np
 from ganglion.backend import array_cache
 from ganglion.backend.onednn import _capi, _runtime, library
 from ganglion.backend.onednn.conv import _Geometry as _ConvGeometry
+from ganglion.backend.onednn import pool as _pool_module
 from ganglion.backend.onednn.pool import _Geometry as _PoolGeometry
 
 __all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "supports_max_pool2d",
@@ -52,19 +54,12 @@ __all__ = ["BlockedArray", "from_plain", "to_plain", "supports_conv2d", "support
            "batch_norm_backward"]
 
 # dnnl_alg_kind_t values of oneDNN 3.x (dnnl_types.h)
-ELTWISE_RELU = 0x20
 ELTWISE_RELU_USE_DST_FOR_BWD = 0x100
 
 _ALIGNMENT = 64
 
 # Functions of the C API that _capi does not declare: name -> argument types (status result).
 _EXTRA_FUNCTIONS = {
-    "dnnl_primitive_attr_create": (POINTER(c_void_p),),
-    "dnnl_primitive_attr_destroy": (c_void_p,),
-    "dnnl_primitive_attr_set_post_ops": (c_void_p, c_void_p),
-    "dnnl_post_ops_create": (POINTER(c_void_p),),
-    "dnnl_post_ops_destroy": (c_void_p,),
-    "dnnl_post_ops_append_eltwise": (c_void_p, c_int, c_float, c_float),
     "dnnl_eltwise_forward_primitive_desc_create": (
         POINTER(c_void_p), c_void_p, c_int, c_int, c_void_p, c_void_p, c_float, c_float, c_void_p),
     "dnnl_eltwise_backward_primitive_desc_create": (
@@ -85,32 +80,6 @@ def _call(name, *args, detail=""):
     status = _extra[name](*args)
     if status:
         raise _capi.OneDNNError(name, status, detail)
-
-
-class _Attr(_runtime._OwnedHandle):
-    """Primitive attributes holding a ReLU eltwise post-op (the post-ops are copied in)."""
-    __slots__ = ()
-    _destroy = "dnnl_primitive_attr_destroy"
-
-    def __init__(self):
-        self._api = _ExtraApi
-        self.handle = c_void_p()
-        _call("dnnl_primitive_attr_create", ctypes.byref(self.handle))
-        post_ops = c_void_p()
-        _call("dnnl_post_ops_create", ctypes.byref(post_ops))
-        try:
-            _call("dnnl_post_ops_append_eltwise", post_ops, ELTWISE_RELU, 0.0, 0.0)
-            _call("dnnl_primitive_attr_set_post_ops", self.handle, post_ops)
-        finally:
-            _extra["dnnl_post_ops_destroy"](post_ops)
-
-
-class _ExtraApi:
-    """What ``_OwnedHandle.__del__`` calls for handles made through ``_call``."""
-
-    @staticmethod
-    def dnnl_primitive_attr_destroy(handle):
-        _extra["dnnl_primitive_attr_destroy"](handle)
 
 
 def _pd(create, *args, detail=""):
@@ -412,13 +381,12 @@ def from_plain(array, like):
 
 # ----- convolution -------------------------------------------------------------------------
 
-def _conv_forward_pd(geometry, bias, relu):
+def _conv_forward_pd(geometry, bias):
     any_ = _runtime.MemoryDesc
     x, y = any_(geometry.x_shape, any_layout=True), any_(geometry.y_shape, any_layout=True)
     w = any_(geometry.w_shape, any_layout=True)
     b = any_((geometry.o,), any_layout=True) if bias else None
-    attr = _Attr() if relu else None
-    keep = [x, y, w, b, attr]
+    keep = [x, y, w, b]
     api, engine, _ = _runtime.context()
     pd = _runtime.PrimitiveDesc.__new__(_runtime.PrimitiveDesc)
     pd._api = api
@@ -426,14 +394,14 @@ def _conv_forward_pd(geometry, bias, relu):
     api.dnnl_convolution_forward_primitive_desc_create(
         ctypes.byref(pd.handle), engine, _capi.FORWARD_TRAINING, _capi.CONVOLUTION_DIRECT,
         x.handle, w.handle, None if b is None else b.handle, y.handle, *geometry.geometry(),
-        None if attr is None else attr.handle, detail=geometry.describe())
+        None, detail=geometry.describe())
     return pd, keep
 
 
 class _ConvForward:
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, bias, relu):
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, bias):
         g = self.geometry = _ConvGeometry(x_shape, w_shape, stride, padding, dilation, groups)
-        self.pd, self._keep = _conv_forward_pd(g, bias, relu)
+        self.pd, self._keep = _conv_forward_pd(g, bias)
         pd = self.pd
         self.x = _Input(pd.md(_capi.ARG_SRC), g.x_shape)
         self.w = _Input(pd.md(_capi.ARG_WEIGHTS), g.w_shape)
@@ -461,20 +429,20 @@ def _conv_key(kind, x_shape, w_shape, stride, padding, dilation, groups, *extra)
             tuple(tuple(side) for side in padding), tuple(dilation), groups) + extra
 
 
-def conv2d_forward(x, w, b, stride, padding, dilation, groups, relu=False):
-    """conv.conv2d_forward (relu(...) with ``relu``) on a BlockedArray or plain x; returns a
+def conv2d_forward(x, w, b, stride, padding, dilation, groups):
+    """conv.conv2d_forward on a BlockedArray or plain x; returns a
     BlockedArray. Supported cases: ``conv.supports_conv2d``."""
     has_bias = b is not None
-    key = _conv_key("conv_forward", x.shape, w.shape, stride, padding, dilation, groups, has_bias, relu)
+    key = _conv_key("conv_forward", x.shape, w.shape, stride, padding, dilation, groups, has_bias)
     kernel = _runtime.cached_plan(key, lambda: _ConvForward(x.shape, w.shape, stride, padding,
-                                                            dilation, groups, has_bias, relu))
+                                                            dilation, groups, has_bias))
     return kernel.run(x, w, b)
 
 
 class _ConvBackwardInput:
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
         g = self.geometry = _ConvGeometry(x_shape, w_shape, stride, padding, dilation, groups)
-        self.hint, self._keep = _conv_forward_pd(g, False, False)
+        self.hint, self._keep = _conv_forward_pd(g, False)
         any_ = _runtime.MemoryDesc
         x, y = any_(g.x_shape, any_layout=True), any_(g.y_shape, any_layout=True)
         w = any_(g.w_shape, any_layout=True)
@@ -509,7 +477,7 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
 class _ConvBackwardWeight:
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, bias):
         g = self.geometry = _ConvGeometry(x_shape, w_shape, stride, padding, dilation, groups)
-        self.hint, self._keep = _conv_forward_pd(g, bias, False)
+        self.hint, self._keep = _conv_forward_pd(g, bias)
         any_ = _runtime.MemoryDesc
         x, y = any_(g.x_shape, any_layout=True), any_(g.y_shape, any_layout=True)
         w = any_(g.w_shape, any_layout=True)
@@ -623,10 +591,20 @@ class _MaxPool:
 
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     """pool.max_pool2d on a BlockedArray or plain x, forward_training: a BlockedArray in the
-    input's layout that carries the workspace for ``max_pool2d_backward``."""
+    input's layout that carries the workspace for ``max_pool2d_backward``.
+
+    A window that holds NaN gives NaN, as in PyTorch (oneDNN skips NaN: such values are
+    recomputed by the NumPy reference). Its gradient still goes to the window's largest other
+    element, which the workspace records; with NaN in the forward pass the loss is NaN anyway."""
     geometry = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), bool(ceil_mode))
     key = (("layout", "max_pool"), tuple(x.shape)) + geometry
-    return _runtime.cached_plan(key, lambda: _MaxPool(x.shape, geometry)).run(x)
+    out = _runtime.cached_plan(key, lambda: _MaxPool(x.shape, geometry)).run(x)
+    # (a blocked layout's padding holds zeros, never NaN)
+    if _pool_module.contains_nan(x.buffer.view(np.float32) if isinstance(x, BlockedArray) else x):
+        from ganglion.backend import pool as reference
+        values = from_plain(reference.max_pool2d(to_plain(x), *geometry), out)
+        out.buffer[...] = values.buffer
+    return out
 
 
 def max_pool2d_backward(g, pooled):
