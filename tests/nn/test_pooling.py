@@ -235,22 +235,25 @@ def test_bad_arguments_are_explained():
         F.max_pool2d(gn.zeros((1, 4, 4), dtype=gn.int64), 2)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("layout_propagation", [True, False])
 @pytest.mark.parametrize("kernels", ["auto", "numba", "numpy"])
 def test_max_pooling_gives_nan_for_every_window_that_holds_one(kernels, layout_propagation):
-    """As PyTorch: NaN wherever a window holds a NaN, a whole window of NaN included (oneDNN's
-    pooling skips NaN and gives -FLT_MAX there; its providers must hand such inputs on), eager
+    """As PyTorch: NaN wherever a window holds a NaN, a whole window of NaN included, and -inf
+    for a window of -inf (oneDNN's pooling skips NaN and gives -FLT_MAX for both; its
+    providers must hand such inputs on), eager
     on plain and blocked (after a convolution) inputs, compiled, and with indices (PyTorch's
     in windows without NaN; in one with NaN, backend/pool.py's argmax documents its rule)."""
     x = RNG.standard_normal((2, 16, 8, 8)).astype(np.float32)
     x[0, :, :2, :2] = np.nan      # a whole window in each channel
     x[1, 3, 5, 2] = np.nan        # one element of a window
+    x[1, 5, 6:, 6:] = -np.inf     # a window of -inf
     weight = (RNG.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)
     expected_plain = TF.max_pool2d(torch.from_numpy(x), 2).numpy()
     expected_conv = TF.max_pool2d(TF.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
                                             padding=1), 2).numpy()
     expected_indices = TF.max_pool2d(torch.from_numpy(x), 2, return_indices=True)[1].numpy()
-    assert np.isnan(expected_plain).sum() == 16 + 1
+    assert np.isnan(expected_plain).sum() == 16 + 1 and expected_plain[1, 5, 3, 3] == -np.inf
 
     def after_conv(v):
         return F.max_pool2d(F.conv2d(v, gn.tensor(weight), padding=1), 2)

@@ -295,16 +295,16 @@ def _onednn_pool_kernels(pool):
     the max-pooling scatter only where the package prefers it (overlapping windows)."""
     supports_max, supports_avg = pool.supports_max_pool2d, pool.supports_avg_pool2d
 
-    # oneDNN skips NaN where the reference propagates it: inputs with NaN go to the next
-    # provider. (The argmax checks the pooled values, a quarter of the input for 2x2 windows:
-    # they hold NaN wherever a window of the input does.)
+    # Inputs with NaN or -inf go to the next provider (pool.outside_max_pooling says why). The
+    # argmax checks the pooled values, a quarter of the input for 2x2 windows: they hold NaN
+    # or -inf wherever the forward pass had to leave oneDNN.
     def max_applies(x, kernel, stride, padding, dilation, ceil_mode):
         return (supports_max(x.shape, x.dtype, kernel, stride, padding, dilation, ceil_mode)
-                and not pool.contains_nan(x))
+                and not pool.outside_max_pooling(x))
 
     def argmax_applies(x, out, kernel, stride, padding, dilation, ceil_mode):
         return (supports_max(x.shape, x.dtype, kernel, stride, padding, dilation, ceil_mode)
-                and not pool.contains_nan(out))
+                and not pool.outside_max_pooling(out))
 
     def scatter_applies(grad, arg, in_shape, kernel, stride, padding, dilation, ceil_mode):
         return (supports_max(tuple(in_shape), grad.dtype, kernel, stride, padding, dilation, ceil_mode)

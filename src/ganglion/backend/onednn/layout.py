@@ -593,14 +593,16 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     """pool.max_pool2d on a BlockedArray or plain x, forward_training: a BlockedArray in the
     input's layout that carries the workspace for ``max_pool2d_backward``.
 
-    A window that holds NaN gives NaN, as in PyTorch (oneDNN skips NaN: such values are
-    recomputed by the NumPy reference). Its gradient still goes to the window's largest other
-    element, which the workspace records; with NaN in the forward pass the loss is NaN anyway."""
+    A window that holds NaN gives NaN and one of only -inf gives -inf, as in PyTorch (where x
+    holds either, ``pool.outside_max_pooling``, the values are recomputed by the NumPy
+    reference). The gradient of a window with NaN still goes to its largest other element,
+    which the workspace records; with NaN in the forward pass the loss is NaN anyway."""
     geometry = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), bool(ceil_mode))
     key = (("layout", "max_pool"), tuple(x.shape)) + geometry
     out = _runtime.cached_plan(key, lambda: _MaxPool(x.shape, geometry)).run(x)
     # (a blocked layout's padding holds zeros, never NaN)
-    if _pool_module.contains_nan(x.buffer.view(np.float32) if isinstance(x, BlockedArray) else x):
+    if _pool_module.outside_max_pooling(x.buffer.view(np.float32) if isinstance(x, BlockedArray)
+                                        else x):
         from ganglion.backend import pool as reference
         values = from_plain(reference.max_pool2d(to_plain(x), *geometry), out)
         out.buffer[...] = values.buffer

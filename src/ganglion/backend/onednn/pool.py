@@ -18,7 +18,7 @@ import numpy as np
 from ganglion.backend import array_cache
 from ganglion.backend.onednn import _capi, _runtime, library
 
-__all__ = ["contains_nan", "supports_max_pool2d", "supports_avg_pool2d", "prefers_max_pool2d_scatter", "max_pool2d",
+__all__ = ["outside_max_pooling", "supports_max_pool2d", "supports_avg_pool2d", "prefers_max_pool2d_scatter", "max_pool2d",
            "max_pool2d_argmax", "max_pool2d_with_argmax", "max_pool2d_scatter", "avg_pool2d",
            "avg_pool2d_backward"]
 
@@ -171,15 +171,20 @@ def _check(name, supported, description):
                          f"supports_* predicate first")
 
 
-def contains_nan(values):
-    """Whether float array ``values`` holds a NaN, in one vectorized pass (max propagates NaN).
-    oneDNN's max pooling skips NaN (a window of NaN only gives -FLT_MAX), where PyTorch's and
-    ganglion's give NaN for any window that holds one: such inputs go to the NumPy kernels."""
-    return values.size > 0 and bool(np.isnan(np.max(values)))
+def outside_max_pooling(values):
+    """Whether float array ``values`` holds NaN or -inf, found in one vectorized pass (a minimum
+    is NaN if any value is). oneDNN's max pooling skips NaN and starts each window at -FLT_MAX,
+    so a window holding NaN does not give NaN and one of only -inf gives -FLT_MAX, where
+    PyTorch and the NumPy kernels give NaN and -inf: such inputs are not for it."""
+    if values.size == 0:
+        return False
+    low = np.min(values)
+    return bool(np.isnan(low)) or low == -np.inf
 
 
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
-    """The maximum of each window of x (N, C, H, W); NaN is skipped (``contains_nan``)."""
+    """The maximum of each window of x (N, C, H, W) (for x without NaN or -inf:
+    ``outside_max_pooling``)."""
     geometry = (kernel, stride, padding, dilation, ceil_mode)
     _check("max_pool2d", supports_max_pool2d(x.shape, x.dtype, *geometry),
            f"input {x.shape} {x.dtype}, kernel {kernel}, stride {stride}, padding {padding}")
