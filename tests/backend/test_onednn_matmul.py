@@ -127,3 +127,15 @@ def test_unsupported_operands():
         matmul.linear(np.zeros((3, 4), np.float32), np.zeros((5, 4), np.float32), np.zeros(4, np.float32))
     with pytest.raises(ValueError, match=r"onednn.fixed_right: unsupported right operand \(4, 5\) float64"):
         matmul.fixed_right(np.zeros((4, 5)), 3)
+
+
+def test_plans_bind_every_kind_of_array_at_its_first_element():
+    """_runtime.address (what a plan binds on each run) equals NumPy's data pointer for
+    C-contiguous, transposed, sliced, read-only and empty arrays."""
+    from ganglion.backend.onednn import _runtime
+    base = rng.standard_normal((6, 8)).astype(np.float32)
+    read_only = base.copy()
+    read_only.flags.writeable = False
+    for array in (base, base.T, base[2:4], base[:, 3:5], base[:, ::2], read_only, read_only.T,
+                  np.empty((0, 3), np.float32), np.float32(1) * np.ones(1, np.float32)):
+        assert _runtime.address(array) == array.ctypes.data

@@ -30,7 +30,7 @@ import numpy as np
 from ganglion.backend.onednn import _capi, library
 
 __all__ = ["MemoryDesc", "PrimitiveDesc", "Plan", "context", "cached_plan", "clear_cache",
-           "cache_size", "CACHE_SIZE"]
+           "cache_size", "address", "CACHE_SIZE"]
 
 # Plans kept (least recently used dropped first); each holds its primitives and the buffers
 # of its blocked layouts, so the cap bounds memory: a model's layers need a few plans each.
@@ -42,6 +42,19 @@ _context = []
 _scratch = []          # the shared blocked-layout buffers (uint8 arrays), by slot
 # Buffer addresses are aligned to this many bytes, as oneDNN aligns its own allocations.
 _ALIGNMENT = 64
+
+
+def address(array):
+    """The address of a NumPy array's first element. A writable C-contiguous array's goes
+    through ctypes' buffer protocol (0.25 us); others through ``ndarray.ctypes`` (0.8 us), which
+    builds an object per call: a plan binds its arrays on every run."""
+    try:
+        return _addressof(_c_char.from_buffer(array))
+    except (TypeError, ValueError, BufferError):  # read-only or not C-contiguous
+        return array.ctypes.data
+
+
+_addressof, _c_char = ctypes.addressof, ctypes.c_char
 
 
 def _scratch_address(slot, size):
@@ -225,6 +238,9 @@ class Plan:
         self._keep.append(primitive)
         self._steps = before + [(primitive.handle, self._arguments(args))] + after
         self.reorders = len(before) + len(after)
+        raw = api.raw
+        self._calls = (raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"],
+                       raw["dnnl_stream_wait"])
 
     @staticmethod
     def _arguments(pairs):
@@ -267,9 +283,33 @@ class Plan:
         """Execute the plan on ``arrays`` (name -> C-contiguous NumPy array); ``prepared`` maps
         input names to buffers from ``prepare`` (already in the primitive's layout: their
         reorders are skipped, and no array is passed under those names)."""
+        if prepared:
+            return self._run_prepared(prepared, arrays)
+        set_handle, execute, wait = self._calls
+        with _lock:
+            if not library._ran[0] or library._forked_after_use[0]:
+                library.mark_ran()
+            library.apply_num_threads()
+            for name, memory in self._user:
+                status = set_handle(memory, address(arrays[name]))
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
+            for slot, memory, size in self._inner:
+                status = set_handle(memory, _scratch_address(slot, size))
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
+            stream = self._stream
+            for primitive, (count, args) in self._steps:
+                status = execute(primitive, stream, count, args)
+                if status:
+                    raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
+            status = wait(stream)
+            if status:
+                raise _capi.OneDNNError("dnnl_stream_wait", status)
+
+    def _run_prepared(self, prepared, arrays):
         raw = self._api.raw
         set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
-        prepared = prepared or {}
         skipped = {self._input_reorders[name][0] for name in prepared}
         with _lock:
             if not library._ran[0] or library._forked_after_use[0]:
@@ -277,7 +317,7 @@ class Plan:
             library.apply_num_threads()
             for name, memory in self._user:
                 if name not in prepared:
-                    status = set_handle(memory, arrays[name].ctypes.data)
+                    status = set_handle(memory, address(arrays[name]))
                     if status:
                         raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
             for slot, memory, size in self._inner:

@@ -40,9 +40,9 @@ def supports_matmul(a_shape, b_shape, dtype):
 
 
 def _layout(a):
-    """(array, layout): layout ('n', leading dimension) for rows of unit-stride elements or
-    ('t', leading dimension) for columns of them (a transposed row-major array), in elements;
-    arrays neither describes are copied into a contiguous one."""
+    """(array to bind, layout): layout ('n', leading dimension) for rows of unit-stride elements
+    or ('t', leading dimension) for columns of them (a transposed row-major array, bound as its
+    transpose), in elements; arrays neither describes are copied into a contiguous one."""
     rows, columns = a.shape
     row_stride, column_stride = a.strides
     # The stride along an axis of length 1 is never used: give it the value that fits.
@@ -55,7 +55,8 @@ def _layout(a):
         if column_stride == 1 and row_stride >= columns:
             return a, ("n", row_stride)
         if row_stride == 1 and column_stride >= rows:
-            return a, ("t", column_stride)
+            # (its transpose, at the same address: a plan binds a C-contiguous array faster)
+            return a.T, ("t", column_stride)
     return np.ascontiguousarray(a), ("n", columns)
 
 
