@@ -283,14 +283,15 @@ class Plan:
         """Execute the plan on ``arrays`` (name -> C-contiguous NumPy array); ``prepared`` maps
         input names to buffers from ``prepare`` (already in the primitive's layout: their
         reorders are skipped, and no array is passed under those names)."""
-        if prepared:
-            return self._run_prepared(prepared, arrays)
         set_handle, execute, wait = self._calls
+        skipped = {self._input_reorders[name][0] for name in prepared} if prepared else ()
         with _lock:
             if not library._ran[0] or library._forked_after_use[0]:
                 library.mark_ran()
             library.apply_num_threads()
             for name, memory in self._user:
+                if prepared and name in prepared:
+                    continue
                 status = set_handle(memory, address(arrays[name]))
                 if status:
                     raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
@@ -298,44 +299,19 @@ class Plan:
                 status = set_handle(memory, _scratch_address(slot, size))
                 if status:
                     raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
+            # (after the scratch binding: a prepared input's blocked memory points at its buffer)
+            for name, buffer in (prepared or {}).items():
+                status = set_handle(self._input_reorders[name][1], buffer.ctypes.data)
+                if status:
+                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
             stream = self._stream
-            for primitive, (count, args) in self._steps:
+            for index, (primitive, (count, args)) in enumerate(self._steps):
+                if index in skipped:
+                    continue
                 status = execute(primitive, stream, count, args)
                 if status:
                     raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
             status = wait(stream)
-            if status:
-                raise _capi.OneDNNError("dnnl_stream_wait", status)
-
-    def _run_prepared(self, prepared, arrays):
-        raw = self._api.raw
-        set_handle, execute = raw["dnnl_memory_set_data_handle"], raw["dnnl_primitive_execute"]
-        skipped = {self._input_reorders[name][0] for name in prepared}
-        with _lock:
-            if not library._ran[0] or library._forked_after_use[0]:
-                library.mark_ran()
-            library.apply_num_threads()
-            for name, memory in self._user:
-                if name not in prepared:
-                    status = set_handle(memory, address(arrays[name]))
-                    if status:
-                        raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
-            for slot, memory, size in self._inner:
-                status = set_handle(memory, _scratch_address(slot, size))
-                if status:
-                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, f"scratch {slot}")
-            # (after the scratch binding: a prepared input's blocked memory points at its buffer)
-            for name, buffer in prepared.items():
-                status = set_handle(self._input_reorders[name][1], buffer.ctypes.data)
-                if status:
-                    raise _capi.OneDNNError("dnnl_memory_set_data_handle", status, name)
-            for index, (primitive, (count, args)) in enumerate(self._steps):
-                if index in skipped:
-                    continue
-                status = execute(primitive, self._stream, count, args)
-                if status:
-                    raise _capi.OneDNNError("dnnl_primitive_execute", status, self.implementation)
-            status = raw["dnnl_stream_wait"](self._stream)
             if status:
                 raise _capi.OneDNNError("dnnl_stream_wait", status)
 
