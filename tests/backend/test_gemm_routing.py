@@ -77,8 +77,9 @@ def test_dispatched_products_equal_numpy():
 @pytest.mark.parametrize("kernels", ["auto", "numba", "numpy"])
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_relu_forward_is_relu_of_the_product_nan_kept(kernels, bias):
-    """One call for a Linear layer and its ReLU: the same values as the two steps, zeros where the product is negative, NaN where an input is NaN
-    (as ``relu``), and an empty inner size gives relu(bias)."""
+    """One call for a Linear layer and its ReLU: the same values as the two steps, zeros where
+    the product is negative, NaN where an input is NaN (as ``relu``), and an empty inner size
+    gives relu(bias)."""
     x, w, b = f32(128, 784), f32(512, 784), f32(512) if bias else None
     x[3, 5] = np.nan
     with gn.config(kernels=kernels):

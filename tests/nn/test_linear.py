@@ -67,7 +67,8 @@ def test_sequential_keeps_the_pair_apart_where_a_hook_would_see_between():
     np.testing.assert_allclose(g(gn.tensor(x)).detach().numpy(), expected, atol=1e-6)
     assert len(seen) == 1 and (seen[0] < 0).any()
     handle.remove()
-    handle = g[1].register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().numpy()))
+    handle = g[1].register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].detach().numpy()))
     g(gn.tensor(x))
     handle.remove()
     np.testing.assert_allclose(seen[1], seen[0])

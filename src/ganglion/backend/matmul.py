@@ -37,8 +37,9 @@ import numpy as np
 
 from ganglion.backend import array_cache, blas_threads, providers, threads
 
-__all__ = ["matmul", "linear_forward", "linear_relu_forward", "fixed_right_product", "blas_matmul", "convolution_scope",
-           "on_each_core", "split_rows", "inside_split", "after_onednn", "PRODUCTS_AFTER_CONVOLUTION"]
+__all__ = ["matmul", "linear_forward", "linear_relu_forward", "fixed_right_product", "blas_matmul",
+           "convolution_scope", "on_each_core", "split_rows", "inside_split", "after_onednn",
+           "PRODUCTS_AFTER_CONVOLUTION"]
 
 # How many products after a convolution kernel still run on the pool: more than a network's
 # products between two of its convolutions (forward and backward of a few fully connected

@@ -108,20 +108,25 @@ class Sequential(_Indexed):
         linear = None
         for module in modules:
             if linear is not None:
-                if type(module) is _ReLU and not (module._forward_hooks or module._forward_pre_hooks):
+                if type(module) is _ReLU and not _hooked(module):
                     input = linear.forward_relu(input)
                     linear = None
                     continue
                 input = linear(input)
                 linear = None
-            if (type(module) is _Linear and not (module._forward_hooks or module._forward_pre_hooks)
-                    and type(input) is Tensor and input._data is not None and not tracing.active):
+            if (type(module) is _Linear and not _hooked(module) and type(input) is Tensor
+                    and input._data is not None and not tracing.active):
                 linear = module
                 continue
             input = module(input)
         if linear is not None:
             input = linear(input)
         return input
+
+
+def _hooked(module):
+    """Whether a forward hook or pre-hook would see ``module``'s input or output."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 class ModuleList(_Indexed):

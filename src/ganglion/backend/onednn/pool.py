@@ -18,9 +18,9 @@ import numpy as np
 from ganglion.backend import array_cache
 from ganglion.backend.onednn import _capi, _runtime, library
 
-__all__ = ["outside_max_pooling", "supports_max_pool2d", "supports_avg_pool2d", "prefers_max_pool2d_scatter", "max_pool2d",
-           "max_pool2d_argmax", "max_pool2d_with_argmax", "max_pool2d_scatter", "avg_pool2d",
-           "avg_pool2d_backward"]
+__all__ = ["outside_max_pooling", "supports_max_pool2d", "supports_avg_pool2d",
+           "prefers_max_pool2d_scatter", "max_pool2d", "max_pool2d_argmax", "max_pool2d_with_argmax",
+           "max_pool2d_scatter", "avg_pool2d", "avg_pool2d_backward"]
 
 # oneDNN's workspace holds uint8 tap numbers below 256 taps; ganglion's argmax is int8 up to
 # 127 taps (int32 above), so larger windows stay with the NumPy kernels.
