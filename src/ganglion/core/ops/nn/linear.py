@@ -79,8 +79,8 @@ class Linear(Op):
 class LinearRelu(Linear):
     """``relu(x @ weight.T (+ bias))`` as one op: what ``nn.Sequential`` applies for a Linear
     layer followed by a ReLU (``nn/containers.py``). One backend call writes the activation
-    (oneDNN applies ReLU as it writes the product), so the pre-activation is never stored and
-    the backward pass masks the gradient by the output, as ReLU's own backward does."""
+    (the product, then ReLU in place on it), so the pre-activation is never kept and the
+    backward pass masks the gradient by the output, as ReLU's own backward does."""
 
     __slots__ = ()
     saves_output = True
