@@ -74,26 +74,6 @@ def test_dispatched_products_equal_numpy():
     np.testing.assert_allclose(expected, x @ w.T + bias, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("kernels", ["auto", "numba", "numpy"])
-@pytest.mark.parametrize("bias", [True, False])
-def test_linear_relu_forward_is_relu_of_the_product_nan_kept(kernels, bias):
-    """One call for a Linear layer and its ReLU: the same values as the two steps, zeros where
-    the product is negative, NaN where an input is NaN (as ``relu``), and an empty inner size
-    gives relu(bias)."""
-    x, w, b = f32(128, 784), f32(512, 784), f32(512) if bias else None
-    x[3, 5] = np.nan
-    with gn.config(kernels=kernels):
-        out = gn.backend.current.linear_relu_forward(x, w, b)
-        empty = gn.backend.current.linear_relu_forward(f32(4, 0), f32(512, 0), b)
-    expected = x.astype(np.float64) @ w.T + (0 if b is None else b)
-    assert np.isnan(out[3]).all() and not np.isnan(np.delete(out, 3, axis=0)).any()
-    expected, out = np.delete(expected, 3, axis=0), np.delete(out, 3, axis=0)
-    np.testing.assert_allclose(out, np.maximum(expected, 0), rtol=1e-4, atol=1e-3)
-    assert (out[expected < -1e-2] == 0).all() and out.dtype == np.float32
-    np.testing.assert_array_equal(empty, np.zeros((4, 512)) if b is None
-                                  else np.broadcast_to(np.maximum(b, 0), (4, 512)))
-
-
 @pytest.fixture
 def every_product_on_onednn(monkeypatch):
     """Route even the small products of these layers to oneDNN (fast tests)."""

@@ -4,8 +4,7 @@ pool (backend/threads.py): BLAS on one thread per call, large products split ove
 
 Methods: ``matmul(a, b, out=None)`` (every op's product), ``linear_forward(x, weight, bias)``
 (x @ weight.T + bias, a Linear layer's forward: one oneDNN primitive adds the bias as it writes
-the result), ``linear_relu_forward(x, weight, bias)`` (the same, then ReLU in place on the
-fresh result) and ``fixed_right_product(b, rows)`` (a function for the many products of a loop by
+the result) and ``fixed_right_product(b, rows)`` (a function for the many products of a loop by
 one right operand, a recurrent layer's W_hh: oneDNN copies it once into its blocked layout).
 Under ``ganglion.config.kernels`` "auto" or "onednn", float32 2-D products of at least
 ``onednn.matmul.SMALLEST_PRODUCT`` multiply-adds whose left operand is not a transposed view
@@ -37,9 +36,8 @@ import numpy as np
 
 from ganglion.backend import array_cache, blas_threads, providers, threads
 
-__all__ = ["matmul", "linear_forward", "linear_relu_forward", "fixed_right_product", "blas_matmul",
-           "convolution_scope", "on_each_core", "split_rows", "inside_split", "after_onednn",
-           "PRODUCTS_AFTER_CONVOLUTION"]
+__all__ = ["matmul", "linear_forward", "fixed_right_product", "blas_matmul", "convolution_scope",
+           "on_each_core", "split_rows", "inside_split", "after_onednn", "PRODUCTS_AFTER_CONVOLUTION"]
 
 # How many products after a convolution kernel still run on the pool: more than a network's
 # products between two of its convolutions (forward and backward of a few fully connected
@@ -129,15 +127,6 @@ def _linear_forward_reference(x, weight, bias=None):
     if bias is not None:
         out += bias
     return out
-
-
-def linear_relu_forward(x, weight, bias=None):
-    """max(x @ weight.T (+ bias), 0) for x (M, K), weight (N, K), bias (N,) or None: the
-    product, then ReLU in place on its fresh result. Not oneDNN's ReLU post-op: that maps NaN
-    to 0, where ``relu`` (and PyTorch's) keeps NaN."""
-    from ganglion.backend import numpy_backend  # (imports this module)
-    out = linear_forward(x, weight, bias)
-    return numpy_backend.NumpyBackend.relu(out, out=out)
 
 
 def _fixed_right_product_reference(b, rows):

@@ -6,10 +6,6 @@ Sequential and ModuleList name their children "0", "1", ... so that state dict k
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from ganglion.core import tracing
-from ganglion.core.tensor import Tensor
-from ganglion.nn.layers.activation import ReLU as _ReLU
-from ganglion.nn.layers.linear import Linear as _Linear
 from ganglion.nn.module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -101,32 +97,9 @@ class Sequential(_Indexed):
         return Sequential(*self, *other)
 
     def forward(self, input):
-        modules = self._modules.values()
-        # A Linear layer followed by a ReLU runs as one op (one backend call writes the
-        # activation; see Linear.forward_relu) when neither has hooks that would see the
-        # value in between, on concrete (eager) values; anything else runs module by module.
-        linear = None
-        for module in modules:
-            if linear is not None:
-                if type(module) is _ReLU and not _hooked(module):
-                    input = linear.forward_relu(input)
-                    linear = None
-                    continue
-                input = linear(input)
-                linear = None
-            if (type(module) is _Linear and not _hooked(module) and type(input) is Tensor
-                    and input._data is not None and not tracing.active):
-                linear = module
-                continue
+        for module in self._modules.values():
             input = module(input)
-        if linear is not None:
-            input = linear(input)
         return input
-
-
-def _hooked(module):
-    """Whether a forward hook or pre-hook would see ``module``'s input or output."""
-    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 class ModuleList(_Indexed):

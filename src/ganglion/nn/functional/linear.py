@@ -3,16 +3,14 @@
 """
 from ganglion.core.op import ShapeError, apply, format_shape
 from ganglion.core.ops.linalg import matmul
-from ganglion.core.ops.nn.linear import Linear, LinearRelu, known_equal
+from ganglion.core.ops.nn.linear import Linear, known_equal
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import permute, reshape, reshape_or_symbolic, unsqueeze
 
-__all__ = ["linear", "linear_relu", "bilinear"]
+__all__ = ["linear", "bilinear"]
 
 _WITH_BIAS = Linear(True)
 _WITHOUT_BIAS = Linear(False)
-_RELU_WITH_BIAS = LinearRelu(True)
-_RELU_WITHOUT_BIAS = LinearRelu(False)
 
 
 def linear(input, weight, bias=None):
@@ -20,14 +18,6 @@ def linear(input, weight, bias=None):
     if bias is None:
         return apply(_WITHOUT_BIAS, input, weight)
     return apply(_WITH_BIAS, input, weight, bias)
-
-
-def linear_relu(input, weight, bias=None):
-    """``relu(linear(input, weight, bias))`` as one op (what ``nn.Sequential`` runs for a
-    Linear layer followed by a ReLU): the same values and gradients, one backend call."""
-    if bias is None:
-        return apply(_RELU_WITHOUT_BIAS, input, weight)
-    return apply(_RELU_WITH_BIAS, input, weight, bias)
 
 
 def bilinear(input1, input2, weight, bias=None):

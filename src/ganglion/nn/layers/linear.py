@@ -14,7 +14,7 @@ from ganglion.core.creation import empty
 from ganglion.core.ops.shape import flatten, reshape_or_symbolic
 from ganglion.nn import init
 from ganglion.nn.layers.arguments import count
-from ganglion.nn.functional.linear import bilinear, linear, linear_relu
+from ganglion.nn.functional.linear import bilinear, linear
 from ganglion.nn.module import Module, Parameter
 
 __all__ = ["Linear", "Bilinear", "Identity", "Flatten", "Unflatten"]
@@ -65,22 +65,13 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        self._check_input(input)
-        return linear(input, self.weight, self.bias)
-
-    def forward_relu(self, input):
-        """``relu(self(input))`` as one op; ``nn.Sequential`` calls it for this layer followed by
-        a ReLU when neither has hooks."""
-        self._check_input(input)
-        return linear_relu(input, self.weight, self.bias)
-
-    def _check_input(self, input):
         shape = input.shape
         if not shape or shape[-1] != self.in_features:
             error = _last_dim_error(f"Linear({self.in_features}, {self.out_features})", input,
                                     self.in_features)
             if error is not None:
                 raise error
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -5,14 +5,13 @@ A single op rather than transpose, matmul and add, because it runs once per laye
 each op applied costs Python time. Inputs with several leading dimensions are folded into one
 matrix, so the forward pass and both weight gradients are one GEMM each.
 """
-from ganglion.core.op import Op, ShapeError, apply, format_shape
+from ganglion.core.op import Op, ShapeError, format_shape
 from ganglion.core.ops.linalg import matmul
 from ganglion.core.ops.reduce import sum as reduce_sum
 from ganglion.core.ops.shape import flatten, reshape_as, transpose, unsqueeze
-from ganglion.core.ops.unary import ReluBackward
 from ganglion.core.tensor import TensorType
 
-__all__ = ["Linear", "LinearRelu", "known_equal"]
+__all__ = ["Linear", "known_equal"]
 
 
 class Linear(Op):
@@ -74,27 +73,6 @@ class Linear(Op):
                 raise TypeError(f"linear: the input is {x.dtype.name} but the parameters are "
                                 f"{t.dtype.name}; convert one of them (x.to(...) or module.to(...))")
         return TensorType(x.dtype, tuple(x.shape[:-1]) + (out_features,))
-
-
-class LinearRelu(Linear):
-    """``relu(x @ weight.T (+ bias))`` as one op: what ``nn.Sequential`` applies for a Linear
-    layer followed by a ReLU (``nn/containers.py``). One backend call writes the activation
-    (the product, then ReLU in place on it), so the pre-activation is never kept and the
-    backward pass masks the gradient by the output, as ReLU's own backward does."""
-
-    __slots__ = ()
-    saves_output = True
-
-    def forward(self, backend, x, weight, bias=None):
-        if x.dtype != weight.dtype:
-            raise TypeError("linear: dtypes differ")
-        if x.ndim == 2:
-            return backend.linear_relu_forward(x, weight, bias)
-        out = Linear.forward(self, backend, x, weight, bias)
-        return backend.relu(out, out=out)
-
-    def vjp(self, out, grad, needs):
-        return Linear.vjp(self, out, apply(ReluBackward(), grad, out), needs)
 
 
 def known_equal(a, b):
