@@ -49,6 +49,31 @@ def test_relu_forward_matches_pytorch_and_runs_on_the_numba_loop(dtype):
         np.testing.assert_array_equal(current.relu(x), want)
 
 
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_nan_free_says_whether_the_input_held_nan(kernels, dtype):
+    """``relu_nan_free(x, out)``: ReLU's values, in place or into ``out`` (over the cores for
+    large arrays), and True exactly when x held no NaN (infinities do not count)."""
+    from ganglion.backend import current, providers
+    if kernels == "numba" and not fused_loops.available():
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 700)).astype(dtype)
+    x.reshape(-1)[:4] = [-np.inf, np.inf, -0.0, 0.0]
+    with gn.config(kernels=kernels):
+        assert providers.kernel_for("relu_nan_free", x, x) == kernels
+        for nan_at in (None, 0, x.size - 1):
+            values = x.copy()
+            if nan_at is not None:
+                values.reshape(-1)[nan_at] = np.nan
+            want = torch.relu(torch.from_numpy(values)).numpy()
+            out = np.empty_like(values)
+            assert current.relu_nan_free(values, out) is (nan_at is None)
+            np.testing.assert_array_equal(out, want)
+            assert current.relu_nan_free(values, values) is (nan_at is None)
+            np.testing.assert_array_equal(values, want)
+
+
 def test_relu_second_derivative_matches_pytorch():
     rng = np.random.default_rng(3)
     data = rng.standard_normal((4, 6))

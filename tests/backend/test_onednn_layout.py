@@ -89,7 +89,8 @@ def test_chain_forward_and_backward_match_pytorch(case, blocked_input):
 def conv_relu(*args):
     """layout.conv2d_forward, then ReLU over the result's buffer (as the compiled pass's
     BlockedConv2d with ``relu``)."""
-    return layout.relu(layout.conv2d_forward(*args), lambda v, out: np.maximum(v, 0, out=out))
+    import ganglion as gn
+    return layout.relu(layout.conv2d_forward(*args), gn.backend.current.relu_nan_free)
 
 
 def test_conv_without_relu_keeps_negative_values():
@@ -154,3 +155,34 @@ def test_relu_after_a_convolution_keeps_nan_in_compiled_steps():
     assert np.isnan(expected.numpy()).sum() == 9 * 16
     np.testing.assert_array_equal(np.isnan(result), np.isnan(expected.numpy()))
     np.testing.assert_allclose(result, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernels", ["auto", "numpy"])
+def test_relu_records_whether_it_met_nan_and_pooling_trusts_it(kernels, monkeypatch):
+    """A blocked ReLU's result says whether its input held NaN (found in the ReLU's own pass);
+    max pooling of a result without NaN skips its search for NaN, and says the same of its own
+    result; one with NaN still gives NaN windows."""
+    import ganglion as gn
+    from ganglion.backend.onednn import pool
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 16, 6, 6)).astype(np.float32)
+    w = (rng.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)
+    geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    with gn.config(kernels=kernels):
+        clean = conv_relu(x, w, None, *geometry)
+        x[1, 4, 2, 2] = np.nan
+        dirty = conv_relu(x, w, None, *geometry)
+    assert clean.nan_free and not dirty.nan_free
+    expected = torch.nn.functional.max_pool2d(torch.tensor(layout.to_plain(dirty)), 2).numpy()
+    dirty_pooled = layout.max_pool2d(dirty, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    np.testing.assert_array_equal(layout.to_plain(dirty_pooled), expected)
+    assert np.isnan(expected).any() and not dirty_pooled.nan_free
+
+    def no_search(values):
+        raise AssertionError("searched a ReLU result known to hold no NaN")
+    monkeypatch.setattr(pool, "outside_max_pooling", no_search)
+    pooled = layout.max_pool2d(clean, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    assert pooled.nan_free
+    np.testing.assert_array_equal(
+        layout.to_plain(pooled),
+        torch.nn.functional.max_pool2d(torch.tensor(layout.to_plain(clean)), 2).numpy())

@@ -257,6 +257,9 @@ def test_max_pooling_gives_nan_for_every_window_that_holds_one(kernels, layout_p
 
     def after_conv(v):
         return F.max_pool2d(F.conv2d(v, gn.tensor(weight), padding=1), 2)
+
+    def after_conv_and_relu(v):
+        return F.max_pool2d(F.relu(F.conv2d(v, gn.tensor(weight), padding=1)), 2)
     with gn.config(kernels=kernels, layout_propagation=layout_propagation), gn.no_grad():
         np.testing.assert_array_equal(F.max_pool2d(gn.tensor(x), 2).numpy(), expected_plain)
         _, indices = F.max_pool2d(gn.tensor(x), 2, return_indices=True)
@@ -265,3 +268,7 @@ def test_max_pooling_gives_nan_for_every_window_that_holds_one(kernels, layout_p
         for result in (after_conv(gn.tensor(x)), gn.jit(after_conv)(gn.tensor(x))):
             np.testing.assert_allclose(result.numpy(), expected_conv, rtol=1e-5, atol=1e-5)
             np.testing.assert_array_equal(np.isnan(result.numpy()), np.isnan(expected_conv))
+        expected_relu = np.where(np.isnan(expected_conv), np.nan, np.maximum(expected_conv, 0))
+        for result in (after_conv_and_relu(gn.tensor(x)), gn.jit(after_conv_and_relu)(gn.tensor(x))):
+            np.testing.assert_allclose(result.numpy(), expected_relu, rtol=1e-5, atol=1e-5)
+            np.testing.assert_array_equal(np.isnan(result.numpy()), np.isnan(expected_relu))

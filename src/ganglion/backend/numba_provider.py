@@ -276,6 +276,7 @@ def kernels():
         "batch_norm_input_gradient": Kernel(batch_norm_input_gradient, _input_gradient_applies),
         "tanh": Kernel(nn_loops.tanh, _tanh_applies),
         "relu": Kernel(nn_loops.relu, _relu_applies),
+        "relu_nan_free": Kernel(nn_loops.relu_nan_free, _relu_applies),
         "relu_backward": Kernel(nn_loops.relu_backward, _relu_backward_applies),
         "hardtanh_backward": Kernel(nn_loops.hardtanh_backward, _hardtanh_backward_applies),
         "lstm_sequence_forward": Kernel(nn_loops.lstm_sequence_forward, _always),

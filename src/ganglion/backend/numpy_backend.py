@@ -16,8 +16,7 @@ import numpy as np
 
 from ganglion import config
 from ganglion.backend import array_cache, batchnorm, conv, numba_provider, pool, providers, recurrent
-from ganglion.backend.matmul import (convolution_scope, linear_forward, linear_relu_forward, matmul,
-                                     split_rows)
+from ganglion.backend.matmul import convolution_scope, linear_forward, matmul, split_rows
 from ganglion.backend.special import erf
 
 
@@ -59,6 +58,13 @@ def _numpy_relu(x, out=None):
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     split_rows(x.size, 1, lambda lo, hi: np.maximum(flat_x[lo:hi], 0, out=flat_out[lo:hi]))
     return out
+
+
+def _numpy_relu_nan_free(x, out):
+    """``relu(x, out=out)`` (out may be x); returns whether x held no NaN (a second pass here;
+    the numba provider finds it in the first)."""
+    _numpy_relu(x, out=out)
+    return not np.isnan(np.max(out)) if out.size else True
 
 
 def _numpy_relu_backward(grad, out):
@@ -107,7 +113,6 @@ class NumpyBackend:
     # around the convolution kernels (backend/matmul.py says which and why).
     matmul = staticmethod(matmul)
     linear_forward = staticmethod(linear_forward)
-    linear_relu_forward = staticmethod(linear_relu_forward)  # ReLU(Linear): nn.Sequential's pairs
 
     # A new uninitialized array; large ones reuse memory nobody holds (backend/array_cache.py).
     empty = staticmethod(array_cache.empty)
@@ -195,8 +200,10 @@ class NumpyBackend:
     # tanh: float32 through the numba provider's vectorized approximation (within 3e-7 of the
     # exact value, see backend/nn_loops.py), since NumPy vectorizes float32 tanh only with
     # AVX-512; ReLU forward (np.maximum's NaN handling costs 2.5x a plain select) and ReLU's and
-    # hardtanh's backward in one compiled pass.
+    # hardtanh's backward in one compiled pass; ``relu_nan_free(x, out)`` also says whether x
+    # held NaN (a blocked ReLU records it for the max pooling that reads it).
     relu = staticmethod(providers.dispatched("relu", _numpy_relu))
+    relu_nan_free = staticmethod(providers.dispatched("relu_nan_free", _numpy_relu_nan_free))
     tanh = staticmethod(providers.dispatched("tanh", _numpy_tanh))
     relu_backward = staticmethod(providers.dispatched("relu_backward", _numpy_relu_backward))
     hardtanh_backward = staticmethod(providers.dispatched("hardtanh_backward", _numpy_hardtanh_backward))

@@ -270,7 +270,7 @@ def relu(op, x):
         return None
     from ganglion.backend import current as backend
     layout = _layout()
-    return _continue_chain(run(op, lambda xv: layout.relu(xv, backend.relu), (x,)), x)
+    return _continue_chain(run(op, lambda xv: layout.relu(xv, backend.relu_nan_free), (x,)), x)
 
 
 def add(op, a, b):

@@ -110,14 +110,17 @@ def _aligned(size):
 class BlockedArray:
     """An (N, C, H, W) float32 activation in a oneDNN layout: ``buffer`` (uint8) holds the
     elements as ``md`` (a memory descriptor owned by ``owner``, kept alive here) lays them out.
-    ``workspace`` is max pooling's (in the output's layout), with ``pool`` its kernel."""
-    __slots__ = ("buffer", "md", "owner", "shape", "workspace", "pool")
+    ``workspace`` is max pooling's (in the output's layout), with ``pool`` its kernel.
+    ``nan_free`` is True when the elements are known to hold neither NaN nor -inf (a ReLU that
+    found no NaN made them), so that max pooling need not look (``max_pool2d``)."""
+    __slots__ = ("buffer", "md", "owner", "shape", "workspace", "pool", "nan_free")
     dtype = np.dtype(np.float32)
 
     def __init__(self, md, owner, shape):
         self.md, self.owner, self.shape = md, owner, tuple(shape)
         self.buffer = _aligned(_size(md))
         self.workspace = self.pool = None
+        self.nan_free = False
 
     @classmethod
     def around(cls, buffer, like):
@@ -127,6 +130,7 @@ class BlockedArray:
         self.md, self.owner, self.shape = like.md, like.owner, like.shape
         self.buffer = buffer.reshape(-1).view(np.uint8)
         self.workspace = self.pool = None
+        self.nan_free = False
         return self
 
     def elements(self):
@@ -311,10 +315,11 @@ def hardtanh_backward(g, x, min_val, max_val, kernel):
 
 
 def relu(x, kernel):
-    """max(x, 0) of a BlockedArray, in its layout: ``kernel(flat, out=flat_out)`` over the
-    buffer's elements (oneDNN keeps a padded layout's padding at zero, which ReLU keeps)."""
+    """max(x, 0) of a BlockedArray, in its layout: ``kernel(flat, flat_out)`` over the buffer's
+    elements (oneDNN keeps a padded layout's padding at zero, which ReLU keeps), returning
+    whether x held no NaN (the backend's ``relu_nan_free``), which the result records."""
     out = BlockedArray(x.md, x.owner, x.shape)
-    kernel(x.buffer.view(np.float32), out=out.buffer.view(np.float32))
+    out.nan_free = kernel(x.buffer.view(np.float32), out.buffer.view(np.float32))
     return out
 
 
@@ -600,9 +605,11 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     geometry = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), bool(ceil_mode))
     key = (("layout", "max_pool"), tuple(x.shape)) + geometry
     out = _runtime.cached_plan(key, lambda: _MaxPool(x.shape, geometry)).run(x)
+    blocked = isinstance(x, BlockedArray)
+    if blocked and x.nan_free:
+        out.nan_free = True
     # (a blocked layout's padding holds zeros, never NaN)
-    if _pool_module.outside_max_pooling(x.buffer.view(np.float32) if isinstance(x, BlockedArray)
-                                        else x):
+    elif _pool_module.outside_max_pooling(x.buffer.view(np.float32) if blocked else x):
         from ganglion.backend import pool as reference
         values = from_plain(reference.max_pool2d(to_plain(x), *geometry), out)
         out.buffer[...] = values.buffer

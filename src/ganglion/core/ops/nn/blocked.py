@@ -75,7 +75,7 @@ class BlockedConv2d(_BlockedOp):
                                        self.groups)
         if self.relu:  # (a padded layout's padding is 0, which ReLU keeps)
             values = out.buffer.view(np.float32)
-            backend.relu(values, out=values)
+            out.nan_free = backend.relu_nan_free(values, values)
         return out
 
 
