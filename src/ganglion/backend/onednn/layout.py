@@ -16,7 +16,7 @@ gradients stay plain NumPy arrays (OIHW), reordered inside the call as in ``conv
 
 - ``conv2d_forward(x, w, b, stride, padding, dilation, groups)``: forward_training. (Not with
   ReLU as its eltwise post-op: that maps NaN to 0, where ReLU keeps NaN; a ReLU after it runs
-  in place over the buffer, ``relu``);
+  over the buffer, ``relu``);
 - ``conv2d_backward_input(g, w, x_shape, ...)``, ``conv2d_backward_weight_bias(x, g, ...)``;
 - ``max_pool2d(x, ...)``: forward_training, whose workspace (the argmax in the layout of the
   output) is kept on the result (``BlockedArray.workspace``) for ``max_pool2d_backward``;

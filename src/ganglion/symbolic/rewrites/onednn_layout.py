@@ -12,7 +12,7 @@ after ``optimize`` and before elementwise fusion. Walking the graph in topologic
 
 - a ``Conv2d`` that oneDNN supports becomes ``BlockedConv2d`` (not a pointwise one: the eager
   kernels run those on plain NCHW, faster); when its only consumer is a
-  ``Relu``, the ReLU joins it (the pair is one node; the ReLU runs in place over the result,
+  ``Relu``, the ReLU joins it (the pair is one node; the ReLU runs over the result's buffer,
   keeping NaN, which oneDNN's eltwise post-op would map to 0);
 - a ``MaxPool2d`` of a blocked value becomes ``BlockedMaxPool2d`` (forward_training, keeping
   its workspace); the ``MaxPool2dArgmax`` / ``MaxPool2dScatter`` pair of its gradient becomes

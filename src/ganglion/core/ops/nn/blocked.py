@@ -10,8 +10,6 @@ a buffer to write into. They have no vjp: the rewrite runs after the gradient gr
 Differentiable ops of the same results are the plain ones they replace (``core/ops/conv.py``,
 ``pool.py``, ``unary.py``).
 """
-import numpy as np
-
 from ganglion.core import dtypes
 from ganglion.core.op import Op
 from ganglion.core.tensor import TensorType
@@ -61,9 +59,9 @@ class ToPlain(_BlockedOp):
 
 
 class BlockedConv2d(_BlockedOp):
-    """conv2d(x, w) + b, followed by ReLU when ``relu`` (the backend's ReLU in place over the
-    result's buffer: oneDNN's eltwise post-op would map NaN to 0): a BlockedArray. x may be
-    blocked or plain."""
+    """conv2d(x, w) + b, followed by ReLU when ``relu`` (the backend's ReLU over the result's
+    buffer: oneDNN's eltwise post-op would map NaN to 0): a BlockedArray. x may be blocked or
+    plain."""
     __slots__ = ("stride", "padding", "dilation", "groups", "relu")
 
     def __init__(self, stride, padding, dilation, groups, relu):
@@ -71,12 +69,10 @@ class BlockedConv2d(_BlockedOp):
         self.relu = relu
 
     def forward(self, backend, x, w, b=None):
-        out = _layout().conv2d_forward(x, w, b, self.stride, self.padding, self.dilation,
-                                       self.groups)
-        if self.relu:  # (a padded layout's padding is 0, which ReLU keeps)
-            values = out.buffer.view(np.float32)
-            out.nan_free = backend.relu_nan_free(values, values)
-        return out
+        layout = _layout()
+        out = layout.conv2d_forward(x, w, b, self.stride, self.padding, self.dilation, self.groups)
+        # (into a second buffer from the array cache: the loop is faster than in place)
+        return layout.relu(out, backend.relu_nan_free) if self.relu else out
 
 
 class BlockedConv2dBackwardInput(_BlockedOp):
