@@ -16,7 +16,9 @@ with ``clock=time.process_time``): meaningful with one thread, so run it as
 ``--zoo`` times the zoo's networks eagerly with layout propagation on and off instead (ganglion
 only, the same interleaved blocks): train steps (SGD with momentum, batch 64 at 3x32x32) of
 resnet20, CIFAR MobileNetV2 and CIFAR VGG-11-BN, and eval-mode no_grad forwards of resnet20
-(batch 64), ResNet-50 and AlexNet (batch 1 at 3x224x224).
+(batch 64), ResNet-50 and AlexNet (batch 1 at 3x224x224). ``--zoo --wall`` times them by the
+clock on every core instead (``OMP_NUM_THREADS`` unset; a quiet machine only); names after
+``--zoo`` pick some of them (``--zoo resnet20``).
 """
 import argparse
 import os
@@ -117,18 +119,25 @@ def _zoo_cases():
             "alexnet eval b1": lambda: infer(zoo.alexnet(), 1, (3, 224, 224))}
 
 
-def run_zoo(repeats):
+def run_zoo(repeats, wall=False, names=None):
     import ganglion
-    set_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    print("ganglion eager, layout propagation on / off, CPU time (process), interleaved blocks")
+    if wall:
+        set_threads()
+        print(f"ganglion eager, layout propagation on / off, wall time, {os.cpu_count()} cores, "
+              "interleaved blocks")
+    else:
+        set_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+        print("ganglion eager, layout propagation on / off, CPU time (process), interleaved blocks")
     print(machine())
     print(f"{'workload':<30}{'off ms':>10}{'on ms':>10}{'on/off':>9}")
     for name, make in _zoo_cases().items():
+        if names and name.split()[0] not in names:
+            continue
         step = make()
         medians = interleaved_medians({"off": _with_layout(ganglion, False, step),
                                        "on": _with_layout(ganglion, True, step)},
                                       warmup=2, repeats=repeats, block=2, settle=1,
-                                      clock=time.process_time)
+                                      clock=time.perf_counter if wall else time.process_time)
         print(f"{name:<30}{medians['off']:>10.1f}{medians['on']:>10.1f}"
               f"{medians['on'] / medians['off']:>9.3f}", flush=True)
 
@@ -167,15 +176,17 @@ def profile(name):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=["cifar_cnn", "lenet"])
+    parser.add_argument("names", nargs="*", help="cifar_cnn, lenet (default: both); with --zoo, "
+                                                 "the zoo's networks to time (default: all)")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--zoo", action="store_true")
+    parser.add_argument("--wall", action="store_true", help="with --zoo: wall time, every core")
     args = parser.parse_args()
     if args.zoo:
-        run_zoo(min(args.repeats, 7))
+        run_zoo(min(args.repeats, 7), args.wall, args.names)
     elif args.profile:
-        for workload in args.names:
+        for workload in args.names or ["cifar_cnn", "lenet"]:
             profile(workload)
     else:
-        run(args.names, args.repeats)
+        run(args.names or ["cifar_cnn", "lenet"], args.repeats)
