@@ -319,7 +319,8 @@ def relu(x, kernel):
     elements (oneDNN keeps a padded layout's padding at zero, which ReLU keeps), returning
     whether x held no NaN (the backend's ``relu_nan_free``), which the result records."""
     out = BlockedArray(x.md, x.owner, x.shape)
-    out.nan_free = kernel(x.buffer.view(np.float32), out.buffer.view(np.float32))
+    # (``is True``: a kernel that returns its array instead must not vouch for it)
+    out.nan_free = kernel(x.buffer.view(np.float32), out.buffer.view(np.float32)) is True
     return out
 
 
