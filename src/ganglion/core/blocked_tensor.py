@@ -8,7 +8,9 @@ in it too:
 - ``conv2d`` (its next convolution reads the blocked input without a reorder);
 - ``relu`` and ``hardtanh`` / ``relu6`` with bounds around 0 (elementwise over the buffer: they
   keep the zeros oneDNN leaves in a padded layout's padding);
-- ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads);
+- ``max_pool2d`` (oneDNN's pooling, whose workspace its backward then reads; it searches its
+  input for NaN and -inf, which oneDNN does not pool as PyTorch does, unless a ReLU made the
+  input and found no NaN: ``BlockedArray.nan_free``);
 - batch norm in training, on unpadded layouts (its statistics from the blocked input, and the
   normalization in its layout; oneDNN's batch norm does not write a padded layout's padding);
 - the sum of two blocked tensors in one layout (a residual connection ``out += identity``,
