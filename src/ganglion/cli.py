@@ -58,6 +58,9 @@ def build_parser():
     train.add_argument("--compile", action="store_true", help="run each step as a compiled "
                                                               "function")
     train.add_argument("--augment", action="store_true", help="random crops and flips (cifar10)")
+    train.add_argument("--random-erase", type=float, default=0.0, metavar="P",
+                       help="erase a random box of each training image with probability P "
+                            "(Random Erasing; mnist, cifar10)")
     train.add_argument("--out", help="run folder (default: runs/MODEL-DATASET)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--init", metavar="CHECKPOINT",
@@ -148,6 +151,11 @@ def _train(args):
             raise UsageError(f"--{option.replace('_', '-')} must be zero or positive")
     if not 0 <= args.label_smoothing < 1:
         raise UsageError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+    if not 0 <= args.random_erase <= 1:
+        raise UsageError(f"--random-erase must be a probability in [0, 1], got "
+                         f"{args.random_erase}")
+    if args.random_erase and args.dataset == "digits":
+        raise UsageError("--random-erase works on mnist and cifar10, not digits")
     data_dir = _check_data_dir(args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
     resume = out / "last.safetensors" if args.resume else None
@@ -157,7 +165,8 @@ def _train(args):
     rank = _join_process_group()
     gn.manual_seed(args.seed)
     train_loader, test_loader, _ = classification_loaders(args.dataset, data_dir, args.batch_size,
-                                                          seed=args.seed, augment=args.augment)
+                                                          seed=args.seed, augment=args.augment,
+                                                          random_erase=args.random_erase)
     model = get_model(args.model)
     if args.init is not None:
         if resume is not None:

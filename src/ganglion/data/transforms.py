@@ -23,8 +23,9 @@ from ganglion.data.rng import current_generator
 
 __all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
            "CenterCrop", "Pad", "Grayscale", "RandomCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "InterpolationMode",
-           "BatchToTensor", "BatchNormalize", "BatchRandomCrop", "BatchRandomHorizontalFlip"]
+           "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "RandomErasing",
+           "InterpolationMode", "BatchToTensor", "BatchNormalize", "BatchRandomCrop",
+           "BatchRandomHorizontalFlip", "BatchRandomErasing"]
 
 
 class Compose:
@@ -497,6 +498,123 @@ class RandomRotation:
                 f"{self.interpolation.value}, expand={self.expand})")
 
 
+class _ErasingOptions:
+    """The options RandomErasing and BatchRandomErasing share, checked as torchvision checks
+    them; ``value`` is a number, one number per channel, or 'random' (normal noise)."""
+
+    def __init__(self, p, scale, ratio, value, what):
+        self.p = _probability(p, what)
+        for name, pair in (("scale", scale), ("ratio", ratio)):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+                    and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                            for v in pair)):
+                raise TypeError(f"{what}: {name} should be a sequence of 2 numbers, got {pair!r}")
+            if not pair[0] <= pair[1]:
+                raise ValueError(f"{what}: {name} should be (min, max), got {tuple(pair)}")
+        if not 0 <= scale[0] <= scale[1] <= 1:
+            raise ValueError(f"{what}: scale should be between 0 and 1, got {tuple(scale)}")
+        if not ratio[0] > 0:
+            raise ValueError(f"{what}: ratio should be positive, got {tuple(ratio)}")
+        if isinstance(value, str):
+            if value != "random":
+                raise ValueError(f"{what}: value must be a number, a sequence of numbers or "
+                                 f"'random', got {value!r}")
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = (float(value),)
+        elif (isinstance(value, (tuple, list)) and len(value) > 0
+              and all(isinstance(v, numbers.Real) for v in value)):
+            value = tuple(float(v) for v in value)
+        else:
+            raise TypeError(f"{what}: value must be a number, a sequence of numbers or "
+                            f"'random', got {value!r}")
+        self.scale, self.ratio, self.value = tuple(scale), tuple(ratio), value
+        self.what = what
+
+    def fill(self, channels):
+        """The per-channel fill as a (C,) float array, or None for normal noise."""
+        if self.value == "random":
+            return None
+        if len(self.value) not in (1, channels):
+            raise ValueError(f"{self.what}: value has {len(self.value)} numbers for an image of "
+                             f"{channels} channels (expected 1 or {channels})")
+        return np.broadcast_to(np.asarray(self.value, np.float32), (channels,))
+
+    def boxes(self, count, height, width, rng):
+        """(erase, top, left, box_h, box_w) for ``count`` images: as torchvision, up to ten
+        draws of an area fraction in ``scale`` and a log-uniform aspect ratio in ``ratio``,
+        keeping the first box strictly smaller than the image; no box, no erasing."""
+        attempts = 10
+        areas = height * width * rng.uniform(*self.scale, size=(count, attempts))
+        aspects = np.exp(rng.uniform(np.log(self.ratio[0]), np.log(self.ratio[1]),
+                                     size=(count, attempts)))
+        # np.rint rounds halves to even, as Python's round() in torchvision does.
+        box_h = np.rint(np.sqrt(areas * aspects)).astype(np.int64)
+        box_w = np.rint(np.sqrt(areas / aspects)).astype(np.int64)
+        fits = (box_h < height) & (box_w < width)
+        first = fits.argmax(axis=1)
+        rows = np.arange(count)
+        box_h, box_w = box_h[rows, first], box_w[rows, first]
+        erase = (rng.random(count) < self.p) & fits[rows, first]
+        box_h, box_w = np.where(erase, box_h, 0), np.where(erase, box_w, 0)
+        top = rng.integers(height - box_h + 1)
+        left = rng.integers(width - box_w + 1)
+        return erase, top, left, box_h, box_w
+
+    def __repr__(self):
+        value = self.value if self.value == "random" else list(self.value)
+        return (f"{type(self).__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio}, "
+                f"value={value})")
+
+
+def _erase(array, erase, top, left, box_h, box_w, fill, rng):
+    """A copy of the (N, C, H, W) ``array`` with each image's box set to ``fill`` (or noise)."""
+    height, width = array.shape[-2:]
+    in_rows = (np.arange(height) >= top[:, None]) & (np.arange(height) < (top + box_h)[:, None])
+    in_cols = (np.arange(width) >= left[:, None]) & (np.arange(width) < (left + box_w)[:, None])
+    inside = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]        # (N, 1, H, W)
+    inside = np.broadcast_to(inside, array.shape)
+    out = array.copy()
+    if fill is None:
+        out[inside] = rng.standard_normal(int(inside.sum()), np.float32).astype(out.dtype)
+    else:
+        np.copyto(out, np.broadcast_to(fill[:, None, None], array.shape[1:]).astype(out.dtype),
+                  where=inside)
+    return out
+
+
+class RandomErasing(_ErasingOptions):
+    """Erase a random rectangle of a CHW tensor (or array) with probability ``p`` (Zhong et al.
+    2017, "Random Erasing Data Augmentation"; torchvision's ``RandomErasing``): its area is a
+    fraction in ``scale`` of the image's, its aspect ratio (height / width) log-uniform in
+    ``ratio``, and its pixels become ``value`` (a number, one per channel, or 'random' for
+    standard normal noise). Use it after ``ToTensor`` and ``Normalize``, where 0 is the mean
+    colour."""
+
+    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False):
+        super().__init__(p, scale, ratio, value, "RandomErasing")
+        self.inplace = inplace
+
+    def __call__(self, image):
+        is_tensor = isinstance(image, Tensor)
+        array = image._data if is_tensor else np.asarray(image)
+        if array.ndim < 3:
+            raise ValueError(f"RandomErasing: expected a (..., C, H, W) tensor, got shape "
+                             f"{array.shape}")
+        rng = current_generator()
+        erase, top, left, box_h, box_w = self.boxes(1, *array.shape[-2:], rng)
+        if not erase[0]:
+            return image
+        fill = self.fill(array.shape[-3])
+        flat = array.reshape(1, -1, *array.shape[-2:])
+        if fill is not None and array.ndim > 3:
+            fill = np.tile(fill, flat.shape[1] // fill.size)
+        out = _erase(flat, erase, top, left, box_h, box_w, fill, rng).reshape(array.shape)
+        if self.inplace and isinstance(array, np.ndarray) and array.flags.writeable:
+            array[...] = out
+            return image
+        return make_tensor(out) if is_tensor else out
+
+
 # ----- batch transforms: (N, C, H, W) -------------------------------------------------------
 
 def _batch_apply(batch, fn):
@@ -611,3 +729,23 @@ class BatchRandomHorizontalFlip:
 
     def __repr__(self):
         return f"BatchRandomHorizontalFlip(p={self.p})"
+
+
+class BatchRandomErasing(_ErasingOptions):
+    """``RandomErasing`` drawn independently for each image of an (N, C, H, W) batch, in a few
+    NumPy calls."""
+
+    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0):
+        super().__init__(p, scale, ratio, value, "BatchRandomErasing")
+
+    def __call__(self, batch):
+        return _batch_apply(batch, self._erase)
+
+    def _erase(self, array):
+        _check_nchw(array, "BatchRandomErasing")
+        rng = current_generator()
+        fill = self.fill(array.shape[1])
+        erase, top, left, box_h, box_w = self.boxes(array.shape[0], *array.shape[2:], rng)
+        if not erase.any():
+            return array
+        return _erase(array, erase, top, left, box_h, box_w, fill, rng)

@@ -39,30 +39,39 @@ def dataset_info(name):
                          f"{', '.join(sorted(DATASETS))}") from None
 
 
-def _datasets(name, data_dir, augment):
+def _datasets(name, data_dir, augment, random_erase):
     """(train set, test set, train batch transform, test batch transform)."""
     if name == "digits":
+        if random_erase:
+            raise ValueError("random erasing needs an image dataset with a batch transform "
+                             "(mnist or cifar10), not 'digits'")
         return Digits("train"), Digits("test"), None, None
     if name == "mnist":
         to_tensor = transforms.Compose([transforms.BatchToTensor(),
                                         transforms.BatchNormalize(*_MNIST_STATS)])
-        return (MNIST(data_dir, train=True), MNIST(data_dir, train=False), to_tensor, to_tensor)
-    to_tensor = transforms.Compose([transforms.BatchToTensor(),
-                                    transforms.BatchNormalize(*_CIFAR_STATS)])
-    train_transform = to_tensor
-    if augment:
-        train_transform = transforms.Compose([to_tensor, transforms.BatchRandomCrop(32, padding=4),
-                                              transforms.BatchRandomHorizontalFlip()])
-    return (CIFAR10(data_dir, train=True), CIFAR10(data_dir, train=False), train_transform,
-            to_tensor)
+        train_set, test_set = MNIST(data_dir, train=True), MNIST(data_dir, train=False)
+        augmentation = []
+    else:
+        to_tensor = transforms.Compose([transforms.BatchToTensor(),
+                                        transforms.BatchNormalize(*_CIFAR_STATS)])
+        train_set, test_set = CIFAR10(data_dir, train=True), CIFAR10(data_dir, train=False)
+        augmentation = ([transforms.BatchRandomCrop(32, padding=4),
+                         transforms.BatchRandomHorizontalFlip()] if augment else [])
+    if random_erase:
+        # After normalizing, as torchvision's recipes do: the erased box is the mean colour.
+        augmentation.append(transforms.BatchRandomErasing(p=random_erase))
+    train_transform = transforms.Compose([to_tensor, *augmentation]) if augmentation else to_tensor
+    return train_set, test_set, train_transform, to_tensor
 
 
 def classification_loaders(name, data_dir=None, batch_size=128, seed=0, augment=False,
-                           num_workers=1, test_batch_size=1000):
+                           num_workers=1, test_batch_size=1000, random_erase=0.0):
     """(train loader (shuffled with ``seed``), test loader, DatasetInfo) for dataset ``name``.
-    ``augment`` adds random crops and flips (CIFAR-10 only)."""
+    ``augment`` adds random crops and flips (CIFAR-10 only); ``random_erase`` is the
+    probability of erasing a random box of each training image (``BatchRandomErasing``)."""
     info = dataset_info(name)
-    train_set, test_set, train_transform, test_transform = _datasets(name, data_dir, augment)
+    train_set, test_set, train_transform, test_transform = _datasets(name, data_dir, augment,
+                                                                     random_erase)
     train = DataLoader(train_set, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
                        batch_transform=train_transform)
     test = DataLoader(test_set, test_batch_size, num_workers=num_workers,
