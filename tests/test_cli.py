@@ -1,8 +1,10 @@
 """The ``ganglion`` command: train/eval on the offline digits, summary, and mistakes reported as
 one line on stderr with exit code 2 (never a traceback)."""
 import csv
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,9 @@ import pytest
 from ganglion import cli
 from ganglion.io import save
 from ganglion.models import get_model
+
+SHARED = Path(os.environ.get("GANGLION_DATA")
+              or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -28,6 +33,10 @@ from ganglion.models import get_model
      "--norm-weight-decay must be zero or positive"),
     (["train", "mlp", "--dataset", "digits", "--label-smoothing", "1"],
      "--label-smoothing must be in [0, 1), got 1.0"),
+    (["train", "mlp", "--dataset", "mnist", "--random-erase", "1.5"],
+     "--random-erase must be a probability in [0, 1], got 1.5"),
+    (["train", "mlp", "--dataset", "digits", "--random-erase", "0.5"],
+     "--random-erase works on mnist and cifar10, not digits"),
     (["train", "mlp", "--dataset", "digits", "--resume", "--out", "/no/such/run"],
      "--resume: /no/such/run/last.safetensors does not exist"),
     (["train", "mlp", "--dataset", "digits", "--init", "/no/such.safetensors"],
@@ -225,3 +234,20 @@ def test_compare_prints_one_table_and_writes_the_figure(tmp_path, capsys):
     assert [line.split()[0] for line in lines[2:5]] == ["perceptron", "lenet5", "mlp"]
     assert "61,706 (61.71K)" in lines[3] and lines[-1] == f"figure: {figure}"
     assert figure.stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(),
+                    reason=f"the shared MNIST files are not at {SHARED / 'mnist'}")
+def test_random_erase_reaches_the_training_batches_only():
+    """--random-erase P puts BatchRandomErasing after normalization in the training loader:
+    with P = 1 every training image has a box of the mean colour (0 after normalizing); the
+    test loader is untouched."""
+    from ganglion.train.datasets import classification_loaders
+    train, test, _ = classification_loaders("mnist", SHARED, 64, seed=1, random_erase=1.0)
+    plain_train, plain_test, _ = classification_loaders("mnist", SHARED, 64, seed=1)
+    (erased, labels), (images, same_labels) = next(iter(train)), next(iter(plain_train))
+    np.testing.assert_array_equal(labels.numpy(), same_labels.numpy())
+    changed = erased.numpy() != images.numpy()
+    assert changed.reshape(64, -1).any(axis=1).all()
+    np.testing.assert_array_equal(erased.numpy()[changed], 0.0)
+    np.testing.assert_array_equal(next(iter(test))[0].numpy(), next(iter(plain_test))[0].numpy())

@@ -293,6 +293,27 @@ CASES = [
     BadInput("random_resized_crop scale reversed",
              lambda: transforms.RandomResizedCrop(8, scale=(1.0, 0.5)),
              ValueError, ["RandomResizedCrop", "scale", "(1.0, 0.5)"]),
+    BadInput("random_erasing scale reversed",
+             lambda: transforms.RandomErasing(scale=(0.4, 0.1)),
+             ValueError, ["RandomErasing", "scale", "(0.4, 0.1)"]),
+    BadInput("random_erasing scale past 1",
+             lambda: transforms.BatchRandomErasing(scale=(0.5, 1.5)),
+             ValueError, ["BatchRandomErasing", "between 0 and 1", "(0.5, 1.5)"]),
+    BadInput("random_erasing negative ratio",
+             lambda: transforms.RandomErasing(ratio=(-1, 2)),
+             ValueError, ["RandomErasing", "ratio", "positive", "(-1, 2)"]),
+    BadInput("random_erasing unknown value word",
+             lambda: transforms.RandomErasing(value="noise"),
+             ValueError, ["RandomErasing", "'random'", "'noise'"]),
+    BadInput("random_erasing probability 2", lambda: transforms.BatchRandomErasing(p=2),
+             ValueError, ["BatchRandomErasing", "[0, 1]", "2"]),
+    BadInput("random_erasing two values for three channels",
+             lambda: transforms.BatchRandomErasing(p=1, value=(0.1, 0.2))(
+                 np.zeros((2, 3, 8, 8), np.float32)),
+             ValueError, ["BatchRandomErasing", "2 numbers", "3 channels"]),
+    BadInput("random_erasing of a 2-d image",
+             lambda: transforms.RandomErasing(p=1)(np.zeros((8, 8), np.float32)),
+             ValueError, ["RandomErasing", "(..., C, H, W)", "(8, 8)"]),
 ]
 
 test_bad_input = bad_input_test(CASES)

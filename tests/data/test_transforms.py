@@ -117,3 +117,114 @@ def test_bilinear_resize_matches_pytorch():
         expected = torch.nn.functional.interpolate(torch.tensor(x)[None], size=size,
                                                    mode="bilinear", align_corners=False)[0]
         np.testing.assert_allclose(_resize_bilinear(x, size, -2, -1), expected.numpy(), atol=1e-5)
+
+
+def _boxes(before, after):
+    """(top, left, height, width) of the changed rectangle of each image, or None; asserts
+    that what changed is one rectangle through every channel."""
+    boxes = []
+    for old, new in zip(before, after):
+        changed = (old != new).any(axis=0)
+        if not changed.any():
+            boxes.append(None)
+            continue
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        top, left = rows[0], cols[0]
+        height, width = rows[-1] - top + 1, cols[-1] - left + 1
+        assert changed.sum() == height * width, "the erased pixels are not one rectangle"
+        boxes.append((top, left, height, width))
+    return boxes
+
+
+def _torchvision_box(height, width, scale, ratio, rng):
+    """torchvision's ``RandomErasing.get_params``, transcribed loop for loop: up to ten tries,
+    the first box strictly inside the image wins."""
+    for _ in range(10):
+        area = height * width * rng.uniform(*scale)
+        aspect = np.exp(rng.uniform(np.log(ratio[0]), np.log(ratio[1])))
+        h, w = int(round(np.sqrt(area * aspect))), int(round(np.sqrt(area / aspect)))
+        if h < height and w < width:
+            return h, w
+    return None
+
+
+@pytest.mark.parametrize("scale, no_box", [((0.1, 0.9), (-0.02, 0.02)),
+                                            ((0.6, 0.95), (0.15, 0.25))])
+def test_batch_random_erasing_draws_torchvisions_boxes(scale, no_box):
+    """The vectorised draw has the distribution of torchvision's loop: erase rate, box sizes
+    and the share of images where no box fits (on a wide image, and with large boxes the ten
+    tries often fail; swapped height and width would show)."""
+    height, width, ratio = 10, 16, (0.3, 3.3)
+    images = np.random.default_rng(0).random((20000, 2, height, width)).astype(np.float32)
+    gn.manual_seed(3)
+    out = T.BatchRandomErasing(p=0.7, scale=scale, ratio=ratio, value=(-1.0, -2.0))(images)
+    boxes = _boxes(images, out)
+    erased = [b for b in boxes if b is not None]
+    for top, left, h, w in erased[:200]:
+        assert top + h <= height and left + w <= width
+    np.testing.assert_array_equal(out[:, 0][out[:, 0] != images[:, 0]], -1.0)
+    np.testing.assert_array_equal(out[:, 1][out[:, 1] != images[:, 1]], -2.0)
+
+    rng = np.random.default_rng(5)
+    reference = [_torchvision_box(height, width, scale, ratio, rng) if rng.random() < 0.7
+                 else None for _ in range(20000)]
+    reference_sizes = np.array([b for b in reference if b is not None])
+    sizes = np.array([(h, w) for _, _, h, w in erased])
+    assert abs(len(erased) / 20000 - len(reference_sizes) / 20000) < 0.015
+    # 0.7 of the images are drawn (give or take 0.005); those where no box fits stay whole.
+    assert no_box[0] <= 1 - len(erased) / (0.7 * 20000) <= no_box[1]
+    np.testing.assert_allclose(sizes.mean(axis=0), reference_sizes.mean(axis=0), rtol=0.03)
+    np.testing.assert_allclose(sizes.std(axis=0), reference_sizes.std(axis=0), rtol=0.05)
+    areas = sizes.prod(axis=1) / (height * width)
+    assert areas.min() >= 0.05 and areas.max() <= 1.0
+
+
+def test_random_erasing_per_sample_tensor_noise_inplace_and_seed():
+    image = gn.tensor(np.random.default_rng(1).random((3, 32, 32)).astype(np.float32))
+    assert T.RandomErasing(p=0)(image) is image
+    gn.manual_seed(2)
+    first = T.RandomErasing(p=1, value="random")(image)
+    gn.manual_seed(2)
+    again = T.RandomErasing(p=1, value="random")(image)
+    assert isinstance(first, gn.Tensor)
+    np.testing.assert_array_equal(first.numpy(), again.numpy())
+    (top, left, h, w), = _boxes(image.numpy()[None], first.numpy()[None])
+    noise = first.numpy()[:, top:top + h, left:left + w]
+    assert 0.02 * 1024 - 32 <= h * w <= 0.33 * 1024 + 32
+    assert abs(noise.mean()) < 0.3 and 0.7 < noise.std() < 1.3    # standard normal noise
+
+    array = image.numpy().copy()
+    kept = array.copy()
+    gn.manual_seed(4)
+    assert T.RandomErasing(p=1, value=0.5, inplace=True)(array) is array
+    (top, left, h, w), = _boxes(kept[None], array[None])
+    np.testing.assert_array_equal(array[:, top:top + h, left:left + w], 0.5)
+    # A (..., C, H, W) stack erases the same box in every image, as torchvision's.
+    stack = np.stack([kept, kept])
+    out = T.RandomErasing(p=1, value=(1, 2, 3))(stack)
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(np.unique(out[0][out[0] != kept]), [1, 2, 3])
+
+
+def test_batch_random_erasing_keeps_batch_kinds_and_input():
+    images = np.random.default_rng(6).random((8, 3, 12, 12)).astype(np.float32)
+    labels = gn.tensor(np.arange(8))
+    kept = images.copy()
+    out, same_labels = T.BatchRandomErasing(p=1)((gn.tensor(images), labels))
+    assert isinstance(out, gn.Tensor) and same_labels is labels
+    np.testing.assert_array_equal(images, kept)
+    assert all(b is not None for b in _boxes(images, out.numpy()))
+    np.testing.assert_array_equal(T.BatchRandomErasing(p=0)(images), images)
+
+
+def test_functional_erase_sets_the_box_and_copies_unless_in_place():
+    from ganglion.vision.transforms import functional as TF
+    image = gn.tensor(np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5))
+    out = TF.erase(image, 1, 2, 2, 3, gn.tensor(np.array([[[-1.0]], [[-2.0]]], np.float32)))
+    expected = image.numpy().copy()
+    expected[0, 1:3, 2:5], expected[1, 1:3, 2:5] = -1, -2
+    np.testing.assert_array_equal(out.numpy(), expected)
+    assert image.numpy()[0, 1, 2] == 7           # the input is kept
+    array = image.numpy().copy()
+    assert TF.erase(array, 0, 0, 1, 1, 9.0, inplace=True) is array
+    assert array[:, 0, 0].tolist() == [9, 9]

@@ -595,8 +595,7 @@ class RandomErasing(_ErasingOptions):
         self.inplace = inplace
 
     def __call__(self, image):
-        is_tensor = isinstance(image, Tensor)
-        array = image._data if is_tensor else np.asarray(image)
+        array = image._data if isinstance(image, Tensor) else np.asarray(image)
         if array.ndim < 3:
             raise ValueError(f"RandomErasing: expected a (..., C, H, W) tensor, got shape "
                              f"{array.shape}")
@@ -604,15 +603,26 @@ class RandomErasing(_ErasingOptions):
         erase, top, left, box_h, box_w = self.boxes(1, *array.shape[-2:], rng)
         if not erase[0]:
             return image
-        fill = self.fill(array.shape[-3])
-        flat = array.reshape(1, -1, *array.shape[-2:])
-        if fill is not None and array.ndim > 3:
-            fill = np.tile(fill, flat.shape[1] // fill.size)
-        out = _erase(flat, erase, top, left, box_h, box_w, fill, rng).reshape(array.shape)
-        if self.inplace and isinstance(array, np.ndarray) and array.flags.writeable:
-            array[...] = out
-            return image
-        return make_tensor(out) if is_tensor else out
+        channels, box_h, box_w = array.shape[-3], int(box_h[0]), int(box_w[0])
+        fill = self.fill(channels)
+        value = (rng.standard_normal((channels, box_h, box_w), np.float32) if fill is None
+                 else fill[:, None, None])
+        return erase_box(image, int(top[0]), int(left[0]), box_h, box_w, value, self.inplace)
+
+
+def erase_box(image, top, left, height, width, value, inplace=False):
+    """``image`` (a (..., C, H, W) tensor or array) with the box at (top, left) of the given
+    size set to ``value`` (anything that broadcasts to (..., C, height, width)); in place only
+    when asked and the image is writable (torchvision's ``functional.erase``)."""
+    is_tensor = isinstance(image, Tensor)
+    array = image._data if is_tensor else np.asarray(image)
+    if isinstance(value, Tensor):
+        value = value._data
+    out = array if inplace and array.flags.writeable else array.copy()
+    out[..., top:top + height, left:left + width] = value
+    if out is array:
+        return image
+    return make_tensor(out) if is_tensor else out
 
 
 # ----- batch transforms: (N, C, H, W) -------------------------------------------------------

@@ -2,12 +2,12 @@
 implementation, two names). PIL images are transformed by Pillow as torchvision does; tensors
 (C, H, W) by NumPy with torchvision's formulas; ``functional`` holds the function forms."""
 from ganglion.data.transforms import (CenterCrop, Compose, Grayscale, InterpolationMode, Lambda,
-                                      Normalize, Pad, PILToTensor, RandomCrop,
+                                      Normalize, Pad, PILToTensor, RandomCrop, RandomErasing,
                                       RandomHorizontalFlip, RandomResizedCrop, RandomRotation,
                                       RandomVerticalFlip, Resize, ToPILImage, ToTensor)
 from ganglion.vision.transforms import functional
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
            "CenterCrop", "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "RandomRotation", "Lambda", "Grayscale", "Pad",
+           "RandomVerticalFlip", "RandomRotation", "RandomErasing", "Lambda", "Grayscale", "Pad",
            "InterpolationMode", "functional"]

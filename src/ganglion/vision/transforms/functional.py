@@ -7,7 +7,7 @@ from ganglion.data.transforms import InterpolationMode
 
 __all__ = ["to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop",
            "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "rgb_to_grayscale",
-           "to_grayscale", "InterpolationMode"]
+           "to_grayscale", "erase", "InterpolationMode"]
 
 
 def to_tensor(pic):
@@ -94,3 +94,9 @@ def to_grayscale(img, num_output_channels=1):
     if not _ops.is_pil(img):
         raise TypeError(f"to_grayscale: input should be a PIL Image, got {type(img).__name__}")
     return _t.Grayscale(num_output_channels)(img)
+
+
+def erase(img, i, j, h, w, v, inplace=False):
+    """Set the (h, w) box at row i, column j of a (..., C, H, W) tensor to ``v`` (see
+    RandomErasing)."""
+    return _t.erase_box(img, i, j, h, w, v, inplace)
