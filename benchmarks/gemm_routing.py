@@ -6,6 +6,9 @@ Sections:
   (input 64, hidden 256, batch 64, 35 steps) GEMMs: OpenBLAS, oneDNN's plain product, oneDNN
   with a fixed right operand copied once into its blocked layout (the recurrent loops' form),
   PyTorch; and the provider ``kernels="auto"`` picks for the shape.
+- ``modules``: the MLP forward taken apart: each module's CPU time inside the sequence (where
+  caches hold what the previous module left, unlike a module timed alone), ganglion and
+  PyTorch in alternating rounds.
 - ``models``: the MLP forward (nn.Linear/ReLU, no_grad), the raw-tensor MLP train step
   (mlp_step.py, eager Adam), the compiled MLP step (symbolic_mlp.py) and the LSTM / GRU / RNN
   classifier train steps (models.py), each under ``kernels="numba"`` (OpenBLAS products: the
@@ -14,7 +17,7 @@ Sections:
 
 Times are ``time.process_time`` of one thread (OMP/OpenBLAS/PyTorch/ganglion all at one
 thread): on this project's shared 2-core machine the wall clock measures the load.
-Run: OMP_WAIT_POLICY=PASSIVE python benchmarks/gemm_routing.py [--sections products,models]
+Run: OMP_WAIT_POLICY=PASSIVE python benchmarks/gemm_routing.py [--sections products,modules,models]
      [--repeats N]
 """
 import os
@@ -90,7 +93,8 @@ def _with_kernels(kernels, step):
     return run
 
 
-def _mlp_forward_steps():
+def _mlp_forward_models():
+    """(ganglion model, PyTorch model, ganglion input, PyTorch input) of the MLP forward."""
     import torch
 
     import ganglion as gn
@@ -105,8 +109,15 @@ def _mlp_forward_steps():
     model = build(gn)
     model.load_state_dict(torch_model.state_dict())
     x_np, _ = batch()
-    x, xt = gn.from_numpy(x_np), torch.from_numpy(x_np)
     assert x_np.shape == (BATCH, SIZES[0])
+    return model, torch_model, gn.from_numpy(x_np), torch.from_numpy(x_np)
+
+
+def _mlp_forward_steps():
+    import torch
+
+    import ganglion as gn
+    model, torch_model, x, xt = _mlp_forward_models()
 
     def ganglion_forward():
         with gn.no_grad():
@@ -131,6 +142,44 @@ def _classifier_steps(name):
     x, y = make_batch(name, batch, shape)
     import ganglion
     return adam_step(ganglion, model, x, y), adam_step(torch, torch_model, x, y)
+
+
+def run_modules(repeats, rounds=5):
+    """Each module's median CPU time per forward over ``rounds`` alternating rounds, each round
+    ``repeats`` forwards timed module by module."""
+    import statistics
+
+    import torch
+
+    import ganglion as gn
+    model, torch_model, x, xt = _mlp_forward_models()
+    clock = time.process_time_ns
+    frameworks = {"ganglion": (list(model), x, gn.no_grad), "PyTorch": (list(torch_model), xt,
+                                                                      torch.no_grad)}
+    per_round = {name: [] for name in frameworks}
+    for _ in range(rounds):
+        for name, (modules, inputs, no_grad) in frameworks.items():
+            spent = [0] * (len(modules) + 1)
+            with no_grad():
+                for call in range(repeats + 5):
+                    h = inputs
+                    start = clock()
+                    for i, module in enumerate(modules):
+                        t0 = clock()
+                        h = module(h)
+                        if call >= 5:               # the first five warm up
+                            spent[i] += clock() - t0
+                    if call >= 5:
+                        spent[-1] += clock() - start
+            per_round[name].append([t / repeats / 1000 for t in spent])
+    medians = {name: [statistics.median(r[i] for r in rounds_) for i in range(len(rounds_[0]))]
+               for name, rounds_ in per_round.items()}
+    print("\n## The MLP forward by module, one thread, CPU us per forward (inside the sequence)\n")
+    print("| module | ganglion | PyTorch | difference |\n|---|---:|---:|---:|")
+    names = [repr(m) for m in torch_model] + ["whole forward (timers included)"]
+    for i, label in enumerate(names):
+        g, t = medians["ganglion"][i], medians["PyTorch"][i]
+        print(f"| {label} | {g:.1f} | {t:.1f} | {g - t:+.1f} |")
 
 
 def run_models(names, repeats):
@@ -173,6 +222,8 @@ def main():
     print(f"oneDNN {'.'.join(map(str, library.version()))}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     if "products" in args.sections:
         run_products(args.repeats)
+    if "modules" in args.sections:
+        run_modules(max(50, args.repeats * 5))
     if "models" in args.sections:
         run_models(args.models.split(","), args.repeats)
 
