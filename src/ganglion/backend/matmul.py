@@ -177,7 +177,12 @@ SPLIT_ELEMENTS = 1 << 19
 def split_rows(rows, row_size, work):
     """work(lo, hi) over rows [0, rows) of ``row_size`` elements each: one range per core when
     each gets at least SPLIT_ELEMENTS elements, else all on the calling thread."""
-    on_each_core(rows, work, least=-(-SPLIT_ELEMENTS // max(1, row_size)))
+    least = -(-SPLIT_ELEMENTS // max(1, row_size))
+    if rows < 2 * least:
+        # One range (what on_each_core decides too), without its bookkeeping: most calls.
+        work(0, rows)
+        return
+    on_each_core(rows, work, least=least)
 
 
 def _bounds(length, cores):
