@@ -25,6 +25,7 @@ from ganglion.data import (CaliforniaHousing, CharVocabulary, DataLoader, ImageF
                            sequence_batches, transforms)
 from ganglion.data.datasets.cifar import load_batch
 from ganglion.data.datasets.mnist import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from ganglion.vision.transforms import functional as vision_functional
 
 SHARED = Path(os.environ.get("GANGLION_DATA")
               or Path(__file__).resolve().parents[3] / "shared" / "datasets")
@@ -311,6 +312,29 @@ CASES = [
              lambda: transforms.BatchRandomErasing(p=1, value=(0.1, 0.2))(
                  np.zeros((2, 3, 8, 8), np.float32)),
              ValueError, ["BatchRandomErasing", "2 numbers", "3 channels"]),
+    BadInput("color_jitter negative brightness", lambda: transforms.ColorJitter(brightness=-0.2),
+             ValueError, ["ColorJitter", "brightness", "non-negative", "-0.2"]),
+    BadInput("color_jitter hue past half a turn", lambda: transforms.ColorJitter(hue=0.7),
+             ValueError, ["ColorJitter", "hue", "(-0.5, 0.5)", "(-0.7, 0.7)"]),
+    BadInput("color_jitter three numbers", lambda: transforms.ColorJitter(contrast=(1, 2, 3)),
+             TypeError, ["ColorJitter", "contrast", "(min, max)", "(1, 2, 3)"]),
+    BadInput("adjust_hue factor 0.6",
+             lambda: vision_functional.adjust_hue(gn.zeros(3, 4, 4), 0.6),
+             ValueError, ["adjust_hue", "hue_factor", "0.6", "[-0.5, 0.5]"]),
+    BadInput("adjust_brightness negative factor",
+             lambda: vision_functional.adjust_brightness(gn.zeros(3, 4, 4), -1),
+             ValueError, ["adjust_brightness", "brightness_factor", "-1.0", "non-negative"]),
+    BadInput("adjust_saturation four channels",
+             lambda: vision_functional.adjust_saturation(gn.zeros(4, 4, 4), 0.5),
+             TypeError, ["adjust_saturation", "1 or 3 channels", "4", "(4, 4, 4)"]),
+    BadInput("adjust_contrast of a 1-d tensor",
+             lambda: vision_functional.adjust_contrast(gn.zeros(4), 0.5),
+             TypeError, ["adjust_contrast", "(..., C, H, W)", "(4,)"]),
+    BadInput("random_choice weights for three of two",
+             lambda: transforms.RandomChoice([abs, abs], p=[1, 1, 1]),
+             ValueError, ["RandomChoice", "2 non-negative weights", "[1.0, 1.0, 1.0]"]),
+    BadInput("random_apply of a non-callable", lambda: transforms.RandomApply([abs, 3]),
+             TypeError, ["RandomApply", "callables", "int"]),
     BadInput("random_erasing of a 2-d image",
              lambda: transforms.RandomErasing(p=1)(np.zeros((8, 8), np.float32)),
              ValueError, ["RandomErasing", "(..., C, H, W)", "(8, 8)"]),

@@ -16,13 +16,15 @@ import numbers
 import numpy as np
 
 from ganglion.core.tensor import Tensor, make_tensor
+from ganglion.data import color_ops
 from ganglion.data.image_ops import (PADDING_MODES, InterpolationMode, crop, flip, image_size,
                                      interpolation_mode, is_pil, pad, padding_ltrb, resize,
                                      resize_array, resized_size, rotate, size_arg)
 from ganglion.data.rng import current_generator
 
 __all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
-           "CenterCrop", "Pad", "Grayscale", "RandomCrop", "RandomHorizontalFlip",
+           "CenterCrop", "Pad", "Grayscale", "RandomGrayscale", "ColorJitter", "RandomApply",
+           "RandomChoice", "RandomOrder", "RandomCrop", "RandomHorizontalFlip",
            "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "RandomErasing",
            "InterpolationMode", "BatchToTensor", "BatchNormalize", "BatchRandomCrop",
            "BatchRandomHorizontalFlip", "BatchRandomErasing"]
@@ -363,11 +365,8 @@ class Grayscale:
             raise TypeError(f"Grayscale: expected a {layout} with 1 or 3 channels, got shape "
                             f"{array.shape}")
         if array.shape[channel_axis] == 3:
-            r, g, b = (np.take(array, i, axis=channel_axis) for i in range(3))
-            compute = array.dtype.type if array.dtype.kind == "f" else np.float32
-            r, g, b = (c.astype(compute, copy=False) for c in (r, g, b))
-            luma = (compute(0.2989) * r + compute(0.587) * g) + compute(0.114) * b
-            array = np.expand_dims(luma.astype(array.dtype), channel_axis)
+            array = (color_ops.luma(array) if tensor else
+                     np.moveaxis(color_ops.luma(np.moveaxis(array, -1, -3)), -3, -1))
         if self.num_output_channels == 3:
             array = np.repeat(array, 3, axis=channel_axis)
         array = np.ascontiguousarray(array)
@@ -375,6 +374,146 @@ class Grayscale:
 
     def __repr__(self):
         return f"Grayscale(num_output_channels={self.num_output_channels})"
+
+
+class RandomGrayscale:
+    """``Grayscale`` with probability ``p``, keeping the image's channel count (3 equal
+    channels for an RGB image)."""
+
+    def __init__(self, p=0.1):
+        self.p = _probability(p, "RandomGrayscale")
+
+    def __call__(self, image):
+        if current_generator().random() >= self.p:
+            return image
+        return Grayscale(num_output_channels=color_ops.image_channels(image))(image)
+
+    def __repr__(self):
+        return f"RandomGrayscale(p={self.p})"
+
+
+def _jitter_range(value, name, center=1.0, bound=(0.0, float("inf")), clip_at_zero=True):
+    """torchvision's ColorJitter ranges: a number v gives [center - v, center + v] (clipped at
+    0 for the factors), a pair is (min, max); None where the range is just ``center``."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"ColorJitter: if {name} is a single number, it must be "
+                             f"non-negative, got {value}")
+        low, high = center - float(value), center + float(value)
+        if clip_at_zero:
+            low = max(low, 0.0)
+    elif (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)):
+        low, high = float(value[0]), float(value[1])
+    else:
+        raise TypeError(f"ColorJitter: {name} should be a single number or a (min, max) pair, "
+                        f"got {value!r}")
+    if not bound[0] <= low <= high <= bound[1]:
+        raise ValueError(f"ColorJitter: {name} values should be between {bound}, got "
+                         f"{(low, high)}")
+    return None if low == high == center else (low, high)
+
+
+class ColorJitter:
+    """Random brightness, contrast, saturation and hue changes, in a random order (torchvision's
+    ``ColorJitter``). Each of ``brightness``, ``contrast`` and ``saturation`` is a number v (the
+    factor drawn from [max(0, 1 - v), 1 + v]) or a (min, max) pair; ``hue`` is a number v in
+    [0, 0.5] (the shift drawn from [-v, v]) or a pair within [-0.5, 0.5]. Zero leaves that
+    property alone."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.brightness = _jitter_range(brightness, "brightness")
+        self.contrast = _jitter_range(contrast, "contrast")
+        self.saturation = _jitter_range(saturation, "saturation")
+        self.hue = _jitter_range(hue, "hue", center=0.0, bound=(-0.5, 0.5), clip_at_zero=False)
+
+    _ADJUST = (color_ops.adjust_brightness, color_ops.adjust_contrast,
+               color_ops.adjust_saturation, color_ops.adjust_hue)
+
+    def get_params(self, rng=None):
+        """(order of the four adjustments, brightness, contrast, saturation and hue factors;
+        None for those left alone), as torchvision's ``ColorJitter.get_params``."""
+        rng = rng or current_generator()
+        order = rng.permutation(4)
+        factors = [None if r is None else float(rng.uniform(r[0], r[1]))
+                   for r in (self.brightness, self.contrast, self.saturation, self.hue)]
+        return (order, *factors)
+
+    def __call__(self, image):
+        order, *factors = self.get_params()
+        for index in order:
+            if factors[index] is not None:
+                image = self._ADJUST[index](image, factors[index])
+        return image
+
+    def __repr__(self):
+        return (f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
+                f"saturation={self.saturation}, hue={self.hue})")
+
+
+def _transform_list(transforms, what):
+    transforms = list(transforms)
+    if not all(callable(t) for t in transforms):
+        raise TypeError(f"{what}: expected a sequence of transforms (callables), got "
+                        f"{[type(t).__name__ for t in transforms]}")
+    return transforms
+
+
+class RandomApply:
+    """Apply all of ``transforms`` in order with probability ``p``, else none."""
+
+    def __init__(self, transforms, p=0.5):
+        self.transforms = _transform_list(transforms, "RandomApply")
+        self.p = _probability(p, "RandomApply")
+
+    def __call__(self, image):
+        if current_generator().random() >= self.p:
+            return image
+        for transform in self.transforms:
+            image = transform(image)
+        return image
+
+    def __repr__(self):
+        return f"RandomApply({self.transforms}, p={self.p})"
+
+
+class RandomChoice:
+    """Apply one of ``transforms``, drawn with probabilities ``p`` (normalized; equal if
+    None)."""
+
+    def __init__(self, transforms, p=None):
+        self.transforms = _transform_list(transforms, "RandomChoice")
+        if not self.transforms:
+            raise ValueError("RandomChoice: expected at least one transform")
+        if p is not None:
+            p = [float(v) for v in p]
+            if len(p) != len(self.transforms) or min(p) < 0 or sum(p) <= 0:
+                raise ValueError(f"RandomChoice: p should be {len(self.transforms)} "
+                                 f"non-negative weights, not all zero, got {p}")
+        self.p = p
+
+    def __call__(self, image):
+        weights = None if self.p is None else np.asarray(self.p) / sum(self.p)
+        index = int(current_generator().choice(len(self.transforms), p=weights))
+        return self.transforms[index](image)
+
+    def __repr__(self):
+        return f"RandomChoice({self.transforms}, p={self.p})"
+
+
+class RandomOrder:
+    """Apply all of ``transforms``, in a random order."""
+
+    def __init__(self, transforms):
+        self.transforms = _transform_list(transforms, "RandomOrder")
+
+    def __call__(self, image):
+        for index in current_generator().permutation(len(self.transforms)):
+            image = self.transforms[index](image)
+        return image
+
+    def __repr__(self):
+        return f"RandomOrder({self.transforms})"
 
 
 class PILToTensor:

@@ -2,12 +2,15 @@
 (C, H, W) tensor, or (H, W, C) array), each the same code as its transform class in
 ``ganglion.data.transforms``."""
 from ganglion.data import image_ops as _ops
+from ganglion.data.color_ops import (adjust_brightness, adjust_contrast, adjust_hue,
+                                     adjust_saturation)
 from ganglion.data import transforms as _t
 from ganglion.data.transforms import InterpolationMode
 
 __all__ = ["to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop",
            "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "rgb_to_grayscale",
-           "to_grayscale", "erase", "InterpolationMode"]
+           "to_grayscale", "erase", "adjust_brightness", "adjust_contrast", "adjust_saturation",
+           "adjust_hue", "InterpolationMode"]
 
 
 def to_tensor(pic):
