@@ -22,20 +22,27 @@ __all__ = ["luma", "adjust_brightness", "adjust_contrast", "adjust_saturation", 
 
 
 def _channels_first(image, what):
-    """(array as (..., C, H, W), a function that turns such an array back into the input's
-    kind) for a tensor (already CHW) or an HWC / HW array."""
+    """(array as (..., C, H, W) with 1 or 3 channels, a function that turns such an array back
+    into the input's kind) for a tensor (already CHW) or an HWC / HW array."""
     if isinstance(image, Tensor):
         array = image._data
         if array.ndim < 3:
             raise TypeError(f"{what}: expected a (..., C, H, W) tensor, got shape {array.shape}")
-        return array, make_tensor
-    array = np.asarray(image)
-    if array.ndim == 2:
-        return array[None], lambda a: np.ascontiguousarray(a[0])
-    if array.ndim != 3:
-        raise TypeError(f"{what}: expected an (H, W) or (H, W, C) array, got shape "
-                        f"{array.shape}")
-    return np.moveaxis(array, -1, -3), lambda a: np.ascontiguousarray(np.moveaxis(a, -3, -1))
+        channels_first, back = array, make_tensor
+    else:
+        array = np.asarray(image)
+        if array.ndim == 2:
+            channels_first, back = array[None], lambda a: np.ascontiguousarray(a[0])
+        elif array.ndim == 3:
+            channels_first = np.moveaxis(array, -1, -3)
+            back = lambda a: np.ascontiguousarray(np.moveaxis(a, -3, -1))  # noqa: E731
+        else:
+            raise TypeError(f"{what}: expected an (H, W) or (H, W, C) array, got shape "
+                            f"{array.shape}")
+    if channels_first.shape[-3] not in (1, 3):
+        raise TypeError(f"{what}: expected an image with 1 or 3 channels, got "
+                        f"{channels_first.shape[-3]} (shape {array.shape})")
+    return channels_first, back
 
 
 def image_channels(image):
@@ -46,12 +53,6 @@ def image_channels(image):
         return image.shape[-3] if image.ndim >= 3 else 1
     shape = np.shape(image)
     return shape[2] if len(shape) == 3 else 1
-
-
-def _check_channels(array, what):
-    if array.shape[-3] not in (1, 3):
-        raise TypeError(f"{what}: expected an image with 1 or 3 channels, got "
-                        f"{array.shape[-3]} (shape {array.shape})")
 
 
 def _bound(dtype):
@@ -100,7 +101,6 @@ def adjust_brightness(image, brightness_factor):
     if is_pil(image):
         return _enhance(image, "Brightness", factor)
     array, back = _channels_first(image, "adjust_brightness")
-    _check_channels(array, "adjust_brightness")
     return back(_blend(array, 0.0, factor))
 
 
@@ -110,7 +110,6 @@ def adjust_contrast(image, contrast_factor):
     if is_pil(image):
         return _enhance(image, "Contrast", factor)
     array, back = _channels_first(image, "adjust_contrast")
-    _check_channels(array, "adjust_contrast")
     compute = array.dtype.type if array.dtype.kind == "f" else np.float32
     gray = luma(array) if array.shape[-3] == 3 else array
     mean = gray.astype(compute).mean(axis=(-3, -2, -1), keepdims=True, dtype=compute)
@@ -124,7 +123,6 @@ def adjust_saturation(image, saturation_factor):
     if is_pil(image):
         return _enhance(image, "Color", factor)
     array, back = _channels_first(image, "adjust_saturation")
-    _check_channels(array, "adjust_saturation")
     if array.shape[-3] == 1:
         return image
     return back(_blend(array, luma(array), factor))
@@ -139,7 +137,6 @@ def adjust_hue(image, hue_factor):
     if is_pil(image):
         return _adjust_hue_pil(image, factor)
     array, back = _channels_first(image, "adjust_hue")
-    _check_channels(array, "adjust_hue")
     if array.shape[-3] == 1:
         return image
     dtype = array.dtype
