@@ -1,8 +1,8 @@
 """The geometry of one image in any of its three forms: a PIL image (transformed by Pillow
 itself, as torchvision does, its mode and palette kept), a (..., C, H, W) tensor, or an (H, W[, C])
 NumPy array (both transformed with NumPy, following torchvision's tensor formulas): size, crop,
-pad, flip, resize and rotate. ``ganglion.data.transforms`` builds its transforms on these, and
-``ganglion.vision.transforms.functional`` exposes them under torchvision's names.
+pad, flip, resize, rotate and affine maps. ``ganglion.data.transforms`` builds its transforms on
+these, and ``ganglion.vision.transforms.functional`` exposes them under torchvision's names.
 """
 import enum
 import math
@@ -14,7 +14,8 @@ from ganglion.core.tensor import Tensor, make_tensor
 
 __all__ = ["InterpolationMode", "PADDING_MODES", "is_pil", "interpolation_mode", "spatial",
            "image_size", "crop", "padding_ltrb", "pad", "size_arg", "resized_size",
-           "resize_array", "resize", "flip", "rotate", "pil_from_array"]
+           "resize_array", "resize", "flip", "rotate", "affine", "inverse_affine_matrix",
+           "pil_from_array"]
 
 
 def is_pil(image):
@@ -259,21 +260,28 @@ def flip(image, vertical):
     return restore(np.ascontiguousarray(np.flip(array, axis=h_axis if vertical else w_axis)))
 
 
+def _pil_fill(image, fill):
+    """``fill`` as Pillow's ``fillcolor`` for ``image``: a number repeated for each band."""
+    fill = tuple(fill) if isinstance(fill, (tuple, list)) else fill
+    if isinstance(fill, numbers.Number) and len(image.getbands()) > 1:
+        fill = (fill,) * len(image.getbands())
+    return fill
+
+
+def _check_sampling(interpolation, what):
+    if interpolation not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
+        raise NotImplementedError(f"{what}: {interpolation.value} interpolation is "
+                                  "implemented for PIL images only; use NEAREST or BILINEAR "
+                                  "for tensors and arrays")
+
+
 def rotate(image, angle, interpolation, expand, center, fill):
     """``image`` rotated ``angle`` degrees counter-clockwise (see RandomRotation)."""
     if is_pil(image):
-        fill = tuple(fill) if isinstance(fill, (tuple, list)) else fill
-        if isinstance(fill, numbers.Number) and len(image.getbands()) > 1:
-            fill = (fill,) * len(image.getbands())
-        return image.rotate(angle, _PIL_FILTERS[interpolation], expand, center, fillcolor=fill)
-    if interpolation not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
-        raise NotImplementedError(f"RandomRotation: {interpolation.value} interpolation is "
-                                  "implemented for PIL images only; use NEAREST or BILINEAR "
-                                  "for tensors and arrays")
-    array, h_axis, w_axis, restore = spatial(image)
-    # (C, H, W) for a CHW tensor and for an HWC array alike.
-    moved = np.moveaxis(array, (h_axis, w_axis), (-2, -1))
-    height, width = moved.shape[-2:]
+        return image.rotate(angle, _PIL_FILTERS[interpolation], expand, center,
+                            fillcolor=_pil_fill(image, fill))
+    _check_sampling(interpolation, "RandomRotation")
+    height, width = image_size(image)
     # torchvision's inverse affine matrix for a rotation about ``center`` (relative to the
     # image centre): output point (x, y) samples input point ``inverse @ (x, y, 1)``, in
     # coordinates whose origin is the centre of the image (the output's, for the output).
@@ -294,6 +302,57 @@ def rotate(image, angle, interpolation, expand, center, fill):
         high = np.ceil(np.trunc((moved_corners.max(axis=0) + half) / tol) * tol)
         low = np.floor(np.trunc((moved_corners.min(axis=0) + half) / tol) * tol)
         out_w, out_h = (int(v) for v in high - low)
+    return _sample(image, inverse, out_h, out_w, interpolation, fill, "RandomRotation")
+
+
+def inverse_affine_matrix(center, angle, translate, scale, shear):
+    """The 2x3 matrix that maps an output point to the input point it samples, for the affine
+    map ``translate`` after a rotation by ``angle`` degrees (clockwise in image coordinates),
+    a scaling by ``scale`` and shears by ``shear = (x degrees, y degrees)``, all about
+    ``center`` (torchvision's ``RandomAffine`` convention: linear part
+    scale * R(angle) @ SHy(shear y) @ SHx(shear x), SHx(s) = [[1, -tan s], [0, 1]],
+    SHy(s) = [[1, 0], [-tan s, 1]])."""
+    a, shear_x, shear_y = (math.radians(v) for v in (angle, shear[0], shear[1]))
+    # The linear part without the scale, R(a) @ SHy @ SHx, in closed form.
+    p = math.cos(a - shear_y) / math.cos(shear_y)
+    r = math.sin(a - shear_y) / math.cos(shear_y)
+    q = -p * math.tan(shear_x) - math.sin(a)
+    t = -r * math.tan(shear_x) + math.cos(a)
+    # Its determinant is 1 (rotations and shears keep areas): the inverse is the adjugate.
+    m00, m01, m10, m11 = t / scale, -q / scale, -r / scale, p / scale
+    # Output point o samples centre + M (o - centre - translate).
+    dx, dy = -center[0] - translate[0], -center[1] - translate[1]
+    return np.array([[m00, m01, center[0] + m00 * dx + m01 * dy],
+                     [m10, m11, center[1] + m10 * dx + m11 * dy]])
+
+
+def affine(image, angle, translate, scale, shear, interpolation, fill, center):
+    """``image`` under the affine map of ``inverse_affine_matrix`` (see RandomAffine), about
+    ``center`` (pixel coordinates; default the image centre), same size, uncovered pixels
+    ``fill``."""
+    height, width = image_size(image)
+    if is_pil(image):
+        from PIL import Image
+        pivot = (width * 0.5, height * 0.5) if center is None else center
+        matrix = inverse_affine_matrix(pivot, angle, translate, scale, shear)
+        return image.transform((width, height), Image.Transform.AFFINE,
+                               tuple(matrix.reshape(-1)), _PIL_FILTERS[interpolation],
+                               fillcolor=_pil_fill(image, fill))
+    _check_sampling(interpolation, "affine")
+    # Tensors sample in coordinates centred on the image, as torchvision's affine grid.
+    pivot = (0.0, 0.0) if center is None else (center[0] - width * 0.5, center[1] - height * 0.5)
+    inverse = inverse_affine_matrix(pivot, angle, translate, scale, shear)
+    return _sample(image, inverse, height, width, interpolation, fill, "affine")
+
+
+def _sample(image, inverse, out_h, out_w, interpolation, fill, what):
+    """An (out_h, out_w) image whose pixel (x, y), in coordinates centred on the output, takes
+    the input at ``inverse @ (x, y, 1)`` (centred on the input) by nearest or bilinear
+    sampling; pixels that see outside the input blend in ``fill`` as torchvision does."""
+    array, h_axis, w_axis, restore = spatial(image)
+    # (C, H, W) for a CHW tensor and for an HWC array alike.
+    moved = np.moveaxis(array, (h_axis, w_axis), (-2, -1))
+    height, width = moved.shape[-2:]
     oy, ox = np.meshgrid(np.arange(out_h) + 0.5 - out_h * 0.5,
                          np.arange(out_w) + 0.5 - out_w * 0.5, indexing="ij")
     # Input pixel coordinates (pixel centres at integers) that each output pixel samples.
@@ -322,7 +381,7 @@ def rotate(image, angle, interpolation, expand, center, fill):
     fill = np.asarray(fill, compute).reshape(-1)
     channels = moved.shape[-3] if moved.ndim >= 3 else 1
     if fill.size not in (1, channels):
-        raise ValueError(f"RandomRotation: the number of elements in fill ({fill.size}) does "
+        raise ValueError(f"{what}: the number of elements in fill ({fill.size}) does "
                          f"not match the number of channels of the image ({channels})")
     fill = fill[:, None, None] if fill.size > 1 else fill[0]
     out = out * covered + (1 - covered) * fill

@@ -20,14 +20,15 @@ from ganglion.data import color_ops
 from ganglion.data.image_ops import (PADDING_MODES, InterpolationMode, crop, flip, image_size,
                                      interpolation_mode, is_pil, pad, padding_ltrb, resize,
                                      resize_array, resized_size, rotate, size_arg)
+from ganglion.data.image_ops import affine as affine_map  # RandomAffine's map
 from ganglion.data.rng import current_generator
 
 __all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
            "CenterCrop", "Pad", "Grayscale", "RandomGrayscale", "ColorJitter", "RandomApply",
            "RandomChoice", "RandomOrder", "RandomCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "RandomErasing",
-           "InterpolationMode", "BatchToTensor", "BatchNormalize", "BatchRandomCrop",
-           "BatchRandomHorizontalFlip", "BatchRandomErasing"]
+           "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "RandomAffine",
+           "RandomErasing", "InterpolationMode", "BatchToTensor", "BatchNormalize",
+           "BatchRandomCrop", "BatchRandomHorizontalFlip", "BatchRandomErasing"]
 
 
 class Compose:
@@ -762,6 +763,82 @@ def erase_box(image, top, left, height, width, value, inplace=False):
     if out is array:
         return image
     return make_tensor(out) if is_tensor else out
+
+
+def _symmetric_range(value, name, what, lengths=(2,)):
+    """A number v as (-v, v) (v >= 0), or a sequence of one of ``lengths`` numbers, as floats."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{what}: if {name} is a single number, it must be non-negative, "
+                             f"got {value}")
+        return (-float(value), float(value))
+    if (isinstance(value, (tuple, list)) and len(value) in lengths
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)):
+        return tuple(float(v) for v in value)
+    raise TypeError(f"{what}: {name} should be a number or a sequence of "
+                    f"{' or '.join(map(str, lengths))} numbers, got {value!r}")
+
+
+class RandomAffine:
+    """A random affine map that keeps the image's size and centre (torchvision's
+    ``RandomAffine``): a rotation by an angle from ``degrees`` (a number d for (-d, d)),
+    a shift of up to ``translate = (a, b)`` times the width and height (whole pixels), a
+    scaling from ``scale = (min, max)``, and shears from ``shear`` (a number s for an x shear
+    in (-s, s), 2 numbers for an x range, 4 for x and y ranges), in degrees. Uncovered pixels
+    get ``fill``; PIL images are transformed by Pillow, tensors and arrays by nearest or
+    bilinear sampling."""
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None,
+                 interpolation=InterpolationMode.NEAREST, fill=0, center=None):
+        self.degrees = _symmetric_range(degrees, "degrees", "RandomAffine")
+        if translate is not None:
+            translate = tuple(translate) if isinstance(translate, (tuple, list)) else translate
+            if not (isinstance(translate, tuple) and len(translate) == 2
+                    and all(isinstance(v, numbers.Real) and 0 <= v <= 1 for v in translate)):
+                raise ValueError(f"RandomAffine: translate should be (a, b) with fractions in "
+                                 f"[0, 1], got {translate!r}")
+        if scale is not None:
+            scale = tuple(scale) if isinstance(scale, (tuple, list)) else scale
+            if not (isinstance(scale, tuple) and len(scale) == 2
+                    and all(isinstance(v, numbers.Real) and v > 0 for v in scale)):
+                raise ValueError(f"RandomAffine: scale should be (min, max) of positive "
+                                 f"numbers, got {scale!r}")
+        self.translate, self.scale = translate, scale
+        self.shear = None if shear is None else _symmetric_range(shear, "shear", "RandomAffine",
+                                                                 (2, 4))
+        self.interpolation = interpolation_mode(interpolation, "RandomAffine")
+        if center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
+            raise ValueError(f"RandomAffine: center should be a sequence of length 2, got "
+                             f"{center!r}")
+        self.fill, self.center = fill, center
+
+    def get_params(self, image_width, image_height, rng=None):
+        """(angle, (tx, ty) in whole pixels, scale, (shear x, shear y)), drawn in that order as
+        torchvision's ``RandomAffine.get_params``."""
+        rng = rng or current_generator()
+        angle = float(rng.uniform(*self.degrees))
+        shift = (0, 0)
+        if self.translate is not None:
+            most_x, most_y = self.translate[0] * image_width, self.translate[1] * image_height
+            shift = (int(round(float(rng.uniform(-most_x, most_x)))),
+                     int(round(float(rng.uniform(-most_y, most_y)))))
+        scale = 1.0 if self.scale is None else float(rng.uniform(*self.scale))
+        shear = (0.0, 0.0)
+        if self.shear is not None:
+            shear = (float(rng.uniform(*self.shear[:2])),
+                     float(rng.uniform(*self.shear[2:])) if len(self.shear) == 4 else 0.0)
+        return angle, shift, scale, shear
+
+    def __call__(self, image):
+        height, width = image_size(image)
+        angle, shift, scale, shear = self.get_params(width, height)
+        return affine_map(image, angle, shift, scale, shear, self.interpolation, self.fill,
+                          self.center)
+
+    def __repr__(self):
+        return (f"RandomAffine(degrees={self.degrees}, translate={self.translate}, "
+                f"scale={self.scale}, shear={self.shear}, "
+                f"interpolation={self.interpolation.value})")
 
 
 # ----- batch transforms: (N, C, H, W) -------------------------------------------------------

@@ -3,7 +3,8 @@ implementation, two names). PIL images are transformed by Pillow as torchvision 
 (C, H, W) by NumPy with torchvision's formulas; ``functional`` holds the function forms."""
 from ganglion.data.transforms import (CenterCrop, ColorJitter, Compose, Grayscale,
                                       InterpolationMode, Lambda, Normalize, Pad, PILToTensor,
-                                      RandomApply, RandomChoice, RandomCrop, RandomErasing,
+                                      RandomAffine, RandomApply, RandomChoice, RandomCrop,
+                                      RandomErasing,
                                       RandomGrayscale, RandomHorizontalFlip, RandomOrder,
                                       RandomResizedCrop, RandomRotation, RandomVerticalFlip,
                                       Resize, ToPILImage, ToTensor)
@@ -11,6 +12,6 @@ from ganglion.vision.transforms import functional
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
            "CenterCrop", "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "RandomRotation", "RandomErasing", "ColorJitter",
+           "RandomVerticalFlip", "RandomRotation", "RandomAffine", "RandomErasing", "ColorJitter",
            "RandomGrayscale", "RandomApply", "RandomChoice", "RandomOrder", "Lambda",
            "Grayscale", "Pad", "InterpolationMode", "functional"]

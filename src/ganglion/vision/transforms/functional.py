@@ -1,6 +1,8 @@
 """``torchvision.transforms.functional``: the transforms as functions of an image (PIL image,
 (C, H, W) tensor, or (H, W, C) array), each the same code as its transform class in
 ``ganglion.data.transforms``."""
+import numbers
+
 from ganglion.data import image_ops as _ops
 from ganglion.data.color_ops import (adjust_brightness, adjust_contrast, adjust_hue,
                                      adjust_saturation)
@@ -8,9 +10,9 @@ from ganglion.data import transforms as _t
 from ganglion.data.transforms import InterpolationMode
 
 __all__ = ["to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop",
-           "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "rgb_to_grayscale",
-           "to_grayscale", "erase", "adjust_brightness", "adjust_contrast", "adjust_saturation",
-           "adjust_hue", "InterpolationMode"]
+           "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "affine",
+           "rgb_to_grayscale", "to_grayscale", "erase", "adjust_brightness", "adjust_contrast",
+           "adjust_saturation", "adjust_hue", "InterpolationMode"]
 
 
 def to_tensor(pic):
@@ -85,6 +87,31 @@ def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, ce
     """Rotate ``angle`` degrees counter-clockwise (see RandomRotation)."""
     return _ops.rotate(img, float(angle), _ops.interpolation_mode(interpolation, "rotate"), expand,
                       center, 0 if fill is None else fill)
+
+
+def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.NEAREST,
+           fill=None, center=None):
+    """Rotate by ``angle`` degrees (clockwise), shift by ``translate`` = (tx, ty) pixels,
+    scale by ``scale`` and shear by ``shear`` degrees (a number for x, or (x, y)), about
+    ``center`` (default the image centre); see RandomAffine."""
+    if isinstance(angle, bool) or not isinstance(angle, numbers.Real):
+        raise TypeError(f"affine: angle should be a number, got {angle!r}")
+    if not (isinstance(translate, (tuple, list)) and len(translate) == 2):
+        raise TypeError(f"affine: translate should be a sequence of two numbers, got "
+                        f"{translate!r}")
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
+        raise ValueError(f"affine: scale should be a positive number, got {scale!r}")
+    if isinstance(shear, numbers.Real):
+        shear = (float(shear), 0.0)
+    elif isinstance(shear, (tuple, list)) and len(shear) == 1:
+        shear = (float(shear[0]), float(shear[0]))
+    if not (isinstance(shear, (tuple, list)) and len(shear) == 2):
+        raise ValueError(f"affine: shear should be a number or a sequence of two numbers, got "
+                         f"{shear!r}")
+    return _ops.affine(img, float(angle), tuple(float(t) for t in translate), float(scale),
+                       tuple(float(v) for v in shear),
+                       _ops.interpolation_mode(interpolation, "affine"),
+                       0 if fill is None else fill, center)
 
 
 def rgb_to_grayscale(img, num_output_channels=1):
