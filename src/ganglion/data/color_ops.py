@@ -1,9 +1,11 @@
 """The colour of one image in any of its three forms: a PIL image (adjusted by Pillow's
-``ImageEnhance`` and HSV conversion, as torchvision does), a (..., C, H, W) tensor, or an
-(H, W[, C]) NumPy array (both with NumPy, following torchvision's tensor formulas): luma,
-brightness, contrast, saturation and hue. ``ganglion.data.transforms`` builds ``ColorJitter``
-and the grayscale transforms on these; ``ganglion.vision.transforms.functional`` exposes them
-under torchvision's names.
+``ImageEnhance`` / ``ImageOps`` and HSV conversion, as torchvision does), a (..., C, H, W)
+tensor, or an (H, W[, C]) NumPy array (both with NumPy, following torchvision's tensor
+formulas): luma, brightness, contrast, saturation, hue, sharpness, inversion, posterizing,
+solarizing, autocontrast, histogram equalization and Gaussian blur (colour, and the
+photometric rest of torchvision's transforms). ``ganglion.data.transforms`` builds
+``ColorJitter``, ``GaussianBlur`` and the grayscale and ``Random*`` photometric transforms on
+these; ``ganglion.vision.transforms.functional`` exposes them under torchvision's names.
 
 Tensor and array rules, as torchvision's: float images hold values in [0, 1], integer images
 in [0, the dtype's maximum]; a blend of the image with another (black, its mean grey, its
@@ -18,7 +20,8 @@ from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.data.image_ops import is_pil
 
 __all__ = ["luma", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
-           "image_channels"]
+           "adjust_sharpness", "invert", "posterize", "solarize", "autocontrast", "equalize",
+           "gaussian_blur", "image_channels"]
 
 
 def _channels_first(image, what):
@@ -192,3 +195,150 @@ def _hsv_to_rgb(h, s, v):
     g = np.choose(sector, (t, v, v, q, p, p))
     b = np.choose(sector, (p, p, t, v, v, q))
     return np.stack((r, g, b), axis=-3)
+
+
+def _pil_ops():
+    from PIL import ImageOps
+    return ImageOps
+
+
+def invert(image):
+    """The negative: the dtype's maximum (1 for floats) minus each value."""
+    if is_pil(image):
+        return _pil_ops().invert(image)
+    array, back = _channels_first(image, "invert")
+    return back((np.asarray(_bound(array.dtype), array.dtype) - array).astype(array.dtype))
+
+
+def _uint8(array, what):
+    if array.dtype != np.uint8:
+        raise TypeError(f"{what}: only uint8 images are supported, got {array.dtype}")
+
+
+def posterize(image, bits):
+    """Each uint8 value keeps its ``bits`` highest bits (0-8)."""
+    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or not 0 <= bits <= 8:
+        raise ValueError(f"posterize: bits should be an int in [0, 8], got {bits!r}")
+    if is_pil(image):
+        return _pil_ops().posterize(image, int(bits))
+    array, back = _channels_first(image, "posterize")
+    _uint8(array, "posterize")
+    return back(array & np.uint8((0xFF << (8 - int(bits))) & 0xFF))
+
+
+def solarize(image, threshold):
+    """Values at or above ``threshold`` inverted."""
+    threshold = _factor(threshold, "solarize: threshold")
+    if is_pil(image):
+        return _pil_ops().solarize(image, threshold)
+    array, back = _channels_first(image, "solarize")
+    if threshold > _bound(array.dtype):
+        raise ValueError(f"solarize: threshold {threshold} is above the largest value of a "
+                         f"{array.dtype} image ({_bound(array.dtype):g})")
+    inverted = (np.asarray(_bound(array.dtype), array.dtype) - array).astype(array.dtype)
+    return back(np.where(array >= threshold, inverted, array))
+
+
+def _to_dtype(values, dtype):
+    """Float results back to an image dtype: rounded first for integers (torchvision's rule
+    after a convolution)."""
+    return (np.rint(values) if dtype.kind != "f" else values).astype(dtype)
+
+
+def _correlate(array, kernel_rows, kernel_columns=None):
+    """The 'valid' correlation of the last two axes of a float array with a 2-D kernel
+    (``kernel_rows`` alone) or with the separable kernel outer(kernel_rows, kernel_columns)."""
+    if kernel_columns is not None:
+        height = array.shape[-2] - len(kernel_rows) + 1
+        width = array.shape[-1] - len(kernel_columns) + 1
+        rows = sum(w * array[..., i:i + height, :] for i, w in enumerate(kernel_rows))
+        return sum(w * rows[..., :, j:j + width] for j, w in enumerate(kernel_columns))
+    kh, kw = kernel_rows.shape
+    height, width = array.shape[-2] - kh + 1, array.shape[-1] - kw + 1
+    return sum(kernel_rows[i, j] * array[..., i:i + height, j:j + width]
+               for i in range(kh) for j in range(kw))
+
+
+def adjust_sharpness(image, sharpness_factor):
+    """A blend with a smoothed copy (0 gives the smoothed image, 1 the image, 2 a sharper one):
+    the 3x3 kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 inside, the border pixels kept, as
+    Pillow's ``ImageEnhance.Sharpness``."""
+    factor = _non_negative(sharpness_factor, "sharpness_factor")
+    if is_pil(image):
+        return _enhance(image, "Sharpness", factor)
+    array, back = _channels_first(image, "adjust_sharpness")
+    if array.shape[-1] <= 2 or array.shape[-2] <= 2:
+        return image
+    compute = array.dtype.type if array.dtype.kind == "f" else np.float32
+    kernel = np.ones((3, 3), compute)
+    kernel[1, 1] = 5
+    kernel /= kernel.sum()
+    smooth = array.copy()
+    smooth[..., 1:-1, 1:-1] = _to_dtype(_correlate(array.astype(compute), kernel), array.dtype)
+    return back(_blend(array, smooth, factor))
+
+
+def autocontrast(image):
+    """Each channel stretched to span [0, the dtype's maximum] (a flat channel is kept)."""
+    if is_pil(image):
+        return _pil_ops().autocontrast(image)
+    array, back = _channels_first(image, "autocontrast")
+    bound = _bound(array.dtype)
+    compute = array.dtype.type if array.dtype.kind == "f" else np.float32
+    low = array.min(axis=(-2, -1), keepdims=True).astype(compute)
+    high = array.max(axis=(-2, -1), keepdims=True).astype(compute)
+    flat = high == low
+    low = np.where(flat, compute(0), low)
+    scale = np.where(flat, compute(1), compute(bound) / np.where(flat, compute(1), high - low))
+    stretched = (array.astype(compute) - low) * scale
+    return back(np.clip(stretched, 0, bound).astype(array.dtype))
+
+
+def _equalize_channel(channel):
+    """Pillow's histogram equalization of one uint8 channel (a lookup table of the cumulative
+    histogram, in steps of (pixels less the last level's) / 255)."""
+    histogram = np.bincount(channel.reshape(-1), minlength=256)
+    step = int(histogram[histogram != 0][:-1].sum()) // 255
+    if step == 0:
+        return channel
+    table = (np.cumsum(histogram) + step // 2) // step
+    table = np.clip(np.concatenate(([0], table[:-1])), 0, 255).astype(np.uint8)
+    return table[channel]
+
+
+def equalize(image):
+    """Histogram equalization of each channel of a uint8 image."""
+    if is_pil(image):
+        return _pil_ops().equalize(image)
+    array, back = _channels_first(image, "equalize")
+    _uint8(array, "equalize")
+    flat = array.reshape(-1, *array.shape[-2:])
+    out = np.stack([_equalize_channel(channel) for channel in flat]).reshape(array.shape)
+    return back(out)
+
+
+def _gaussian_kernel(size, sigma, dtype):
+    half = (size - 1) * 0.5
+    x = np.linspace(-half, half, size, dtype=dtype)
+    pdf = np.exp(-0.5 * (x / dtype(sigma)) ** 2)
+    return pdf / pdf.sum()
+
+
+def gaussian_blur(image, kernel_size, sigma):
+    """Blur by a Gaussian of ``kernel_size`` = (width, height) (odd) and ``sigma`` = (x, y),
+    the borders reflected, as torchvision's ``gaussian_blur`` (a PIL image is blurred as an
+    array and converted back)."""
+    if is_pil(image):
+        from ganglion.data.image_ops import pil_from_array
+        return pil_from_array(gaussian_blur(np.asarray(image), kernel_size, sigma), image)
+    array, back = _channels_first(image, "gaussian_blur")
+    (kx, ky), (sx, sy) = kernel_size, sigma
+    if ky // 2 >= array.shape[-2] or kx // 2 >= array.shape[-1]:
+        raise ValueError(f"gaussian_blur: kernel {tuple(kernel_size)} needs an image larger "
+                         f"than half of it to reflect its borders, got shape {array.shape}")
+    compute = array.dtype.type if array.dtype.kind == "f" else np.float32
+    pad = [(0, 0)] * (array.ndim - 2) + [(ky // 2, ky // 2), (kx // 2, kx // 2)]
+    padded = np.pad(array.astype(compute), pad, mode="reflect")
+    blurred = _correlate(padded, _gaussian_kernel(ky, sy, compute),
+                         _gaussian_kernel(kx, sx, compute))
+    return back(_to_dtype(blurred, array.dtype))

@@ -27,8 +27,10 @@ __all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normal
            "CenterCrop", "Pad", "Grayscale", "RandomGrayscale", "ColorJitter", "RandomApply",
            "RandomChoice", "RandomOrder", "RandomCrop", "RandomHorizontalFlip",
            "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "RandomAffine",
-           "RandomErasing", "InterpolationMode", "BatchToTensor", "BatchNormalize",
-           "BatchRandomCrop", "BatchRandomHorizontalFlip", "BatchRandomErasing"]
+           "RandomErasing", "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize",
+           "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "InterpolationMode",
+           "BatchToTensor", "BatchNormalize", "BatchRandomCrop", "BatchRandomHorizontalFlip",
+           "BatchRandomErasing"]
 
 
 class Compose:
@@ -450,6 +452,121 @@ class ColorJitter:
     def __repr__(self):
         return (f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
                 f"saturation={self.saturation}, hue={self.hue})")
+
+
+def blur_kernel_size(kernel_size, what):
+    """(width, height) of a Gaussian kernel: odd positive ints (one int for both)."""
+    sizes = (kernel_size, kernel_size) if isinstance(kernel_size, numbers.Integral) \
+        else tuple(kernel_size)
+    if len(sizes) != 2 or not all(isinstance(k, numbers.Integral) and not isinstance(k, bool)
+                                  and k > 0 and k % 2 for k in sizes):
+        raise ValueError(f"{what}: kernel_size should be an odd positive int or a pair of them, "
+                         f"got {kernel_size!r}")
+    return int(sizes[0]), int(sizes[1])
+
+
+class GaussianBlur:
+    """Blur by a Gaussian of ``kernel_size`` (odd; an int or (width, height)) whose standard
+    deviation is drawn from ``sigma = (min, max)`` each call (or fixed, a number), the same
+    in x and y (torchvision's ``GaussianBlur``)."""
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        self.kernel_size = blur_kernel_size(kernel_size, "GaussianBlur")
+        if isinstance(sigma, numbers.Real) and not isinstance(sigma, bool):
+            sigma = (float(sigma), float(sigma))
+        if not (isinstance(sigma, (tuple, list)) and len(sigma) == 2
+                and 0 < sigma[0] <= sigma[1]):
+            raise ValueError(f"GaussianBlur: sigma should be a positive number or (min, max) "
+                             f"with 0 < min <= max, got {sigma!r}")
+        self.sigma = (float(sigma[0]), float(sigma[1]))
+
+    def __call__(self, image):
+        sigma = float(current_generator().uniform(*self.sigma))
+        return color_ops.gaussian_blur(image, self.kernel_size, (sigma, sigma))
+
+    def __repr__(self):
+        return f"GaussianBlur(kernel_size={self.kernel_size}, sigma={self.sigma})"
+
+
+class _RandomPhotometric:
+    """Apply ``self.adjust(image)`` with probability ``p``."""
+
+    def __init__(self, p):
+        self.p = _probability(p, type(self).__name__)
+
+    def __call__(self, image):
+        if current_generator().random() >= self.p:
+            return image
+        return self.adjust(image)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(p={self.p})"
+
+
+class RandomInvert(_RandomPhotometric):
+    """The negative of the image with probability ``p``."""
+
+    def __init__(self, p=0.5):
+        super().__init__(p)
+
+    adjust = staticmethod(color_ops.invert)
+
+
+class RandomPosterize(_RandomPhotometric):
+    """Keep the ``bits`` highest bits of each (uint8) value, with probability ``p``."""
+
+    def __init__(self, bits, p=0.5):
+        super().__init__(p)
+        if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or not 0 <= bits <= 8:
+            raise ValueError(f"RandomPosterize: bits should be an int in [0, 8], got {bits!r}")
+        self.bits = int(bits)
+
+    def adjust(self, image):
+        return color_ops.posterize(image, self.bits)
+
+
+class RandomSolarize(_RandomPhotometric):
+    """Invert the values at or above ``threshold``, with probability ``p``."""
+
+    def __init__(self, threshold, p=0.5):
+        super().__init__(p)
+        self.threshold = threshold
+
+    def adjust(self, image):
+        return color_ops.solarize(image, self.threshold)
+
+
+class RandomAdjustSharpness(_RandomPhotometric):
+    """``adjust_sharpness`` by ``sharpness_factor``, with probability ``p``."""
+
+    def __init__(self, sharpness_factor, p=0.5):
+        super().__init__(p)
+        if isinstance(sharpness_factor, bool) or not isinstance(sharpness_factor, numbers.Real) \
+                or sharpness_factor < 0:
+            raise ValueError(f"RandomAdjustSharpness: sharpness_factor should be a "
+                             f"non-negative number, got {sharpness_factor!r}")
+        self.sharpness_factor = float(sharpness_factor)
+
+    def adjust(self, image):
+        return color_ops.adjust_sharpness(image, self.sharpness_factor)
+
+
+class RandomAutocontrast(_RandomPhotometric):
+    """Stretch each channel to the full range, with probability ``p``."""
+
+    def __init__(self, p=0.5):
+        super().__init__(p)
+
+    adjust = staticmethod(color_ops.autocontrast)
+
+
+class RandomEqualize(_RandomPhotometric):
+    """Equalize each channel's histogram (uint8 images), with probability ``p``."""
+
+    def __init__(self, p=0.5):
+        super().__init__(p)
+
+    adjust = staticmethod(color_ops.equalize)
 
 
 def _transform_list(transforms, what):

@@ -5,14 +5,17 @@ import numbers
 
 from ganglion.data import image_ops as _ops
 from ganglion.data.color_ops import (adjust_brightness, adjust_contrast, adjust_hue,
-                                     adjust_saturation)
+                                     adjust_saturation, adjust_sharpness, autocontrast, equalize,
+                                     invert, posterize, solarize)
+from ganglion.data import color_ops as _color
 from ganglion.data import transforms as _t
 from ganglion.data.transforms import InterpolationMode
 
 __all__ = ["to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop",
            "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "affine",
            "rgb_to_grayscale", "to_grayscale", "erase", "adjust_brightness", "adjust_contrast",
-           "adjust_saturation", "adjust_hue", "InterpolationMode"]
+           "adjust_saturation", "adjust_hue", "adjust_sharpness", "invert", "posterize",
+           "solarize", "autocontrast", "equalize", "gaussian_blur", "InterpolationMode"]
 
 
 def to_tensor(pic):
@@ -130,3 +133,20 @@ def erase(img, i, j, h, w, v, inplace=False):
     """Set the (h, w) box at row i, column j of a (..., C, H, W) tensor to ``v`` (see
     RandomErasing)."""
     return _t.erase_box(img, i, j, h, w, v, inplace)
+
+
+def gaussian_blur(img, kernel_size, sigma=None):
+    """Blur by a Gaussian of ``kernel_size`` (odd; an int or [width, height]) and ``sigma``
+    ([x, y], one number for both; default torchvision's 0.3 * ((size - 1) / 2 - 1) + 0.8 per
+    axis), borders reflected."""
+    sizes = _t.blur_kernel_size(kernel_size, "gaussian_blur")
+    if sigma is None:
+        sigma = [0.3 * ((k - 1) * 0.5 - 1) + 0.8 for k in sizes]
+    elif isinstance(sigma, numbers.Real):
+        sigma = [float(sigma)] * 2
+    elif isinstance(sigma, (tuple, list)) and len(sigma) == 1:
+        sigma = [float(sigma[0])] * 2
+    if not (isinstance(sigma, (tuple, list)) and len(sigma) == 2 and min(sigma) > 0):
+        raise ValueError(f"gaussian_blur: sigma should be positive numbers (one, or x and y), "
+                         f"got {sigma!r}")
+    return _color.gaussian_blur(img, sizes, tuple(float(s) for s in sigma))
