@@ -37,6 +37,10 @@ SHARED = Path(os.environ.get("GANGLION_DATA")
      "--random-erase must be a probability in [0, 1], got 1.5"),
     (["train", "mlp", "--dataset", "digits", "--random-erase", "0.5"],
      "--random-erase works on mnist and cifar10, not digits"),
+    (["train", "mlp", "--dataset", "mnist", "--auto-augment", "augmix"],
+     "--auto-augment augmix: unknown policy; known: imagenet, cifar10, svhn, ra, ta_wide"),
+    (["train", "mlp", "--dataset", "digits", "--auto-augment", "ta_wide"],
+     "--auto-augment works on mnist and cifar10, not digits"),
     (["train", "mlp", "--dataset", "digits", "--resume", "--out", "/no/such/run"],
      "--resume: /no/such/run/last.safetensors does not exist"),
     (["train", "mlp", "--dataset", "digits", "--init", "/no/such.safetensors"],
@@ -250,4 +254,22 @@ def test_random_erase_reaches_the_training_batches_only():
     changed = erased.numpy() != images.numpy()
     assert changed.reshape(64, -1).any(axis=1).all()
     np.testing.assert_array_equal(erased.numpy()[changed], 0.0)
+    np.testing.assert_array_equal(next(iter(test))[0].numpy(), next(iter(plain_test))[0].numpy())
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(),
+                    reason=f"the shared MNIST files are not at {SHARED / 'mnist'}")
+@pytest.mark.parametrize("policy", ["svhn", "ra", "ta_wide"])
+def test_auto_augment_changes_training_images_before_batching(policy):
+    """--auto-augment POLICY runs the policy on each uint8 training image (the dataset's
+    transform), then the batch conversion: same labels, same shapes, most images changed (an
+    operation may be the identity, or a zero magnitude); the test images are untouched."""
+    from ganglion.train.datasets import classification_loaders
+    train, test, _ = classification_loaders("mnist", SHARED, 64, seed=2, auto_augment=policy)
+    plain_train, plain_test, _ = classification_loaders("mnist", SHARED, 64, seed=2)
+    (augmented, labels), (images, same_labels) = next(iter(train)), next(iter(plain_train))
+    np.testing.assert_array_equal(labels.numpy(), same_labels.numpy())
+    assert augmented.shape == images.shape == (64, 1, 28, 28)
+    changed = (augmented.numpy() != images.numpy()).reshape(64, -1).any(axis=1)
+    assert changed.mean() > 0.5
     np.testing.assert_array_equal(next(iter(test))[0].numpy(), next(iter(plain_test))[0].numpy())

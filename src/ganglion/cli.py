@@ -58,6 +58,10 @@ def build_parser():
     train.add_argument("--compile", action="store_true", help="run each step as a compiled "
                                                               "function")
     train.add_argument("--augment", action="store_true", help="random crops and flips (cifar10)")
+    train.add_argument("--auto-augment", metavar="POLICY",
+                       help="an augmentation policy for each training image: imagenet, cifar10 "
+                            "or svhn (AutoAugment), ra (RandAugment), ta_wide "
+                            "(TrivialAugmentWide); mnist, cifar10")
     train.add_argument("--random-erase", type=float, default=0.0, metavar="P",
                        help="erase a random box of each training image with probability P "
                             "(Random Erasing; mnist, cifar10)")
@@ -134,7 +138,7 @@ def _train(args):
     from ganglion.io import save
     from ganglion.models import get_model, list_models
     from ganglion.train import CSVLogger, ModelCheckpoint, fit
-    from ganglion.train.datasets import DATASETS, classification_loaders
+    from ganglion.train.datasets import AUTO_AUGMENT, DATASETS, classification_loaders
 
     _check_choice(args.model, list_models(), "model")
     _check_choice(args.dataset, DATASETS, "dataset")
@@ -156,6 +160,12 @@ def _train(args):
                          f"{args.random_erase}")
     if args.random_erase and args.dataset == "digits":
         raise UsageError("--random-erase works on mnist and cifar10, not digits")
+    if args.auto_augment is not None:
+        if args.auto_augment not in AUTO_AUGMENT:
+            raise UsageError(f"--auto-augment {args.auto_augment}: unknown policy; known: "
+                             f"{', '.join(AUTO_AUGMENT)}")
+        if args.dataset == "digits":
+            raise UsageError("--auto-augment works on mnist and cifar10, not digits")
     data_dir = _check_data_dir(args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
     resume = out / "last.safetensors" if args.resume else None
@@ -166,7 +176,8 @@ def _train(args):
     gn.manual_seed(args.seed)
     train_loader, test_loader, _ = classification_loaders(args.dataset, data_dir, args.batch_size,
                                                           seed=args.seed, augment=args.augment,
-                                                          random_erase=args.random_erase)
+                                                          random_erase=args.random_erase,
+                                                          auto_augment=args.auto_augment)
     model = get_model(args.model)
     if args.init is not None:
         if resume is not None:

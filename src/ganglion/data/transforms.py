@@ -17,6 +17,8 @@ import numpy as np
 
 from ganglion.core.tensor import Tensor, make_tensor
 from ganglion.data import color_ops
+from ganglion.data.autoaugment import (AutoAugment, AutoAugmentPolicy, RandAugment,
+                                       TrivialAugmentWide)
 from ganglion.data.image_ops import (PADDING_MODES, InterpolationMode, crop, flip, image_size,
                                      interpolation_mode, is_pil, pad, padding_ltrb, resize,
                                      resize_array, resized_size, rotate, size_arg)
@@ -28,7 +30,8 @@ __all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normal
            "RandomChoice", "RandomOrder", "RandomCrop", "RandomHorizontalFlip",
            "RandomVerticalFlip", "RandomResizedCrop", "RandomRotation", "RandomAffine",
            "RandomErasing", "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize",
-           "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "InterpolationMode",
+           "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "AutoAugment",
+           "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide", "InterpolationMode",
            "BatchToTensor", "BatchNormalize", "BatchRandomCrop", "BatchRandomHorizontalFlip",
            "BatchRandomErasing"]
 

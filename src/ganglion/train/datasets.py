@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ganglion.data import CIFAR10, MNIST, DataLoader, Digits, transforms
 
-__all__ = ["DATASETS", "DatasetInfo", "classification_loaders"]
+__all__ = ["DATASETS", "DatasetInfo", "AUTO_AUGMENT", "classification_loaders"]
 
 
 @dataclass(frozen=True)
@@ -39,22 +39,33 @@ def dataset_info(name):
                          f"{', '.join(sorted(DATASETS))}") from None
 
 
-def _datasets(name, data_dir, augment, random_erase):
+# ``auto_augment`` names, as torchvision's reference training scripts name them.
+AUTO_AUGMENT = {"imagenet": lambda: transforms.AutoAugment("imagenet"),
+                "cifar10": lambda: transforms.AutoAugment("cifar10"),
+                "svhn": lambda: transforms.AutoAugment("svhn"),
+                "ra": transforms.RandAugment, "ta_wide": transforms.TrivialAugmentWide}
+
+
+def _datasets(name, data_dir, augment, random_erase, auto_augment):
     """(train set, test set, train batch transform, test batch transform)."""
     if name == "digits":
-        if random_erase:
-            raise ValueError("random erasing needs an image dataset with a batch transform "
+        if random_erase or auto_augment:
+            raise ValueError("random erasing and auto-augmentation need an image dataset "
                              "(mnist or cifar10), not 'digits'")
         return Digits("train"), Digits("test"), None, None
+    # A policy works on each uint8 image before batching; the rest on whole batches.
+    per_image = None if auto_augment is None else AUTO_AUGMENT[auto_augment]()
     if name == "mnist":
         to_tensor = transforms.Compose([transforms.BatchToTensor(),
                                         transforms.BatchNormalize(*_MNIST_STATS)])
-        train_set, test_set = MNIST(data_dir, train=True), MNIST(data_dir, train=False)
+        train_set = MNIST(data_dir, train=True, transform=per_image)
+        test_set = MNIST(data_dir, train=False)
         augmentation = []
     else:
         to_tensor = transforms.Compose([transforms.BatchToTensor(),
                                         transforms.BatchNormalize(*_CIFAR_STATS)])
-        train_set, test_set = CIFAR10(data_dir, train=True), CIFAR10(data_dir, train=False)
+        train_set = CIFAR10(data_dir, train=True, transform=per_image)
+        test_set = CIFAR10(data_dir, train=False)
         augmentation = ([transforms.BatchRandomCrop(32, padding=4),
                          transforms.BatchRandomHorizontalFlip()] if augment else [])
     if random_erase:
@@ -65,13 +76,19 @@ def _datasets(name, data_dir, augment, random_erase):
 
 
 def classification_loaders(name, data_dir=None, batch_size=128, seed=0, augment=False,
-                           num_workers=1, test_batch_size=1000, random_erase=0.0):
+                           num_workers=1, test_batch_size=1000, random_erase=0.0,
+                           auto_augment=None):
     """(train loader (shuffled with ``seed``), test loader, DatasetInfo) for dataset ``name``.
     ``augment`` adds random crops and flips (CIFAR-10 only); ``random_erase`` is the
-    probability of erasing a random box of each training image (``BatchRandomErasing``)."""
+    probability of erasing a random box of each training image (``BatchRandomErasing``);
+    ``auto_augment`` names a policy applied to each training image first (``AUTO_AUGMENT``:
+    AutoAugment's imagenet, cifar10 or svhn, 'ra' RandAugment, 'ta_wide' TrivialAugmentWide)."""
     info = dataset_info(name)
-    train_set, test_set, train_transform, test_transform = _datasets(name, data_dir, augment,
-                                                                     random_erase)
+    if auto_augment is not None and auto_augment not in AUTO_AUGMENT:
+        raise ValueError(f"unknown auto-augment policy {auto_augment!r}; known: "
+                         f"{', '.join(AUTO_AUGMENT)}")
+    train_set, test_set, train_transform, test_transform = _datasets(
+        name, data_dir, augment, random_erase, auto_augment)
     train = DataLoader(train_set, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
                        batch_transform=train_transform)
     test = DataLoader(test_set, test_batch_size, num_workers=num_workers,

@@ -1,15 +1,16 @@
 """``torchvision.transforms`` under ganglion: the objects of ``ganglion.data.transforms`` (one
 implementation, two names). PIL images are transformed by Pillow as torchvision does; tensors
 (C, H, W) by NumPy with torchvision's formulas; ``functional`` holds the function forms."""
-from ganglion.data.transforms import (CenterCrop, ColorJitter, Compose, GaussianBlur, Grayscale,
-                                      InterpolationMode, Lambda, Normalize, Pad, PILToTensor,
+from ganglion.data.transforms import (AutoAugment, AutoAugmentPolicy, CenterCrop, ColorJitter,
+                                      Compose, GaussianBlur, Grayscale, InterpolationMode, Lambda,
+                                      Normalize, Pad, PILToTensor, RandAugment,
                                       RandomAdjustSharpness, RandomAffine, RandomApply,
                                       RandomAutocontrast, RandomChoice, RandomCrop,
                                       RandomEqualize, RandomErasing, RandomGrayscale,
                                       RandomHorizontalFlip, RandomInvert, RandomOrder,
                                       RandomPosterize, RandomResizedCrop, RandomRotation,
                                       RandomSolarize, RandomVerticalFlip, Resize, ToPILImage,
-                                      ToTensor)
+                                      ToTensor, TrivialAugmentWide)
 from ganglion.vision.transforms import functional
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
@@ -17,5 +18,6 @@ __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Res
            "RandomVerticalFlip", "RandomRotation", "RandomAffine", "RandomErasing", "ColorJitter",
            "RandomGrayscale", "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize",
            "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "RandomApply",
-           "RandomChoice", "RandomOrder", "Lambda", "Grayscale", "Pad", "InterpolationMode",
+           "RandomChoice", "RandomOrder", "AutoAugment", "AutoAugmentPolicy", "RandAugment",
+           "TrivialAugmentWide", "Lambda", "Grayscale", "Pad", "InterpolationMode",
            "functional"]
