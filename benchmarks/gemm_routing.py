@@ -16,14 +16,22 @@ Sections:
   same interleaved rounds as PyTorch.
 
 Times are ``time.process_time`` of one thread (OMP/OpenBLAS/PyTorch/ganglion all at one
-thread): on this project's shared 2-core machine the wall clock measures the load.
+thread): on this project's shared 2-core machine the wall clock measures the load. ``--wall``
+times the ``models`` section instead by the wall clock with every framework on all cores (the
+default threading users get; only on a quiet machine).
 Run: OMP_WAIT_POLICY=PASSIVE python benchmarks/gemm_routing.py [--sections products,modules,models]
-     [--repeats N]
+     [--repeats N] [--wall]
 """
 import os
 
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GANGLION_NUM_THREADS"):
-    os.environ[_variable] = "1"
+import sys
+
+# Read before NumPy and PyTorch load: their thread pools are sized at import.
+WALL = "--wall" in sys.argv
+if not WALL:
+    for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                      "GANGLION_NUM_THREADS"):
+        os.environ[_variable] = "1"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
@@ -36,7 +44,7 @@ from common import adam_step, interleaved_medians, machine  # noqa: E402
 
 def _cpu_medians(steps, repeats, block=10):
     return interleaved_medians(steps, warmup=3, repeats=repeats, block=block, settle=2,
-                               clock=time.process_time)
+                               clock=time.perf_counter if WALL else time.process_time)
 
 
 def product_shapes():
@@ -188,8 +196,9 @@ def run_models(names, repeats):
     import ganglion as gn
     from mlp_step import ganglion_step_fn, torch_step_fn
     from symbolic_mlp import ganglion_compiled_step_fn
-    torch.set_num_threads(1)
-    print("\n## Workloads, one thread, CPU ms per call; ratio to PyTorch in brackets\n")
+    torch.set_num_threads(os.cpu_count() if WALL else 1)
+    how = f"{os.cpu_count()} threads, wall" if WALL else "one thread, CPU"
+    print(f"\n## Workloads, {how} ms per call; ratio to PyTorch in brackets\n")
     print("| workload | ganglion, products on OpenBLAS (kernels=numba) | ganglion, kernels=auto "
           "(oneDNN products) | PyTorch |\n|---|---:|---:|---:|")
     for name in names:
@@ -214,9 +223,11 @@ def main():
     parser.add_argument("--sections", default="products,models")
     parser.add_argument("--models", default="mlp_forward,mlp_step,mlp_compiled,lstm,gru,rnn")
     parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument("--wall", action="store_true",
+                        help="models: wall clock, all cores (read at import, see above)")
     args = parser.parse_args()
     import torch
-    torch.set_num_threads(1)
+    torch.set_num_threads(os.cpu_count() if WALL else 1)
     print(machine())
     from ganglion.backend.onednn import library
     print(f"oneDNN {'.'.join(map(str, library.version()))}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
