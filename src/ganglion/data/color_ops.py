@@ -87,9 +87,11 @@ def _factor(value, what):
 
 
 def _non_negative(value, name):
-    value = _factor(value, name)
+    """A ``<property>_factor`` of ``adjust_<property>`` as a float >= 0."""
+    what = f"adjust_{name.split('_')[0]}: {name}"
+    value = _factor(value, what)
     if not value >= 0:
-        raise ValueError(f"adjust_{name.split('_')[0]}: {name} ({value}) is not non-negative")
+        raise ValueError(f"{what} ({value}) is not non-negative")
     return value
 
 
@@ -134,7 +136,7 @@ def adjust_saturation(image, saturation_factor):
 def adjust_hue(image, hue_factor):
     """The hue turned by ``hue_factor`` of a full turn (in [-0.5, 0.5]); images without hue
     (one channel; PIL modes L, 1, I, F) are returned as they are."""
-    factor = _factor(hue_factor, "hue_factor")
+    factor = _factor(hue_factor, "adjust_hue: hue_factor")
     if not -0.5 <= factor <= 0.5:
         raise ValueError(f"adjust_hue: hue_factor ({factor}) is not in [-0.5, 0.5]")
     if is_pil(image):
