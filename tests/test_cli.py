@@ -41,6 +41,10 @@ SHARED = Path(os.environ.get("GANGLION_DATA")
      "--auto-augment augmix: unknown policy; known: imagenet, cifar10, svhn, ra, ta_wide"),
     (["train", "mlp", "--dataset", "digits", "--auto-augment", "ta_wide"],
      "--auto-augment works on mnist and cifar10, not digits"),
+    (["train", "mlp", "--dataset", "mnist", "--mixup-alpha", "-1"],
+     "--mixup-alpha must be zero (off) or positive"),
+    (["train", "mlp", "--dataset", "digits", "--cutmix-alpha", "1"],
+     "--cutmix-alpha works on mnist and cifar10, not digits"),
     (["train", "mlp", "--dataset", "digits", "--resume", "--out", "/no/such/run"],
      "--resume: /no/such/run/last.safetensors does not exist"),
     (["train", "mlp", "--dataset", "digits", "--init", "/no/such.safetensors"],
@@ -273,3 +277,19 @@ def test_auto_augment_changes_training_images_before_batching(policy):
     changed = (augmented.numpy() != images.numpy()).reshape(64, -1).any(axis=1)
     assert changed.mean() > 0.5
     np.testing.assert_array_equal(next(iter(test))[0].numpy(), next(iter(plain_test))[0].numpy())
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(),
+                    reason=f"the shared MNIST files are not at {SHARED / 'mnist'}")
+def test_mixup_and_cutmix_give_probability_labels():
+    """--mixup-alpha / --cutmix-alpha mix each training batch last: its labels become (N, 10)
+    class probabilities summing to 1, mixtures of two classes; test batches keep indices."""
+    from ganglion.train.datasets import classification_loaders
+    train, test, _ = classification_loaders("mnist", SHARED, 32, seed=3, mixup_alpha=0.2,
+                                            cutmix_alpha=1.0)
+    for _, (images, labels) in zip(range(3), train):
+        soft = labels.numpy()
+        assert images.shape == (32, 1, 28, 28) and soft.shape == (32, 10)
+        np.testing.assert_allclose(soft.sum(axis=1), 1, rtol=1e-6)
+        assert ((soft > 0).sum(axis=1) <= 2).all()
+    assert next(iter(test))[1].ndim == 1

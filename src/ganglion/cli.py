@@ -62,6 +62,11 @@ def build_parser():
                        help="an augmentation policy for each training image: imagenet, cifar10 "
                             "or svhn (AutoAugment), ra (RandAugment), ta_wide "
                             "(TrivialAugmentWide); mnist, cifar10")
+    train.add_argument("--mixup-alpha", type=float, default=0.0, metavar="ALPHA",
+                       help="MixUp each training batch, lam ~ Beta(ALPHA, ALPHA) (mnist, "
+                            "cifar10; with --cutmix-alpha, one of the two per batch)")
+    train.add_argument("--cutmix-alpha", type=float, default=0.0, metavar="ALPHA",
+                       help="CutMix each training batch, lam ~ Beta(ALPHA, ALPHA)")
     train.add_argument("--random-erase", type=float, default=0.0, metavar="P",
                        help="erase a random box of each training image with probability P "
                             "(Random Erasing; mnist, cifar10)")
@@ -160,6 +165,12 @@ def _train(args):
                          f"{args.random_erase}")
     if args.random_erase and args.dataset == "digits":
         raise UsageError("--random-erase works on mnist and cifar10, not digits")
+    for option in ("mixup_alpha", "cutmix_alpha"):
+        if getattr(args, option) < 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be zero (off) or positive")
+        if getattr(args, option) and args.dataset == "digits":
+            raise UsageError(f"--{option.replace('_', '-')} works on mnist and cifar10, not "
+                             f"digits")
     if args.auto_augment is not None:
         if args.auto_augment not in AUTO_AUGMENT:
             raise UsageError(f"--auto-augment {args.auto_augment}: unknown policy; known: "
@@ -177,7 +188,9 @@ def _train(args):
     train_loader, test_loader, _ = classification_loaders(args.dataset, data_dir, args.batch_size,
                                                           seed=args.seed, augment=args.augment,
                                                           random_erase=args.random_erase,
-                                                          auto_augment=args.auto_augment)
+                                                          auto_augment=args.auto_augment,
+                                                          mixup_alpha=args.mixup_alpha,
+                                                          cutmix_alpha=args.cutmix_alpha)
     model = get_model(args.model)
     if args.init is not None:
         if resume is not None:

@@ -25,8 +25,13 @@ def _numpy(x, what):
 
 
 def _labels(y_true, y_pred, what, threshold=0.5):
-    """(true labels, predicted labels) as 1-D int64 arrays of one length."""
-    y_true = _numpy(y_true, what).reshape(-1).astype(np.int64)
+    """(true labels, predicted labels) as 1-D int64 arrays of one length. True labels given as
+    (N, C) class probabilities (one-hot, or mixed by MixUp / CutMix) count as their most
+    probable class."""
+    y_true = _numpy(y_true, what)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        y_true = y_true.argmax(axis=1)
+    y_true = y_true.reshape(-1).astype(np.int64)
     y_pred = _numpy(y_pred, what)
     if y_pred.ndim == 2 and y_pred.shape[1] > 1:
         y_pred = y_pred.argmax(axis=1)

@@ -11,6 +11,7 @@ work on the whole batch with a few NumPy calls, which is what keeps augmentation
 dominating a CIFAR training step. Random transforms draw from ``rng.current_generator()``, so
 they are reproducible under a seeded DataLoader.
 """
+import math
 import numbers
 
 import numpy as np
@@ -33,7 +34,7 @@ __all__ = ["Compose", "Lambda", "ToTensor", "PILToTensor", "ToPILImage", "Normal
            "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "AutoAugment",
            "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide", "InterpolationMode",
            "BatchToTensor", "BatchNormalize", "BatchRandomCrop", "BatchRandomHorizontalFlip",
-           "BatchRandomErasing"]
+           "BatchRandomErasing", "MixUp", "CutMix"]
 
 
 class Compose:
@@ -1095,3 +1096,95 @@ class BatchRandomErasing(_ErasingOptions):
         if not erase.any():
             return array
         return _erase(array, erase, top, left, box_h, box_w, fill, rng)
+
+
+class _MixBatch:
+    """What MixUp and CutMix share: the Beta(alpha, alpha) draw, the (images, labels) batch,
+    and the labels mixed with the batch rolled by one (image i is mixed with image i - 1)."""
+
+    def __init__(self, alpha, num_classes):
+        name = type(self).__name__
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
+            raise ValueError(f"{name}: alpha should be a positive number, got {alpha!r}")
+        if num_classes is not None and (isinstance(num_classes, bool)
+                                        or not isinstance(num_classes, numbers.Integral)
+                                        or num_classes < 1):
+            raise ValueError(f"{name}: num_classes should be a positive int, got "
+                             f"{num_classes!r}")
+        self.alpha, self.num_classes = float(alpha), num_classes
+
+    def _split(self, batch):
+        """(images array, is a Tensor, labels as (N, C) float32 class probabilities)."""
+        name = type(self).__name__
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise TypeError(f"{name}: expected an (images, labels) batch, got "
+                            f"{type(batch).__name__}")
+        images, labels = batch
+        is_tensor = isinstance(images, Tensor)
+        images = images._data if is_tensor else np.asarray(images)
+        labels = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
+        _check_nchw(images, name)
+        if labels.ndim == 1:
+            if self.num_classes is None:
+                raise ValueError(f"{name}: num_classes is needed to mix class-index labels")
+            if labels.size and not 0 <= labels.min() <= labels.max() < self.num_classes:
+                raise ValueError(f"{name}: labels should be in [0, {self.num_classes}), got "
+                                 f"{labels.min()}..{labels.max()}")
+            labels = np.eye(self.num_classes, dtype=np.float32)[labels]
+        elif labels.ndim != 2:
+            raise ValueError(f"{name}: labels should be (N,) class indices or (N, C) "
+                             f"probabilities, got shape {labels.shape}")
+        if len(labels) != len(images):
+            raise ValueError(f"{name}: {len(images)} images but {len(labels)} labels")
+        return images, is_tensor, labels.astype(np.float32, copy=False)
+
+    @staticmethod
+    def _mixed_labels(labels, lam):
+        return (lam * labels + (1.0 - lam) * np.roll(labels, 1, axis=0)).astype(np.float32)
+
+    def __call__(self, batch):
+        images, is_tensor, labels = self._split(batch)
+        images, lam = self._mix(images, float(current_generator().beta(self.alpha, self.alpha)))
+        labels = self._mixed_labels(labels, lam)
+        if is_tensor:
+            return make_tensor(images), make_tensor(labels)
+        return images, labels
+
+    def __repr__(self):
+        return f"{type(self).__name__}(alpha={self.alpha}, num_classes={self.num_classes})"
+
+
+class MixUp(_MixBatch):
+    """MixUp (Zhang et al. 2018; torchvision's ``transforms.v2.MixUp``) of an (images, labels)
+    batch: each image becomes lam * itself + (1 - lam) * the previous image of the batch, and
+    its label the same mixture of the two one-hot labels, lam ~ Beta(alpha, alpha) once per
+    batch. Labels come out as (N, num_classes) class probabilities, which ``CrossEntropyLoss``
+    takes as targets."""
+
+    def __init__(self, alpha=1.0, num_classes=None):
+        super().__init__(alpha, num_classes)
+
+    def _mix(self, images, lam):
+        return (lam * images + (1.0 - lam) * np.roll(images, 1, axis=0)).astype(images.dtype), lam
+
+
+class CutMix(_MixBatch):
+    """CutMix (Yun et al. 2019; torchvision's ``transforms.v2.CutMix``) of an (images, labels)
+    batch: a box of about (1 - lam) of the area, centred at a random pixel and clipped to the
+    image, is pasted from the previous image of the batch, lam ~ Beta(alpha, alpha) once per
+    batch; the labels are mixed by the areas actually kept and pasted."""
+
+    def __init__(self, alpha=1.0, num_classes=None):
+        super().__init__(alpha, num_classes)
+
+    def _mix(self, images, lam):
+        height, width = images.shape[-2:]
+        rng = current_generator()
+        centre_x, centre_y = int(rng.integers(width)), int(rng.integers(height))
+        half = 0.5 * math.sqrt(1.0 - lam)
+        half_w, half_h = int(half * width), int(half * height)
+        x1, y1 = max(centre_x - half_w, 0), max(centre_y - half_h, 0)
+        x2, y2 = min(centre_x + half_w, width), min(centre_y + half_h, height)
+        out = images.copy()
+        out[..., y1:y2, x1:x2] = np.roll(images, 1, axis=0)[..., y1:y2, x1:x2]
+        return out, 1.0 - (x2 - x1) * (y2 - y1) / (width * height)

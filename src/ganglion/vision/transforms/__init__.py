@@ -21,3 +21,6 @@ __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Res
            "RandomChoice", "RandomOrder", "AutoAugment", "AutoAugmentPolicy", "RandAugment",
            "TrivialAugmentWide", "Lambda", "Grayscale", "Pad", "InterpolationMode",
            "functional"]
+
+# torchvision.transforms.v2 (imported last: it builds on the names above).
+from ganglion.vision.transforms import v2  # noqa: E402
