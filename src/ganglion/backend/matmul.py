@@ -37,7 +37,7 @@ import numpy as np
 from ganglion.backend import array_cache, blas_threads, providers, threads
 
 __all__ = ["matmul", "linear_forward", "fixed_right_product", "blas_matmul", "convolution_scope",
-           "on_each_core", "split_rows", "inside_split", "after_onednn", "PRODUCTS_AFTER_CONVOLUTION"]
+           "on_each_core", "split_rows", "splits", "inside_split", "after_onednn", "PRODUCTS_AFTER_CONVOLUTION"]
 
 # How many products after a convolution kernel still run on the pool: more than a network's
 # products between two of its convolutions (forward and backward of a few fully connected
@@ -174,15 +174,20 @@ def on_each_core(count, work, part=1, least=1):
 SPLIT_ELEMENTS = 1 << 19
 
 
+def splits(rows, row_size):
+    """Whether ``split_rows`` could hand part of rows [0, rows) to another core (else a kernel
+    may run on the whole array directly, skipping the per-range slicing)."""
+    return rows >= 2 * -(-SPLIT_ELEMENTS // max(1, row_size))
+
+
 def split_rows(rows, row_size, work):
     """work(lo, hi) over rows [0, rows) of ``row_size`` elements each: one range per core when
     each gets at least SPLIT_ELEMENTS elements, else all on the calling thread."""
-    least = -(-SPLIT_ELEMENTS // max(1, row_size))
-    if rows < 2 * least:
+    if not splits(rows, row_size):
         # One range (what on_each_core decides too), without its bookkeeping: most calls.
         work(0, rows)
         return
-    on_each_core(rows, work, least=least)
+    on_each_core(rows, work, least=-(-SPLIT_ELEMENTS // max(1, row_size)))
 
 
 def _bounds(length, cores):

@@ -86,6 +86,9 @@ def relu(x, out=None):
     if out is None:
         out = array_cache.empty(x.shape, x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    if not matmul.splits(flat_x.size, 1):
+        _relu_loop(flat_x, flat_out)
+        return out
     matmul.split_rows(flat_x.size, 1, lambda lo, hi: _relu_loop(flat_x[lo:hi], flat_out[lo:hi]))
     return out
 

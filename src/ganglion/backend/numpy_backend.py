@@ -16,7 +16,8 @@ import numpy as np
 
 from ganglion import config
 from ganglion.backend import array_cache, batchnorm, conv, numba_provider, pool, providers, recurrent
-from ganglion.backend.matmul import convolution_scope, linear_forward, matmul, split_rows
+from ganglion.backend.matmul import (convolution_scope, linear_forward, matmul, split_rows,
+                                     splits)
 from ganglion.backend.special import erf
 
 
@@ -53,7 +54,7 @@ def _numpy_relu(x, out=None):
     split over the cores (NumPy's ufuncs release the GIL)."""
     if out is None:
         out = array_cache.empty(x.shape, x.dtype)
-    if not (x.flags.c_contiguous and out.flags.c_contiguous):
+    if not (splits(x.size, 1) and x.flags.c_contiguous and out.flags.c_contiguous):
         return np.maximum(x, 0, out=out)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     split_rows(x.size, 1, lambda lo, hi: np.maximum(flat_x[lo:hi], 0, out=flat_out[lo:hi]))
