@@ -43,6 +43,15 @@ def test_flatten(start, end):
              lambda t: torch.flatten(t, start_dim=start, end_dim=end), [x])
 
 
+def test_flatten_that_merges_nothing_is_the_input_itself():
+    """As PyTorch: start_dim == end_dim returns the tensor, not a view of it."""
+    x = gn.tensor(randn(2, 3), requires_grad=True)
+    t = torch.tensor(randn(2, 3), requires_grad=True)
+    for start, end in ((0, 0), (1, 1), (0, -2), (-1, -1)):
+        assert (x.flatten(start, end) is x) == (t.flatten(start, end) is t) is True
+    assert x.flatten(0, 1) is not x and x.flatten(0, 1).shape == (6,)
+
+
 def test_flatten_of_a_0d_tensor_is_1d():
     check_op(lambda t: t.flatten(), lambda t: t.flatten(), [np.array(2.0)])
 

@@ -597,6 +597,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     if start > end:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
                          f"tensor of shape {format_shape(x.shape)}")
+    if start == end:
+        return x        # nothing merged: the input itself, as PyTorch returns it
     shape = x.shape
     middle = None if None in shape[start:end + 1] else _product(shape[start:end + 1])
     return reshape_or_symbolic(x, shape[:start] + (middle,) + shape[end + 1:])
