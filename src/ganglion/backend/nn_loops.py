@@ -105,6 +105,9 @@ def _over_flat(loop, arrays, *scalars):
     first where not C-contiguous, so only read-only inputs may be strided), over one range per
     core for large arrays (matmul.split_rows)."""
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    if not matmul.splits(flat[0].size, 1):
+        loop(*flat, *scalars)
+        return
     matmul.split_rows(flat[0].size, 1, lambda lo, hi: loop(*[a[lo:hi] for a in flat], *scalars))
 
 
