@@ -343,7 +343,7 @@ CASES = [
     BadInput("random_affine three shears", lambda: transforms.RandomAffine(10, shear=(1, 2, 3)),
              TypeError, ["RandomAffine", "shear", "2 or 4", "(1, 2, 3)"]),
     BadInput("random_affine negative degrees", lambda: transforms.RandomAffine(-5),
-             ValueError, ["RandomAffine", "degrees", "non-negative", "-5"]),
+             ValueError, ["RandomAffine", "degrees", "single number", "positive", "-5"]),
     BadInput("affine scale 0",
              lambda: vision_functional.affine(gn.zeros(3, 4, 4), 0, (0, 0), 0, 0),
              ValueError, ["affine", "scale", "positive", "0"]),

@@ -7,6 +7,7 @@ They take a PIL image (mode L or RGB), a uint8 (..., C, H, W) tensor or a uint8 
 array, before ``ToTensor``: each operation is one of ``color_ops`` / ``image_ops``.
 """
 import enum
+import functools
 import math
 
 import numpy as np
@@ -134,9 +135,11 @@ def _posterize_bits(bins, levels):
     return 8 - np.round(np.arange(bins, dtype=np.float32) / np.float32((bins - 1) / levels))
 
 
+@functools.lru_cache(maxsize=64)
 def _space(bins, width, height, wide=False, identity=True, invert=False):
     """{operation: (magnitudes or None, signed)}: torchvision's augmentation space (its
-    TrivialAugment Wide ranges with ``wide``), in torchvision's order."""
+    TrivialAugment Wide ranges with ``wide``), in torchvision's order; one per image size,
+    built once (callers only read it)."""
     shear, translate_x, translate_y, rotate, enhance, levels = (
         (0.99, 32.0, 32.0, 135.0, 0.99, 6) if wide else
         (0.3, 150.0 / 331.0 * width, 150.0 / 331.0 * height, 30.0, 0.9, 4))

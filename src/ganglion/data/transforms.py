@@ -495,7 +495,7 @@ class GaussianBlur:
 class _RandomPhotometric:
     """Apply ``self.adjust(image)`` with probability ``p``."""
 
-    def __init__(self, p):
+    def __init__(self, p=0.5):
         self.p = _probability(p, type(self).__name__)
 
     def __call__(self, image):
@@ -509,9 +509,6 @@ class _RandomPhotometric:
 
 class RandomInvert(_RandomPhotometric):
     """The negative of the image with probability ``p``."""
-
-    def __init__(self, p=0.5):
-        super().__init__(p)
 
     adjust = staticmethod(color_ops.invert)
 
@@ -558,17 +555,11 @@ class RandomAdjustSharpness(_RandomPhotometric):
 class RandomAutocontrast(_RandomPhotometric):
     """Stretch each channel to the full range, with probability ``p``."""
 
-    def __init__(self, p=0.5):
-        super().__init__(p)
-
     adjust = staticmethod(color_ops.autocontrast)
 
 
 class RandomEqualize(_RandomPhotometric):
     """Equalize each channel's histogram (uint8 images), with probability ``p``."""
-
-    def __init__(self, p=0.5):
-        super().__init__(p)
 
     adjust = staticmethod(color_ops.equalize)
 
@@ -734,19 +725,8 @@ class RandomRotation:
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False,
                  center=None, fill=0):
-        if isinstance(degrees, numbers.Real) and not isinstance(degrees, bool):
-            if degrees < 0:
-                raise ValueError(f"RandomRotation: if degrees is a single number, it must be "
-                                 f"positive, got {degrees}")
-            degrees = (-degrees, degrees)
-        elif not (isinstance(degrees, (tuple, list)) and len(degrees) == 2
-                  and all(isinstance(v, numbers.Real) for v in degrees)):
-            raise TypeError(f"RandomRotation: degrees should be a number or a sequence of 2 "
-                            f"numbers, got {degrees!r}")
-        if center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
-            raise ValueError(f"RandomRotation: center should be a sequence of length 2, got "
-                             f"{center!r}")
-        self.degrees = (float(degrees[0]), float(degrees[1]))
+        self.degrees = _symmetric_range(degrees, "degrees", "RandomRotation")
+        _check_center(center, "RandomRotation")
         self.interpolation = interpolation_mode(interpolation, "RandomRotation")
         self.expand, self.center, self.fill = expand, center, fill
 
@@ -890,14 +870,19 @@ def _symmetric_range(value, name, what, lengths=(2,)):
     """A number v as (-v, v) (v >= 0), or a sequence of one of ``lengths`` numbers, as floats."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if value < 0:
-            raise ValueError(f"{what}: if {name} is a single number, it must be non-negative, "
-                             f"got {value}")
+            raise ValueError(f"{what}: if {name} is a single number, it must be positive, got "
+                             f"{value}")
         return (-float(value), float(value))
     if (isinstance(value, (tuple, list)) and len(value) in lengths
             and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)):
         return tuple(float(v) for v in value)
     raise TypeError(f"{what}: {name} should be a number or a sequence of "
                     f"{' or '.join(map(str, lengths))} numbers, got {value!r}")
+
+
+def _check_center(center, what):
+    if center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
+        raise ValueError(f"{what}: center should be a sequence of length 2, got {center!r}")
 
 
 class RandomAffine:
@@ -928,9 +913,7 @@ class RandomAffine:
         self.shear = None if shear is None else _symmetric_range(shear, "shear", "RandomAffine",
                                                                  (2, 4))
         self.interpolation = interpolation_mode(interpolation, "RandomAffine")
-        if center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
-            raise ValueError(f"RandomAffine: center should be a sequence of length 2, got "
-                             f"{center!r}")
+        _check_center(center, "RandomAffine")
         self.fill, self.center = fill, center
 
     def get_params(self, image_width, image_height, rng=None):
