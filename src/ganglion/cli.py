@@ -163,20 +163,17 @@ def _train(args):
     if not 0 <= args.random_erase <= 1:
         raise UsageError(f"--random-erase must be a probability in [0, 1], got "
                          f"{args.random_erase}")
-    if args.random_erase and args.dataset == "digits":
-        raise UsageError("--random-erase works on mnist and cifar10, not digits")
     for option in ("mixup_alpha", "cutmix_alpha"):
         if getattr(args, option) < 0:
             raise UsageError(f"--{option.replace('_', '-')} must be zero (off) or positive")
+    if args.auto_augment is not None and args.auto_augment not in AUTO_AUGMENT:
+        raise UsageError(f"--auto-augment {args.auto_augment}: unknown policy; known: "
+                         f"{', '.join(AUTO_AUGMENT)}")
+    for option in ("random_erase", "auto_augment", "mixup_alpha", "cutmix_alpha"):
+        # These act on image batches, which the 8x8 digits (plain arrays) are not made into.
         if getattr(args, option) and args.dataset == "digits":
             raise UsageError(f"--{option.replace('_', '-')} works on mnist and cifar10, not "
                              f"digits")
-    if args.auto_augment is not None:
-        if args.auto_augment not in AUTO_AUGMENT:
-            raise UsageError(f"--auto-augment {args.auto_augment}: unknown policy; known: "
-                             f"{', '.join(AUTO_AUGMENT)}")
-        if args.dataset == "digits":
-            raise UsageError("--auto-augment works on mnist and cifar10, not digits")
     data_dir = _check_data_dir(args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
     resume = out / "last.safetensors" if args.resume else None
