@@ -210,6 +210,25 @@ def test_thread_count_follows_the_setting():
     assert library.openmp_max_threads() == threads.count()
 
 
+def test_thread_count_is_restored_after_another_openmp_user_changed_it():
+    """PyTorch (and any library on the same libgomp) sets the calling thread's OpenMP count
+    too: the next primitive still runs on ganglion's count, whatever was set in between."""
+    from ganglion.backend import threads
+    torch = pytest.importorskip("torch")
+    x, w, b, g, geometry = make_case(((2, 8, 10, 10), 8, (3, 3), (1, 1), ((1, 1), (1, 1)),
+                                      (1, 1), 1, True), 5)
+    expected = conv.conv2d_forward(x, w, b, *geometry)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        torch.ones(64, 64).sum()              # PyTorch's own parallel region on this thread
+        library._state["gomp"].omp_set_num_threads(1)
+        np.testing.assert_array_equal(conv.conv2d_forward(x, w, b, *geometry), expected)
+        assert library.openmp_max_threads() == threads.count()
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_thread_count_follows_config_num_threads_at_call_time():
     """ganglion.config.num_threads, changed between calls, is the OpenMP thread count of the
     next primitive (it followed threads.CORES: num_threads=1 left convolutions on every core)."""

@@ -12,9 +12,9 @@ the user set it or an OpenMP runtime is already loaded (``_prefer_passive_waitin
 
 The GNU OpenMP build takes its thread count from ``omp_set_num_threads`` of the libgomp that
 libdnnl was linked against. OpenMP's thread count is a per-thread setting, so before each
-primitive runs the calling thread's count is compared with ``num_threads()`` (the backend's
-current thread count, ``ganglion.config.num_threads`` included) and set only when it differs
-(``apply_num_threads``).
+primitive runs the calling thread's count (``omp_get_max_threads``) is compared with
+``num_threads()`` (the backend's current thread count, ``ganglion.config.num_threads``
+included) and set only when it differs (``apply_num_threads``).
 """
 import ctypes
 import ctypes.util
@@ -35,7 +35,6 @@ REQUIRED_MAJOR = 3
 _lock = threading.Lock()
 _state = {}          # "library", "gomp", "reason", "version" once load() has run
 _threads = [None]       # None: the backend's thread count at each call, backend/threads.py count()
-_applied = threading.local()
 # [a primitive ran in this process], [this process was forked from one where primitives ran]:
 # GNU OpenMP's worker threads do not survive fork, and its next parallel region in the child
 # waits for them forever (even at one thread), so oneDNN is off in such a child.
@@ -214,11 +213,12 @@ def openmp_max_threads():
 
 
 def apply_num_threads():
-    """Set the calling thread's OpenMP thread count to ``num_threads()`` if it differs from
-    what was last set on this thread (omp_set_num_threads acts per calling thread)."""
-    wanted = num_threads()
-    if getattr(_applied, "count", None) != wanted:
-        gomp = _state.get("gomp")
-        if gomp is not None:  # (before the library is loaded nothing is recorded as set)
+    """Set the calling thread's OpenMP thread count to ``num_threads()`` where it differs
+    (omp_set_num_threads acts per calling thread). The current count is read each time, not
+    remembered: other users of the same libgomp change it too (PyTorch sets its own thread
+    count there before its parallel regions)."""
+    gomp = _state.get("gomp")
+    if gomp is not None:  # (before the library is loaded there is nothing to set)
+        wanted = num_threads()
+        if gomp.omp_get_max_threads() != wanted:
             gomp.omp_set_num_threads(wanted)
-            _applied.count = wanted
